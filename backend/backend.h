@@ -1,0 +1,20 @@
+/* The backend's main-owned context: configuration, HTTP server, worker pool, ingest writers. */
+#ifndef PS_BACKEND_H
+#define PS_BACKEND_H
+
+#include "config.h"
+#include "httpd.h"
+#include "workpool.h"
+
+typedef struct {
+    config_t cfg;
+    httpd_t *http;
+    workpool_t *pool; /* query API and readiness checks */
+} backend_t;
+
+/* Registers the routes and starts every thread. Returns 0 or -1 with err. */
+int backend_start(backend_t *b, char *err, size_t errlen);
+/* Stops the server first (no new work), then drains and stops the threads. */
+void backend_stop(backend_t *b);
+
+#endif

@@ -1,0 +1,187 @@
+/* The one table of environment variables (name, default, meaning, type, bounds) and its validation. */
+#include "config.h"
+#include "alloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_STRING, T_URL, T_INT, T_LONG, T_KEYS, T_LEVEL, T_OPT_URL, T_DIR } var_type_t;
+
+typedef struct {
+    const char *name;
+    const char *def; /* NULL: required */
+    var_type_t type;
+    int programs;
+    size_t offset;
+    long min, max;
+    const char *help;
+} var_spec_t;
+
+#define OFF(f) offsetof(config_t, f)
+#define ALL (CFG_BACKEND | CFG_PIPELINE)
+
+static const var_spec_t vars[] = {
+    {"DATABASE_URL", "postgresql://prodsentinel@127.0.0.1:5432/prodsentinel", T_URL, ALL, OFF(database_url),
+     0, 0, "PostgreSQL connection URI (postgresql://user[:pass]@host:port/db)"},
+    {"REDIS_URL", "redis://127.0.0.1:6379/0", T_URL, ALL, OFF(redis_url), 0, 0,
+     "Redis URI (redis://[:password@]host:port[/db])"},
+    {"REDIS_PREFIX", "ps:", T_STRING, ALL, OFF(redis_prefix), 0, 0,
+     "prefix of every Redis key (queue, debounce)"},
+    {"BACKEND_PORT", "8000", T_INT, CFG_BACKEND, OFF(backend_port), 1, 65535,
+     "HTTP port of the ingest and query API"},
+    {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
+     "HTTP port of the pipeline (health, /debug/analyze)"},
+    {"INGEST_API_KEYS", NULL, T_KEYS, CFG_BACKEND, OFF(ingest_keys), 0, 0,
+     "comma-separated keys accepted by /ingest and /v1 (Authorization: Bearer or X-API-Key)"},
+    {"READ_API_KEYS", NULL, T_KEYS, CFG_BACKEND, OFF(read_keys), 0, 0,
+     "comma-separated keys accepted by /query"},
+    {"ADMIN_API_KEY", NULL, T_KEYS, ALL, OFF(admin_keys), 0, 0, "key for /debug and admin operations"},
+    {"LLM_BASE_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(llm_base_url), 0, 0,
+     "OpenAI-compatible base URL (POST {url}/chat/completions); empty: deterministic reports only"},
+    {"LLM_API_KEY", "", T_STRING, CFG_PIPELINE, OFF(llm_api_key), 0, 0, "bearer token sent to the LLM"},
+    {"LLM_MODEL", "gpt-4o-mini", T_STRING, CFG_PIPELINE, OFF(llm_model), 0, 0, "model name sent to the LLM"},
+    {"LLM_TIMEOUT_MS", "30000", T_INT, CFG_PIPELINE, OFF(llm_timeout_ms), 100, 600000,
+     "timeout of one LLM call"},
+    {"LOG_LEVEL", "info", T_LEVEL, ALL | CFG_FAKE, OFF(log_level), 0, 0, "debug, info, warn or error"},
+    {"DEBOUNCE_QUIET_MS", "5000", T_INT, CFG_BACKEND, OFF(debounce_quiet_ms), 0, 3600000,
+     "a trace is analysed after this long without new errors"},
+    {"DEBOUNCE_MAX_MS", "60000", T_INT, CFG_BACKEND, OFF(debounce_max_ms), 0, 86400000,
+     "... and at most this long after its first error"},
+    {"HTTP_THREADS", "2", T_INT, ALL, OFF(http_threads), 1, 64, "event-loop threads of the HTTP server"},
+    {"WRITER_THREADS", "2", T_INT, CFG_BACKEND, OFF(writer_threads), 1, 64,
+     "database writer threads (each one PostgreSQL connection)"},
+    {"WORKERS", "2", T_INT, CFG_PIPELINE, OFF(workers), 1, 64, "analysis worker threads"},
+    {"MAX_BODY_BYTES", "16777216", T_LONG, CFG_BACKEND, OFF(max_body_bytes), 1024, 1073741824L,
+     "largest accepted request body; larger gets 413"},
+    {"MAX_BATCH_RECORDS", "20000", T_INT, CFG_BACKEND, OFF(max_batch_records), 1, 10000000,
+     "most records in one batch; more gets 413"},
+    {"RETENTION_DAYS", "30", T_INT, CFG_BACKEND, OFF(retention_days), 1, 36500,
+     "raw telemetry partitions older than this many days are dropped"},
+    {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
+     "a job claimed but not acknowledged for this long goes to another worker"},
+    {"MAX_ATTEMPTS", "3", T_INT, CFG_PIPELINE, OFF(max_attempts), 1, 100,
+     "a job that fails this many times goes to the dead-letter list"},
+    {"MIGRATIONS_DIR", "migrations", T_DIR, CFG_BACKEND, OFF(migrations_dir), 0, 0,
+     "folder of numbered SQL files"},
+    {"FRONTEND_DIR", "frontend/dist", T_STRING, CFG_BACKEND, OFF(frontend_dir), 0, 0,
+     "built dashboard served at / (skipped when absent)"},
+    {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,
+     "where the fake services send their telemetry"},
+};
+
+static int url_ok(const char *v)
+{
+    static const char *schemes[] = {"postgresql://", "postgres://", "redis://", "http://", "https://"};
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(*schemes); i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncmp(v, schemes[i], n) == 0 && v[n] != '\0') return 1;
+    }
+    return 0;
+}
+
+static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen)
+{
+    const char *v = getenv(s->name);
+    if (v == NULL || (*v == '\0' && s->type != T_OPT_URL && s->type != T_STRING)) v = s->def;
+    if (v == NULL) {
+        snprintf(err, errlen, "%s: missing (required; see --help)", s->name);
+        return -1;
+    }
+    void *field = (char *)cfg + s->offset;
+    switch (s->type) {
+    case T_INT:
+    case T_LONG: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end != '\0' || n < s->min || n > s->max) {
+            snprintf(err, errlen, "%s: \"%s\" is not an integer in %ld..%ld", s->name, v, s->min, s->max);
+            return -1;
+        }
+        if (s->type == T_INT)
+            *(int *)field = (int)n;
+        else
+            *(long *)field = n;
+        return 0;
+    }
+    case T_URL:
+    case T_OPT_URL:
+        if (*v == '\0' && s->type == T_OPT_URL) {
+            *(char **)field = NULL;
+            return 0;
+        }
+        if (!url_ok(v)) {
+            snprintf(err, errlen, "%s: \"%s\" is not a URL (expected scheme://host...)", s->name, v);
+            return -1;
+        }
+        *(char **)field = xstrdup(v);
+        return 0;
+    case T_STRING:
+    case T_DIR:
+        *(char **)field = xstrdup(v);
+        return 0;
+    case T_KEYS: {
+        char why[160];
+        if (keyset_parse((keyset_t *)field, v, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: %s", s->name, why);
+            return -1;
+        }
+        return 0;
+    }
+    case T_LEVEL:
+        if (log_level_parse(v, (log_level_t *)field) != 0) {
+            snprintf(err, errlen, "%s: \"%s\" is not one of debug, info, warn, error", s->name, v);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+int config_load(config_t *cfg, int program, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->log_level = LOG_INFO;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++) {
+        if (!(vars[i].programs & program)) continue;
+        if (load_one(cfg, &vars[i], err, errlen) != 0) {
+            config_dispose(cfg);
+            return -1;
+        }
+    }
+    if ((program & CFG_BACKEND) && cfg->debounce_max_ms < cfg->debounce_quiet_ms) {
+        snprintf(err, errlen, "DEBOUNCE_MAX_MS: must be at least DEBOUNCE_QUIET_MS (%d)",
+                 cfg->debounce_quiet_ms);
+        config_dispose(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+void config_dispose(config_t *cfg)
+{
+    if (cfg == NULL) return;
+    char **strings[] = {&cfg->database_url,   &cfg->redis_url,    &cfg->redis_prefix,
+                        &cfg->llm_base_url,   &cfg->llm_api_key,  &cfg->llm_model,
+                        &cfg->migrations_dir, &cfg->frontend_dir, &cfg->backend_url};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
+        free(*strings[i]);
+        *strings[i] = NULL;
+    }
+    keyset_dispose(&cfg->ingest_keys);
+    keyset_dispose(&cfg->read_keys);
+    keyset_dispose(&cfg->admin_keys);
+}
+
+void config_print_help(FILE *out, const char *program_name, int program)
+{
+    fprintf(out, "Usage: %s [--help]\n\nConfiguration (environment variables):\n", program_name);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++) {
+        if (!(vars[i].programs & program)) continue;
+        const char *def = vars[i].def ? (*vars[i].def ? vars[i].def : "(empty)") : "(required)";
+        fprintf(out, "  %-22s default %s\n  %-22s %s\n", vars[i].name, def, "", vars[i].help);
+    }
+}

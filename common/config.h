@@ -1,0 +1,54 @@
+/* Configuration from environment variables, parsed and validated once in main, read-only afterwards.
+ * Every program shares one table of variables (config.c) so --help and validation agree. */
+#ifndef PS_CONFIG_H
+#define PS_CONFIG_H
+
+#include "auth.h"
+#include "log.h"
+
+#include <stdio.h>
+
+/* Which programs read a variable: --help of each program lists only its own. */
+enum {
+    CFG_BACKEND = 1 << 0,
+    CFG_PIPELINE = 1 << 1,
+    CFG_FAKE = 1 << 2,
+};
+
+typedef struct {
+    char *database_url;
+    char *redis_url;
+    char *redis_prefix; /* namespace of every Redis key we use */
+    int backend_port;
+    int pipeline_port;
+    keyset_t ingest_keys;
+    keyset_t read_keys;
+    keyset_t admin_keys;
+    char *llm_base_url; /* NULL when no LLM is configured */
+    char *llm_api_key;
+    char *llm_model;
+    int llm_timeout_ms;
+    log_level_t log_level;
+    int debounce_quiet_ms;
+    int debounce_max_ms;
+    int http_threads;
+    int writer_threads;
+    int workers;
+    long max_body_bytes;
+    int max_batch_records;
+    int retention_days;
+    int visibility_timeout_ms;
+    int max_attempts;
+    char *migrations_dir;
+    char *frontend_dir;
+    char *backend_url; /* where fake services send telemetry */
+} config_t;
+
+/* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`
+ * naming the variable and what is wrong with it. Caller disposes with config_dispose(). */
+int config_load(config_t *cfg, int program, char *err, size_t errlen);
+void config_dispose(config_t *cfg);
+/* Prints the variables of `program` with default and meaning. */
+void config_print_help(FILE *out, const char *program_name, int program);
+
+#endif

@@ -1,0 +1,26 @@
+/* prodsentinel-pipeline: analysis workers and the debug API (port 8001). */
+#include "pipeline.h"
+#include "log.h"
+#include "program.h"
+
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    pipeline_t app;
+    memset(&app, 0, sizeof(app));
+    program_init(argc, argv, "prodsentinel-pipeline", CFG_PIPELINE, &app.cfg);
+    program_block_signals();
+    char err[512];
+    if (pipeline_start(&app, err, sizeof(err)) != 0) {
+        log_error("cannot start: %s", err);
+        return 1;
+    }
+    log_info("listening on port %d; LLM %s", app.cfg.pipeline_port,
+             app.cfg.llm_base_url ? app.cfg.llm_base_url : "not configured (deterministic reports)");
+    int sig = program_wait_signal();
+    log_info("signal %d: stopping", sig);
+    pipeline_stop(&app);
+    config_dispose(&app.cfg);
+    return 0;
+}

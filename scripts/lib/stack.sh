@@ -1,0 +1,111 @@
+# Shared by scripts/up, scripts/test, scripts/bench and scripts/eval: install what is missing, build,
+# start and stop a private PostgreSQL 15 and Redis on loopback. Source it; it defines functions only.
+
+PS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Debian packages the build, the stack and the tests need.
+PS_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libh2o-evloop-dev libssl-dev libpq-dev
+  libhiredis-dev libcurl4-openssl-dev uuid-dev check libjansson-dev postgresql-15 redis-server curl
+  ca-certificates)
+
+ps_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Installs the missing packages (quiet when all are there). Needs root or sudo when something is missing.
+ps_install_packages() {
+  local missing=() p
+  for p in "${PS_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  ps_log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ps_build <dir> [cmake args...]: configure once, build every program.
+ps_build() {
+  local dir=$1
+  shift
+  cmake -S "$PS_ROOT" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -Ev '^\[|^-- |Built target|Scanning|Consolidate' || true
+  [ -x "$dir/backend/prodsentinel-backend" ] || { ps_log "build failed"; return 1; }
+}
+
+# A free TCP port on loopback, trying from $1 upwards.
+ps_free_port() {
+  local p=${1:-20000}
+  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# Runs a command as the postgres user when we are root (initdb refuses root).
+ps_as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ps_pg_start <datadir> <port> [extra postgres -c settings...]: initdb on first use, start, create the
+# prodsentinel role and database. Data in <datadir> survives restarts.
+ps_pg_start() {
+  local dir=$1 port=$2
+  shift 2
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  chmod 700 "$dir"
+  if ! ps_as_pg test -w "$dir"; then
+    ps_log "PostgreSQL's user cannot write $dir (a parent folder is not traversable); set PS_DATA_DIR elsewhere"
+    return 1
+  fi
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    ps_as_pg "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+  fi
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c shared_buffers=256MB"
+  opts+=" -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=15min"
+  local extra
+  for extra in "$@"; do opts+=" -c $extra"; done
+  ps_as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null
+  psql -h 127.0.0.1 -p "$port" -U postgres -qAtc "SELECT 1 FROM pg_roles WHERE rolname='prodsentinel'" |
+    grep -q 1 || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE ROLE prodsentinel LOGIN SUPERUSER" >/dev/null
+  psql -h 127.0.0.1 -p "$port" -U postgres -qAtc "SELECT 1 FROM pg_database WHERE datname='prodsentinel'" |
+    grep -q 1 || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE prodsentinel OWNER prodsentinel" >/dev/null
+}
+
+ps_pg_stop() {
+  local dir=$1
+  [ -f "$dir/postmaster.pid" ] && ps_as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w -t 30 stop >/dev/null 2>&1
+  return 0
+}
+
+# ps_redis_start <datadir> <port>: loopback only, append-only file in <datadir>.
+ps_redis_start() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" \
+    --logfile "$dir/redis.log" --appendonly yes --save "" --protected-mode yes >/dev/null
+  local i
+  for i in $(seq 1 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  ps_log "Redis did not start (see $dir/redis.log)"
+  return 1
+}
+
+ps_redis_stop() {
+  local dir=$1 port=$2
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
+  return 0
+}
+
+# ps_wait_http <url> [seconds]: waits until the URL answers 200.
+ps_wait_http() {
+  local url=$1 t=${2:-30} i
+  for i in $(seq 1 $((t * 10))); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -1,0 +1,255 @@
+/* Test support implementation (see ts.h). */
+#include "ts.h"
+
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *ts_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0') {
+        fprintf(stderr, "%s is not set: run the tests through scripts/test\n", name);
+        exit(77);
+    }
+    return v;
+}
+
+char *ts_program(const char *relpath)
+{
+    char *p;
+    if (asprintf(&p, "%s/%s", ts_env("PS_BUILD_DIR"), relpath) < 0) abort();
+    return p;
+}
+
+void ts_hex(char *out, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    static int seeded;
+    if (!seeded) {
+        srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+        seeded = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = hex[random() & 15];
+    out[n] = '\0';
+}
+
+char *ts_create_database(const char *prefix)
+{
+    PGconn *admin = ts_pg(ts_env("PS_TEST_PG_ADMIN_URL"));
+    char name[64], sql[256], suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(name, sizeof(name), "t_%s_%s", prefix, suffix);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER prodsentinel", name);
+    PGresult *r = PQexec(admin, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "create database: %s", PQerrorMessage(admin));
+    PQclear(r);
+    PQfinish(admin);
+    /* same server as the test database URL, other database name */
+    const char *base = ts_env("PS_TEST_DATABASE_URL");
+    const char *slash = strrchr(base, '/');
+    char *url;
+    if (asprintf(&url, "%.*s/%s", (int)(slash - base), base, name) < 0) abort();
+    return url;
+}
+
+int ts_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int wait_health(const char *url, int seconds)
+{
+    char u[128];
+    snprintf(u, sizeof(u), "%s/health", url);
+    for (int i = 0; i < seconds * 20; i++) {
+        ts_resp_t r;
+        if (ts_http("GET", u, NULL, NULL, 0, &r) == 0) {
+            long s = r.status;
+            ts_resp_free(&r);
+            if (s == 200) return 0;
+        }
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
+int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
+             const char *redis_prefix, const char *const *extra_env)
+{
+    memset(p, 0, sizeof(*p));
+    p->port = ts_free_port();
+    snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
+    const char *artifacts = getenv("PS_TEST_ARTIFACTS");
+    const char *slash = strrchr(program, '/');
+    snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d.log", artifacts ? artifacts : "/tmp",
+             slash ? slash + 1 : program, p->port);
+    char *path = ts_program(program);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%d", p->port);
+        setenv(port_var, buf, 1);
+        setenv("DATABASE_URL", database_url, 1);
+        setenv("REDIS_URL", ts_env("PS_TEST_REDIS_URL"), 1);
+        setenv("REDIS_PREFIX", redis_prefix, 1);
+        setenv("INGEST_API_KEYS", TS_INGEST_KEY ",test-ingest-key-2", 1);
+        setenv("READ_API_KEYS", TS_READ_KEY, 1);
+        setenv("ADMIN_API_KEY", TS_ADMIN_KEY, 1);
+        snprintf(buf, sizeof(buf), "%s/migrations", ts_env("PS_SOURCE_DIR"));
+        setenv("MIGRATIONS_DIR", buf, 1);
+        for (size_t i = 0; extra_env && extra_env[i]; i++)
+            putenv((char *)extra_env[i]);
+        FILE *log = fopen(p->log_path, "a");
+        if (log) dup2(fileno(log), 2);
+        execl(path, path, (char *)NULL);
+        _exit(127);
+    }
+    free(path);
+    p->pid = pid;
+    if (wait_health(p->url, 30) != 0) {
+        ts_stop(p, SIGKILL);
+        return -1;
+    }
+    return 0;
+}
+
+int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                     const char *const *extra_env)
+{
+    return ts_start(p, "backend/prodsentinel-backend", "BACKEND_PORT", database_url, redis_prefix, extra_env);
+}
+
+int ts_start_pipeline(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                      const char *const *extra_env)
+{
+    return ts_start(p, "pipeline/prodsentinel-pipeline", "PIPELINE_PORT", database_url, redis_prefix,
+                    extra_env);
+}
+
+void ts_stop(ts_proc_t *p, int sig)
+{
+    if (p->pid <= 0) return;
+    kill(p->pid, sig);
+    int status;
+    waitpid(p->pid, &status, 0);
+    p->pid = 0;
+}
+
+typedef struct {
+    char *data;
+    size_t len;
+} sink_t;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sink_t *s = ud;
+    size_t n = size * nmemb;
+    s->data = realloc(s->data, s->len + n + 1);
+    memcpy(s->data + s->len, ptr, n);
+    s->len += n;
+    s->data[s->len] = '\0';
+    return n;
+}
+
+int ts_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
+            ts_resp_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    CURL *c = curl_easy_init();
+    sink_t b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    out->body = b.data ? b.data : strdup("");
+    out->len = b.len;
+    out->headers = h.data ? h.data : strdup("");
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out)
+{
+    char auth[256];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    return ts_http("POST", url, key ? h : h + 1, body, strlen(body), out);
+}
+
+char *ts_resp_header(const ts_resp_t *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = r->headers; line && *line;) {
+        const char *eol = strstr(line, "\r\n");
+        size_t ll = eol ? (size_t)(eol - line) : strlen(line);
+        if (ll > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            return strndup(v, ll - (size_t)(v - line));
+        }
+        line = eol ? eol + 2 : line + ll;
+    }
+    return NULL;
+}
+
+void ts_resp_free(ts_resp_t *r)
+{
+    free(r->body);
+    free(r->headers);
+    r->body = r->headers = NULL;
+}
+
+PGconn *ts_pg(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect %s: %s", url, PQerrorMessage(c));
+    return c;
+}
+
+long ts_pg_long(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}

@@ -1,0 +1,68 @@
+/* Test support: what integration tests need to talk to the real servers. Each test program makes its
+ * own PostgreSQL database and Redis key prefix and starts its own backend/pipeline processes, so
+ * tests never see each other's data. Everything here aborts the test on set-up failure. */
+#ifndef PS_TS_H
+#define PS_TS_H
+
+#include <check.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TS_INGEST_KEY "test-ingest-key-1"
+#define TS_READ_KEY "test-read-key-1"
+#define TS_ADMIN_KEY "test-admin-key-1"
+
+/* A required environment variable (set by scripts/test); the test is skipped with a clear message
+ * when it is missing. */
+const char *ts_env(const char *name);
+/* Path of a built program, e.g. ts_program("backend/prodsentinel-backend"). Caller frees. */
+char *ts_program(const char *relpath);
+/* Creates a fresh empty database; returns its URL (caller frees). */
+char *ts_create_database(const char *prefix);
+/* A loopback port nobody listens on right now. */
+int ts_free_port(void);
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char url[64];
+    char log_path[256];
+} ts_proc_t;
+
+/* Starts `program` (relative to the build dir) with the standard test environment plus `extra_env`
+ * ("NAME=value" strings, NULL-terminated; may be NULL), on a free port given in `port_var`, and
+ * waits up to 30 s for GET /health. Returns 0 or -1. */
+int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
+             const char *redis_prefix, const char *const *extra_env);
+int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                     const char *const *extra_env);
+int ts_start_pipeline(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                      const char *const *extra_env);
+/* Sends `sig` and waits for the process. */
+void ts_stop(ts_proc_t *p, int sig);
+
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* raw response headers */
+} ts_resp_t;
+
+/* One HTTP request with curl. `headers` is NULL-terminated ("Name: value"); may be NULL.
+ * Returns 0 when an answer came (any status), -1 on connection failure. */
+int ts_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
+            ts_resp_t *out);
+/* POST of a JSON body with the ingest key. */
+int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out);
+/* The value of response header `name` (case-insensitive), malloc'd, or NULL. */
+char *ts_resp_header(const ts_resp_t *r, const char *name);
+void ts_resp_free(ts_resp_t *r);
+
+PGconn *ts_pg(const char *url);
+/* First column of the first row as a long; -1 on error. */
+long ts_pg_long(PGconn *c, const char *sql);
+/* A random lowercase hex string of `n` digits into out (n+1 bytes). */
+void ts_hex(char *out, size_t n);
+
+#endif
