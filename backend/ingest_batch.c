@@ -1,0 +1,106 @@
+/* Ingest batch container and COPY text encoding (see ingest_batch.h). */
+#include "ingest_batch.h"
+#include "alloc.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ingest_batch_init(ingest_batch_t *b, ingest_kind_t kind, size_t max_copy_bytes)
+{
+    memset(b, 0, sizeof(*b));
+    b->kind = kind;
+    buf_init(&b->copy, max_copy_bytes);
+}
+
+void ingest_batch_dispose(ingest_batch_t *b)
+{
+    if (b == NULL) return;
+    buf_dispose(&b->copy);
+    free(b->days);
+    free(b->error_traces);
+    b->days = NULL;
+    b->error_traces = NULL;
+    b->ndays = b->nerror_traces = b->records = 0;
+}
+
+void ingest_batch_add_day(ingest_batch_t *b, int64_t ns)
+{
+    int64_t day = ns >= 0 ? ns / INGEST_NS_PER_DAY : -((-ns + INGEST_NS_PER_DAY - 1) / INGEST_NS_PER_DAY);
+    for (size_t i = 0; i < b->ndays; i++)
+        if (b->days[i] == day) return;
+    b->days = xrealloc(b->days, (b->ndays + 1) * sizeof(*b->days));
+    b->days[b->ndays++] = day;
+}
+
+void ingest_batch_add_error_trace(ingest_batch_t *b, const char *trace_id)
+{
+    for (size_t i = 0; i < b->nerror_traces; i++)
+        if (strcmp(b->error_traces[i], trace_id) == 0) return;
+    b->error_traces = xrealloc(b->error_traces, (b->nerror_traces + 1) * sizeof(*b->error_traces));
+    snprintf(b->error_traces[b->nerror_traces++], INGEST_TRACE_ID_LEN + 1, "%s", trace_id);
+}
+
+static const char *tables[] = {"spans", "logs", "metric_points", "change_events"};
+static const char *names[] = {"spans", "logs", "metrics", "events"};
+static const char *columns[] = {
+    "trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status, status_message, "
+    "attributes, events",
+    "ts_ns, service, level, severity, message, trace_id, span_id, stack_trace, attributes, content_hash",
+    "ts_ns, service, name, value, labels, point_hash",
+    "ts_ns, service, type, description, meta, event_hash",
+};
+
+const char *ingest_batch_table(ingest_kind_t kind)
+{
+    return tables[kind];
+}
+
+const char *ingest_batch_columns(ingest_kind_t kind)
+{
+    return columns[kind];
+}
+
+const char *ingest_kind_name(ingest_kind_t kind)
+{
+    return names[kind];
+}
+
+int ingest_copy_text(buf_t *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char esc = 0;
+        switch (s[i]) {
+        case '\\': esc = '\\'; break;
+        case '\n': esc = 'n'; break;
+        case '\r': esc = 'r'; break;
+        case '\t': esc = 't'; break;
+        default: continue;
+        }
+        char pair[2] = {'\\', esc};
+        if (buf_append(b, s + start, i - start) != 0 || buf_append(b, pair, 2) != 0) return -1;
+        start = i + 1;
+    }
+    return buf_append(b, s + start, n - start);
+}
+
+int ingest_copy_null(buf_t *b)
+{
+    return buf_append(b, "\\N", 2);
+}
+
+int ingest_copy_i64(buf_t *b, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    return buf_append(b, tmp, (size_t)n);
+}
+
+int ingest_copy_double(buf_t *b, double v)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+    return buf_append(b, tmp, (size_t)n);
+}
