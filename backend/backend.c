@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 
+/* Bytes of parsed rows allowed to wait for the writers before ingest answers 503. */
+#define MAX_QUEUE_BYTES (64u * 1024 * 1024)
+
 static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     backend_t *b = ctx;
@@ -12,6 +15,7 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     buf_t out;
     buf_init(&out, 4 * 1024 * 1024);
     httpd_write_metrics(b->http, &out);
+    ingest_stats_write(&b->stats, &out);
     httpd_send_text(req, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
     buf_dispose(&out);
     return 0;
@@ -24,21 +28,41 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                          .threads = b->cfg.http_threads,
                          .max_body_bytes = (size_t)b->cfg.max_body_bytes,
                          .static_dir = b->cfg.frontend_dir};
+    atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);
     b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);
+    b->debounce = debounce_create(&b->cfg, &b->stats);
+    ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,
+                               .database_url = b->cfg.database_url,
+                               .max_queue_bytes = MAX_QUEUE_BYTES,
+                               .stats = &b->stats,
+                               .debounce = b->debounce};
+    b->writer = ingest_writer_create(&wo);
+    b->ingest.cfg = &b->cfg;
+    b->ingest.writer = b->writer;
+    b->ingest.stats = &b->stats;
+
     health_register(b->http, b->pool);
     httpd_route(b->http, "GET", "/metrics", NULL, on_metrics, b);
+    /* INGEST_HTTP_WIP */
     if (httpd_start(b->http, err, errlen) != 0) {
+        ingest_writer_free(b->writer);
+        debounce_free(b->debounce);
         workpool_free(b->pool);
         httpd_free(b->http);
         return -1;
     }
+    debounce_start(b->debounce);
+    b->retention = retention_start(&b->cfg);
     return 0;
 }
 
 void backend_stop(backend_t *b)
 {
     httpd_stop(b->http);
+    ingest_writer_free(b->writer);
+    retention_stop(b->retention);
+    debounce_free(b->debounce);
     workpool_free(b->pool);
     httpd_free(b->http);
 }

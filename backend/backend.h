@@ -1,15 +1,26 @@
-/* The backend's main-owned context: configuration, HTTP server, worker pool, ingest writers. */
+/* The backend's main-owned context: configuration, HTTP server, worker pool, ingest writers,
+ * debounce scheduler and retention. */
 #ifndef PS_BACKEND_H
 #define PS_BACKEND_H
 
 #include "config.h"
+#include "debounce.h"
 #include "httpd.h"
+#include "ingest_http.h"
+#include "ingest_stats.h"
+#include "ingest_writer.h"
+#include "retention.h"
 #include "workpool.h"
 
 typedef struct {
     config_t cfg;
     httpd_t *http;
     workpool_t *pool; /* query API and readiness checks */
+    ingest_stats_t stats;
+    debounce_t *debounce;
+    ingest_writer_t *writer;
+    ingest_http_t ingest;
+    retention_t *retention;
 } backend_t;
 
 /* Registers the routes and starts every thread. Returns 0 or -1 with err. */

@@ -73,11 +73,20 @@ int ingest_copy_text(buf_t *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char esc = 0;
         switch (s[i]) {
-        case '\\': esc = '\\'; break;
-        case '\n': esc = 'n'; break;
-        case '\r': esc = 'r'; break;
-        case '\t': esc = 't'; break;
-        default: continue;
+        case '\\':
+            esc = '\\';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        default:
+            continue;
         }
         char pair[2] = {'\\', esc};
         if (buf_append(b, s + start, i - start) != 0 || buf_append(b, pair, 2) != 0) return -1;

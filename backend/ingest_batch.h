@@ -20,7 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { INGEST_SPANS = 0, INGEST_LOGS, INGEST_METRICS, INGEST_EVENTS, INGEST_KIND_COUNT } ingest_kind_t;
+typedef enum {
+    INGEST_SPANS = 0,
+    INGEST_LOGS,
+    INGEST_METRICS,
+    INGEST_EVENTS,
+    INGEST_KIND_COUNT
+} ingest_kind_t;
 
 /* Span status as stored (spans.status). */
 enum { SPAN_STATUS_UNSET = 0, SPAN_STATUS_OK = 1, SPAN_STATUS_ERROR = 2 };

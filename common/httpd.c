@@ -410,6 +410,12 @@ void httpd_job_attach(httpd_job_t *job, h2o_req_t *req, const char *request_id, 
     job->anchor = a;
 }
 
+void httpd_job_detach(httpd_job_t *job)
+{
+    if (job->req != NULL) ((job_anchor_t *)job->anchor)->job = NULL;
+    job->req = NULL;
+}
+
 void httpd_job_finish(httpd_job_t *job)
 {
     h2o_multithread_send_message(&job->thread->replies, &job->msg);

@@ -81,6 +81,9 @@ struct httpd_job {
 
 /* Ties `job` (usually embedded first in a larger struct) to `req`. Loop thread only. */
 void httpd_job_attach(httpd_job_t *job, h2o_req_t *req, const char *request_id, httpd_job_done_fn on_done);
+/* Unties a job that will not be finished (e.g. it could not be queued); the caller answers the request
+ * itself and frees the job. Loop thread only. */
+void httpd_job_detach(httpd_job_t *job);
 /* Hands the job back to its loop thread, which calls on_done. Any thread; call exactly once. */
 void httpd_job_finish(httpd_job_t *job);
 

@@ -16,5 +16,6 @@ int program_wait_signal(void);
 /* Milliseconds since the epoch / a monotonic clock. */
 long long now_ms(void);
 long long mono_ms(void);
+long long mono_us(void);
 
 #endif

@@ -85,6 +85,8 @@ DECLARE
     hi bigint := lo + 86400::bigint * 1000000000;
     part text;
 BEGIN
+    -- writers racing to create the same day wait for each other instead of failing
+    PERFORM pg_advisory_xact_lock(7263515);
     FOREACH t IN ARRAY ARRAY['spans', 'logs', 'metric_points', 'change_events'] LOOP
         part := format('%s_p%s', t, to_char(day, 'YYYYMMDD'));
         IF to_regclass(part) IS NULL THEN

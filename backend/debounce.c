@@ -1,0 +1,244 @@
+/* Redis debounce of error traces and the scheduler thread that enqueues them (see debounce.h). */
+#include "debounce.h"
+#include "alloc.h"
+#include "db.h"
+#include "log.h"
+#include "program.h"
+#include "redisx.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REDIS_TIMEOUT_MS 1000
+#define TICK_MS 100
+#define POP_LIMIT 500
+#define RESYNC_PAGE 1000
+
+/* KEYS: zset, first-hash. ARGV: quiet, max, then (trace, first_ms, last_ms) triples.
+ * due = min(last + quiet, first + max); the due time only moves later (GT), never earlier. */
+static const char touch_script[] =
+    "local quiet = tonumber(ARGV[1]) local maxw = tonumber(ARGV[2])\n"
+    "for i = 3, #ARGV, 3 do\n"
+    "  local t = ARGV[i] local first = tonumber(ARGV[i + 1]) local last = tonumber(ARGV[i + 2])\n"
+    "  local known = redis.call('HGET', KEYS[2], t)\n"
+    "  if known and tonumber(known) < first then first = tonumber(known) else redis.call('HSET', KEYS[2], t, "
+    "first) end\n"
+    "  local due = math.min(last + quiet, first + maxw)\n"
+    "  if redis.call('ZSCORE', KEYS[1], t) == false then redis.call('ZADD', KEYS[1], due, t)\n"
+    "  else redis.call('ZADD', KEYS[1], 'GT', due, t) end\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: zset, first-hash, stream. ARGV: now, limit. Moves due traces into the stream atomically. */
+static const char pop_script[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "for _, t in ipairs(due) do\n"
+    "  redis.call('XADD', KEYS[3], '*', 'trace_id', t)\n"
+    "  redis.call('ZREM', KEYS[1], t) redis.call('HDEL', KEYS[2], t)\n"
+    "end\n"
+    "return due\n";
+
+struct debounce {
+    const config_t *cfg;
+    ingest_stats_t *stats;
+    char zset_key[128], first_key[128], stream_key[128];
+    atomic_int resync_needed;
+    atomic_int stopping;
+    pthread_t tid;
+    int started;
+};
+
+void debounce_key(const char *prefix, const char *suffix, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s%s", prefix, suffix);
+}
+
+debounce_t *debounce_create(const config_t *cfg, ingest_stats_t *stats)
+{
+    debounce_t *d = xcalloc(1, sizeof(*d));
+    d->cfg = cfg;
+    d->stats = stats;
+    debounce_key(cfg->redis_prefix, "debounce", d->zset_key, sizeof(d->zset_key));
+    debounce_key(cfg->redis_prefix, "debounce:first", d->first_key, sizeof(d->first_key));
+    debounce_key(cfg->redis_prefix, "jobs", d->stream_key, sizeof(d->stream_key));
+    atomic_store(&d->resync_needed, 1); /* at start: whatever PostgreSQL holds may not be in Redis */
+    return d;
+}
+
+/* Runs the touch script over (trace, first, last) triples. Returns 0 or -1. */
+static int touch_triples(debounce_t *d, redisContext *c, const char **triples, size_t ntriples)
+{
+    char quiet[16], maxw[16];
+    snprintf(quiet, sizeof(quiet), "%d", d->cfg->debounce_quiet_ms);
+    snprintf(maxw, sizeof(maxw), "%d", d->cfg->debounce_max_ms);
+    size_t argc = 7 + 3 * ntriples;
+    const char **argv = xmalloc(argc * sizeof(*argv));
+    argv[0] = "EVAL";
+    argv[1] = touch_script;
+    argv[2] = "2";
+    argv[3] = d->zset_key;
+    argv[4] = d->first_key;
+    argv[5] = quiet;
+    argv[6] = maxw;
+    memcpy(argv + 7, triples, 3 * ntriples * sizeof(*argv));
+    redisReply *r = redisCommandArgv(c, (int)argc, argv, NULL);
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+    if (r && r->type == REDIS_REPLY_ERROR) log_error("debounce touch: %s", r->str);
+    freeReplyObject(r);
+    free(argv);
+    return ok ? 0 : -1;
+}
+
+void debounce_touch(debounce_t *d, redisContext **conn, const char (*traces)[INGEST_TRACE_ID_LEN + 1],
+                    size_t n, long long now_ms)
+{
+    if (n == 0) return;
+    atomic_fetch_add(&d->stats->traces_scheduled, n);
+    if (atomic_load(&d->resync_needed) || !redisx_ensure(conn, d->cfg->redis_url, REDIS_TIMEOUT_MS)) {
+        /* Redis is (or was just) away: the scheduler re-sends everything from PostgreSQL. */
+        atomic_store(&d->resync_needed, 1);
+        atomic_fetch_add(&d->stats->redis_failures, 1);
+        return;
+    }
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", now_ms);
+    const char **triples = xmalloc(3 * n * sizeof(*triples));
+    for (size_t i = 0; i < n; i++) {
+        triples[3 * i] = traces[i];
+        triples[3 * i + 1] = now;
+        triples[3 * i + 2] = now;
+    }
+    if (touch_triples(d, *conn, triples, n) != 0) {
+        atomic_store(&d->resync_needed, 1);
+        atomic_fetch_add(&d->stats->redis_failures, 1);
+        atomic_store(&d->stats->redis_up, 0);
+    }
+    free(triples);
+}
+
+/* Re-schedules every pending trace from PostgreSQL. Returns 0 when all were sent to Redis. */
+static int resync(debounce_t *d, PGconn *pg, redisContext *rc)
+{
+    char after[INGEST_TRACE_ID_LEN + 1] = "";
+    size_t total = 0;
+    for (;;) {
+        const char *params[] = {after};
+        PGresult *r =
+            PQexecParams(pg,
+                         "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
+                         "WHERE trace_id > $1 ORDER BY trace_id LIMIT 1000",
+                         1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            PQclear(r);
+            return -1;
+        }
+        int rows = PQntuples(r);
+        if (rows == 0) {
+            PQclear(r);
+            break;
+        }
+        const char **triples = xmalloc(3 * (size_t)rows * sizeof(*triples));
+        for (int i = 0; i < rows; i++)
+            for (int c = 0; c < 3; c++)
+                triples[3 * i + c] = PQgetvalue(r, i, c);
+        int rc_touch = touch_triples(d, rc, triples, (size_t)rows);
+        snprintf(after, sizeof(after), "%s", PQgetvalue(r, rows - 1, 0));
+        free(triples);
+        PQclear(r);
+        if (rc_touch != 0) return -1;
+        total += (size_t)rows;
+        if (rows < RESYNC_PAGE) break;
+    }
+    if (total) log_info("debounce: re-scheduled %zu pending error traces from PostgreSQL", total);
+    return 0;
+}
+
+/* Moves due traces into the stream, then forgets those PostgreSQL rows whose debounce has ended. */
+static int pop_due(debounce_t *d, PGconn *pg, redisContext *rc)
+{
+    long long now = now_ms();
+    char nowbuf[24], limit[16];
+    snprintf(nowbuf, sizeof(nowbuf), "%lld", now);
+    snprintf(limit, sizeof(limit), "%d", POP_LIMIT);
+    const char *argv[] = {"EVAL", pop_script, "3", d->zset_key, d->first_key, d->stream_key, nowbuf, limit};
+    redisReply *r = redisCommandArgv(rc, 8, argv, NULL);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        if (r && r->type == REDIS_REPLY_ERROR) log_error("debounce pop: %s", r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    size_t n = r->elements;
+    if (n > 0) {
+        atomic_fetch_add(&d->stats->traces_enqueued, n);
+        buf_t arr;
+        buf_init(&arr, n * (INGEST_TRACE_ID_LEN + 1) + 8);
+        buf_append_char(&arr, '{');
+        for (size_t i = 0; i < n; i++) {
+            if (i) buf_append_char(&arr, ',');
+            buf_append(&arr, r->element[i]->str, r->element[i]->len);
+        }
+        buf_append_char(&arr, '}');
+        char quiet[16], maxw[16];
+        snprintf(quiet, sizeof(quiet), "%d", d->cfg->debounce_quiet_ms);
+        snprintf(maxw, sizeof(maxw), "%d", d->cfg->debounce_max_ms);
+        const char *params[] = {arr.data, nowbuf, quiet, maxw};
+        /* A row touched again after the pop (a newer error) is kept: it is due again later. */
+        PGresult *pr = PQexecParams(
+            pg,
+            "DELETE FROM pending_triggers WHERE trace_id = ANY($1::text[]) AND "
+            "(last_seen_ms + $3::bigint <= $2::bigint OR first_seen_ms + $4::bigint <= $2::bigint)",
+            4, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(pr) != PGRES_COMMAND_OK)
+            log_warn("pending_triggers cleanup: %s", PQerrorMessage(pg));
+        PQclear(pr);
+        buf_dispose(&arr);
+        log_debug("debounce: %zu traces enqueued", n);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+static void *scheduler_main(void *arg)
+{
+    debounce_t *d = arg;
+    PGconn *pg = NULL;
+    redisContext *rc = NULL;
+    while (!atomic_load(&d->stopping)) {
+        usleep(TICK_MS * 1000);
+        if (!db_ensure(&pg, d->cfg->database_url)) continue;
+        if (!redisx_ensure(&rc, d->cfg->redis_url, REDIS_TIMEOUT_MS)) {
+            atomic_store(&d->stats->redis_up, 0);
+            atomic_store(&d->resync_needed, 1);
+            continue;
+        }
+        atomic_store(&d->stats->redis_up, 1);
+        if (atomic_exchange(&d->resync_needed, 0) && resync(d, pg, rc) != 0) {
+            atomic_store(&d->resync_needed, 1);
+            continue;
+        }
+        if (pop_due(d, pg, rc) != 0) atomic_store(&d->resync_needed, 1);
+    }
+    PQfinish(pg);
+    redisFree(rc);
+    return NULL;
+}
+
+void debounce_start(debounce_t *d)
+{
+    pthread_create(&d->tid, NULL, scheduler_main, d);
+    d->started = 1;
+}
+
+void debounce_free(debounce_t *d)
+{
+    if (d == NULL) return;
+    if (d->started) {
+        atomic_store(&d->stopping, 1);
+        pthread_join(d->tid, NULL);
+    }
+    free(d);
+}

@@ -1,0 +1,37 @@
+/* Trailing-edge debounce of error traces, between ingest and the analysis queue.
+ *
+ * Every error signal of a trace pushes its due time to min(now + quiet, first_error + max) in a Redis
+ * sorted set; a scheduler thread moves due traces into the analysis stream (XADD) atomically with a
+ * Lua script, so a trace is handed to the pipeline once, after DEBOUNCE_QUIET_MS without new errors
+ * and at most DEBOUNCE_MAX_MS after its first error. PostgreSQL's pending_triggers table, written in
+ * the ingest transaction, is the durable copy: when Redis was unreachable the scheduler re-schedules
+ * every pending trace from it once Redis is back, and removes rows only once they are enqueued.
+ *
+ * Redis keys (prefix from REDIS_PREFIX): <p>debounce (zset trace → due ms), <p>debounce:first (hash
+ * trace → first error ms), <p>jobs (the analysis stream read by the pipeline). */
+#ifndef PS_DEBOUNCE_H
+#define PS_DEBOUNCE_H
+
+#include "config.h"
+#include "ingest_batch.h"
+#include "ingest_stats.h"
+
+#include <hiredis/hiredis.h>
+
+typedef struct debounce debounce_t;
+
+/* Borrows cfg and stats, which must outlive it. */
+debounce_t *debounce_create(const config_t *cfg, ingest_stats_t *stats);
+/* Starts the scheduler thread. */
+void debounce_start(debounce_t *d);
+/* Called by a writer thread after its commit with its own Redis connection (reopened as needed).
+ * On Redis failure the traces stay in PostgreSQL and a resync is requested. */
+void debounce_touch(debounce_t *d, redisContext **conn, const char (*traces)[INGEST_TRACE_ID_LEN + 1],
+                    size_t n, long long now_ms);
+/* Stops the scheduler thread and frees. NULL is fine. */
+void debounce_free(debounce_t *d);
+
+/* Stream and key names, for the pipeline and tests: writes "<prefix><suffix>" into out. */
+void debounce_key(const char *prefix, const char *suffix, char *out, size_t outlen);
+
+#endif
