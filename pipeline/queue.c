@@ -1,0 +1,133 @@
+/* Redis Streams consumer-group queue (see queue.h). */
+#include "queue.h"
+#include "alloc.h"
+#include "log.h"
+#include "redisx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REDIS_TIMEOUT_MS 5000
+
+struct queue {
+    const config_t *cfg;
+    redisContext *redis;
+    char stream[128];
+    char consumer[96];
+    int group_ready;
+};
+
+queue_t *queue_create(const config_t *cfg, const char *consumer)
+{
+    queue_t *q = xcalloc(1, sizeof(*q));
+    q->cfg = cfg;
+    snprintf(q->stream, sizeof(q->stream), "%sjobs", cfg->redis_prefix);
+    snprintf(q->consumer, sizeof(q->consumer), "%s", consumer);
+    return q;
+}
+
+void queue_free(queue_t *q)
+{
+    if (q == NULL) return;
+    redisFree(q->redis);
+    free(q);
+}
+
+/* Connects and creates the group once (from the stream's start, so jobs queued before any worker
+ * existed are not skipped). */
+static int ready(queue_t *q)
+{
+    if (q->redis == NULL || q->redis->err) {
+        redisFree(q->redis);
+        char err[256];
+        /* the blocking read needs a longer timeout than the block time */
+        q->redis = redisx_connect(q->cfg->redis_url, REDIS_TIMEOUT_MS, err, sizeof(err));
+        q->group_ready = 0;
+        if (q->redis == NULL) return 0;
+    }
+    if (!q->group_ready) {
+        redisReply *r = redisCommand(q->redis, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream, QUEUE_GROUP);
+        int ok = r && (r->type != REDIS_REPLY_ERROR || strstr(r->str, "BUSYGROUP"));
+        freeReplyObject(r);
+        if (!ok) return 0;
+        q->group_ready = 1;
+    }
+    return 1;
+}
+
+/* Reads one entry [id, [field, value, ...]] into job. */
+static int entry_to_job(const redisReply *e, queue_job_t *job)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING) return 0;
+    snprintf(job->id, sizeof(job->id), "%s", e->element[0]->str);
+    job->trace_id[0] = '\0';
+    const redisReply *f = e->element[1];
+    for (size_t i = 0; f && f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2)
+        if (strcmp(f->element[i]->str, "trace_id") == 0)
+            snprintf(job->trace_id, sizeof(job->trace_id), "%s", f->element[i + 1]->str);
+    return 1;
+}
+
+static long delivery_count(queue_t *q, const char *id)
+{
+    redisReply *r = redisCommand(q->redis, "XPENDING %s %s %s %s 1", q->stream, QUEUE_GROUP, id, id);
+    long n = 1;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements >= 4)
+        n = (long)r->element[0]->element[3]->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+int queue_claim(queue_t *q, queue_job_t *job, int block_ms)
+{
+    if (!ready(q)) return -1;
+    memset(job, 0, sizeof(*job));
+    char idle[24];
+    snprintf(idle, sizeof(idle), "%d", q->cfg->visibility_timeout_ms);
+    redisReply *r =
+        redisCommand(q->redis, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 1", q->stream, QUEUE_GROUP, q->consumer, idle);
+    if (r == NULL) return -1;
+    int got = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
+        r->element[1]->elements > 0)
+        got = entry_to_job(r->element[1]->element[0], job);
+    freeReplyObject(r);
+    if (got) {
+        job->deliveries = delivery_count(q, job->id);
+        log_info("job %s (trace %s) taken over after the visibility timeout, delivery %ld", job->id, job->trace_id,
+                 job->deliveries);
+        return 1;
+    }
+    r = redisCommand(q->redis, "XREADGROUP GROUP %s %s COUNT 1 BLOCK %d STREAMS %s >", QUEUE_GROUP, q->consumer,
+                     block_ms, q->stream);
+    if (r == NULL) return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        const redisReply *entries = r->element[0]->element[1];
+        if (entries->type == REDIS_REPLY_ARRAY && entries->elements > 0) got = entry_to_job(entries->element[0], job);
+    }
+    freeReplyObject(r);
+    if (got) job->deliveries = 1;
+    return got;
+}
+
+int queue_ack(queue_t *q, const queue_job_t *job)
+{
+    if (!ready(q)) return -1;
+    redisReply *r = redisCommand(q->redis, "XACK %s %s %s", q->stream, QUEUE_GROUP, job->id);
+    int ok = r && r->type == REDIS_REPLY_INTEGER;
+    freeReplyObject(r);
+    if (!ok) return -1;
+    r = redisCommand(q->redis, "XDEL %s %s", q->stream, job->id);
+    freeReplyObject(r);
+    return 0;
+}
+
+int queue_push(queue_t *q, const char *trace_id)
+{
+    if (!ready(q)) return -1;
+    redisReply *r = redisCommand(q->redis, "XADD %s * trace_id %s", q->stream, trace_id);
+    int ok = r && r->type == REDIS_REPLY_STRING;
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
