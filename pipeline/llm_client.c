@@ -90,8 +90,8 @@ static int parse_answer(const char *body, llm_answer_t *out)
         snprintf(out->error, sizeof(out->error), "answer is not JSON: %s", jerr.text);
         return -1;
     }
-    json_t *content = json_object_get(json_object_get(json_array_get(json_object_get(root, "choices"), 0), "message"),
-                                      "content");
+    json_t *content = json_object_get(
+        json_object_get(json_array_get(json_object_get(root, "choices"), 0), "message"), "content");
     int rc = -1;
     if (!json_is_string(content)) {
         snprintf(out->error, sizeof(out->error), "answer has no choices[0].message.content string");
@@ -135,7 +135,8 @@ static int attempt(llm_client_t *c, const char *request_json, llm_answer_t *out,
     curl_slist_free_all(h);
     int rc;
     if (cc != CURLE_OK) {
-        snprintf(out->error, sizeof(out->error), "%s", resp.overflow ? "answer too large" : curl_easy_strerror(cc));
+        snprintf(out->error, sizeof(out->error), "%s",
+                 resp.overflow ? "answer too large" : curl_easy_strerror(cc));
         rc = resp.overflow ? -1 : 1;
     } else if (status == 429 || status >= 500) {
         snprintf(out->error, sizeof(out->error), "LLM answered HTTP %ld", status);
@@ -185,8 +186,9 @@ int llm_client_complete(llm_client_t *c, const char *request_json, llm_answer_t 
         rc = attempt(c, request_json, out, &retry_after);
         if (rc <= 0) break;
         if (i + 1 == LLM_MAX_ATTEMPTS) break;
-        long wait_ms = retry_after > 0 ? (retry_after > MAX_RETRY_AFTER_S ? MAX_RETRY_AFTER_S : retry_after) * 1000
-                                       : backoff_ms;
+        long wait_ms = retry_after > 0
+                           ? (retry_after > MAX_RETRY_AFTER_S ? MAX_RETRY_AFTER_S : retry_after) * 1000
+                           : backoff_ms;
         log_info("LLM call failed (%s); retry %d in %ld ms", out->error, i + 1, wait_ms);
         usleep((useconds_t)wait_ms * 1000);
         backoff_ms *= 2;

@@ -26,12 +26,12 @@ typedef struct {
 typedef struct llm_client llm_client_t;
 
 typedef struct {
-    char *content;           /* choices[0].message.content, malloc'd; NULL on failure */
+    char *content; /* choices[0].message.content, malloc'd; NULL on failure */
     int prompt_tokens;
     int completion_tokens;
-    long latency_ms;         /* of the whole call, retries included */
+    long latency_ms; /* of the whole call, retries included */
     int attempts;
-    char error[256];         /* why it failed */
+    char error[256]; /* why it failed */
 } llm_answer_t;
 
 /* Returns NULL when no LLM is configured (cfg->llm_base_url NULL): no call is ever made then.

@@ -59,7 +59,8 @@ static int ready(queue_t *q)
 /* Reads one entry [id, [field, value, ...]] into job. */
 static int entry_to_job(const redisReply *e, queue_job_t *job)
 {
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING) return 0;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
+        return 0;
     snprintf(job->id, sizeof(job->id), "%s", e->element[0]->str);
     job->trace_id[0] = '\0';
     const redisReply *f = e->element[1];
@@ -85,8 +86,8 @@ int queue_claim(queue_t *q, queue_job_t *job, int block_ms)
     memset(job, 0, sizeof(*job));
     char idle[24];
     snprintf(idle, sizeof(idle), "%d", q->cfg->visibility_timeout_ms);
-    redisReply *r =
-        redisCommand(q->redis, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 1", q->stream, QUEUE_GROUP, q->consumer, idle);
+    redisReply *r = redisCommand(q->redis, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 1", q->stream, QUEUE_GROUP,
+                                 q->consumer, idle);
     if (r == NULL) return -1;
     int got = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
@@ -95,16 +96,17 @@ int queue_claim(queue_t *q, queue_job_t *job, int block_ms)
     freeReplyObject(r);
     if (got) {
         job->deliveries = delivery_count(q, job->id);
-        log_info("job %s (trace %s) taken over after the visibility timeout, delivery %ld", job->id, job->trace_id,
-                 job->deliveries);
+        log_info("job %s (trace %s) taken over after the visibility timeout, delivery %ld", job->id,
+                 job->trace_id, job->deliveries);
         return 1;
     }
-    r = redisCommand(q->redis, "XREADGROUP GROUP %s %s COUNT 1 BLOCK %d STREAMS %s >", QUEUE_GROUP, q->consumer,
-                     block_ms, q->stream);
+    r = redisCommand(q->redis, "XREADGROUP GROUP %s %s COUNT 1 BLOCK %d STREAMS %s >", QUEUE_GROUP,
+                     q->consumer, block_ms, q->stream);
     if (r == NULL) return -1;
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
         const redisReply *entries = r->element[0]->element[1];
-        if (entries->type == REDIS_REPLY_ARRAY && entries->elements > 0) got = entry_to_job(entries->element[0], job);
+        if (entries->type == REDIS_REPLY_ARRAY && entries->elements > 0)
+            got = entry_to_job(entries->element[0], job);
     }
     freeReplyObject(r);
     if (got) job->deliveries = 1;

@@ -1,0 +1,181 @@
+/* Incident, analysis and dead-letter writes (see store.h). */
+#include "store.h"
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(PGconn *c, PGresult *r, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s", what, PQerrorMessage(c));
+    PQclear(r);
+    PQclear(PQexec(c, "ROLLBACK"));
+    return -1;
+}
+
+int store_incident_join(PGconn *c, const incident_in_t *in, incident_out_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    char first[24], last[24];
+    snprintf(first, sizeof(first), "%lld", in->first_ns);
+    snprintf(last, sizeof(last), "%lld", in->last_ns);
+    PGresult *r = PQexec(c, "BEGIN");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "begin", err, errlen);
+    PQclear(r);
+    const char *p1[] = {in->fingerprint};
+    r = PQexecParams(c,
+                     "UPDATE incidents SET status = 'resolved', updated_at = now() WHERE fingerprint = $1 "
+                     "AND status = 'open' AND last_seen < now() - interval '" STORE_INCIDENT_WINDOW "'",
+                     1, NULL, p1, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "resolve stale incident", err, errlen);
+    PQclear(r);
+    const char *p2[] = {in->fingerprint,
+                        in->title,
+                        in->kind ? in->kind : "error",
+                        in->root_service,
+                        in->root_operation,
+                        in->exception_type,
+                        first,
+                        last,
+                        in->services_literal,
+                        in->endpoints_literal,
+                        in->trace_id};
+    r = PQexecParams(
+        c,
+        "INSERT INTO incidents (fingerprint, title, kind, root_service, root_operation, exception_type, "
+        "first_seen, last_seen, services, endpoints, sample_trace_id) VALUES ($1, $2, $3, $4, $5, $6, "
+        "to_timestamp($7::bigint / 1e9), to_timestamp($8::bigint / 1e9), $9::text[], $10::text[], $11) "
+        "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET updated_at = now() "
+        "RETURNING id, (xmax = 0), report_state, sample_trace_id",
+        11, NULL, p2, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) return fail(c, r, "incident", err, errlen);
+    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->created = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    out->needs_report = out->created || (strcmp(PQgetvalue(r, 0, 2), "pending") == 0 &&
+                                         strcmp(PQgetvalue(r, 0, 3), in->trace_id) == 0);
+    PQclear(r);
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", out->id);
+    const char *p3[] = {id, in->trace_id};
+    r = PQexecParams(
+        c, "INSERT INTO incident_traces (incident_id, trace_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2,
+        NULL, p3, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "incident trace", err, errlen);
+    out->joined = strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    if (out->joined) {
+        /* counted once per trace however often its job is delivered */
+        const char *p4[] = {id, first, last, in->services_literal, in->endpoints_literal};
+        r = PQexecParams(
+            c,
+            "UPDATE incidents SET trace_count = trace_count + 1, updated_at = now(), "
+            "first_seen = least(first_seen, to_timestamp($2::bigint / 1e9)), "
+            "last_seen = greatest(last_seen, to_timestamp($3::bigint / 1e9)), "
+            "services = ARRAY(SELECT DISTINCT x FROM unnest(services || $4::text[]) x ORDER BY x), "
+            "endpoints = ARRAY(SELECT DISTINCT x FROM unnest(endpoints || $5::text[]) x ORDER BY x) "
+            "WHERE id = $1",
+            5, NULL, p4, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "incident counts", err, errlen);
+        PQclear(r);
+    }
+    r = PQexec(c, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "commit", err, errlen);
+    PQclear(r);
+    return 0;
+}
+
+int store_analysis(PGconn *c, const analysis_row_t *row, long long *id, int *version, char *err,
+                   size_t errlen)
+{
+    *id = 0;
+    *version = 0;
+    char *evidence = json_dumps(row->evidence, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *report = json_dumps(row->report, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char incident[24], pt[16], ct[16], lat[24], cpu[24];
+    snprintf(incident, sizeof(incident), "%lld", row->incident_id);
+    snprintf(pt, sizeof(pt), "%d", row->prompt_tokens);
+    snprintf(ct, sizeof(ct), "%d", row->completion_tokens);
+    snprintf(lat, sizeof(lat), "%ld", row->llm_latency_ms);
+    snprintf(cpu, sizeof(cpu), "%ld", row->analysis_cpu_us);
+    int llm = strcmp(row->generated_by, "llm") == 0;
+    const char *p[] = {row->incident_id ? incident : NULL,
+                       row->trace_id,
+                       row->job_id,
+                       row->fingerprint,
+                       row->root_service,
+                       row->root_span_id,
+                       row->root_operation,
+                       row->exception_type,
+                       evidence,
+                       report,
+                       row->generated_by,
+                       row->llm_model,
+                       row->llm_error,
+                       llm ? pt : NULL,
+                       llm ? ct : NULL,
+                       row->llm_model ? lat : NULL,
+                       cpu};
+    int rc = -1;
+    /* two analyses of one trace at once may race for a version number: try again once */
+    for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
+        PGresult *r = PQexecParams(
+            c,
+            "INSERT INTO analyses (incident_id, trace_id, version, job_id, fingerprint, root_service, "
+            "root_span_id, "
+            "root_operation, exception_type, evidence, report, generated_by, llm_model, llm_error, "
+            "prompt_tokens, "
+            "completion_tokens, llm_latency_ms, analysis_cpu_us) "
+            "SELECT $1::bigint, $2, coalesce((SELECT max(version) FROM analyses WHERE trace_id = $2), 0) + "
+            "1, $3, $4, "
+            "$5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14::int, $15::int, $16::int, $17::int "
+            "ON CONFLICT (job_id) DO NOTHING RETURNING id, version",
+            17, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            if (PQntuples(r) == 1) {
+                *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+                *version = atoi(PQgetvalue(r, 0, 1));
+            }
+            rc = 0;
+        } else {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(err, errlen, "analysis: %s", PQerrorMessage(c));
+            if (!(state && strcmp(state, "23505") == 0)) attempt = 3;
+        }
+        PQclear(r);
+    }
+    if (rc == 0 && row->incident_id) {
+        const char *q[] = {incident};
+        PGresult *r =
+            PQexecParams(c, "UPDATE incidents SET report_state = 'ready', updated_at = now() WHERE id = $1",
+                         1, NULL, q, NULL, NULL, 0);
+        PQclear(r);
+    }
+    free(evidence);
+    free(report);
+    return rc;
+}
+
+int store_job_done(PGconn *c, const char *job_id)
+{
+    const char *p[] = {job_id};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM analyses WHERE job_id = $1", 1, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
+    PQclear(r);
+    return rc;
+}
+
+int store_dead_letter(PGconn *c, const char *job_id, const char *trace_id, long attempts, const char *error)
+{
+    char n[24];
+    snprintf(n, sizeof(n), "%ld", attempts);
+    const char *p[] = {job_id, trace_id, n, error};
+    PGresult *r =
+        PQexecParams(c,
+                     "INSERT INTO dead_letters (job_id, trace_id, attempts, last_error) VALUES ($1, $2, "
+                     "$3::int, $4) ON CONFLICT (job_id) DO NOTHING",
+                     4, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(r);
+    return rc;
+}
