@@ -1,0 +1,88 @@
+/* Pool-thread execution of JSON-producing SQL (see query_sql.h). */
+#include "query_sql.h"
+#include "alloc.h"
+#include "db.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    httpd_job_t super;
+    char *sql;
+    int nparams;
+    char *params[QUERY_MAX_PARAMS];
+    char *not_found;
+    int read_only;
+    /* result */
+    int status;
+    char *json;
+    char error[256];
+} query_job_t;
+
+static void run(httpd_job_t *hjob, worker_t *w)
+{
+    query_job_t *j = (query_job_t *)hjob;
+    j->status = 503;
+    snprintf(j->error, sizeof(j->error), "database unavailable; retry later");
+    if (!db_ensure(&w->pg, w->database_url)) goto out;
+    PGresult *r = NULL;
+    if (j->read_only) {
+        r = PQexec(w->pg, "BEGIN READ ONLY");
+        PQclear(r);
+    }
+    r = PQexecParams(w->pg, j->sql, j->nparams, NULL, (const char *const *)j->params, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+            j->status = 404;
+            snprintf(j->error, sizeof(j->error), "%s", j->not_found ? j->not_found : "not found");
+        } else {
+            j->status = 200;
+            j->json = xstrdup(PQgetvalue(r, 0, 0));
+        }
+    } else if (PQstatus(w->pg) == CONNECTION_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* 22xxx: a parameter PostgreSQL could not use (e.g. an out-of-range number) */
+        j->status = state && strncmp(state, "22", 2) == 0 ? 400 : 500;
+        snprintf(j->error, sizeof(j->error), "%s", j->status == 400 ? PQresultErrorMessage(r) : "query failed");
+        if (j->status == 500) log_error("query failed: %s", PQerrorMessage(w->pg));
+    }
+    PQclear(r);
+    if (j->read_only && PQstatus(w->pg) == CONNECTION_OK) PQclear(PQexec(w->pg, "COMMIT"));
+out:
+    httpd_job_finish(hjob);
+}
+
+static void done(httpd_job_t *hjob, h2o_req_t *req)
+{
+    query_job_t *j = (query_job_t *)hjob;
+    if (req) {
+        if (j->status == 200) {
+            httpd_send_text(req, 200, "application/json", j->json, strlen(j->json));
+        } else {
+            if (j->status == 503) httpd_add_header(req, "Retry-After", "2");
+            const char *code = j->status == 404 ? "not_found" : j->status == 400 ? "invalid" : "unavailable";
+            httpd_send_error(req, j->status, code, j->error, NULL);
+        }
+    }
+    free(j->sql);
+    for (int i = 0; i < j->nparams; i++)
+        free(j->params[i]);
+    free(j->not_found);
+    free(j->json);
+    free(j);
+}
+
+void query_sql_submit(workpool_t *pool, h2o_req_t *req, const httpd_match_t *m, const query_sql_t *q)
+{
+    query_job_t *j = xcalloc(1, sizeof(*j));
+    j->sql = xstrdup(q->sql);
+    j->nparams = q->nparams;
+    for (int i = 0; i < q->nparams; i++)
+        j->params[i] = q->params[i] ? xstrdup(q->params[i]) : NULL;
+    j->not_found = q->not_found ? xstrdup(q->not_found) : NULL;
+    j->read_only = q->read_only;
+    httpd_job_attach(&j->super, req, m->request_id, done);
+    workpool_submit(pool, &j->super, run);
+}
