@@ -96,8 +96,14 @@ static int wait_health(const char *url, int seconds)
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env)
 {
+    return ts_start_port(p, ts_free_port(), program, port_var, database_url, redis_prefix, extra_env);
+}
+
+int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_var, const char *database_url,
+                  const char *redis_prefix, const char *const *extra_env)
+{
     memset(p, 0, sizeof(*p));
-    p->port = ts_free_port();
+    p->port = port;
     snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
     const char *artifacts = getenv("PS_TEST_ARTIFACTS");
     const char *slash = strrchr(program, '/');

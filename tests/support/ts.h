@@ -35,6 +35,9 @@ typedef struct {
  * waits up to 30 s for GET /health. Returns 0 or -1. */
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env);
+/* Same on a given port (to restart a killed process where its clients expect it). */
+int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_var, const char *database_url,
+                  const char *redis_prefix, const char *const *extra_env);
 int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                      const char *const *extra_env);
 int ts_start_pipeline(ts_proc_t *p, const char *database_url, const char *redis_prefix,
