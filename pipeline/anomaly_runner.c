@@ -1,0 +1,253 @@
+/* Incremental anomaly detection over stored metric points (see anomaly_runner.h). */
+#include "anomaly_runner.h"
+#include "alloc.h"
+#include "db.h"
+#include "detect.h"
+#include "log.h"
+#include "program.h"
+#include "suspects.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HISTORY_DAYS 3
+
+struct anomaly_runner {
+    const config_t *cfg;
+    pthread_t tid;
+    atomic_int stopping;
+};
+
+static int64_t load_watermark(PGconn *c)
+{
+    PGresult *r =
+        PQexec(c, "SELECT scanned_to_ns FROM detector_progress WHERE service = '*' AND metric = '*'");
+    int64_t wm = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        wm = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return wm;
+}
+
+static void save_watermark(PGconn *c, int64_t wm)
+{
+    char v[24];
+    snprintf(v, sizeof(v), "%" PRId64, wm);
+    const char *p[] = {v};
+    PQclear(PQexecParams(
+        c,
+        "INSERT INTO detector_progress (service, metric, scanned_to_ns) VALUES ('*', '*', $1) "
+        "ON CONFLICT (service, metric, labels) DO UPDATE SET scanned_to_ns = EXCLUDED.scanned_to_ns",
+        1, NULL, p, NULL, NULL, 0));
+}
+
+static series_point_t *rows_to_points(PGresult *r, int first, int n, int ts_col, int val_col)
+{
+    series_point_t *p = xmalloc((size_t)(n ? n : 1) * sizeof(*p));
+    for (int i = 0; i < n; i++) {
+        p[i].ts_ns = strtoll(PQgetvalue(r, first + i, ts_col), NULL, 10);
+        p[i].value = strtod(PQgetvalue(r, first + i, val_col), NULL);
+    }
+    return p;
+}
+
+/* The series' baseline window before `first_ns`: the trailing hour and, for seasonality, an hour
+ * around the same time on each of the previous HISTORY_DAYS days. */
+static PGresult *load_history(PGconn *c, const char *service, const char *metric, const char *labels,
+                              int64_t first_ns)
+{
+    char first[24];
+    snprintf(first, sizeof(first), "%" PRId64, first_ns);
+    const char *p[] = {service, metric, labels, first};
+    return PQexecParams(
+        c,
+        "SELECT ts_ns, value FROM metric_points WHERE service = $1 AND name = $2 AND labels = $3::jsonb "
+        "AND (ts_ns BETWEEN $4::bigint - 3600000000000 AND $4::bigint - 1 OR EXISTS ("
+        "  SELECT 1 FROM generate_series(1, " /* days back */ "3) d WHERE ts_ns BETWEEN "
+        "  $4::bigint - d * 86400000000000 - 1800000000000 AND $4::bigint - d * 86400000000000 + "
+        "1800000000000)) ORDER BY ts_ns",
+        4, NULL, p, NULL, NULL, 0);
+}
+
+static json_t *suspects_for(PGconn *c, const char *service, const char *metric, const episode_t *ep,
+                            char *why, size_t whylen)
+{
+    json_t *arr = json_array();
+    char from[24], to[24];
+    suspect_opts_t so;
+    suspect_opts_default(&so);
+    snprintf(from, sizeof(from), "%" PRId64, ep->start_ns - so.window_ns);
+    snprintf(to, sizeof(to), "%" PRId64, ep->start_ns);
+    const char *p[] = {from, to};
+    PGresult *r = PQexecParams(
+        c,
+        "SELECT ts_ns, service, type, description FROM change_events WHERE ts_ns BETWEEN $1 AND $2 "
+        "ORDER BY ts_ns, event_hash",
+        2, NULL, p, NULL, NULL, 0);
+    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+    change_event_t *ev = xcalloc((size_t)(n ? n : 1), sizeof(*ev));
+    for (int i = 0; i < n; i++) {
+        ev[i].ts_ns = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        ev[i].service = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
+        ev[i].type = PQgetvalue(r, i, 2);
+        ev[i].description = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+    }
+    symptom_t sym = {.service = service, .what = metric, .ep = *ep};
+    suspect_t *s;
+    size_t ns = suspects_rank(ev, (size_t)n, &sym, 1, &so, &s);
+    for (size_t i = 0; i < ns; i++) {
+        const change_event_t *e = &ev[s[i].event_index];
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s?,s:I,s:s?,s:f,s:s}", "type", e->type, "service", e->service,
+                                        "ts_ns", (json_int_t)e->ts_ns, "description", e->description,
+                                        "confidence", s[i].confidence, "evidence", s[i].evidence));
+    }
+    char sym_text[400];
+    symptom_describe(&sym, sym_text, sizeof(sym_text));
+    if (ns == 0)
+        snprintf(why, whylen, "%s; no change event in the 10 minutes before explains it", sym_text);
+    else
+        snprintf(why, whylen, "%s", s[0].evidence);
+    free(s);
+    free(ev);
+    PQclear(r);
+    return arr;
+}
+
+/* Stores an episode, extending one of the same series that ended within the merge gap. */
+static int store_episode(PGconn *c, const char *service, const char *metric, const char *labels,
+                         const episode_t *ep, int seasonal)
+{
+    char why[800];
+    json_t *sus = suspects_for(c, service, metric, ep, why, sizeof(why));
+    char *sus_s = json_dumps(sus, JSON_COMPACT);
+    json_decref(sus);
+    char start[24], end[24], base[40], peak[40], pct[40], z[40], dir[8], pts[16], gap[24];
+    snprintf(start, sizeof(start), "%" PRId64, ep->start_ns);
+    snprintf(end, sizeof(end), "%" PRId64, ep->end_ns);
+    snprintf(base, sizeof(base), "%.17g", ep->baseline);
+    snprintf(peak, sizeof(peak), "%.17g", ep->peak);
+    snprintf(pct, sizeof(pct), "%.17g", ep->pct_change);
+    snprintf(z, sizeof(z), "%.17g", ep->peak_z);
+    snprintf(dir, sizeof(dir), "%d", ep->direction);
+    snprintf(pts, sizeof(pts), "%zu", ep->points);
+    snprintf(gap, sizeof(gap), "%lld", 120LL * ANOMALY_NS_PER_S);
+    const char *p[] = {service, metric, labels, start, end,   base, peak,
+                       pct,     z,      dir,    pts,   sus_s, why,  seasonal ? "true" : "false",
+                       gap};
+    /* extend a running episode of the same series and direction, else insert */
+    PGresult *r = PQexecParams(
+        c,
+        "WITH prev AS (UPDATE anomaly_episodes SET end_ns = greatest(end_ns, $5::bigint), "
+        "  points = points + $11::int, updated_at = now(), "
+        "  peak = CASE WHEN abs($9::float8) > abs(peak_z) THEN $7::float8 ELSE peak END, "
+        "  pct_change = CASE WHEN abs($9::float8) > abs(peak_z) THEN $8::float8 ELSE pct_change END, "
+        "  peak_z = CASE WHEN abs($9::float8) > abs(peak_z) THEN $9::float8 ELSE peak_z END "
+        "  WHERE id = (SELECT id FROM anomaly_episodes WHERE service = $1 AND metric = $2 AND labels = "
+        "$3::jsonb "
+        "    AND direction = $10::smallint AND end_ns >= $4::bigint - $15::bigint AND start_ns <= $4::bigint "
+        "    ORDER BY end_ns DESC LIMIT 1) RETURNING id) "
+        "INSERT INTO anomaly_episodes (service, metric, labels, start_ns, end_ns, baseline, peak, "
+        "pct_change, peak_z, "
+        "  direction, points, suspects, explanation, seasonal) "
+        "SELECT $1, $2, $3::jsonb, $4::bigint, $5::bigint, $6::float8, $7::float8, $8::float8, $9::float8, "
+        "  $10::smallint, $11::int, $12::jsonb, $13, $14::boolean WHERE NOT EXISTS (SELECT 1 FROM prev) "
+        "ON CONFLICT (service, metric, labels, start_ns) DO NOTHING",
+        15, NULL, p, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) log_warn("anomaly episode: %s", PQerrorMessage(c));
+    PQclear(r);
+    free(sus_s);
+    return ok ? 0 : -1;
+}
+
+/* One pass over the points that arrived since the watermark. Returns episodes stored or -1. */
+static int pass(PGconn *c)
+{
+    int64_t wm = load_watermark(c);
+    int64_t upto = (int64_t)(now_ms() - ANOMALY_LAG_S * 1000LL) * 1000000LL;
+    if (wm == 0) wm = upto - 3600LL * ANOMALY_NS_PER_S; /* first run: the last hour */
+    if (upto <= wm) return 0;
+    char a[24], b[24];
+    snprintf(a, sizeof(a), "%" PRId64, wm);
+    snprintf(b, sizeof(b), "%" PRId64, upto);
+    const char *p[] = {a, b};
+    PGresult *r = PQexecParams(
+        c,
+        "SELECT service, name, labels::text, ts_ns, value FROM metric_points "
+        "WHERE ts_ns > $1::bigint AND ts_ns <= $2::bigint ORDER BY service, name, labels::text, ts_ns",
+        2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("anomaly scan: %s", PQerrorMessage(c));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r), stored = 0;
+    detect_opts_t o;
+    detect_opts_default(&o);
+    for (int i = 0; i < rows;) {
+        int j = i;
+        while (j < rows && !strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) &&
+               !strcmp(PQgetvalue(r, j, 1), PQgetvalue(r, i, 1)) &&
+               !strcmp(PQgetvalue(r, j, 2), PQgetvalue(r, i, 2)))
+            j++;
+        const char *service = PQgetvalue(r, i, 0), *metric = PQgetvalue(r, i, 1),
+                   *labels = PQgetvalue(r, i, 2);
+        series_point_t *recent = rows_to_points(r, i, j - i, 3, 4);
+        PGresult *h = load_history(c, service, metric, labels, recent[0].ts_ns);
+        if (PQresultStatus(h) == PGRES_TUPLES_OK) {
+            series_point_t *hist = rows_to_points(h, 0, PQntuples(h), 0, 1);
+            episode_t *eps;
+            size_t n = anomaly_detect(hist, (size_t)PQntuples(h), recent, (size_t)(j - i), &o, &eps);
+            int seasonal = PQntuples(h) > 0 && recent[0].ts_ns - hist[0].ts_ns >= ANOMALY_DAY_NS;
+            for (size_t k = 0; k < n; k++)
+                if (store_episode(c, service, metric, labels, &eps[k], seasonal) == 0) stored++;
+            free(eps);
+            free(hist);
+        }
+        PQclear(h);
+        free(recent);
+        i = j;
+    }
+    PQclear(r);
+    save_watermark(c, upto);
+    if (stored) log_info("anomaly detector: %d episodes stored or extended", stored);
+    return stored;
+}
+
+static void *runner_main(void *arg)
+{
+    anomaly_runner_t *ar = arg;
+    PGconn *c = NULL;
+    for (int waited = ANOMALY_PERIOD_S; !atomic_load(&ar->stopping); waited++) {
+        if (waited >= ANOMALY_PERIOD_S) {
+            waited = 0;
+            if (db_ensure(&c, ar->cfg->database_url)) pass(c);
+        }
+        sleep(1);
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+anomaly_runner_t *anomaly_runner_start(const config_t *cfg)
+{
+    anomaly_runner_t *r = xcalloc(1, sizeof(*r));
+    r->cfg = cfg;
+    pthread_create(&r->tid, NULL, runner_main, r);
+    return r;
+}
+
+void anomaly_runner_stop(anomaly_runner_t *r)
+{
+    if (r == NULL) return;
+    atomic_store(&r->stopping, 1);
+    pthread_join(r->tid, NULL);
+    free(r);
+}

@@ -1,0 +1,20 @@
+/* The anomaly detector's thread: every ANOMALY_PERIOD_S it reads only the metric points that arrived
+ * since its watermark (kept in detector_progress), fetches each touched series' baseline window
+ * (trailing hour, and the same time of day on the previous days for seasonality), runs the pure
+ * detector (anomaly/detect.h), ranks change-event suspects (anomaly/suspects.h) and stores episodes
+ * in anomaly_episodes, extending an episode that is still going on. */
+#ifndef PS_ANOMALY_RUNNER_H
+#define PS_ANOMALY_RUNNER_H
+
+#include "config.h"
+
+#define ANOMALY_PERIOD_S 10
+/* Points younger than this are left for the next run (late arrivals within a batch interval). */
+#define ANOMALY_LAG_S 15
+
+typedef struct anomaly_runner anomaly_runner_t;
+
+anomaly_runner_t *anomaly_runner_start(const config_t *cfg);
+void anomaly_runner_stop(anomaly_runner_t *r);
+
+#endif
