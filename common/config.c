@@ -8,7 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STRING, T_URL, T_INT, T_LONG, T_KEYS, T_LEVEL, T_OPT_URL, T_DIR } var_type_t;
+typedef enum {
+    T_STRING,
+    T_URL,
+    T_INT,
+    T_LONG,
+    T_KEYS,
+    T_LEVEL,
+    T_OPT_URL,
+    T_DIR,
+    T_FRACTION,
+    T_WEBHOOKS
+} var_type_t;
 
 typedef struct {
     const char *name;
@@ -68,6 +79,12 @@ static const var_spec_t vars[] = {
      "folder of numbered SQL files"},
     {"FRONTEND_DIR", "frontend/dist", T_STRING, CFG_BACKEND, OFF(frontend_dir), 0, 0,
      "built dashboard served at / (skipped when absent)"},
+    {"ALERT_WEBHOOKS", "", T_WEBHOOKS, CFG_PIPELINE, OFF(alert_webhooks), 0, 0,
+     "comma-separated webhook URLs, each optionally prefixed slack: (Slack-compatible) or json: (plain)"},
+    {"ALERT_MIN_CONFIDENCE", "0", T_FRACTION, CFG_PIPELINE, OFF(alert_min_confidence), 0, 0,
+     "report alerts below this confidence (0..1) are not sent"},
+    {"ALERT_RATE_PER_MIN", "30", T_INT, CFG_PIPELINE, OFF(alert_rate_per_min), 1, 100000,
+     "most alerts sent to one destination per minute (the rest wait)"},
     {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,
      "where the fake services send their telemetry"},
 };
@@ -119,6 +136,38 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
         }
         *(char **)field = xstrdup(v);
         return 0;
+    case T_FRACTION: {
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end != '\0' || !(d >= 0.0 && d <= 1.0)) {
+            snprintf(err, errlen, "%s: \"%s\" is not a number in 0..1", s->name, v);
+            return -1;
+        }
+        *(double *)field = d;
+        return 0;
+    }
+    case T_WEBHOOKS: {
+        if (*v == '\0') {
+            *(char **)field = NULL;
+            return 0;
+        }
+        char *copy = xstrdup(v), *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            const char *u = tok;
+            if (strncmp(u, "slack:", 6) == 0)
+                u += 6;
+            else if (strncmp(u, "json:", 5) == 0)
+                u += 5;
+            if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+                snprintf(err, errlen, "%s: \"%s\" is not an http(s) URL", s->name, tok);
+                free(copy);
+                return -1;
+            }
+        }
+        free(copy);
+        *(char **)field = xstrdup(v);
+        return 0;
+    }
     case T_STRING:
     case T_DIR:
         *(char **)field = xstrdup(v);
@@ -164,9 +213,9 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,   &cfg->redis_url,    &cfg->redis_prefix,
-                        &cfg->llm_base_url,   &cfg->llm_api_key,  &cfg->llm_model,
-                        &cfg->migrations_dir, &cfg->frontend_dir, &cfg->backend_url};
+    char **strings[] = {&cfg->database_url, &cfg->redis_url,     &cfg->redis_prefix,   &cfg->llm_base_url,
+                        &cfg->llm_api_key,  &cfg->llm_model,     &cfg->migrations_dir, &cfg->frontend_dir,
+                        &cfg->backend_url,  &cfg->alert_webhooks};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -41,7 +41,10 @@ typedef struct {
     int max_attempts;
     char *migrations_dir;
     char *frontend_dir;
-    char *backend_url; /* where fake services send telemetry */
+    char *backend_url;           /* where fake services send telemetry */
+    char *alert_webhooks;        /* comma-separated [slack:|json:]URL; NULL: no alerts */
+    double alert_min_confidence; /* alerts below this report confidence are not sent */
+    int alert_rate_per_min;      /* per destination */
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`

@@ -1,0 +1,209 @@
+/* Webhook alert queue and sender (see alerts.h). */
+#include "alerts.h"
+#include "alloc.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_DESTINATIONS 16
+#define SEND_TIMEOUT_MS 5000L
+#define MAX_BACKOFF_S 600
+
+typedef struct {
+    char url[512];
+    const char *format; /* "slack" or "json" */
+} destination_t;
+
+struct alerts {
+    const config_t *cfg;
+    destination_t dest[MAX_DESTINATIONS];
+    int ndest;
+    pthread_t tid;
+    atomic_int stopping;
+};
+
+static void parse_destinations(alerts_t *a)
+{
+    char *copy = xstrdup(a->cfg->alert_webhooks), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && a->ndest < MAX_DESTINATIONS;
+         tok = strtok_r(NULL, ",", &save)) {
+        destination_t *d = &a->dest[a->ndest++];
+        d->format = "json";
+        if (strncmp(tok, "slack:", 6) == 0) {
+            d->format = "slack";
+            tok += 6;
+        } else if (strncmp(tok, "json:", 5) == 0) {
+            tok += 5;
+        }
+        snprintf(d->url, sizeof(d->url), "%s", tok);
+    }
+    free(copy);
+}
+
+int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *dedup_key, json_t *payload,
+                   double confidence)
+{
+    if (a == NULL) return 0;
+    int rc = 0;
+    char *body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char conf[32];
+    snprintf(conf, sizeof(conf), "%.6f", confidence);
+    int suppressed = confidence >= 0 && confidence < a->cfg->alert_min_confidence;
+    for (int i = 0; i < a->ndest; i++) {
+        const char *p[] = {a->dest[i].url,
+                           a->dest[i].format,
+                           dedup_key,
+                           kind,
+                           body,
+                           confidence >= 0 ? conf : NULL,
+                           suppressed ? "suppressed" : "pending"};
+        PGresult *r =
+            PQexecParams(c,
+                         "INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, "
+                         "confidence, state) VALUES ($1, $2, $3, $4, $5::jsonb, $6::float8, $7) "
+                         "ON CONFLICT (destination, dedup_key) DO NOTHING",
+                         7, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            log_warn("alert not queued: %s", PQerrorMessage(c));
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    free(body);
+    return rc;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *ud)
+{
+    (void)p, (void)ud;
+    return s * n;
+}
+
+/* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason. */
+static int post(CURL *curl, const char *url, const char *format, const char *payload, char *err,
+                size_t errlen)
+{
+    char *body = NULL;
+    if (strcmp(format, "slack") == 0) {
+        json_t *p = json_loads(payload, 0, NULL);
+        json_t *slack = json_pack("{s:O?}", "text", json_object_get(p, "text"));
+        body = json_dumps(slack, JSON_COMPACT);
+        json_decref(slack);
+        json_decref(p);
+    } else {
+        body = xstrdup(payload);
+    }
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, SEND_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    CURLcode cc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    free(body);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(cc));
+        return -1;
+    }
+    if (status < 200 || status > 299) {
+        snprintf(err, errlen, "HTTP %ld", status);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends what is due, within each destination's rate. */
+static void send_due(alerts_t *a, PGconn *c, CURL *curl)
+{
+    char rate[16];
+    snprintf(rate, sizeof(rate), "%d", a->cfg->alert_rate_per_min);
+    const char *p[] = {rate};
+    PGresult *r = PQexecParams(
+        c,
+        "SELECT d.id, d.destination, d.format, d.payload::text, d.attempts FROM alert_deliveries d "
+        "WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND (SELECT count(*) FROM alert_deliveries "
+        "s "
+        "  WHERE s.destination = d.destination AND s.delivered_at > now() - interval '1 minute') < $1::int "
+        "ORDER BY d.id LIMIT 20",
+        1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        char err[256] = "";
+        int ok =
+            post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), err, sizeof(err)) == 0;
+        int attempts = atoi(PQgetvalue(r, i, 4)) + 1;
+        int backoff = attempts >= 10 ? MAX_BACKOFF_S : (1 << attempts);
+        if (backoff > MAX_BACKOFF_S) backoff = MAX_BACKOFF_S;
+        char att[16], wait[16];
+        snprintf(att, sizeof(att), "%d", attempts);
+        snprintf(wait, sizeof(wait), "%d", backoff);
+        PGresult *u;
+        if (ok) {
+            const char *q[] = {PQgetvalue(r, i, 0), att};
+            u = PQexecParams(
+                c,
+                "UPDATE alert_deliveries SET state = 'delivered', delivered_at = now(), attempts = $2::int, "
+                "last_error = NULL WHERE id = $1::bigint",
+                2, NULL, q, NULL, NULL, 0);
+        } else {
+            const char *q[] = {PQgetvalue(r, i, 0), att, err, wait};
+            u = PQexecParams(c,
+                             "UPDATE alert_deliveries SET attempts = $2::int, last_error = $3, "
+                             "next_attempt_at = now() + $4::int * interval '1 second' WHERE id = $1::bigint",
+                             4, NULL, q, NULL, NULL, 0);
+        }
+        PQclear(u);
+        if (!ok)
+            log_info("alert %s to %s failed (%s); retry in %d s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                     err, backoff);
+    }
+    PQclear(r);
+}
+
+static void *sender_main(void *arg)
+{
+    alerts_t *a = arg;
+    PGconn *c = NULL;
+    CURL *curl = curl_easy_init();
+    while (!atomic_load(&a->stopping)) {
+        if (db_ensure(&c, a->cfg->database_url)) send_due(a, c, curl);
+        usleep(500 * 1000);
+    }
+    curl_easy_cleanup(curl);
+    PQfinish(c);
+    return NULL;
+}
+
+alerts_t *alerts_start(const config_t *cfg)
+{
+    if (cfg->alert_webhooks == NULL) return NULL;
+    alerts_t *a = xcalloc(1, sizeof(*a));
+    a->cfg = cfg;
+    parse_destinations(a);
+    pthread_create(&a->tid, NULL, sender_main, a);
+    return a;
+}
+
+void alerts_stop(alerts_t *a)
+{
+    if (a == NULL) return;
+    atomic_store(&a->stopping, 1);
+    pthread_join(a->tid, NULL);
+    free(a);
+}
