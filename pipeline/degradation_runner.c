@@ -1,0 +1,123 @@
+/* Rolling-window degradation detection over stored spans (see degradation_runner.h). */
+#include "degradation_runner.h"
+#include "alloc.h"
+#include "db.h"
+#include "degrade.h"
+#include "log.h"
+#include "program.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct degradation_runner {
+    const config_t *cfg;
+    const alerts_t *alerts;
+    pthread_t tid;
+    atomic_int stopping;
+};
+
+static const char windows_sql[] =
+    "SELECT s.service, s.name,"
+    " count(*) FILTER (WHERE s.start_ns < $2::bigint),"
+    " coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY (s.end_ns - s.start_ns) / 1e6)"
+    "   FILTER (WHERE s.start_ns < $2::bigint), 0),"
+    " coalesce(avg((s.status = 2)::int) FILTER (WHERE s.start_ns < $2::bigint), 0),"
+    " count(*) FILTER (WHERE s.start_ns >= $2::bigint),"
+    " coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY (s.end_ns - s.start_ns) / 1e6)"
+    "   FILTER (WHERE s.start_ns >= $2::bigint), 0),"
+    " coalesce(avg((s.status = 2)::int) FILTER (WHERE s.start_ns >= $2::bigint), 0),"
+    " (SELECT count(*) FROM anomaly_episodes e WHERE e.service = s.service AND e.end_ns >= $2::bigint)"
+    " FROM spans s WHERE s.start_ns >= $1::bigint AND s.start_ns < $3::bigint"
+    "   AND (s.kind = 'SERVER' OR s.parent_span_id IS NULL)"
+    " GROUP BY s.service, s.name ORDER BY s.service, s.name";
+
+static void open_incident(degradation_runner_t *dr, PGconn *c, const char *service, const char *endpoint,
+                          const degrade_verdict_t *v)
+{
+    char fp[600];
+    snprintf(fp, sizeof(fp), "degradation:%s:%s", service, endpoint);
+    const char *p[] = {fp, v->explanation, service, endpoint};
+    PGresult *r =
+        PQexecParams(c,
+                     "INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, "
+                     "first_seen, last_seen, trace_count, services, endpoints, report_state) "
+                     "VALUES ($1, 'degradation', $2, $3, $4, now(), now(), 0, ARRAY[$3], ARRAY[$4], 'ready') "
+                     "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET last_seen = now(), "
+                     "updated_at = now(), title = EXCLUDED.title RETURNING id, (xmax = 0)",
+                     4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
+        log_warn("degradation: %s", v->explanation);
+        json_t *payload =
+            json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "degradation", "incident_id", PQgetvalue(r, 0, 0),
+                      "service", service, "endpoint", endpoint, "text", v->explanation);
+        char key[640];
+        snprintf(key, sizeof(key), "degradation:%s", PQgetvalue(r, 0, 0));
+        alerts_enqueue(dr->alerts, c, "degradation", key, payload, -1);
+        json_decref(payload);
+    }
+    PQclear(r);
+}
+
+static void pass(degradation_runner_t *dr, PGconn *c)
+{
+    int64_t now = (int64_t)now_ms() * 1000000LL;
+    char from[24], split[24], to[24];
+    snprintf(from, sizeof(from), "%" PRId64,
+             now - (int64_t)(DEGRADE_WINDOW_S + DEGRADE_BASELINE_S) * 1000000000LL);
+    snprintf(split, sizeof(split), "%" PRId64, now - (int64_t)DEGRADE_WINDOW_S * 1000000000LL);
+    snprintf(to, sizeof(to), "%" PRId64, now);
+    const char *p[] = {from, split, to};
+    PGresult *r = PQexecParams(c, windows_sql, 3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("degradation scan: %s", PQerrorMessage(c));
+        PQclear(r);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        window_stats_t base = {atol(PQgetvalue(r, i, 2)), atof(PQgetvalue(r, i, 3)),
+                               atof(PQgetvalue(r, i, 4))};
+        window_stats_t cur = {atol(PQgetvalue(r, i, 5)), atof(PQgetvalue(r, i, 6)),
+                              atof(PQgetvalue(r, i, 7))};
+        degrade_verdict_t v;
+        degrade_judge(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &base, &cur, atoi(PQgetvalue(r, i, 8)), &v);
+        if (v.degraded) open_incident(dr, c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &v);
+    }
+    PQclear(r);
+}
+
+static void *runner_main(void *arg)
+{
+    degradation_runner_t *dr = arg;
+    PGconn *c = NULL;
+    for (int waited = 0; !atomic_load(&dr->stopping); waited++) {
+        if (waited >= DEGRADE_PERIOD_S) {
+            waited = 0;
+            if (db_ensure(&c, dr->cfg->database_url)) pass(dr, c);
+        }
+        sleep(1);
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts_t *alerts)
+{
+    degradation_runner_t *r = xcalloc(1, sizeof(*r));
+    r->cfg = cfg;
+    r->alerts = alerts;
+    pthread_create(&r->tid, NULL, runner_main, r);
+    return r;
+}
+
+void degradation_runner_stop(degradation_runner_t *r)
+{
+    if (r == NULL) return;
+    atomic_store(&r->stopping, 1);
+    pthread_join(r->tid, NULL);
+    free(r);
+}

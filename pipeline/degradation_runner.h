@@ -1,0 +1,21 @@
+/* The degradation watcher's thread: every DEGRADE_PERIOD_S it compares each service endpoint's last
+ * DEGRADE_WINDOW_S of entry spans (SERVER spans and roots) with the DEGRADE_BASELINE_S before, adds the
+ * service's metric anomaly episodes, and when two signals agree (anomaly/degrade.h) opens (or keeps
+ * open) a 'degradation' incident with the explanation, and alerts. */
+#ifndef PS_DEGRADATION_RUNNER_H
+#define PS_DEGRADATION_RUNNER_H
+
+#include "alerts.h"
+#include "config.h"
+
+#define DEGRADE_PERIOD_S 30
+#define DEGRADE_WINDOW_S 300
+#define DEGRADE_BASELINE_S 1800
+
+typedef struct degradation_runner degradation_runner_t;
+
+/* Borrows cfg and alerts (which may be NULL). */
+degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts_t *alerts);
+void degradation_runner_stop(degradation_runner_t *r);
+
+#endif
