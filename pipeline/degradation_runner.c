@@ -65,11 +65,13 @@ static void open_incident(degradation_runner_t *dr, PGconn *c, const char *servi
 
 static void pass(degradation_runner_t *dr, PGconn *c)
 {
-    int64_t now = (int64_t)now_ms() * 1000000LL;
+    const int64_t ns_per_s = 1000000000;
+    int64_t now = (int64_t)now_ms() * 1000000;
+    int64_t from_ns = now - (int64_t)(DEGRADE_WINDOW_S + DEGRADE_BASELINE_S) * ns_per_s;
+    int64_t split_ns = now - (int64_t)DEGRADE_WINDOW_S * ns_per_s;
     char from[24], split[24], to[24];
-    snprintf(from, sizeof(from), "%" PRId64,
-             now - (int64_t)(DEGRADE_WINDOW_S + DEGRADE_BASELINE_S) * 1000000000LL);
-    snprintf(split, sizeof(split), "%" PRId64, now - (int64_t)DEGRADE_WINDOW_S * 1000000000LL);
+    snprintf(from, sizeof(from), "%" PRId64, from_ns);
+    snprintf(split, sizeof(split), "%" PRId64, split_ns);
     snprintf(to, sizeof(to), "%" PRId64, now);
     const char *p[] = {from, split, to};
     PGresult *r = PQexecParams(c, windows_sql, 3, NULL, p, NULL, NULL, 0);
