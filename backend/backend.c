@@ -44,7 +44,10 @@ int backend_start(backend_t *b, char *err, size_t errlen)
 
     health_register(b->http, b->pool);
     httpd_route(b->http, "GET", "/metrics", NULL, on_metrics, b);
-    /* INGEST_HTTP_WIP */
+    ingest_http_register(b->http, &b->ingest);
+    b->query.cfg = &b->cfg;
+    b->query.pool = b->pool;
+    query_api_register(b->http, &b->query);
     if (httpd_start(b->http, err, errlen) != 0) {
         ingest_writer_free(b->writer);
         debounce_free(b->debounce);

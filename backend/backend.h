@@ -9,6 +9,7 @@
 #include "ingest_http.h"
 #include "ingest_stats.h"
 #include "ingest_writer.h"
+#include "query_api.h"
 #include "retention.h"
 #include "workpool.h"
 
@@ -21,6 +22,7 @@ typedef struct {
     ingest_writer_t *writer;
     ingest_http_t ingest;
     retention_t *retention;
+    query_api_t query;
 } backend_t;
 
 /* Registers the routes and starts every thread. Returns 0 or -1 with err. */

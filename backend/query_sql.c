@@ -45,7 +45,8 @@ static void run(httpd_job_t *hjob, worker_t *w)
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 22xxx: a parameter PostgreSQL could not use (e.g. an out-of-range number) */
         j->status = state && strncmp(state, "22", 2) == 0 ? 400 : 500;
-        snprintf(j->error, sizeof(j->error), "%s", j->status == 400 ? PQresultErrorMessage(r) : "query failed");
+        snprintf(j->error, sizeof(j->error), "%s",
+                 j->status == 400 ? PQresultErrorMessage(r) : "query failed");
         if (j->status == 500) log_error("query failed: %s", PQerrorMessage(w->pg));
     }
     PQclear(r);

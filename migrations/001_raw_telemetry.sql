@@ -69,6 +69,15 @@ CREATE TRIGGER metric_points_immutable BEFORE UPDATE OR DELETE ON metric_points 
     EXECUTE FUNCTION raw_immutable();
 CREATE TRIGGER change_events_immutable BEFORE UPDATE OR DELETE ON change_events FOR EACH ROW
     EXECUTE FUNCTION raw_immutable();
+-- Statement-level too, so that even a statement matching no row is refused (the intent is the error).
+CREATE TRIGGER spans_immutable_stmt BEFORE UPDATE OR DELETE ON spans FOR EACH STATEMENT
+    EXECUTE FUNCTION raw_immutable();
+CREATE TRIGGER logs_immutable_stmt BEFORE UPDATE OR DELETE ON logs FOR EACH STATEMENT
+    EXECUTE FUNCTION raw_immutable();
+CREATE TRIGGER metric_points_immutable_stmt BEFORE UPDATE OR DELETE ON metric_points FOR EACH STATEMENT
+    EXECUTE FUNCTION raw_immutable();
+CREATE TRIGGER change_events_immutable_stmt BEFORE UPDATE OR DELETE ON change_events FOR EACH STATEMENT
+    EXECUTE FUNCTION raw_immutable();
 CREATE TRIGGER spans_no_truncate BEFORE TRUNCATE ON spans FOR EACH STATEMENT EXECUTE FUNCTION raw_immutable();
 CREATE TRIGGER logs_no_truncate BEFORE TRUNCATE ON logs FOR EACH STATEMENT EXECUTE FUNCTION raw_immutable();
 CREATE TRIGGER metric_points_no_truncate BEFORE TRUNCATE ON metric_points FOR EACH STATEMENT

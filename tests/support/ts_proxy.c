@@ -61,6 +61,7 @@ static void *proxy_main(void *arg)
             fds[n++].events = POLLIN;
         }
         if (poll(fds, (nfds_t)n, 50) <= 0) continue;
+        int polled = p->npairs; /* a pair accepted below was not polled: leave it for the next round */
         if (fds[0].revents & POLLIN) {
             int c = accept(p->listen_fd, NULL, NULL);
             if (c >= 0) {
@@ -74,7 +75,7 @@ static void *proxy_main(void *arg)
                 }
             }
         }
-        for (int i = p->npairs - 1; i >= 0; i--) {
+        for (int i = polled - 1; i >= 0; i--) {
             int dead = 0;
             for (int side = 0; side < 2 && !dead; side++) {
                 struct pollfd *f = &fds[1 + 2 * i + side];

@@ -1,7 +1,7 @@
 /* Ingest route handlers (see ingest_http.h). */
 #include "ingest_http.h"
 #include "alloc.h"
-#include "ingest_parse.h"
+#include "ingest_json.h"
 #include "log.h"
 #include "program.h"
 
@@ -13,7 +13,9 @@
 static void reject(ingest_http_t *ih, ingest_kind_t kind, h2o_req_t *req, const ingest_err_t *err)
 {
     atomic_fetch_add(&ih->stats->batches_rejected[kind], 1);
-    const char *code = err->status == 413 ? "too_large" : err->status == 415 ? "unsupported_media_type" : "invalid";
+    const char *code = err->status == 413   ? "too_large"
+                       : err->status == 415 ? "unsupported_media_type"
+                                            : "invalid";
     httpd_send_error(req, err->status, code, err->reason, err->path);
 }
 
@@ -27,7 +29,8 @@ static void on_written(httpd_job_t *hjob, h2o_req_t *req)
             httpd_send_json(req, 200, o);
         } else {
             if (job->status == 503) httpd_add_header(req, "Retry-After", "2");
-            httpd_send_error(req, job->status, job->status == 503 ? "unavailable" : "refused", job->error, NULL);
+            httpd_send_error(req, job->status, job->status == 503 ? "unavailable" : "refused", job->error,
+                             NULL);
         }
     }
     ingest_batch_dispose(&job->batch);
@@ -54,7 +57,8 @@ static int content_type_ok(h2o_req_t *req, wire_format_t format, ingest_err_t *e
                               H2O_STRLIT("identity"))) {
         err->status = 415;
         err->path[0] = '\0';
-        snprintf(err->reason, sizeof(err->reason), "Content-Encoding %.*s is not supported; send uncompressed JSON",
+        snprintf(err->reason, sizeof(err->reason),
+                 "Content-Encoding %.*s is not supported; send uncompressed JSON",
                  (int)req->headers.entries[i].value.len, req->headers.entries[i].value.base);
         return 0;
     }
@@ -81,10 +85,11 @@ static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     ingest_job_t *job = xcalloc(1, sizeof(*job));
     size_t max_records = (size_t)ih->cfg->max_batch_records;
     size_t max_copy = (size_t)ih->cfg->max_body_bytes * 4;
-    int rc = route->format == FORMAT_NATIVE ? ingest_parse_native(route->kind, req->entity.base, req->entity.len,
-                                                                   max_records, max_copy, &job->batch, &err)
-                                            : ingest_parse_otlp(route->kind, req->entity.base, req->entity.len,
-                                                                max_records, max_copy, &job->batch, &err);
+    int rc = route->format == FORMAT_NATIVE
+                 ? ingest_json_native(route->kind, req->entity.base, req->entity.len, max_records, max_copy,
+                                      &job->batch, &err)
+                 : ingest_json_otlp(route->kind, req->entity.base, req->entity.len, max_records, max_copy,
+                                    &job->batch, &err);
     if (rc != 0) {
         free(job);
         reject(ih, route->kind, req, &err);
@@ -93,7 +98,8 @@ static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     if (job->batch.records == 0) {
         ingest_batch_dispose(&job->batch);
         free(job);
-        httpd_send_json(req, 200, json_pack("{s:i,s:i,s:{}}", "accepted", 0, "duplicates", 0, "partialSuccess"));
+        httpd_send_json(req, 200,
+                        json_pack("{s:i,s:i,s:{}}", "accepted", 0, "duplicates", 0, "partialSuccess"));
         return 0;
     }
     job->arrived_us = arrived;
@@ -117,9 +123,9 @@ void ingest_http_register(httpd_t *h, ingest_http_t *ih)
         wire_format_t format;
         ingest_kind_t kind;
     } routes[INGEST_ROUTES] = {
-        {"/ingest/traces", FORMAT_NATIVE, INGEST_SPANS}, {"/ingest/logs", FORMAT_NATIVE, INGEST_LOGS},
+        {"/ingest/traces", FORMAT_NATIVE, INGEST_SPANS},    {"/ingest/logs", FORMAT_NATIVE, INGEST_LOGS},
         {"/ingest/metrics", FORMAT_NATIVE, INGEST_METRICS}, {"/ingest/events", FORMAT_NATIVE, INGEST_EVENTS},
-        {"/v1/traces", FORMAT_OTLP, INGEST_SPANS},         {"/v1/logs", FORMAT_OTLP, INGEST_LOGS},
+        {"/v1/traces", FORMAT_OTLP, INGEST_SPANS},          {"/v1/logs", FORMAT_OTLP, INGEST_LOGS},
         {"/v1/metrics", FORMAT_OTLP, INGEST_METRICS},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {

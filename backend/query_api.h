@@ -1,0 +1,19 @@
+/* The read-only query API (READ_API_KEYS): incidents, their analyses, traces, dead letters.
+ * Every handler validates its filters on the loop thread and runs one parameterised statement on a
+ * pool thread in a READ ONLY transaction; PostgreSQL renders the JSON. */
+#ifndef PS_QUERY_API_H
+#define PS_QUERY_API_H
+
+#include "config.h"
+#include "httpd.h"
+#include "workpool.h"
+
+typedef struct {
+    const config_t *cfg;
+    workpool_t *pool;
+} query_api_t;
+
+/* Registers the routes; `q` is borrowed and must outlive the server. */
+void query_api_register(httpd_t *h, query_api_t *q);
+
+#endif

@@ -1,0 +1,156 @@
+/* GET /query/incidents, /query/incidents/{id}, /query/incidents/{id}/analysis, /query/traces/{id},
+ * /query/dead-letters. */
+#include "query_api.h"
+#include "query_params.h"
+#include "query_sql.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Incidents newest first; the cursor is "<last_seen epoch µs>:<id>" of the page's last row. */
+static const char list_sql[] =
+    "WITH page AS ("
+    "  SELECT id, kind, status, title, root_service, root_operation, exception_type, first_seen, last_seen,"
+    "         trace_count, services, endpoints, sample_trace_id, report_state, fingerprint,"
+    "         (extract(epoch FROM last_seen) * 1000000)::bigint AS last_seen_us"
+    "  FROM incidents"
+    "  WHERE ($1::text IS NULL OR status = $1)"
+    "    AND ($2::text IS NULL OR root_service = $2 OR $2 = ANY (services))"
+    "    AND ($3::bigint IS NULL OR last_seen >= to_timestamp($3::bigint / 1e9))"
+    "    AND ($4::bigint IS NULL OR first_seen <= to_timestamp($4::bigint / 1e9))"
+    "    AND ($5::bigint IS NULL OR ((extract(epoch FROM last_seen) * 1000000)::bigint, id) < ($5::bigint, "
+    "$6::bigint))"
+    "  ORDER BY last_seen DESC, id DESC LIMIT $7::int)"
+    "SELECT json_build_object("
+    "  'incidents', coalesce((SELECT json_agg(p ORDER BY p.last_seen DESC, p.id DESC) FROM page p), "
+    "'[]'::json),"
+    "  'next_cursor', (SELECT CASE WHEN count(*) = $7::int THEN"
+    "       (SELECT last_seen_us || ':' || id FROM page ORDER BY last_seen ASC, id ASC LIMIT 1) END FROM "
+    "page))::text";
+
+static int on_list(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    static const char *const statuses[] = {"open", "resolved", NULL};
+    const char *status, *service;
+    int64_t from, to;
+    int has_from, has_to, has_cursor;
+    long limit;
+    char cur_a[24], cur_b[24];
+    if (!qp_enum(req, "status", statuses, &status) || !qp_text(req, "service", 256, &service) ||
+        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
+        !qp_int(req, "limit", 1, 500, 50, &limit) ||
+        !qp_cursor(req, "cursor", cur_a, cur_b, sizeof(cur_a), &has_cursor))
+        return 0;
+    char from_s[24], to_s[24], limit_s[16];
+    snprintf(from_s, sizeof(from_s), "%" PRId64, from);
+    snprintf(to_s, sizeof(to_s), "%" PRId64, to);
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    query_sql_t s = {.sql = list_sql,
+                     .nparams = 7,
+                     .params = {status, service, has_from ? from_s : NULL, has_to ? to_s : NULL,
+                                has_cursor ? cur_a : NULL, has_cursor ? cur_b : NULL, limit_s},
+                     .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+static const char one_sql[] =
+    "SELECT json_build_object('incident', row_to_json(i),"
+    "  'latest_analysis', (SELECT json_build_object('id', a.id, 'version', a.version, 'trace_id', a.trace_id,"
+    "       'generated_by', a.generated_by, 'report', a.report, 'created_at', a.created_at)"
+    "     FROM analyses a WHERE a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1),"
+    "  'traces', (SELECT coalesce(json_agg(t.trace_id ORDER BY t.added_at DESC), '[]'::json)"
+    "     FROM (SELECT trace_id, added_at FROM incident_traces WHERE incident_id = i.id"
+    "           ORDER BY added_at DESC LIMIT 100) t))::text "
+    "FROM incidents i WHERE i.id = $1::bigint";
+
+static int on_one(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    char id[24];
+    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    query_sql_t s = {
+        .sql = one_sql, .nparams = 1, .params = {id}, .not_found = "no such incident", .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+static const char analysis_sql[] =
+    "SELECT json_build_object('incident_id', i.id,"
+    "  'latest', (SELECT row_to_json(a) FROM analyses a WHERE a.incident_id = i.id"
+    "             ORDER BY a.created_at DESC, a.id DESC LIMIT 1),"
+    "  'versions', (SELECT coalesce(json_agg(json_build_object('id', a.id, 'trace_id', a.trace_id, 'version',"
+    "       a.version, 'generated_by', a.generated_by, 'llm_model', a.llm_model, 'llm_error', a.llm_error,"
+    "       'created_at', a.created_at) ORDER BY a.created_at DESC, a.id DESC), '[]'::json)"
+    "     FROM analyses a WHERE a.incident_id = i.id))::text "
+    "FROM incidents i WHERE i.id = $1::bigint";
+
+static int on_analysis(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    char id[24];
+    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    query_sql_t s = {
+        .sql = analysis_sql, .nparams = 1, .params = {id}, .not_found = "no such incident", .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+static const char trace_sql[] =
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM spans WHERE trace_id = $1)"
+    "             AND NOT EXISTS (SELECT 1 FROM logs WHERE trace_id = $1) THEN NULL ELSE json_build_object("
+    "  'trace_id', $1,"
+    "  'spans', (SELECT coalesce(json_agg(json_build_object('trace_id', trace_id, 'span_id', span_id,"
+    "       'parent_span_id', parent_span_id, 'service', service, 'name', name, 'kind', kind,"
+    "       'start_ns', start_ns::text, 'end_ns', end_ns::text, 'duration_ms', (end_ns - start_ns) / 1e6,"
+    "       'status', CASE status WHEN 2 THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END,"
+    "       'status_message', status_message, 'attributes', attributes, 'events', events)"
+    "       ORDER BY start_ns, span_id), '[]'::json) FROM spans WHERE trace_id = $1),"
+    "  'logs', (SELECT coalesce(json_agg(json_build_object('ts_ns', ts_ns::text, 'service', service,"
+    "       'level', level, 'severity', severity, 'message', message, 'span_id', span_id,"
+    "       'stack_trace', stack_trace, 'attributes', attributes) ORDER BY ts_ns, content_hash), '[]'::json)"
+    "     FROM logs WHERE trace_id = $1),"
+    "  'incidents', (SELECT coalesce(json_agg(incident_id), '[]'::json) FROM incident_traces WHERE trace_id "
+    "= $1)"
+    ")::text END";
+
+static int on_trace(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    char trace[33];
+    if (!qp_trace_id(req, m->params[0], trace)) return 0;
+    query_sql_t s = {
+        .sql = trace_sql, .nparams = 1, .params = {trace}, .not_found = "no such trace", .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+static const char dead_sql[] =
+    "SELECT json_build_object('dead_letters', coalesce(json_agg(d ORDER BY d.failed_at DESC), "
+    "'[]'::json))::text "
+    "FROM (SELECT job_id, trace_id, attempts, last_error, failed_at FROM dead_letters"
+    "      ORDER BY failed_at DESC LIMIT $1::int) d";
+
+static int on_dead_letters(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    long limit;
+    if (!qp_int(req, "limit", 1, 1000, 100, &limit)) return 0;
+    char limit_s[16];
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    query_sql_t s = {.sql = dead_sql, .nparams = 1, .params = {limit_s}, .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+void query_api_register(httpd_t *h, query_api_t *q)
+{
+    const keyset_t *keys = &q->cfg->read_keys;
+    httpd_route(h, "GET", "/query/incidents", keys, on_list, q);
+    httpd_route(h, "GET", "/query/incidents/{id}", keys, on_one, q);
+    httpd_route(h, "GET", "/query/incidents/{id}/analysis", keys, on_analysis, q);
+    httpd_route(h, "GET", "/query/traces/{trace_id}", keys, on_trace, q);
+    httpd_route(h, "GET", "/query/dead-letters", keys, on_dead_letters, q);
+}

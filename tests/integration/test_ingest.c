@@ -1,0 +1,580 @@
+/* Ingest against the real servers: commit-before-2xx, duplicates, OTLP, errors with paths, limits,
+ * keys, immutability, retention, the debounce into the analysis stream, Redis and PostgreSQL outages. */
+#include "ts.h"
+#include "ts_proxy.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *db_url;
+static ts_proc_t backend;
+static char prefix[64];
+
+static void start_backend_with(const char *const *env)
+{
+    char suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
+    db_url = ts_create_database("ingest");
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, env), 0);
+}
+
+static void setup(void)
+{
+    static const char *env[] = {"DEBOUNCE_QUIET_MS=300", "DEBOUNCE_MAX_MS=1500", "MAX_BODY_BYTES=2000000",
+                                "MAX_BATCH_RECORDS=5000", NULL};
+    start_backend_with(env);
+}
+
+static void teardown(void)
+{
+    ts_stop(&backend, SIGTERM);
+    free(db_url);
+}
+
+static long post(const char *path, const char *body, char **resp_body)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", backend.url, path);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    long status = r.status;
+    if (resp_body) *resp_body = strdup(r.body);
+    ts_resp_free(&r);
+    return status;
+}
+
+static long json_int(const char *body, const char *key)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    ck_assert_msg(o != NULL, "not JSON: %s", body);
+    long v = (long)json_integer_value(json_object_get(o, key));
+    json_decref(o);
+    return v;
+}
+
+static char *json_str(const char *body, const char *k1, const char *k2)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    ck_assert_msg(o != NULL, "not JSON: %s", body);
+    json_t *v = json_object_get(json_object_get(o, k1), k2);
+    char *s = strdup(json_is_string(v) ? json_string_value(v) : "");
+    json_decref(o);
+    return s;
+}
+
+static void iso_now(char *out, size_t n, int offset_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms;
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03lld123Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+/* A batch of n spans of one trace; span i is ERROR when error_at == i. Caller frees. */
+static char *spans_batch(const char *trace, int n, int error_at)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++) {
+        char sid[17], start[40], end[40];
+        snprintf(sid, sizeof(sid), "%016x", i + 1);
+        iso_now(start, sizeof(start), -1000 + i);
+        iso_now(end, sizeof(end), -500 + i);
+        json_t *s = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:i}}", "trace_id", trace, "span_id", sid,
+                              "service", i % 2 ? "payment" : "gateway", "name", "POST /charge", "start_time",
+                              start, "end_time", end, "status", i == error_at ? "ERROR" : "OK", "attributes",
+                              "http.method", "POST", "http.status_code", i == error_at ? 500 : 200);
+        if (i > 0) {
+            char parent[17];
+            snprintf(parent, sizeof(parent), "%016x", i);
+            json_object_set_new(s, "parent_span_id", json_string(parent));
+        }
+        json_array_append_new(arr, s);
+    }
+    json_t *o = json_pack("{s:o}", "spans", arr);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return body;
+}
+
+static long count_trace(PGconn *c, const char *trace)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM spans WHERE trace_id = '%s'", trace);
+    return ts_pg_long(c, sql);
+}
+
+START_TEST(spans_committed_then_deduplicated)
+{
+    char trace[33], *resp;
+    ts_hex(trace, 32);
+    char *body = spans_batch(trace, 50, -1);
+    ck_assert_int_eq(post("/ingest/traces", body, &resp), 200);
+    ck_assert_int_eq(json_int(resp, "accepted"), 50);
+    ck_assert_int_eq(json_int(resp, "duplicates"), 0);
+    free(resp);
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(count_trace(c, trace), 50); /* visible as soon as the 2xx came */
+    ck_assert_int_eq(post("/ingest/traces", body, &resp), 200);
+    ck_assert_int_eq(json_int(resp, "accepted"), 0);
+    ck_assert_int_eq(json_int(resp, "duplicates"), 50);
+    free(resp);
+    ck_assert_int_eq(count_trace(c, trace), 50);
+    PQfinish(c);
+    free(body);
+}
+END_TEST
+
+START_TEST(logs_metrics_events_deduplicated)
+{
+    char trace[33], ts[40], *resp;
+    ts_hex(trace, 32);
+    iso_now(ts, sizeof(ts), 0);
+    char logs[2048], metrics[1024], events[1024];
+    snprintf(
+        logs, sizeof(logs),
+        "{\"logs\":[{\"timestamp\":\"%s\",\"service\":\"payment\",\"level\":\"INFO\",\"message\":\"charged "
+        "%s\"},{\"timestamp\":\"%s\",\"service\":\"payment\",\"level\":\"WARN\",\"message\":\"tab\\there "
+        "and\\nnewline \\\\ back\",\"trace_id\":\"%s\"}]}",
+        ts, trace, ts, trace);
+    snprintf(
+        metrics, sizeof(metrics),
+        "{\"metrics\":[{\"timestamp\":\"%s\",\"service\":\"payment\",\"name\":\"p95_latency_ms\",\"value\":"
+        "250.5,\"labels\":{\"endpoint\":\"/charge\",\"t\":\"%s\"}}]}",
+        ts, trace);
+    snprintf(events, sizeof(events),
+             "{\"events\":[{\"timestamp\":\"%s\",\"service\":\"payment\",\"type\":\"deploy\",\"description\":"
+             "\"v2.3.1 %s\"}]}",
+             ts, trace);
+    const char *paths[] = {"/ingest/logs", "/ingest/metrics", "/ingest/events"};
+    const char *bodies[] = {logs, metrics, events};
+    const long expect[] = {2, 1, 1};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(post(paths[i], bodies[i], &resp), 200);
+        ck_assert_int_eq(json_int(resp, "accepted"), expect[i]);
+        free(resp);
+        ck_assert_int_eq(post(paths[i], bodies[i], &resp), 200);
+        ck_assert_int_eq(json_int(resp, "accepted"), 0);
+        ck_assert_int_eq(json_int(resp, "duplicates"), expect[i]);
+        free(resp);
+    }
+    PGconn *c = ts_pg(db_url);
+    char sql[256];
+    const char *exact[] = {"tab\there and\nnewline \\ back"};
+    PGresult *res =
+        PQexecParams(c, "SELECT count(*) FROM logs WHERE message = $1", 1, NULL, exact, NULL, NULL, 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "1"); /* text kept exactly, tab, newline and backslash */
+    PQclear(res);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM metric_points WHERE labels->>'t' = '%s' AND value = 250.5", trace);
+    ck_assert_int_eq(ts_pg_long(c, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM change_events WHERE description = 'v2.3.1 %s'", trace);
+    ck_assert_int_eq(ts_pg_long(c, sql), 1);
+    PQfinish(c);
+}
+END_TEST
+
+static char *read_fixture(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/fixtures/otlp/%s", ts_env("PS_SOURCE_DIR"), name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "missing fixture %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+START_TEST(otlp_json_accepted_protobuf_refused)
+{
+    const char *files[] = {"traces.json", "logs.json", "metrics.json"};
+    const char *paths[] = {"/v1/traces", "/v1/logs", "/v1/metrics"};
+    for (int i = 0; i < 3; i++) {
+        char *body = read_fixture(files[i]), *resp;
+        ck_assert_int_eq(post(paths[i], body, &resp), 200);
+        ck_assert_msg(json_int(resp, "accepted") > 0, "%s: %s", paths[i], resp);
+        ck_assert_ptr_nonnull(strstr(resp, "partialSuccess"));
+        free(resp);
+        free(body);
+    }
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_gt(
+        ts_pg_long(c, "SELECT count(*) FROM spans WHERE events::text LIKE '%exception.stacktrace%'"), 0);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM spans WHERE service = 'unknown_service'"), 0);
+    PQfinish(c);
+    char url[256], auth[128];
+    snprintf(url, sizeof(url), "%s/v1/traces", backend.url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", TS_INGEST_KEY);
+    const char *h[] = {auth, "Content-Type: application/x-protobuf", NULL};
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("POST", url, h, "\x0a\x02\x08\x01", 4, &r), 0);
+    ck_assert_int_eq(r.status, 415);
+    ck_assert_ptr_nonnull(strstr(r.body, "JSON"));
+    ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(bad_input_names_the_path_and_stores_nothing)
+{
+    char trace[33], *resp;
+    ts_hex(trace, 32);
+    char *body = spans_batch(trace, 5, -1);
+    /* break the fourth span's start_time: the whole batch must be refused */
+    json_t *o = json_loads(body, 0, NULL);
+    json_object_set_new(json_array_get(json_object_get(o, "spans"), 3), "start_time",
+                        json_string("yesterday"));
+    char *bad = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ck_assert_int_eq(post("/ingest/traces", bad, &resp), 400);
+    char *path = json_str(resp, "error", "path");
+    ck_assert_str_eq(path, "spans[3].start_time");
+    free(path);
+    free(resp);
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(count_trace(c, trace), 0);
+    PQfinish(c);
+
+    ck_assert_int_eq(post("/ingest/traces", "{\"spans\":[{\"trace_id\":", &resp), 400);
+    free(resp);
+    ck_assert_int_eq(post("/ingest/traces", "{\"spans\":{}}", &resp), 400);
+    path = json_str(resp, "error", "path");
+    ck_assert_str_eq(path, "spans");
+    free(path);
+    free(resp);
+    o = json_loads(body, 0, NULL);
+    json_object_set_new(json_array_get(json_object_get(o, "spans"), 1), "trace_id", json_string("xyz"));
+    free(bad);
+    bad = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    ck_assert_int_eq(post("/ingest/traces", bad, &resp), 400);
+    path = json_str(resp, "error", "path");
+    ck_assert_str_eq(path, "spans[1].trace_id");
+    free(path);
+    free(resp);
+    free(bad);
+    free(body);
+}
+END_TEST
+
+START_TEST(limits_keys_paths_methods)
+{
+    char url[256];
+    ts_resp_t r;
+    /* too many records */
+    char trace[33];
+    ts_hex(trace, 32);
+    char *body = spans_batch(trace, 5001, -1);
+    char *resp;
+    long st = post("/ingest/traces", body, &resp);
+    ck_assert_msg(st == 413, "status %ld: %s", st, resp);
+    free(resp);
+    free(body);
+    /* too large a body (H2O refuses it before we parse) */
+    size_t big = 2100000;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    memcpy(huge, "{\"spans\":[", 10);
+    huge[big - 2] = ']';
+    huge[big - 1] = '}';
+    huge[big] = '\0';
+    ck_assert_int_eq(post("/ingest/traces", huge, NULL), 413);
+    free(huge);
+    /* keys */
+    snprintf(url, sizeof(url), "%s/ingest/logs", backend.url);
+    ck_assert_int_eq(ts_post_json(url, NULL, "{\"logs\":[]}", &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    ts_resp_free(&r);
+    ck_assert_int_eq(ts_post_json(url, "wrong-key-123", "{\"logs\":[]}", &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    ts_resp_free(&r);
+    ck_assert_int_eq(ts_post_json(url, TS_READ_KEY, "{\"logs\":[]}", &r), 0);
+    ck_assert_int_eq(r.status, 401); /* a read key cannot write */
+    ts_resp_free(&r);
+    const char *xkey[] = {"X-API-Key: " TS_INGEST_KEY, NULL};
+    ck_assert_int_eq(ts_http("POST", url, xkey, "{\"logs\":[]}", 11, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    /* unknown path, wrong method */
+    snprintf(url, sizeof(url), "%s/ingest/nothing", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, "{}", &r), 0);
+    ck_assert_int_eq(r.status, 404);
+    ts_resp_free(&r);
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 405);
+    ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(raw_tables_refuse_update_delete_truncate)
+{
+    char trace[33];
+    ts_hex(trace, 32);
+    char *body = spans_batch(trace, 3, -1);
+    ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+    free(body);
+    PGconn *c = ts_pg(db_url);
+    const char *stmts[] = {
+        "UPDATE spans SET name = 'x'",   "DELETE FROM spans",         "TRUNCATE spans",
+        "UPDATE logs SET message = 'x'", "DELETE FROM metric_points", "DELETE FROM change_events"};
+    for (size_t i = 0; i < sizeof(stmts) / sizeof(*stmts); i++) {
+        PGresult *r = PQexec(c, stmts[i]);
+        ck_assert_msg(PQresultStatus(r) == PGRES_FATAL_ERROR, "%s was allowed", stmts[i]);
+        ck_assert_ptr_nonnull(strstr(PQresultErrorMessage(r), "immutable"));
+        PQclear(r);
+    }
+    /* a partition truncated directly is refused too */
+    PGresult *r = PQexec(c, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'spans' LIMIT 1");
+    ck_assert_int_eq(PQntuples(r), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "TRUNCATE %s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = PQexec(c, sql);
+    ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    ck_assert_int_eq(count_trace(c, trace), 3);
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(retention_drops_only_old_partitions)
+{
+    long long now_ns = (long long)time(NULL) * 1000000000LL;
+    long long old_ns = now_ns - 40LL * 86400 * 1000000000LL;
+    char body[1024], trace_old[33], trace_new[33];
+    ts_hex(trace_old, 32);
+    ts_hex(trace_new, 32);
+    snprintf(
+        body, sizeof(body),
+        "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"00000000000000a1\",\"service\":\"s\",\"name\":\"n\","
+        "\"start_time\":%lld,\"end_time\":%lld},{\"trace_id\":\"%s\",\"span_id\":\"00000000000000a2\","
+        "\"service\":\"s\",\"name\":\"n\",\"start_time\":%lld,\"end_time\":%lld}]}",
+        trace_old, old_ns, old_ns + 1000, trace_new, now_ns, now_ns + 1000);
+    ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(count_trace(c, trace_old), 1);
+    long parts = ts_pg_long(c, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+                               "WHERE p.relname = 'spans'");
+    ck_assert_int_ge(parts, 2);
+    ck_assert_int_ge(ts_pg_long(c, "SELECT count(*) FROM drop_raw_partitions_older_than(30)"), 4);
+    ck_assert_int_eq(count_trace(c, trace_old), 0);
+    ck_assert_int_eq(count_trace(c, trace_new), 1);
+    PQfinish(c);
+}
+END_TEST
+
+static redisContext *redis_for(const char *url)
+{
+    int port = ts_url_port(url);
+    redisContext *r = redisConnect("127.0.0.1", port);
+    ck_assert_msg(r && !r->err, "redis connect");
+    return r;
+}
+
+/* How many stream entries name `trace`. */
+static int stream_count(redisContext *r, const char *trace)
+{
+    redisReply *rep = redisCommand(r, "XRANGE %sjobs - +", prefix);
+    int n = 0;
+    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        redisReply *fields = rep->element[i]->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2)
+            if (strcmp(fields->element[f + 1]->str, trace) == 0) n++;
+    }
+    freeReplyObject(rep);
+    return n;
+}
+
+START_TEST(debounce_hands_trace_over_once_after_quiet)
+{
+    redisContext *r = redis_for(ts_env("PS_TEST_REDIS_URL"));
+    char trace[33];
+    ts_hex(trace, 32);
+    /* 5 error batches 100 ms apart: still within the 300 ms quiet period each time */
+    for (int i = 0; i < 5; i++) {
+        char *body = spans_batch(trace, 3, 2);
+        /* distinct span ids per round so every batch is new */
+        for (char *p = strstr(body, "\"span_id\":\""); p; p = strstr(p + 1, "\"span_id\":\""))
+            p[11] = (char)('a' + i);
+        ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+        free(body);
+        usleep(100 * 1000);
+        ck_assert_int_eq(stream_count(r, trace), 0);
+    }
+    usleep(700 * 1000);
+    ck_assert_int_eq(stream_count(r, trace), 1);
+    usleep(500 * 1000);
+    ck_assert_int_eq(stream_count(r, trace), 1);
+    PGconn *c = ts_pg(db_url);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s'", trace);
+    ck_assert_int_eq(ts_pg_long(c, sql), 0);
+    PQfinish(c);
+    redisFree(r);
+}
+END_TEST
+
+START_TEST(debounce_max_wait_bounds_a_noisy_trace)
+{
+    redisContext *r = redis_for(ts_env("PS_TEST_REDIS_URL"));
+    char trace[33];
+    ts_hex(trace, 32);
+    /* an error every 150 ms for 2.4 s: never quiet, so DEBOUNCE_MAX_MS (1.5 s) decides */
+    int first_seen_at = -1;
+    for (int i = 0; i < 16; i++) {
+        char *body = spans_batch(trace, 2, 1);
+        for (char *p = strstr(body, "\"span_id\":\""); p; p = strstr(p + 1, "\"span_id\":\""))
+            p[11] = (char)('a' + i % 6), p[12] = (char)('a' + i / 6);
+        ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+        free(body);
+        usleep(150 * 1000);
+        if (first_seen_at < 0 && stream_count(r, trace) > 0) first_seen_at = i;
+    }
+    ck_assert_msg(first_seen_at >= 7 && first_seen_at <= 12, "enqueued after %d rounds", first_seen_at);
+    redisFree(r);
+}
+END_TEST
+
+START_TEST(metrics_endpoint_counts)
+{
+    char trace[33];
+    ts_hex(trace, 32);
+    char *body = spans_batch(trace, 7, -1);
+    ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+    free(body);
+    char url[256];
+    snprintf(url, sizeof(url), "%s/metrics", backend.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "ingest_records_accepted_total{kind=\"spans\"} 7"));
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "http_requests_total{method=\"POST\",route=\"/ingest/traces\",status=\"200\"} 1"));
+    ck_assert_ptr_nonnull(strstr(r.body, "ingest_batch_latency_seconds_bucket"));
+    ck_assert_ptr_nonnull(strstr(r.body, "ingest_queue_depth"));
+    ck_assert_ptr_nonnull(strstr(r.body, "ingest_traces_enqueued_total"));
+    ts_resp_free(&r);
+}
+END_TEST
+
+/* Outages go through proxies in front of the real servers. */
+START_TEST(redis_outage_loses_no_error_trace)
+{
+    ts_stop(&backend, SIGTERM);
+    ts_proxy_t *rp = ts_proxy_start(ts_url_port(ts_env("PS_TEST_REDIS_URL")));
+    char redis_env[96];
+    snprintf(redis_env, sizeof(redis_env), "REDIS_URL=redis://127.0.0.1:%d/0", ts_proxy_port(rp));
+    const char *env[] = {"DEBOUNCE_QUIET_MS=200", "DEBOUNCE_MAX_MS=1000", redis_env, NULL};
+    free(db_url);
+    start_backend_with(env);
+    ts_proxy_cut(rp);
+    char traces[5][33];
+    for (int i = 0; i < 5; i++) {
+        ts_hex(traces[i], 32);
+        char *body = spans_batch(traces[i], 3, 1);
+        ck_assert_int_eq(post("/ingest/traces", body, NULL), 200); /* ingest keeps answering */
+        free(body);
+    }
+    sleep(1);
+    redisContext *direct = redis_for(ts_env("PS_TEST_REDIS_URL"));
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(stream_count(direct, traces[i]), 0);
+    ts_proxy_restore(rp);
+    sleep(2);
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(stream_count(direct, traces[i]) == 1, "trace %d not enqueued after Redis returned", i);
+    redisFree(direct);
+    ts_proxy_stop(rp);
+}
+END_TEST
+
+START_TEST(postgres_outage_gives_503_then_recovers)
+{
+    ts_stop(&backend, SIGTERM);
+    ts_proxy_t *pp = ts_proxy_start(ts_url_port(ts_env("PS_TEST_DATABASE_URL")));
+    free(db_url);
+    char suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
+    char *real = ts_create_database("ingestpg");
+    /* same database through the proxy */
+    const char *dbname = strrchr(real, '/') + 1;
+    char proxied[256];
+    snprintf(proxied, sizeof(proxied), "postgresql://prodsentinel@127.0.0.1:%d/%s", ts_proxy_port(pp),
+             dbname);
+    db_url = real;
+    ck_assert_int_eq(ts_start_backend(&backend, proxied, prefix, NULL), 0);
+    char trace[33], *resp;
+    ts_hex(trace, 32);
+    char *body = spans_batch(trace, 4, -1);
+    ts_proxy_cut(pp);
+    long st = post("/ingest/traces", body, &resp);
+    ck_assert_msg(st == 503, "status %ld: %s", st, resp);
+    free(resp);
+    char url[256];
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    char *ra = ts_resp_header(&r, "retry-after");
+    ck_assert_ptr_nonnull(ra);
+    free(ra);
+    ts_resp_free(&r);
+    PGconn *c = ts_pg(real);
+    ck_assert_int_eq(count_trace(c, trace), 0);
+    ts_proxy_restore(pp);
+    long status = 0;
+    for (int i = 0; i < 50 && status != 200; i++) {
+        usleep(200 * 1000);
+        status = post("/ingest/traces", body, NULL);
+    }
+    ck_assert_int_eq(status, 200); /* recovered without a restart */
+    ck_assert_int_eq(count_trace(c, trace), 4);
+    PQfinish(c);
+    free(body);
+    ts_stop(&backend, SIGTERM);
+    ts_proxy_stop(pp);
+    /* teardown stops an already stopped backend: harmless */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ingest");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, spans_committed_then_deduplicated);
+    tcase_add_test(tc, logs_metrics_events_deduplicated);
+    tcase_add_test(tc, otlp_json_accepted_protobuf_refused);
+    tcase_add_test(tc, bad_input_names_the_path_and_stores_nothing);
+    tcase_add_test(tc, limits_keys_paths_methods);
+    tcase_add_test(tc, raw_tables_refuse_update_delete_truncate);
+    tcase_add_test(tc, retention_drops_only_old_partitions);
+    tcase_add_test(tc, debounce_hands_trace_over_once_after_quiet);
+    tcase_add_test(tc, debounce_max_wait_bounds_a_noisy_trace);
+    tcase_add_test(tc, metrics_endpoint_counts);
+    tcase_add_test(tc, redis_outage_loses_no_error_trace);
+    tcase_add_test(tc, postgres_outage_gives_503_then_recovers);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
