@@ -71,7 +71,7 @@ static const char *service_of(json_t *resource_attrs)
 static int otlp_time(json_t *o, const char *field, const char *prefix, ingest_err_t *err, int64_t *ns)
 {
     char path[320];
-    snprintf(path, sizeof(path), "%s.%s", prefix, field);
+    snprintf(path, sizeof(path), "%.250s.%.60s", prefix, field);
     return ij_time(json_object_get(o, field), path, err, ns);
 }
 
@@ -80,7 +80,7 @@ static int otlp_id(json_t *o, const char *field, const char *prefix, size_t nbyt
 {
     json_t *v = json_object_get(o, field);
     char path[320];
-    snprintf(path, sizeof(path), "%s.%s", prefix, field);
+    snprintf(path, sizeof(path), "%.250s.%.60s", prefix, field);
     *present = 0;
     if (v == NULL || (json_is_string(v) && json_string_length(v) == 0))
         return required ? ij_fail(err, 400, path, "missing") : 0;
@@ -178,7 +178,7 @@ static int copy_json_col(buf_t *c, json_t *v, int array, const char *path, const
                          ingest_err_t *err)
 {
     char p[320];
-    snprintf(p, sizeof(p), "%s.%s", path, field);
+    snprintf(p, sizeof(p), "%.280s.%s", path, field);
     return ij_copy_json(c, v, array, p, err);
 }
 
@@ -196,13 +196,13 @@ static int one_span(json_t *s, const char *service, json_t *resource, const char
         otlp_time(s, "endTimeUnixNano", path, err, &end))
         return -1;
     json_t *name = json_object_get(s, "name");
-    snprintf(p, sizeof(p), "%s.name", path);
+    snprintf(p, sizeof(p), "%.280s.name", path);
     if (!json_is_string(name) || json_string_length(name) == 0)
         return ij_fail(err, 400, p, "expected a non-empty string");
     if (json_string_length(name) > IJ_MAX_NAME)
         return ij_fail(err, 400, p, "longer than %d bytes", IJ_MAX_NAME);
     if (end < start) {
-        snprintf(p, sizeof(p), "%s.endTimeUnixNano", path);
+        snprintf(p, sizeof(p), "%.280s.endTimeUnixNano", path);
         return ij_fail(err, 400, p, "end is before start");
     }
     json_t *st = json_object_get(s, "status");
@@ -326,7 +326,7 @@ static int one_log(json_t *l, const char *service, json_t *resource, const char 
     hash128_hex(hash128_final(&h), hex);
     int rc = 0;
     if (strlen(msg) > IJ_MAX_MESSAGE) {
-        snprintf(p, sizeof(p), "%s.body", path);
+        snprintf(p, sizeof(p), "%.280s.body", path);
         rc = ij_fail(err, 400, p, "longer than %d bytes", IJ_MAX_MESSAGE);
     } else if (ij_col_i64(c, ts, '\t') || ij_col_text(c, service, strlen(service), '\t') ||
                ij_col_text(c, level, strlen(level), '\t') || ij_col_i64(c, severity, '\t') ||
@@ -401,7 +401,7 @@ static int data_point(json_t *dp, const char *service, const char *name, const c
     if (strcmp(kind, "histogram") == 0 || strcmp(kind, "summary") == 0 ||
         strcmp(kind, "exponentialHistogram") == 0) {
         double count = 0, sum = 0;
-        snprintf(p, sizeof(p), "%s.count", path);
+        snprintf(p, sizeof(p), "%.280s.count", path);
         if (number_of(json_object_get(dp, "count"), &count) != 0)
             rc = ij_fail(err, 400, p, "expected a number");
         snprintf(n2, sizeof(n2), "%s.count", name);
@@ -455,7 +455,7 @@ static int data_point(json_t *dp, const char *service, const char *name, const c
         double v;
         json_t *x = json_object_get(dp, "asDouble");
         if (x == NULL) x = json_object_get(dp, "asInt");
-        snprintf(p, sizeof(p), "%s.asDouble", path);
+        snprintf(p, sizeof(p), "%.280s.asDouble", path);
         if (number_of(x, &v) != 0)
             rc = ij_fail(err, 400, p, "expected asDouble or asInt");
         else
@@ -472,7 +472,7 @@ static int one_metric(json_t *m, const char *service, json_t *resource, const ch
     static const char *kinds[] = {"gauge", "sum", "histogram", "summary", "exponentialHistogram"};
     json_t *name = json_object_get(m, "name");
     char p[320];
-    snprintf(p, sizeof(p), "%s.name", path);
+    snprintf(p, sizeof(p), "%.280s.name", path);
     if (!json_is_string(name) || json_string_length(name) == 0)
         return ij_fail(err, 400, p, "expected a non-empty string");
     if (json_string_length(name) > IJ_MAX_NAME)

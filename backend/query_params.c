@@ -11,8 +11,8 @@
 
 static int bad(h2o_req_t *req, const char *name, const char *why)
 {
-    char msg[256];
-    snprintf(msg, sizeof(msg), "query parameter %s: %s", name, why);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "query parameter %.64s: %.400s", name, why);
     httpd_send_error(req, 400, "invalid_parameter", msg, name);
     return 0;
 }

@@ -77,8 +77,9 @@ static void iso_now(char *out, size_t n, int offset_ms)
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03lld123Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+    char date[32];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%.20s.%03d123Z", date, (int)(ms % 1000));
 }
 
 /* A batch of n spans of one trace; span i is ERROR when error_at == i. Caller frees. */
