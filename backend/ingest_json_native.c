@@ -1,361 +1,540 @@
-/* Our JSON ingest formats: {"spans":[...]}, {"logs":[...]}, {"metrics":[...]}, {"events":[...]}. */
-#include "ingest_json.h"
+/* Our JSON ingest formats: {"spans":[...]}, {"logs":[...]}, {"metrics":[...]}, {"events":[...]},
+ * parsed in one pass with the pull scanner (common/jscan.h): no JSON tree is built; each record's
+ * fields are collected, validated, and written as one COPY row. Attribute objects are validated and
+ * stored as sent (PostgreSQL's jsonb normalises them). */
 #include "hash.h"
 #include "hexid.h"
+#include "ingest_json.h"
+#include "jscan.h"
+#include "rfc3339.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Per-record state: the record's path prefix (e.g. "spans[3]") for error messages. */
+typedef enum { F_STRING, F_TIME, F_NUMBER, F_OBJECT, F_EVENTS } field_kind_t;
+
 typedef struct {
-    char prefix[160];
+    const char *name;
+    field_kind_t kind;
+} field_spec_t;
+
+#define MAX_FIELDS 12
+
+/* One record's collected fields. Strings point into the body, or into `bufs` when decoded. */
+typedef struct {
+    int present[MAX_FIELDS];
+    jstr_t str[MAX_FIELDS];
+    int64_t ns[MAX_FIELDS];
+    double num[MAX_FIELDS];
+    buf_t bufs[MAX_FIELDS];
+    buf_t events; /* rebuilt events JSON */
+    int has_exception;
+} record_t;
+
+typedef struct {
+    jscan_t j;
     ingest_err_t *err;
-} rec_t;
+    ingest_batch_t *b;
+    const char *top; /* "spans", ... */
+    size_t index;
+    record_t rec;
+    buf_t key;
+} parser_t;
 
-static int field_path(const rec_t *r, const char *field, char *out, size_t n)
-{
-    return snprintf(out, n, "%s.%s", r->prefix, field);
-}
+/* ---------------- errors ---------------- */
 
-static int bad(const rec_t *r, const char *field, int status, const char *why)
+static int field_fail(parser_t *p, const char *field, int status, const char *why)
 {
     char path[256];
-    field_path(r, field, path, sizeof(path));
-    return ij_fail(r->err, status, path, "%s", why);
+    if (field)
+        snprintf(path, sizeof(path), "%s[%zu].%s", p->top, p->index, field);
+    else
+        snprintf(path, sizeof(path), "%s[%zu]", p->top, p->index);
+    return ij_fail(p->err, status, path, "%s", why);
 }
 
-/* A string field: required or optional (absent or null gives *s = NULL), 1..max bytes when present
- * (allow_empty lets "" through). */
-static int str_field(const rec_t *r, json_t *o, const char *field, int required, int allow_empty, size_t max,
-                     const char **s, size_t *n)
+static int syntax_fail(parser_t *p, const char *field)
 {
-    json_t *v = json_object_get(o, field);
-    *s = NULL;
-    *n = 0;
-    if (v == NULL || json_is_null(v)) return required ? bad(r, field, 400, "missing") : 0;
-    if (!json_is_string(v)) return bad(r, field, 400, "expected a string");
-    *s = json_string_value(v);
-    *n = json_string_length(v);
-    if (*n == 0 && !allow_empty) return bad(r, field, 400, "must not be empty");
-    if (*n > max) {
+    char why[160];
+    snprintf(why, sizeof(why), "malformed JSON at byte %zu: %s", p->j.err_at, p->j.err ? p->j.err : "?");
+    return field_fail(p, field, 400, why);
+}
+
+#define TOO_BIG(p) ij_fail((p)->err, 413, "", "batch larger than the accepted size")
+
+/* ---------------- field readers ---------------- */
+
+static int read_time(parser_t *p, const char *field, int64_t *ns)
+{
+    jtype_t t = jscan_peek(&p->j);
+    const char *why;
+    if (t == JT_STRING) {
+        jstr_t s;
+        if (jscan_string(&p->j, &s, &p->key) != 0) return syntax_fail(p, field);
+        int digits = s.n > 0;
+        for (size_t i = 0; i < s.n && digits; i++)
+            digits = s.s[i] >= '0' && s.s[i] <= '9';
+        if ((digits ? epoch_ns_parse(s.s, s.n, ns, &why) : rfc3339_parse(s.s, s.n, ns, &why)) != 0)
+            return field_fail(p, field, 400, why);
+        return 0;
+    }
+    if (t == JT_NUMBER) {
+        int64_t v;
+        int is_int;
+        if (jscan_number(&p->j, NULL, &v, &is_int) != 0) return syntax_fail(p, field);
+        if (!is_int) return field_fail(p, field, 400, "expected integer epoch nanoseconds");
+        if (v < RFC3339_MIN_NS || v >= RFC3339_MAX_NS)
+            return field_fail(
+                p, field, 400,
+                "epoch nanoseconds outside 2000-01-01..2100-01-01 (seconds or milliseconds sent?)");
+        *ns = v;
+        return 0;
+    }
+    return field_fail(p, field, 400, "expected an RFC 3339 time string or integer epoch nanoseconds");
+}
+
+/* events: [{"name","time","attributes"?}] rebuilt as [{"name","time_ns","attributes"}]. */
+static int read_events(parser_t *p, const char *field)
+{
+    record_t *r = &p->rec;
+    buf_t *out = &r->events;
+    buf_reset(out);
+    buf_append_char(out, '[');
+    if (jscan_array_begin(&p->j) != 0) return field_fail(p, field, 400, "expected an array");
+    int k, n = 0;
+    while ((k = jscan_array_next(&p->j)) == 1) {
+        char path[64];
+        snprintf(path, sizeof(path), "events[%d]", n);
+        if (jscan_object_begin(&p->j) != 0) return field_fail(p, path, 400, "expected an object");
+        jstr_t key, name_raw = {NULL, 0}, attrs = {"{}", 2};
+        int64_t ns = 0;
+        int has_name = 0, has_time = 0, m;
+        while ((m = jscan_object_next(&p->j, &key, &p->key)) == 1) {
+            char fp[96];
+            if (key.n == 4 && memcmp(key.s, "name", 4) == 0) {
+                snprintf(fp, sizeof(fp), "events[%d].name", n);
+                if (jscan_peek(&p->j) != JT_STRING) return field_fail(p, fp, 400, "expected a string");
+                jstr_t decoded;
+                const char *at = p->j.p;
+                if (jscan_string(&p->j, &decoded, &p->rec.bufs[MAX_FIELDS - 1]) != 0)
+                    return syntax_fail(p, fp);
+                while (*at != '"')
+                    at++;
+                name_raw.s = at;
+                name_raw.n = (size_t)(p->j.p - at);
+                if (decoded.n == 0) return field_fail(p, fp, 400, "must not be empty");
+                if (decoded.n > IJ_MAX_NAME) return field_fail(p, fp, 400, "too long");
+                if (decoded.n == 9 && memcmp(decoded.s, "exception", 9) == 0) r->has_exception = 1;
+                has_name = 1;
+            } else if (key.n == 4 && memcmp(key.s, "time", 4) == 0) {
+                snprintf(fp, sizeof(fp), "events[%d].time", n);
+                if (read_time(p, fp, &ns) != 0) return -1;
+                has_time = 1;
+            } else if (key.n == 10 && memcmp(key.s, "attributes", 10) == 0) {
+                snprintf(fp, sizeof(fp), "events[%d].attributes", n);
+                jtype_t t = jscan_peek(&p->j);
+                if (t != JT_OBJECT && t != JT_NULL) return field_fail(p, fp, 400, "expected an object");
+                if (jscan_skip(&p->j, &attrs) != 0) return syntax_fail(p, fp);
+                if (t == JT_NULL) attrs = (jstr_t){"{}", 2};
+            } else if (jscan_skip(&p->j, NULL) != 0) {
+                return syntax_fail(p, path);
+            }
+        }
+        if (m < 0) return syntax_fail(p, path);
+        if (!has_name) {
+            char fp[64];
+            snprintf(fp, sizeof(fp), "events[%d].name", n);
+            return field_fail(p, fp, 400, "missing");
+        }
+        if (!has_time) {
+            char fp[64];
+            snprintf(fp, sizeof(fp), "events[%d].time", n);
+            return field_fail(p, fp, 400, "missing");
+        }
+        if (n) buf_append_char(out, ',');
+        buf_append_str(out, "{\"name\":");
+        buf_append(out, name_raw.s, name_raw.n);
+        buf_printf(out, ",\"time_ns\":%lld,\"attributes\":", (long long)ns);
+        buf_append(out, attrs.s, attrs.n);
+        buf_append_char(out, '}');
+        n++;
+    }
+    if (k < 0) return syntax_fail(p, field);
+    if (buf_append_char(out, ']') != 0) return TOO_BIG(p);
+    return 0;
+}
+
+/* Reads one record object into p->rec following `spec`. Unknown keys are skipped (validated). */
+static int read_record(parser_t *p, const field_spec_t *spec, size_t nspec)
+{
+    record_t *r = &p->rec;
+    memset(r->present, 0, sizeof(r->present));
+    r->has_exception = 0;
+    if (jscan_peek(&p->j) != JT_OBJECT) return field_fail(p, NULL, 400, "expected an object");
+    jscan_object_begin(&p->j);
+    jstr_t key;
+    int m;
+    while ((m = jscan_object_next(&p->j, &key, &p->key)) == 1) {
+        size_t f = nspec;
+        for (size_t i = 0; i < nspec; i++)
+            if (strlen(spec[i].name) == key.n && memcmp(spec[i].name, key.s, key.n) == 0) {
+                f = i;
+                break;
+            }
+        if (f == nspec) {
+            if (jscan_skip(&p->j, NULL) != 0) return syntax_fail(p, NULL);
+            continue;
+        }
+        const char *name = spec[f].name;
+        jtype_t t = jscan_peek(&p->j);
+        if (t == JT_NULL) { /* null is the same as absent */
+            if (jscan_skip(&p->j, NULL) != 0) return syntax_fail(p, name);
+            r->present[f] = 0;
+            continue;
+        }
+        switch (spec[f].kind) {
+        case F_STRING:
+            if (t != JT_STRING) return field_fail(p, name, 400, "expected a string");
+            if (jscan_string(&p->j, &r->str[f], &r->bufs[f]) != 0) return syntax_fail(p, name);
+            break;
+        case F_TIME:
+            if (read_time(p, name, &r->ns[f]) != 0) return -1;
+            break;
+        case F_NUMBER:
+            if (t != JT_NUMBER) return field_fail(p, name, 400, "expected a number");
+            if (jscan_double(&p->j, &r->num[f]) != 0) return syntax_fail(p, name);
+            break;
+        case F_OBJECT:
+            if (t != JT_OBJECT) return field_fail(p, name, 400, "expected an object");
+            if (jscan_skip(&p->j, &r->str[f]) != 0)
+                return field_fail(p, name, 400,
+                                  p->j.err && strstr(p->j.err, "deeply") ? "nested deeper than 8 levels"
+                                                                         : "malformed JSON object");
+            if (r->str[f].n > IJ_MAX_ATTR_BYTES) return field_fail(p, name, 400, "larger than 65536 bytes");
+            break;
+        case F_EVENTS:
+            if (t != JT_ARRAY) return field_fail(p, name, 400, "expected an array");
+            if (read_events(p, name) != 0) return -1;
+            break;
+        }
+        r->present[f] = 1;
+    }
+    if (m < 0) return syntax_fail(p, NULL);
+    return 0;
+}
+
+/* Required string field of at most max bytes (allow_empty: "" accepted). */
+static int need_str(parser_t *p, const field_spec_t *spec, int f, size_t max, int allow_empty)
+{
+    if (!p->rec.present[f]) return field_fail(p, spec[f].name, 400, "missing");
+    if (p->rec.str[f].n == 0 && !allow_empty) return field_fail(p, spec[f].name, 400, "must not be empty");
+    if (p->rec.str[f].n > max) {
         char why[64];
         snprintf(why, sizeof(why), "longer than %zu bytes", max);
-        return bad(r, field, 400, why);
+        return field_fail(p, spec[f].name, 400, why);
     }
     return 0;
 }
 
-static int id_field(const rec_t *r, json_t *o, const char *field, int required, size_t nbytes, char *out,
-                    int *present)
+static int opt_str(parser_t *p, const field_spec_t *spec, int f, size_t max)
 {
-    json_t *v = json_object_get(o, field);
-    *present = 0;
-    if (v == NULL || json_is_null(v) || (!required && json_is_string(v) && json_string_length(v) == 0))
-        return required ? bad(r, field, 400, "missing") : 0;
-    if (!json_is_string(v)) return bad(r, field, 400, "expected a string");
+    if (!p->rec.present[f]) return 0;
+    return need_str(p, spec, f, max, 1);
+}
+
+static int need(parser_t *p, const field_spec_t *spec, int f)
+{
+    return p->rec.present[f] ? 0 : field_fail(p, spec[f].name, 400, "missing");
+}
+
+static int id_of(parser_t *p, const field_spec_t *spec, int f, size_t nbytes, int required, char *out,
+                 int *has)
+{
+    *has = 0;
+    if (!p->rec.present[f] || (!required && p->rec.str[f].n == 0))
+        return required ? field_fail(p, spec[f].name, 400, "missing") : 0;
     const char *why;
-    if (hexid_parse(json_string_value(v), json_string_length(v), nbytes, out, &why) != 0)
-        return bad(r, field, 400, why);
-    *present = 1;
+    if (hexid_parse(p->rec.str[f].s, p->rec.str[f].n, nbytes, out, &why) != 0)
+        return field_fail(p, spec[f].name, 400, why);
+    *has = 1;
     return 0;
 }
 
-static int time_field(const rec_t *r, json_t *o, const char *field, int64_t *ns)
+static int col_str(buf_t *c, const record_t *r, int f, char sep)
 {
-    char path[256];
-    field_path(r, field, path, sizeof(path));
-    return ij_time(json_object_get(o, field), path, r->err, ns);
+    return r->present[f] ? ij_col_text(c, r->str[f].s, r->str[f].n, sep) : ij_col_null(c, sep);
 }
 
-static int json_col(const rec_t *r, buf_t *copy, json_t *o, const char *field, int array)
+static int col_json(buf_t *c, const record_t *r, int f, char sep)
 {
-    char path[256];
-    field_path(r, field, path, sizeof(path));
-    return ij_copy_json(copy, json_object_get(o, field), array, path, r->err);
+    return r->present[f] ? ij_col_text(c, r->str[f].s, r->str[f].n, sep) : ij_col_text(c, "{}", 2, sep);
 }
 
-#define TOO_BIG(r) ij_fail((r)->err, 413, "", "batch larger than the accepted size")
+static void hash_field(hash128_state_t *h, const record_t *r, int f)
+{
+    if (r->present[f])
+        hash128_field(h, r->str[f].s, r->str[f].n);
+    else
+        hash128_field(h, "\x01null", 5);
+}
 
 /* ---------------- spans ---------------- */
 
-static int span_kind(const char *s, size_t n, const char **out)
+enum {
+    S_TRACE,
+    S_SPAN,
+    S_PARENT,
+    S_SERVICE,
+    S_NAME,
+    S_KIND,
+    S_START,
+    S_END,
+    S_STATUS,
+    S_MSG,
+    S_ATTRS,
+    S_EVENTS
+};
+static const field_spec_t span_spec[] = {
+    {"trace_id", F_STRING}, {"span_id", F_STRING},        {"parent_span_id", F_STRING}, {"service", F_STRING},
+    {"name", F_STRING},     {"kind", F_STRING},           {"start_time", F_TIME},       {"end_time", F_TIME},
+    {"status", F_STRING},   {"status_message", F_STRING}, {"attributes", F_OBJECT},     {"events", F_EVENTS},
+};
+
+static int match_word(const jstr_t *s, const char *const *words, size_t n)
 {
-    static const char *kinds[] = {"SERVER", "CLIENT", "INTERNAL", "PRODUCER", "CONSUMER"};
-    for (size_t i = 0; i < 5; i++)
-        if (strlen(kinds[i]) == n && strncasecmp(s, kinds[i], n) == 0) {
-            *out = kinds[i];
-            return 0;
-        }
+    for (size_t i = 0; i < n; i++)
+        if (strlen(words[i]) == s->n && strncasecmp(words[i], s->s, s->n) == 0) return (int)i;
     return -1;
 }
 
-/* Events are stored as [{"name","time_ns","attributes"}]. An event named "exception" is an error signal. */
-static int span_events(const rec_t *r, json_t *events, buf_t *copy, int *has_exception)
+static int one_span(parser_t *p)
 {
-    *has_exception = 0;
-    if (events == NULL || json_is_null(events)) return ij_col_text(copy, "[]", 2, '\n') ? TOO_BIG(r) : 0;
-    if (!json_is_array(events)) return bad(r, "events", 400, "expected an array");
-    json_t *out = json_array();
-    size_t i;
-    json_t *e;
-    int rc = 0;
-    json_array_foreach(events, i, e)
-    {
-        rec_t er = {.err = r->err};
-        snprintf(er.prefix, sizeof(er.prefix), "%.100s.events[%zu]", r->prefix, i);
-        const char *name;
-        size_t nlen;
-        int64_t ns;
-        if (!json_is_object(e)) {
-            rc = ij_fail(r->err, 400, er.prefix, "expected an object");
-            break;
-        }
-        if ((rc = str_field(&er, e, "name", 1, 0, IJ_MAX_NAME, &name, &nlen)) != 0) break;
-        if ((rc = time_field(&er, e, "time", &ns)) != 0) break;
-        json_t *attrs = json_object_get(e, "attributes");
-        if (attrs && !json_is_null(attrs) && !json_is_object(attrs)) {
-            rc = bad(&er, "attributes", 400, "expected an object");
-            break;
-        }
-        if (nlen == 9 && memcmp(name, "exception", 9) == 0) *has_exception = 1;
-        json_t *a = attrs && json_is_object(attrs) ? json_incref(attrs) : json_object();
-        json_array_append_new(
-            out, json_pack("{s:s%,s:I,s:o}", "name", name, nlen, "time_ns", (json_int_t)ns, "attributes", a));
-    }
-    if (rc == 0) {
-        char path[256];
-        field_path(r, "events", path, sizeof(path));
-        rc = ij_copy_json(copy, out, 1, path, r->err);
-        if (rc == 0) copy->data[copy->len - 1] = '\n';
-    }
-    json_decref(out);
-    return rc;
-}
-
-static int one_span(const rec_t *r, json_t *s, ingest_batch_t *b)
-{
-    buf_t *c = &b->copy;
+    const field_spec_t *sp = span_spec;
+    if (read_record(p, sp, 12) != 0) return -1;
+    record_t *r = &p->rec;
     char trace[33], span[17], parent[17];
-    int has_trace, has_span, has_parent;
-    const char *service, *name, *kind_s, *status_s, *msg;
-    size_t service_n, name_n, kind_n, status_n, msg_n;
-    int64_t start, end;
-    if (!json_is_object(s)) return ij_fail(r->err, 400, r->prefix, "expected an object");
-    if (id_field(r, s, "trace_id", 1, TRACE_ID_BYTES, trace, &has_trace) ||
-        id_field(r, s, "span_id", 1, SPAN_ID_BYTES, span, &has_span) ||
-        id_field(r, s, "parent_span_id", 0, SPAN_ID_BYTES, parent, &has_parent) ||
-        str_field(r, s, "service", 1, 0, IJ_MAX_SERVICE, &service, &service_n) ||
-        str_field(r, s, "name", 1, 0, IJ_MAX_NAME, &name, &name_n) ||
-        str_field(r, s, "kind", 0, 0, IJ_MAX_LEVEL, &kind_s, &kind_n) ||
-        time_field(r, s, "start_time", &start) || time_field(r, s, "end_time", &end) ||
-        str_field(r, s, "status", 0, 0, 16, &status_s, &status_n) ||
-        str_field(r, s, "status_message", 0, 1, IJ_MAX_MESSAGE, &msg, &msg_n))
+    int has, has_parent;
+    if (id_of(p, sp, S_TRACE, TRACE_ID_BYTES, 1, trace, &has) ||
+        id_of(p, sp, S_SPAN, SPAN_ID_BYTES, 1, span, &has) ||
+        id_of(p, sp, S_PARENT, SPAN_ID_BYTES, 0, parent, &has_parent) ||
+        need_str(p, sp, S_SERVICE, IJ_MAX_SERVICE, 0) || need_str(p, sp, S_NAME, IJ_MAX_NAME, 0) ||
+        need(p, sp, S_START) || need(p, sp, S_END) || opt_str(p, sp, S_MSG, IJ_MAX_MESSAGE))
         return -1;
-    if (end < start) return bad(r, "end_time", 400, "end_time is before start_time");
-    const char *kind = NULL;
-    if (kind_s && span_kind(kind_s, kind_n, &kind) != 0)
-        return bad(r, "kind", 400, "expected SERVER, CLIENT, INTERNAL, PRODUCER or CONSUMER");
+    if (r->ns[S_END] < r->ns[S_START]) return field_fail(p, "end_time", 400, "end_time is before start_time");
+    static const char *kinds[] = {"SERVER", "CLIENT", "INTERNAL", "PRODUCER", "CONSUMER"};
+    int kind = -1;
+    if (r->present[S_KIND] && (kind = match_word(&r->str[S_KIND], kinds, 5)) < 0)
+        return field_fail(p, "kind", 400, "expected SERVER, CLIENT, INTERNAL, PRODUCER or CONSUMER");
+    static const char *statuses[] = {"UNSET", "OK", "ERROR"};
     int status = SPAN_STATUS_UNSET;
-    if (status_s) {
-        if (status_n == 2 && strncasecmp(status_s, "OK", 2) == 0)
-            status = SPAN_STATUS_OK;
-        else if (status_n == 5 && strncasecmp(status_s, "ERROR", 5) == 0)
-            status = SPAN_STATUS_ERROR;
-        else if (!(status_n == 5 && strncasecmp(status_s, "UNSET", 5) == 0))
-            return bad(r, "status", 400, "expected OK, ERROR or UNSET");
-    }
+    if (r->present[S_STATUS] && (status = match_word(&r->str[S_STATUS], statuses, 3)) < 0)
+        return field_fail(p, "status", 400, "expected OK, ERROR or UNSET");
+    buf_t *c = &p->b->copy;
     if (ij_col_text(c, trace, 32, '\t') || ij_col_text(c, span, 16, '\t') ||
         (has_parent ? ij_col_text(c, parent, 16, '\t') : ij_col_null(c, '\t')) ||
-        ij_col_text(c, service, service_n, '\t') || ij_col_text(c, name, name_n, '\t') ||
-        (kind ? ij_col_text(c, kind, strlen(kind), '\t') : ij_col_null(c, '\t')) ||
-        ij_col_i64(c, start, '\t') || ij_col_i64(c, end, '\t') || ij_col_i64(c, status, '\t') ||
-        (msg ? ij_col_text(c, msg, msg_n, '\t') : ij_col_null(c, '\t')))
-        return TOO_BIG(r);
-    if (json_col(r, c, s, "attributes", 0) != 0) return -1;
-    int has_exception;
-    if (span_events(r, json_object_get(s, "events"), c, &has_exception) != 0) return -1;
-    ingest_batch_add_day(b, start);
-    if (status == SPAN_STATUS_ERROR || has_exception) ingest_batch_add_error_trace(b, trace);
+        col_str(c, r, S_SERVICE, '\t') || col_str(c, r, S_NAME, '\t') ||
+        (kind >= 0 ? ij_col_text(c, kinds[kind], strlen(kinds[kind]), '\t') : ij_col_null(c, '\t')) ||
+        ij_col_i64(c, r->ns[S_START], '\t') || ij_col_i64(c, r->ns[S_END], '\t') ||
+        ij_col_i64(c, status, '\t') || col_str(c, r, S_MSG, '\t') || col_json(c, r, S_ATTRS, '\t') ||
+        (r->present[S_EVENTS] ? ij_col_text(c, r->events.data, r->events.len, '\n')
+                              : ij_col_text(c, "[]", 2, '\n')))
+        return TOO_BIG(p);
+    ingest_batch_add_day(p->b, r->ns[S_START]);
+    if (status == SPAN_STATUS_ERROR || (r->present[S_EVENTS] && r->has_exception))
+        ingest_batch_add_error_trace(p->b, trace);
     return 0;
 }
 
 /* ---------------- logs ---------------- */
 
-static void hash_str(hash128_state_t *h, const char *s, size_t n)
-{
-    hash128_field(h, s ? s : "\x01null", s ? n : 5);
-}
+enum { L_TS, L_SERVICE, L_LEVEL, L_MSG, L_TRACE, L_SPAN, L_STACK, L_ATTRS };
+static const field_spec_t log_spec[] = {
+    {"timestamp", F_TIME},  {"service", F_STRING}, {"level", F_STRING},       {"message", F_STRING},
+    {"trace_id", F_STRING}, {"span_id", F_STRING}, {"stack_trace", F_STRING}, {"attributes", F_OBJECT},
+};
 
-static int one_log(const rec_t *r, json_t *l, ingest_batch_t *b)
+static int one_log(parser_t *p)
 {
-    buf_t *c = &b->copy;
+    const field_spec_t *sp = log_spec;
+    if (read_record(p, sp, 8) != 0) return -1;
+    record_t *r = &p->rec;
     char trace[33], span[17];
     int has_trace, has_span;
-    const char *service, *level, *msg, *stack;
-    size_t service_n, level_n, msg_n, stack_n;
-    int64_t ts;
-    if (!json_is_object(l)) return ij_fail(r->err, 400, r->prefix, "expected an object");
-    if (time_field(r, l, "timestamp", &ts) ||
-        str_field(r, l, "service", 1, 0, IJ_MAX_SERVICE, &service, &service_n) ||
-        str_field(r, l, "level", 1, 0, IJ_MAX_LEVEL, &level, &level_n) ||
-        str_field(r, l, "message", 1, 1, IJ_MAX_MESSAGE, &msg, &msg_n) ||
-        id_field(r, l, "trace_id", 0, TRACE_ID_BYTES, trace, &has_trace) ||
-        id_field(r, l, "span_id", 0, SPAN_ID_BYTES, span, &has_span) ||
-        str_field(r, l, "stack_trace", 0, 1, IJ_MAX_STACK, &stack, &stack_n))
+    if (need(p, sp, L_TS) || need_str(p, sp, L_SERVICE, IJ_MAX_SERVICE, 0) ||
+        need_str(p, sp, L_LEVEL, IJ_MAX_LEVEL, 0) || need_str(p, sp, L_MSG, IJ_MAX_MESSAGE, 1) ||
+        id_of(p, sp, L_TRACE, TRACE_ID_BYTES, 0, trace, &has_trace) ||
+        id_of(p, sp, L_SPAN, SPAN_ID_BYTES, 0, span, &has_span) || opt_str(p, sp, L_STACK, IJ_MAX_STACK))
         return -1;
-    int severity = ij_severity_of(level, level_n);
-    if (severity == 0) return bad(r, "level", 400, "expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL");
-    json_t *attrs = json_object_get(l, "attributes");
-    char *canon = ij_canonical(attrs && !json_is_null(attrs) ? attrs : NULL);
+    int severity = ij_severity_of(r->str[L_LEVEL].s, r->str[L_LEVEL].n);
+    if (severity == 0)
+        return field_fail(p, "level", 400, "expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL");
+    /* same content and time: same record (attributes as sent) */
     hash128_state_t h;
     hash128_init(&h);
-    char tsbuf[24];
-    int tsn = snprintf(tsbuf, sizeof(tsbuf), "%lld", (long long)ts);
-    hash_str(&h, tsbuf, (size_t)tsn);
-    hash_str(&h, service, service_n);
-    hash_str(&h, level, level_n);
-    hash_str(&h, msg, msg_n);
-    hash_str(&h, has_trace ? trace : NULL, 32);
-    hash_str(&h, has_span ? span : NULL, 16);
-    hash_str(&h, stack, stack_n);
-    hash_str(&h, canon, strlen(canon));
-    free(canon);
+    hash128_update(&h, &r->ns[L_TS], sizeof(int64_t));
+    hash_field(&h, r, L_SERVICE);
+    hash_field(&h, r, L_LEVEL);
+    hash_field(&h, r, L_MSG);
+    hash128_field(&h, has_trace ? trace : "", has_trace ? 32 : 0);
+    hash128_field(&h, has_span ? span : "", has_span ? 16 : 0);
+    hash_field(&h, r, L_STACK);
+    hash_field(&h, r, L_ATTRS);
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
-    if (ij_col_i64(c, ts, '\t') || ij_col_text(c, service, service_n, '\t') ||
-        ij_col_text(c, level, level_n, '\t') || ij_col_i64(c, severity, '\t') ||
-        ij_col_text(c, msg, msg_n, '\t') ||
+    buf_t *c = &p->b->copy;
+    if (ij_col_i64(c, r->ns[L_TS], '\t') || col_str(c, r, L_SERVICE, '\t') || col_str(c, r, L_LEVEL, '\t') ||
+        ij_col_i64(c, severity, '\t') || col_str(c, r, L_MSG, '\t') ||
         (has_trace ? ij_col_text(c, trace, 32, '\t') : ij_col_null(c, '\t')) ||
-        (has_span ? ij_col_text(c, span, 16, '\t') : ij_col_null(c, '\t')) ||
-        (stack ? ij_col_text(c, stack, stack_n, '\t') : ij_col_null(c, '\t')))
-        return TOO_BIG(r);
-    if (json_col(r, c, l, "attributes", 0) != 0) return -1;
-    if (ij_col_text(c, hex, 32, '\n')) return TOO_BIG(r);
-    ingest_batch_add_day(b, ts);
-    if (severity >= 5 && has_trace) ingest_batch_add_error_trace(b, trace);
+        (has_span ? ij_col_text(c, span, 16, '\t') : ij_col_null(c, '\t')) || col_str(c, r, L_STACK, '\t') ||
+        col_json(c, r, L_ATTRS, '\t') || ij_col_text(c, hex, 32, '\n'))
+        return TOO_BIG(p);
+    ingest_batch_add_day(p->b, r->ns[L_TS]);
+    if (severity >= 5 && has_trace) ingest_batch_add_error_trace(p->b, trace);
     return 0;
 }
 
 /* ---------------- metrics ---------------- */
 
-static int one_metric(const rec_t *r, json_t *m, ingest_batch_t *b)
+enum { M_TS, M_SERVICE, M_NAME, M_VALUE, M_LABELS };
+static const field_spec_t metric_spec[] = {
+    {"timestamp", F_TIME}, {"service", F_STRING}, {"name", F_STRING},
+    {"value", F_NUMBER},   {"labels", F_OBJECT},
+};
+
+static int one_metric(parser_t *p)
 {
-    buf_t *c = &b->copy;
-    const char *service, *name;
-    size_t service_n, name_n;
-    int64_t ts;
-    if (!json_is_object(m)) return ij_fail(r->err, 400, r->prefix, "expected an object");
-    if (time_field(r, m, "timestamp", &ts) ||
-        str_field(r, m, "service", 1, 0, IJ_MAX_SERVICE, &service, &service_n) ||
-        str_field(r, m, "name", 1, 0, IJ_MAX_NAME, &name, &name_n))
+    const field_spec_t *sp = metric_spec;
+    if (read_record(p, sp, 5) != 0) return -1;
+    record_t *r = &p->rec;
+    if (need(p, sp, M_TS) || need_str(p, sp, M_SERVICE, IJ_MAX_SERVICE, 0) ||
+        need_str(p, sp, M_NAME, IJ_MAX_NAME, 0) || need(p, sp, M_VALUE))
         return -1;
-    json_t *v = json_object_get(m, "value");
-    if (v == NULL || json_is_null(v)) return bad(r, "value", 400, "missing");
-    if (!json_is_number(v)) return bad(r, "value", 400, "expected a number");
-    double value = json_number_value(v);
-    json_t *labels = json_object_get(m, "labels");
-    if (labels && !json_is_null(labels) && !json_is_object(labels))
-        return bad(r, "labels", 400, "expected an object");
-    char *canon = ij_canonical(labels && !json_is_null(labels) ? labels : NULL);
     hash128_state_t h;
     hash128_init(&h);
-    hash_str(&h, service, service_n);
-    hash_str(&h, name, name_n);
-    hash_str(&h, canon, strlen(canon));
-    hash128_update(&h, &ts, sizeof(ts));
-    hash128_update(&h, &value, sizeof(value));
-    free(canon);
+    hash_field(&h, r, M_SERVICE);
+    hash_field(&h, r, M_NAME);
+    hash_field(&h, r, M_LABELS);
+    hash128_update(&h, &r->ns[M_TS], sizeof(int64_t));
+    hash128_update(&h, &r->num[M_VALUE], sizeof(double));
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
-    if (ij_col_i64(c, ts, '\t') || ij_col_text(c, service, service_n, '\t') ||
-        ij_col_text(c, name, name_n, '\t') || ingest_copy_double(c, value) || buf_append_char(c, '\t'))
-        return TOO_BIG(r);
-    if (json_col(r, c, m, "labels", 0) != 0) return -1;
-    if (ij_col_text(c, hex, 32, '\n')) return TOO_BIG(r);
-    ingest_batch_add_day(b, ts);
+    buf_t *c = &p->b->copy;
+    if (ij_col_i64(c, r->ns[M_TS], '\t') || col_str(c, r, M_SERVICE, '\t') || col_str(c, r, M_NAME, '\t') ||
+        ingest_copy_double(c, r->num[M_VALUE]) || buf_append_char(c, '\t') ||
+        col_json(c, r, M_LABELS, '\t') || ij_col_text(c, hex, 32, '\n'))
+        return TOO_BIG(p);
+    ingest_batch_add_day(p->b, r->ns[M_TS]);
     return 0;
 }
 
 /* ---------------- change events ---------------- */
 
-static int one_event(const rec_t *r, json_t *e, ingest_batch_t *b)
+enum { E_TS, E_SERVICE, E_TYPE, E_DESC, E_META };
+static const field_spec_t event_spec[] = {
+    {"timestamp", F_TIME},     {"service", F_STRING}, {"type", F_STRING},
+    {"description", F_STRING}, {"meta", F_OBJECT},
+};
+
+static int one_event(parser_t *p)
 {
-    buf_t *c = &b->copy;
-    const char *service, *type, *desc;
-    size_t service_n, type_n, desc_n;
-    int64_t ts;
-    if (!json_is_object(e)) return ij_fail(r->err, 400, r->prefix, "expected an object");
-    if (time_field(r, e, "timestamp", &ts) ||
-        str_field(r, e, "service", 0, 0, IJ_MAX_SERVICE, &service, &service_n) ||
-        str_field(r, e, "type", 1, 0, IJ_MAX_TYPE, &type, &type_n) ||
-        str_field(r, e, "description", 0, 1, IJ_MAX_DESCRIPTION, &desc, &desc_n))
+    const field_spec_t *sp = event_spec;
+    if (read_record(p, sp, 5) != 0) return -1;
+    record_t *r = &p->rec;
+    if (need(p, sp, E_TS) || need_str(p, sp, E_TYPE, IJ_MAX_TYPE, 0) ||
+        (r->present[E_SERVICE] && need_str(p, sp, E_SERVICE, IJ_MAX_SERVICE, 0)) ||
+        opt_str(p, sp, E_DESC, IJ_MAX_DESCRIPTION))
         return -1;
-    json_t *meta = json_object_get(e, "meta");
-    if (meta && !json_is_null(meta) && !json_is_object(meta))
-        return bad(r, "meta", 400, "expected an object");
-    char *canon = ij_canonical(meta && !json_is_null(meta) ? meta : NULL);
     hash128_state_t h;
     hash128_init(&h);
-    hash128_update(&h, &ts, sizeof(ts));
-    hash_str(&h, service, service_n);
-    hash_str(&h, type, type_n);
-    hash_str(&h, desc, desc_n);
-    hash_str(&h, canon, strlen(canon));
-    free(canon);
+    hash128_update(&h, &r->ns[E_TS], sizeof(int64_t));
+    hash_field(&h, r, E_SERVICE);
+    hash_field(&h, r, E_TYPE);
+    hash_field(&h, r, E_DESC);
+    hash_field(&h, r, E_META);
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
-    if (ij_col_i64(c, ts, '\t') ||
-        (service ? ij_col_text(c, service, service_n, '\t') : ij_col_null(c, '\t')) ||
-        ij_col_text(c, type, type_n, '\t') ||
-        (desc ? ij_col_text(c, desc, desc_n, '\t') : ij_col_null(c, '\t')))
-        return TOO_BIG(r);
-    if (json_col(r, c, e, "meta", 0) != 0) return -1;
-    if (ij_col_text(c, hex, 32, '\n')) return TOO_BIG(r);
-    ingest_batch_add_day(b, ts);
+    buf_t *c = &p->b->copy;
+    if (ij_col_i64(c, r->ns[E_TS], '\t') || col_str(c, r, E_SERVICE, '\t') || col_str(c, r, E_TYPE, '\t') ||
+        col_str(c, r, E_DESC, '\t') || col_json(c, r, E_META, '\t') || ij_col_text(c, hex, 32, '\n'))
+        return TOO_BIG(p);
+    ingest_batch_add_day(p->b, r->ns[E_TS]);
     return 0;
 }
 
 /* ---------------- batch ---------------- */
 
-typedef int (*record_fn)(const rec_t *r, json_t *v, ingest_batch_t *b);
+typedef int (*record_fn)(parser_t *p);
+
+static void parser_dispose(parser_t *p)
+{
+    for (int i = 0; i < MAX_FIELDS; i++)
+        buf_dispose(&p->rec.bufs[i]);
+    buf_dispose(&p->rec.events);
+    buf_dispose(&p->key);
+}
 
 int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
                        size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
 {
-    static const char *keys[] = {"spans", "logs", "metrics", "events"};
+    static const char *tops[] = {"spans", "logs", "metrics", "events"};
     static const record_fn fns[] = {one_span, one_log, one_metric, one_event};
+    parser_t p;
+    memset(&p, 0, sizeof(p));
+    p.err = err;
+    p.b = out;
+    p.top = tops[kind];
+    for (int i = 0; i < MAX_FIELDS; i++)
+        buf_init(&p.rec.bufs[i], IJ_MAX_STACK + 16);
+    buf_init(&p.rec.events, 4 * 1024 * 1024);
+    buf_init(&p.key, IJ_MAX_STACK + 16);
     ingest_batch_init(out, kind, max_copy_bytes);
-    json_t *root = ij_load(body, len, err);
-    if (root == NULL) return -1;
-    int rc = -1;
-    json_t *arr = json_object_get(root, keys[kind]);
-    if (arr == NULL) {
-        ij_fail(err, 400, keys[kind], "missing");
+    jscan_init(&p.j, body, len, IJ_MAX_DEPTH);
+    int rc = -1, found = 0, m;
+    jstr_t key;
+    if (jscan_object_begin(&p.j) != 0) {
+        ij_fail(err, 400, "", "expected a JSON object");
         goto out;
     }
-    if (!json_is_array(arr)) {
-        ij_fail(err, 400, keys[kind], "expected an array");
-        goto out;
+    while ((m = jscan_object_next(&p.j, &key, &p.key)) == 1) {
+        if (key.n != strlen(p.top) || memcmp(key.s, p.top, key.n) != 0) {
+            if (jscan_skip(&p.j, NULL) != 0) goto syntax;
+            continue;
+        }
+        found = 1;
+        if (jscan_peek(&p.j) != JT_ARRAY) {
+            ij_fail(err, 400, p.top, "expected an array");
+            goto out;
+        }
+        jscan_array_begin(&p.j);
+        int k;
+        while ((k = jscan_array_next(&p.j)) == 1) {
+            if (out->records >= max_records) {
+                ij_fail(err, 413, p.top, "more than %zu records; at most %zu per batch", max_records,
+                        max_records);
+                goto out;
+            }
+            if (fns[kind](&p) != 0) goto out;
+            out->records++;
+            p.index++;
+        }
+        if (k < 0) {
+            ij_fail(err, 400, p.top, "malformed JSON at byte %zu: %s", p.j.err_at, p.j.err);
+            goto out;
+        }
     }
-    if (json_array_size(arr) > max_records) {
-        ij_fail(err, 413, keys[kind], "%zu records; at most %zu per batch", json_array_size(arr),
-                max_records);
+    if (m < 0 || jscan_finish(&p.j) != 0) goto syntax;
+    if (!found) {
+        ij_fail(err, 400, p.top, "missing");
         goto out;
-    }
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        rec_t r = {.err = err};
-        snprintf(r.prefix, sizeof(r.prefix), "%s[%zu]", keys[kind], i);
-        if (fns[kind](&r, v, out) != 0) goto out;
-        out->records++;
     }
     rc = 0;
+    goto out;
+syntax:
+    ij_fail(err, 400, "", "malformed JSON at byte %zu: %s", p.j.err_at, p.j.err ? p.j.err : "?");
 out:
-    json_decref(root);
+    parser_dispose(&p);
     if (rc != 0) ingest_batch_dispose(out);
     return rc;
 }
