@@ -3,6 +3,7 @@
 #include "log.h"
 #include "program.h"
 
+#include <curl/curl.h>
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -10,6 +11,7 @@ int main(int argc, char **argv)
     pipeline_t app;
     memset(&app, 0, sizeof(app));
     program_init(argc, argv, "prodsentinel-pipeline", CFG_PIPELINE, &app.cfg);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread */
     program_block_signals();
     char err[512];
     if (pipeline_start(&app, err, sizeof(err)) != 0) {
@@ -22,5 +24,6 @@ int main(int argc, char **argv)
     log_info("signal %d: stopping", sig);
     pipeline_stop(&app);
     config_dispose(&app.cfg);
+    curl_global_cleanup();
     return 0;
 }

@@ -1,0 +1,218 @@
+/* One trace from context to stored analysis (see analyse.h). */
+#include "analyse.h"
+#include "alloc.h"
+#include "buf.h"
+#include "context_load.h"
+#include "llm_io.h"
+#include "log.h"
+#include "rca.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct analyser {
+    analyse_shared_t *shared;
+    llm_client_t *llm; /* NULL: no LLM configured */
+};
+
+analyser_t *analyser_create(analyse_shared_t *shared)
+{
+    analyser_t *a = xcalloc(1, sizeof(*a));
+    a->shared = shared;
+    a->llm = llm_client_create(shared->cfg, &shared->breaker);
+    return a;
+}
+
+void analyser_free(analyser_t *a)
+{
+    if (a == NULL) return;
+    llm_client_free(a->llm);
+    free(a);
+}
+
+void analyse_outcome_dispose(analyse_outcome_t *o)
+{
+    if (o == NULL) return;
+    json_decref(o->report);
+    json_decref(o->evidence);
+    o->report = o->evidence = NULL;
+}
+
+static long cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+/* PostgreSQL array literal of a JSON array of strings. */
+static void array_literal(json_t *arr, buf_t *out)
+{
+    buf_append_char(out, '{');
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (i) buf_append_char(out, ',');
+        buf_append_char(out, '"');
+        for (const char *p = json_string_value(v); p && *p; p++) {
+            if (*p == '"' || *p == '\\') buf_append_char(out, '\\');
+            buf_append_char(out, *p);
+        }
+        buf_append_char(out, '"');
+    }
+    buf_append_char(out, '}');
+}
+
+/* The report to store: the LLM's when it answered and passed the check, else the deterministic one,
+ * which then says why. Fills the LLM bookkeeping of `row`. Returns a new reference. */
+static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *row, char *llm_error,
+                            size_t errlen)
+{
+    row->generated_by = "deterministic";
+    if (a->llm == NULL) {
+        snprintf(llm_error, errlen, "no LLM configured: deterministic report");
+        row->llm_error = llm_error;
+        json_t *r = json_deep_copy(res->report);
+        json_object_set_new(r, "note",
+                            json_string("No LLM is configured; this report was written by the "
+                                        "deterministic analysis alone."));
+        return r;
+    }
+    row->llm_model = llm_client_model(a->llm);
+    char *request = llm_build_request(llm_client_model(a->llm), res->evidence);
+    llm_answer_t ans;
+    int rc = llm_client_complete(a->llm, request, &ans);
+    free(request);
+    row->llm_latency_ms = ans.latency_ms;
+    row->prompt_tokens = ans.prompt_tokens;
+    row->completion_tokens = ans.completion_tokens;
+    json_t *checked = NULL;
+    if (rc == 0) {
+        char why[256];
+        checked = llm_check_answer(ans.content, res->evidence, why, sizeof(why));
+        if (!checked) snprintf(llm_error, errlen, "LLM answer rejected: %s", why);
+    } else {
+        snprintf(llm_error, errlen, "LLM call failed: %s", ans.error);
+    }
+    llm_answer_dispose(&ans);
+    if (checked) {
+        row->generated_by = "llm";
+        return checked;
+    }
+    row->llm_error = llm_error;
+    log_write(LOG_WARN, NULL,
+              res->evidence ? json_string_value(json_object_get(res->evidence, "trace_id")) : NULL,
+              "%s; the deterministic report stands", llm_error);
+    json_t *r = json_deep_copy(res->report);
+    char note[400];
+    snprintf(note, sizeof(note),
+             "The LLM's report was not used (%s); this report was written by the "
+             "deterministic analysis.",
+             llm_error);
+    json_object_set_new(r, "note", json_string(note));
+    return r;
+}
+
+int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analyse_outcome_t *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    trace_ctx_t ctx;
+    int rc = -1;
+    rca_result_t res;
+    memset(&res, 0, sizeof(res));
+    if (context_load(pg, req->trace_id, &ctx, err, errlen) != 0) goto out;
+    if (ctx.t.nspans + ctx.t.nlogs == 0) {
+        rc = 0; /* found = 0 */
+        goto out;
+    }
+    long cpu0 = cpu_us();
+    rca_opts_t opts = {NULL, 0, 20};
+    rca_analyse(&ctx.t, &opts, &res);
+    if (res.slow) {
+        /* no error: judge slowness against the operations' usual durations */
+        if (context_load_baselines(pg, &ctx, err, errlen) != 0) goto out;
+        rca_result_dispose(&res);
+        opts.baselines = ctx.baselines;
+        opts.nbaselines = ctx.nbaselines;
+        rca_analyse(&ctx.t, &opts, &res);
+    }
+    long cpu = cpu_us() - cpu0;
+    out->found = 1;
+
+    buf_t svc, eps;
+    buf_init(&svc, 1 << 20);
+    buf_init(&eps, 1 << 20);
+    array_literal(res.services, &svc);
+    array_literal(res.endpoints, &eps);
+    incident_in_t in = {.fingerprint = res.fingerprint,
+                        .title = res.title,
+                        .kind = res.slow ? "slow" : "error",
+                        .root_service = res.found_root ? res.service : NULL,
+                        .root_operation = res.found_root ? res.operation : NULL,
+                        .exception_type = res.exception_type[0] ? res.exception_type : NULL,
+                        .trace_id = req->trace_id,
+                        .services_literal = svc.data,
+                        .endpoints_literal = eps.data,
+                        .first_ns = res.first_ns,
+                        .last_ns = res.last_ns};
+    incident_out_t inc;
+    int joined = store_incident_join(pg, &in, &inc, err, errlen);
+    buf_dispose(&svc);
+    buf_dispose(&eps);
+    if (joined != 0) goto out;
+    out->incident_id = inc.id;
+    out->evidence = json_incref(res.evidence);
+    if (!inc.needs_report && !req->force_report) {
+        /* a storm of traces with one cause: one report (and one LLM call) per incident */
+        out->report = json_incref(res.report);
+        rc = 0;
+        goto out;
+    }
+    analysis_row_t row = {.incident_id = inc.id,
+                          .trace_id = req->trace_id,
+                          .job_id = req->job_id,
+                          .fingerprint = res.fingerprint,
+                          .root_service = res.found_root ? res.service : NULL,
+                          .root_span_id = res.found_root ? res.span_id : NULL,
+                          .root_operation = res.found_root ? res.operation : NULL,
+                          .exception_type = res.exception_type[0] ? res.exception_type : NULL,
+                          .evidence = res.evidence,
+                          .analysis_cpu_us = cpu};
+    char llm_error[400];
+    json_t *report = write_report(a, &res, &row, llm_error, sizeof(llm_error));
+    row.report = report;
+    long long id;
+    int version;
+    if (store_analysis(pg, &row, &id, &version, err, errlen) != 0) {
+        json_decref(report);
+        goto out;
+    }
+    out->analysis_id = id;
+    out->version = version;
+    out->report = report;
+    if (inc.created && a->shared->alerts) {
+        char key[64], text[1024];
+        snprintf(key, sizeof(key), "incident:%lld", inc.id);
+        snprintf(text, sizeof(text), "New incident #%lld: %s", inc.id,
+                 json_string_value(json_object_get(report, "summary")) ?: res.title);
+        json_t *payload = json_pack("{s:s,s:I,s:s,s:O,s:s}", "kind", "incident", "incident_id",
+                                    (json_int_t)inc.id, "title", res.title, "report", report, "text", text);
+        json_t *conf = json_object_get(report, "confidence");
+        alerts_enqueue(a->shared->alerts, pg, "incident", key, payload,
+                       json_is_number(conf) ? json_number_value(conf) : 0);
+        json_decref(payload);
+    }
+    log_write(LOG_INFO, NULL, req->trace_id, "analysed: incident %lld, %s, root cause %s/%s (%s)", inc.id,
+              row.generated_by, res.found_root ? res.service : "-", res.found_root ? res.operation : "-",
+              res.fingerprint);
+    rc = 0;
+out:
+    rca_result_dispose(&res);
+    context_dispose(&ctx);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/* Gathers a trace's context from PostgreSQL into the analysis model (rca/model.h): all its spans
+ * and logs, metric points of the services involved from 10 minutes before to 1 minute after its
+ * window, change events of those services (or global ones) in the 10 minutes before it, and, for slow
+ * traces, the usual (p50) duration of its operations over the last hour. Worker threads only. */
+#ifndef PS_CONTEXT_LOAD_H
+#define PS_CONTEXT_LOAD_H
+
+#include "rca.h"
+
+#include <libpq-fe.h>
+
+typedef struct {
+    rca_trace_t t;
+    PGresult *res[4]; /* spans, logs, metrics, changes: strings of `t` point into them */
+    rca_baseline_t *baselines;
+    size_t nbaselines;
+    PGresult *baseline_res;
+    char trace_id[33];
+} trace_ctx_t;
+
+/* Returns 0 (a trace with nothing stored has 0 spans and 0 logs), or -1 with err on a database error.
+ * Dispose with context_dispose() in both cases. */
+int context_load(PGconn *c, const char *trace_id, trace_ctx_t *ctx, char *err, size_t errlen);
+/* Loads p50 durations of the trace's operations over the hour before it into ctx->baselines. */
+int context_load_baselines(PGconn *c, trace_ctx_t *ctx, char *err, size_t errlen);
+void context_dispose(trace_ctx_t *ctx);
+
+#endif

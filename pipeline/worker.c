@@ -1,0 +1,123 @@
+/* The queue loop of the analysis workers (see worker.h). */
+#include "worker.h"
+#include "alloc.h"
+#include "db.h"
+#include "hexid.h"
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLAIM_BLOCK_MS 500
+
+typedef struct {
+    workers_t *owner;
+    int index;
+    pthread_t tid;
+} worker_thread_t;
+
+struct workers {
+    const config_t *cfg;
+    analyse_shared_t *shared;
+    worker_stats_t *stats;
+    atomic_int stopping;
+    int n;
+    worker_thread_t *threads;
+};
+
+/* Handles one delivered job. Returns 1 when it may be acknowledged, 0 when it must stay pending
+ * (it will be delivered again after the visibility timeout). */
+static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *job)
+{
+    char err[512] = "";
+    if (!db_ensure(pg, ws->cfg->database_url)) {
+        log_warn("job %s: PostgreSQL unreachable; left for redelivery", job->id);
+        return 0;
+    }
+    char trace[33];
+    if (ids_parse_trace_id(job->trace_id, strlen(job->trace_id), trace) != 0) {
+        store_dead_letter(*pg, job->id, job->trace_id, job->deliveries, "not a trace id");
+        atomic_fetch_add(&ws->stats->jobs_dead, 1);
+        return 1;
+    }
+    if (job->deliveries > ws->cfg->max_attempts) {
+        snprintf(err, sizeof(err), "failed %ld deliveries (MAX_ATTEMPTS %d)", job->deliveries - 1,
+                 ws->cfg->max_attempts);
+        if (store_dead_letter(*pg, job->id, trace, job->deliveries - 1, err) != 0) return 0;
+        atomic_fetch_add(&ws->stats->jobs_dead, 1);
+        log_write(LOG_ERROR, NULL, trace, "job %s sent to the dead-letter list: %s", job->id, err);
+        return 1;
+    }
+    if (job->deliveries > 1) {
+        atomic_fetch_add(&ws->stats->jobs_redelivered, 1);
+        /* the previous worker may have committed before dying: never store a result twice */
+        if (store_job_done(*pg, job->id) == 1) return 1;
+    }
+    analyse_request_t req = {.trace_id = trace, .job_id = job->id, .force_report = 0};
+    analyse_outcome_t out;
+    if (analyse_trace(a, *pg, &req, &out, err, sizeof(err)) != 0) {
+        atomic_fetch_add(&ws->stats->jobs_failed, 1);
+        log_write(LOG_WARN, NULL, trace, "analysis failed (delivery %ld): %s", job->deliveries, err);
+        return 0;
+    }
+    analyse_outcome_dispose(&out);
+    atomic_fetch_add(&ws->stats->jobs_done, 1);
+    return 1;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_thread_t *t = arg;
+    workers_t *ws = t->owner;
+    char consumer[64], host[32] = "host";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(consumer, sizeof(consumer), "%s-%d-%d", host, (int)getpid(), t->index);
+    queue_t *q = queue_create(ws->cfg, consumer);
+    analyser_t *a = analyser_create(ws->shared);
+    PGconn *pg = NULL;
+    while (!atomic_load(&ws->stopping)) {
+        queue_job_t job;
+        int got = queue_claim(q, &job, CLAIM_BLOCK_MS);
+        if (got < 0) {
+            sleep(1); /* Redis away: the backend keeps the triggers in PostgreSQL meanwhile */
+            continue;
+        }
+        if (got == 0) continue;
+        if (handle(ws, a, &pg, &job)) queue_ack(q, &job);
+    }
+    analyser_free(a);
+    queue_free(q);
+    PQfinish(pg);
+    return NULL;
+}
+
+workers_t *workers_start(const config_t *cfg, analyse_shared_t *shared, worker_stats_t *stats)
+{
+    workers_t *ws = xcalloc(1, sizeof(*ws));
+    ws->cfg = cfg;
+    ws->shared = shared;
+    ws->stats = stats;
+    ws->n = cfg->workers;
+    ws->threads = xcalloc((size_t)ws->n, sizeof(*ws->threads));
+    for (int i = 0; i < ws->n; i++) {
+        ws->threads[i].owner = ws;
+        ws->threads[i].index = i;
+        pthread_create(&ws->threads[i].tid, NULL, worker_main, &ws->threads[i]);
+    }
+    return ws;
+}
+
+void workers_stop(workers_t *ws)
+{
+    if (ws == NULL) return;
+    atomic_store(&ws->stopping, 1);
+    for (int i = 0; i < ws->n; i++)
+        pthread_join(ws->threads[i].tid, NULL);
+    free(ws->threads);
+    free(ws);
+}
