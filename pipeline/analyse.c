@@ -108,9 +108,9 @@ static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *ro
               res->evidence ? json_string_value(json_object_get(res->evidence, "trace_id")) : NULL,
               "%s; the deterministic report stands", llm_error);
     json_t *r = json_deep_copy(res->report);
-    char note[400];
+    char note[600];
     snprintf(note, sizeof(note),
-             "The LLM's report was not used (%s); this report was written by the "
+             "The LLM's report was not used (%.400s); this report was written by the "
              "deterministic analysis.",
              llm_error);
     json_object_set_new(r, "note", json_string(note));
