@@ -113,6 +113,10 @@ char *llm_redact(const char *in)
             q++;
             while (*q == ' ' || *q == '"' || *q == '\'')
                 q++;
+            if (strncasecmp(q, "bearer ", 7) == 0)
+                q += 7;
+            else if (strncasecmp(q, "basic ", 6) == 0)
+                q += 6;
             if (!word_char(*q)) continue;
             buf_append(&out, p, (size_t)(q - p));
             buf_append_str(&out, "[REDACTED:secret]");

@@ -325,7 +325,7 @@ static int parse_go(line_t *lines, size_t n, st_info_t *o)
             continue;
         const line_t *fn = &lines[i], *loc = &lines[i + 1];
         if (loc->n < 2 || loc->s[0] != '\t') continue;
-        const char *paren = memchr(fn->s, '(', fn->n);
+        const char *paren = memrchr(fn->s, '(', fn->n); /* the argument list, after e.g. main.(*T).m */
         size_t fnl = paren ? (size_t)(paren - fn->s) : fn->n;
         const char *colon = memrchr(loc->s, ':', loc->n);
         if (!colon) continue;
