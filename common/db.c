@@ -143,7 +143,7 @@ int db_migrate(PGconn *conn, const char *dir, char *err, size_t errlen)
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), name_cmp);
+    if (n > 1) qsort(names, n, sizeof(*names), name_cmp);
 
     int applied_count = -1;
     char pgerr[512];

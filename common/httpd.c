@@ -585,6 +585,7 @@ void httpd_stop(httpd_t *h)
 void httpd_free(httpd_t *h)
 {
     if (h == NULL) return;
+    if (h->threads) h2o_config_dispose(&h->conf); /* after the loops stopped: nothing uses it any more */
     free(h->threads);
     free(h);
 }

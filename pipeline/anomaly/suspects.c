@@ -118,7 +118,7 @@ size_t suspects_rank(const change_event_t *events, size_t nevents, const symptom
     double strength = 1.0 - exp(-2.0 * total);
     for (size_t i = 0; i < n; i++)
         s[i].confidence = total > 0 ? s[i].score / total * strength : 0;
-    qsort(s, n, sizeof(*s), by_score);
+    if (n > 1) qsort(s, n, sizeof(*s), by_score);
     *out = s;
     return n;
 }

@@ -83,11 +83,10 @@ static int wait_health(const char *url, int seconds)
     snprintf(u, sizeof(u), "%s/health", url);
     for (int i = 0; i < seconds * 20; i++) {
         ts_resp_t r;
-        if (ts_http("GET", u, NULL, NULL, 0, &r) == 0) {
-            long s = r.status;
-            ts_resp_free(&r);
-            if (s == 200) return 0;
-        }
+        int rc = ts_http("GET", u, NULL, NULL, 0, &r);
+        long s = r.status;
+        ts_resp_free(&r);
+        if (rc == 0 && s == 200) return 0;
         usleep(50 * 1000);
     }
     return -1;
