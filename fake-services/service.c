@@ -490,21 +490,22 @@ static int env_int(const char *name, int def)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help")) {
+    const char *role_arg = argc >= 2 ? argv[1] : getenv("FAKE_SERVICE_ROLE");
+    if (role_arg == NULL || !strcmp(role_arg, "--help")) {
         printf(
-            "usage: fake-service gateway|payment|inventory\n"
+            "usage: fake-service gateway|payment|inventory   (or FAKE_SERVICE_ROLE)\n"
             "  BACKEND_URL (http://127.0.0.1:8000), INGEST_API_KEY, GATEWAY_PORT 8003, PAYMENT_PORT 8004,\n"
             "  INVENTORY_PORT 8002, PAYMENT_URL, INVENTORY_URL, GATEWAY_TIMEOUT_MS 1000\n"
             "Triggers: order ids with fail-pay, fail-inv, slow-inv. See docs/scenarios.md.\n");
-        return argc < 2 ? 2 : 0;
+        return role_arg == NULL ? 2 : 0;
     }
     svc_t v;
     memset(&v, 0, sizeof(v));
     int r;
-    for (r = 0; r < 3 && strcmp(argv[1], role_names[r]); r++)
+    for (r = 0; r < 3 && strcmp(role_arg, role_names[r]); r++)
         ;
     if (r == 3) {
-        fprintf(stderr, "fake-service: unknown role %s\n", argv[1]);
+        fprintf(stderr, "fake-service: unknown role %s\n", role_arg);
         return 2;
     }
     v.role = (role_t)r;

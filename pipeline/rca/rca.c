@@ -322,6 +322,32 @@ static int pick_error_root(const tree_t *t, int *retries)
     return best;
 }
 
+/* An error span without an exception whose (non-failing) descendants hold most of its time was
+ * probably a timeout waiting on a slow callee: returns the descendant with the largest self time when
+ * that self time covers at least half of the failed span, else -1. */
+static int slow_callee_of(const tree_t *t, int k)
+{
+    const node_t *n = &t->nodes[k];
+    if (n->exception || n->nchildren == 0) return -1;
+    int best = -1, cap = 64, sp = 0;
+    int *stack = xmalloc((size_t)cap * sizeof(int));
+    for (int c = 0; c < n->nchildren; c++) {
+        if (sp == cap) stack = xrealloc(stack, (size_t)(cap *= 2) * sizeof(int));
+        stack[sp++] = n->children[c];
+    }
+    while (sp > 0) {
+        int i = stack[--sp];
+        if (best < 0 || t->nodes[i].self_ns > t->nodes[best].self_ns) best = i;
+        for (int c = 0; c < t->nodes[i].nchildren; c++) {
+            if (sp == cap) stack = xrealloc(stack, (size_t)(cap *= 2) * sizeof(int));
+            stack[sp++] = t->nodes[i].children[c];
+        }
+    }
+    free(stack);
+    int64_t span = n->s->end_ns - n->s->start_ns;
+    return best >= 0 && t->nodes[best].self_ns * 2 >= span ? best : -1;
+}
+
 static double baseline_ms(const rca_opts_t *o, const rca_span_t *s)
 {
     for (size_t i = 0; o && i < o->nbaselines; i++)
@@ -519,6 +545,13 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
 
     int retries = 0;
     int k = pick_error_root(&t, &retries);
+    int slow_callee = k >= 0 ? slow_callee_of(&t, k) : -1;
+    int timed_out_at = -1;
+    if (slow_callee >= 0) {
+        /* the failure is a timeout caused by a slow callee that did not fail itself: blame the callee */
+        timed_out_at = k;
+        k = slow_callee;
+    }
     if (k < 0 && t.n > 0) {
         k = pick_slow_root(&t, opts);
         out->slow = k >= 0;
@@ -573,6 +606,13 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
                                           str_or_null(exc.frame), "format", exc.format));
         if (n->s->status_message) json_object_set_new(root, "status_message", jstr(n->s->status_message));
         if (retries) json_object_set_new(root, "retries", json_integer(retries));
+        if (timed_out_at >= 0) {
+            json_t *caller = span_json(&t.nodes[timed_out_at]);
+            set_span_id(caller, t.nodes[timed_out_at].s->span_id);
+            if (t.nodes[timed_out_at].s->status_message)
+                json_object_set_new(caller, "status_message", jstr(t.nodes[timed_out_at].s->status_message));
+            json_object_set_new(root, "caused_timeout_in", caller);
+        }
         if (out->slow) {
             double usual = baseline_ms(opts, n->s);
             if (usual >= 0) json_object_set_new(root, "usual_ms", json_real(usual));
@@ -661,7 +701,19 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
                 continue;
             snprintf(chain + len, sizeof(chain) - len, "%s%s", len ? " \u2192 " : "", svc);
         }
-        if (out->slow) {
+        if (timed_out_at >= 0) {
+            const rca_span_t *caller = t.nodes[timed_out_at].s;
+            snprintf(rc_text, sizeof(rc_text),
+                     "%.150s was slow in %.200s (%.1f ms of its own time), so %.150s gave up "
+                     "waiting in %.200s%s%.200s",
+                     out->service, out->operation, (double)t.nodes[k].self_ns / 1e6, caller->service,
+                     caller->name, caller->status_message ? ": " : "",
+                     caller->status_message ? caller->status_message : "");
+            snprintf(summary, sizeof(summary), "%.1023s. The failure propagated %.600s.", rc_text, chain);
+            json_array_append_new(remedy,
+                                  json_string("Find why this operation is slow (locks, load, a slow "
+                                              "dependency) or give its caller a deadline it can meet."));
+        } else if (out->slow) {
             snprintf(rc_text, sizeof(rc_text), "%.200s spent %.1f ms of its own time in %.300s", out->service,
                      (double)t.nodes[k].self_ns / 1e6, out->operation);
             snprintf(summary, sizeof(summary),

@@ -1,0 +1,186 @@
+/* End to end through the simulated services: each scenario is triggered at the gateway and the report
+ * the pipeline stores names the expected root-cause service, span and exception (docs/scenarios.md).
+ * Also: a deploy recorded before a failure shows up as a suspect, and a down backend costs the
+ * services telemetry, never requests. */
+#include "ts.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *db_url;
+static char prefix[64];
+static ts_proc_t backend, pipeline, inventory, payment, gateway;
+
+static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
+{
+    char be[128], key[96], r[64];
+    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend.url);
+    snprintf(key, sizeof(key), "INGEST_API_KEY=%s", TS_INGEST_KEY);
+    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
+    const char *env[] = {be, key, r, extra, NULL};
+    ck_assert_int_eq(ts_start(p, "fake-services/fake-service", port_var, db_url, prefix, env), 0);
+}
+
+static void setup(void)
+{
+    char suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
+    db_url = ts_create_database("e2e");
+    /* the quiet period must cover the slow scenario: its downstream spans arrive seconds later */
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=4500", "DEBOUNCE_MAX_MS=20000", NULL};
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
+    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, NULL), 0);
+    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
+    char inv[96], pay[96];
+    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
+    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
+    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
+    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+}
+
+static void teardown(void)
+{
+    ts_stop(&gateway, SIGTERM);
+    ts_stop(&payment, SIGTERM);
+    ts_stop(&inventory, SIGTERM);
+    ts_stop(&pipeline, SIGTERM);
+    ts_stop(&backend, SIGTERM);
+    free(db_url);
+}
+
+/* Places an order; returns its trace id (from the gateway's answer) into trace. */
+static long order(const char *id, char trace[33])
+{
+    char url[128], body[128];
+    snprintf(url, sizeof(url), "%s/orders", gateway.url);
+    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12}", id);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
+    json_t *o = json_loads(r.body, 0, NULL);
+    snprintf(trace, 33, "%s", json_string_value(json_object_get(o, "trace_id")) ?: "");
+    json_decref(o);
+    long st = r.status;
+    ts_resp_free(&r);
+    return st;
+}
+
+static json_t *wait_report(PGconn *c, const char *trace, int seconds)
+{
+    const char *p[] = {trace};
+    for (int i = 0; i < seconds * 5; i++) {
+        PGresult *r =
+            PQexecParams(c,
+                         "SELECT json_build_object('report', report, 'evidence', evidence)::text FROM "
+                         "analyses a JOIN incident_traces t ON t.incident_id = a.incident_id WHERE "
+                         "t.trace_id = $1 ORDER BY a.id DESC LIMIT 1",
+                         1, NULL, p, NULL, NULL, 0);
+        json_t *o = PQntuples(r) ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+        PQclear(r);
+        if (o) return o;
+        usleep(200 * 1000);
+    }
+    return NULL;
+}
+
+static void expect(const char *scenario, long want_status, const char *svc, const char *span, const char *exc)
+{
+    char trace[33], id[64];
+    snprintf(id, sizeof(id), "ord-e2e-%s", scenario);
+    ck_assert_int_eq(order(id, trace), want_status);
+    ck_assert_int_eq(strlen(trace), 32);
+    PGconn *c = ts_pg(db_url);
+    json_t *a = wait_report(c, trace, 30);
+    ck_assert_msg(a != NULL, "%s: no report for trace %s", scenario, trace);
+    json_t *rc = json_object_get(json_object_get(a, "report"), "root_cause");
+    ck_assert_msg(!strcmp(json_string_value(json_object_get(rc, "service")) ?: "", svc) &&
+                      !strcmp(json_string_value(json_object_get(rc, "operation")) ?: "", span),
+                  "%s: root cause %s", scenario, json_dumps(rc, 0));
+    const char *got_exc = json_string_value(json_object_get(rc, "exception"));
+    if (exc)
+        ck_assert_msg(got_exc && strstr(got_exc, exc), "%s: exception %s", scenario,
+                      got_exc ? got_exc : "null");
+    json_decref(a);
+    PQfinish(c);
+}
+
+START_TEST(fail_pay_names_payment_db_timeout)
+{
+    expect("fail-pay", 502, "payment", "db.query charge", "DbTimeoutException");
+}
+END_TEST
+
+START_TEST(fail_inv_names_inventory_out_of_stock)
+{
+    expect("fail-inv", 502, "inventory", "SELECT stock", "OutOfStock");
+}
+END_TEST
+
+START_TEST(slow_inv_names_the_slow_inventory_span)
+{
+    expect("slow-inv", 504, "inventory", "SELECT stock", NULL);
+}
+END_TEST
+
+START_TEST(deploy_before_failure_is_a_suspect)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/control/change", payment.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, NULL, "{\"type\":\"deploy\",\"version\":\"v2.3.1\"}", &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    char trace[33];
+    ck_assert_int_eq(order("ord-e2e-suspect-fail-pay", trace), 502);
+    PGconn *c = ts_pg(db_url);
+    json_t *a = wait_report(c, trace, 30);
+    ck_assert_ptr_nonnull(a);
+    json_t *sus = json_object_get(json_object_get(a, "evidence"), "suspects");
+    ck_assert_int_ge(json_array_size(sus), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(sus, 0), "type")), "deploy");
+    json_decref(a);
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(down_backend_costs_telemetry_not_requests)
+{
+    ts_stop(&backend, SIGKILL);
+    char trace[33];
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(order("ord-e2e-nobackend", trace), 200);
+    sleep(2);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/stats", gateway.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ck_assert_int_gt(json_integer_value(json_object_get(json_object_get(o, "telemetry_dropped"), "spans")),
+                     0);
+    json_decref(o);
+    ts_resp_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("e2e");
+    TCase *tc = tcase_create("scenarios");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, fail_pay_names_payment_db_timeout);
+    tcase_add_test(tc, fail_inv_names_inventory_out_of_stock);
+    tcase_add_test(tc, slow_inv_names_the_slow_inventory_span);
+    tcase_add_test(tc, deploy_before_failure_is_a_suspect);
+    tcase_add_test(tc, down_backend_costs_telemetry_not_requests);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
