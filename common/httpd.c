@@ -262,7 +262,10 @@ void httpd_add_header(h2o_req_t *req, const char *name, const char *value)
     char *lower = h2o_mem_alloc_pool(&req->pool, n + 1);
     for (size_t i = 0; i <= n; i++)
         lower[i] = (char)h2o_tolower(name[i]);
-    h2o_add_header_by_str(&req->pool, &req->res.headers, lower, n, 1, name, value, strlen(value));
+    /* H2O keeps the pointers until the response is written: copy both into the request's pool */
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, strlen(value));
+    h2o_iovec_t orig = h2o_strdup(&req->pool, name, n);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, lower, n, 1, orig.base, v.base, v.len);
 }
 
 static const char *reason_phrase(int status)

@@ -33,13 +33,12 @@ char *ts_program(const char *relpath)
 void ts_hex(char *out, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    static int seeded;
-    if (!seeded) {
-        srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-        seeded = 1;
-    }
+    unsigned char b[64];
+    FILE *f = fopen("/dev/urandom", "rb"); /* tests run in forked children: no shared seed */
+    size_t got = f ? fread(b, 1, n < sizeof(b) ? n : sizeof(b), f) : 0;
+    if (f) fclose(f);
     for (size_t i = 0; i < n; i++)
-        out[i] = hex[random() & 15];
+        out[i] = hex[(i < got ? b[i] : (unsigned char)random()) & 15];
     out[n] = '\0';
 }
 
