@@ -89,16 +89,16 @@ int epoch_ns_parse(const char *s, size_t n, int64_t *ns, const char **why)
 {
     *why = "expected integer epoch nanoseconds";
     if (n == 0 || n > 19) return -1;
-    int64_t v = 0;
+    uint64_t v = 0; /* 19 digits fit in uint64 but not always in int64 */
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
-    if (v < RFC3339_MIN_NS || v >= RFC3339_MAX_NS) {
+    if (v < (uint64_t)RFC3339_MIN_NS || v >= (uint64_t)RFC3339_MAX_NS) {
         *why = "epoch nanoseconds outside 2000-01-01..2100-01-01 (seconds or milliseconds sent?)";
         return -1;
     }
-    *ns = v;
+    *ns = (int64_t)v;
     return 0;
 }
 

@@ -238,9 +238,12 @@ static int cmp_log_ptr(const void *a, const void *b)
 static void link_logs(tree_t *t, const rca_log_t **logs, size_t nlogs)
 {
     t->log_span = xmalloc((nlogs ? nlogs : 1) * sizeof(int));
+    /* the time-based fallback scans every span: bounded so a huge trace of span-less logs stays linear */
+    size_t budget = 50000000;
     for (size_t i = 0; i < nlogs; i++) {
         int k = logs[i]->span_id ? find_node(t, logs[i]->span_id) : -1;
-        if (k < 0) {
+        if (k < 0 && budget >= (size_t)t->n) {
+            budget -= (size_t)t->n;
             int64_t best = -1;
             for (int j = 0; j < t->n; j++) {
                 const rca_span_t *s = t->nodes[j].s;

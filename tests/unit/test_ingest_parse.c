@@ -32,6 +32,8 @@ START_TEST(rfc3339_offsets_fractions_and_ranges)
     ck_assert_int_eq(rfc3339_parse("1970-01-01T00:00:00Z", 20, &b, &why), -1); /* outside the sane range */
     ck_assert_int_eq(epoch_ns_parse("1764000000000000000", 19, &b, &why), 0);
     ck_assert_int_eq(epoch_ns_parse("1764000000", 10, &b, &why), -1); /* seconds, not ns */
+    /* found by fuzzing: 19 digits above INT64_MAX overflowed */
+    ck_assert_int_eq(epoch_ns_parse("9535792504017952017", 19, &b, &why), -1);
     char out[40];
     rfc3339_format(a + 7, out, sizeof(out));
     ck_assert_str_eq(out, "2026-11-22T14:32:05.000000007Z");
