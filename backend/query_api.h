@@ -15,5 +15,7 @@ typedef struct {
 
 /* Registers the routes; `q` is borrowed and must outlive the server. */
 void query_api_register(httpd_t *h, query_api_t *q);
+/* The search, services, metrics, anomalies, suspects, accuracy and feedback routes (query_more.c). */
+void query_more_register(httpd_t *h, query_api_t *q);
 
 #endif

@@ -153,4 +153,5 @@ void query_api_register(httpd_t *h, query_api_t *q)
     httpd_route(h, "GET", "/query/incidents/{id}/analysis", keys, on_analysis, q);
     httpd_route(h, "GET", "/query/traces/{trace_id}", keys, on_trace, q);
     httpd_route(h, "GET", "/query/dead-letters", keys, on_dead_letters, q);
+    query_more_register(h, q);
 }

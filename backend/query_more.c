@@ -1,0 +1,307 @@
+/* More of the query API: signals search, services health, metric series, anomalies, suspects, accuracy
+ * (all read-only), feedback (the one write the dashboard makes) and rerun (ADMIN key). */
+#include "query_api.h"
+#include "query_params.h"
+#include "query_sql.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static void fmt_i64(char *out, size_t n, int64_t v)
+{
+    snprintf(out, n, "%" PRId64, v);
+}
+
+/* GET /query/signals?kind=logs|spans|metrics&service&level&trace_id&from&to&q&limit&cursor
+ * Newest first; cursor "<ts_ns>:<offset within that ts>" kept simple as "<ts_ns>:0". */
+static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    static const char *const kinds[] = {"logs", "spans", "metrics", NULL};
+    static const char *const levels[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", NULL};
+    const char *kind, *service, *level, *trace, *text, *name;
+    int64_t from = 0, to = 0;
+    int has_from, has_to, has_cursor;
+    long limit;
+    char ca[24], cb[24];
+    if (!qp_enum(req, "kind", kinds, &kind) || !qp_text(req, "service", 256, &service) ||
+        !qp_enum(req, "level", levels, &level) || !qp_text(req, "trace_id", 32, &trace) ||
+        !qp_text(req, "q", 200, &text) || !qp_text(req, "name", 256, &name) ||
+        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
+        !qp_int(req, "limit", 1, 1000, 100, &limit) ||
+        !qp_cursor(req, "cursor", ca, cb, sizeof(ca), &has_cursor))
+        return 0;
+    static const int sev[] = {1, 2, 3, 4, 5, 6};
+    char sev_s[8] = "", from_s[24], to_s[24], limit_s[16];
+    for (int i = 0; level && levels[i]; i++)
+        if (!strcmp(level, levels[i])) snprintf(sev_s, sizeof(sev_s), "%d", sev[i]);
+    fmt_i64(from_s, sizeof(from_s), from);
+    fmt_i64(to_s, sizeof(to_s), to);
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    const char *sql;
+    if (kind == NULL || !strcmp(kind, "logs"))
+        sql =
+            "WITH page AS (SELECT ts_ns, service, level, severity, message, trace_id, span_id, stack_trace "
+            "FROM logs WHERE ($1::text IS NULL OR service = $1) AND ($2::int IS NULL OR severity >= $2::int) "
+            "AND ($3::text IS NULL OR trace_id = $3) AND ($4::bigint IS NULL OR ts_ns >= $4::bigint) "
+            "AND ($5::bigint IS NULL OR ts_ns <= $5::bigint) AND ($6::text IS NULL OR message ILIKE '%' || "
+            "replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND ($7::bigint IS NULL OR ts_ns < "
+            "$7::bigint) "
+            "AND ($9::text IS NULL OR $9 = $9) ORDER BY ts_ns DESC LIMIT $8::int) "
+            "SELECT json_build_object('kind', 'logs', 'items', coalesce(json_agg(json_build_object('ts_ns', "
+            "ts_ns::text, 'service', service, 'level', level, 'message', message, 'trace_id', trace_id, "
+            "'span_id', "
+            "span_id, 'stack_trace', stack_trace) ORDER BY ts_ns DESC), '[]'::json), 'next_cursor', CASE "
+            "WHEN "
+            "count(*) = $8::int THEN min(ts_ns)::text || ':0' END)::text FROM page";
+    else if (!strcmp(kind, "spans"))
+        sql = "WITH page AS (SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, "
+              "status, "
+              "status_message FROM spans WHERE ($1::text IS NULL OR service = $1) AND ($2::int IS NULL OR "
+              "(status = 2) = ($2::int >= 5)) AND ($3::text IS NULL OR trace_id = $3) AND ($4::bigint IS "
+              "NULL OR "
+              "start_ns >= $4::bigint) AND ($5::bigint IS NULL OR start_ns <= $5::bigint) AND ($6::text IS "
+              "NULL OR "
+              "name ILIKE '%' || replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND ($7::bigint IS "
+              "NULL OR "
+              "start_ns < $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY start_ns DESC LIMIT "
+              "$8::int) "
+              "SELECT json_build_object('kind', 'spans', 'items', "
+              "coalesce(json_agg(json_build_object('trace_id', "
+              "trace_id, 'span_id', span_id, 'parent_span_id', parent_span_id, 'service', service, 'name', "
+              "name, "
+              "'start_ns', start_ns::text, 'duration_ms', (end_ns - start_ns) / 1e6, 'status', CASE status "
+              "WHEN 2 "
+              "THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END, 'status_message', status_message) ORDER BY "
+              "start_ns "
+              "DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN min(start_ns)::text || "
+              "':0' "
+              "END)::text FROM page";
+    else
+        sql =
+            "WITH page AS (SELECT ts_ns, service, name, value, labels FROM metric_points WHERE ($1::text IS "
+            "NULL "
+            "OR service = $1) AND ($2::int IS NULL OR $2::int = $2::int) AND ($3::text IS NULL OR $3 = $3) "
+            "AND "
+            "($4::bigint IS NULL OR ts_ns >= $4::bigint) AND ($5::bigint IS NULL OR ts_ns <= $5::bigint) AND "
+            "($6::text IS NULL OR name ILIKE '%' || replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND "
+            "($7::bigint IS NULL OR ts_ns < $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY ts_ns "
+            "DESC "
+            "LIMIT $8::int) SELECT json_build_object('kind', 'metrics', 'items', "
+            "coalesce(json_agg(json_build_object("
+            "'ts_ns', ts_ns::text, 'service', service, 'name', name, 'value', value, 'labels', labels) ORDER "
+            "BY "
+            "ts_ns DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN min(ts_ns)::text || "
+            "':0' "
+            "END)::text FROM page";
+    query_sql_t s = {.sql = sql,
+                     .nparams = 9,
+                     .params = {service, *sev_s ? sev_s : NULL, trace, has_from ? from_s : NULL,
+                                has_to ? to_s : NULL, text, has_cursor ? ca : NULL, limit_s, name},
+                     .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+/* GET /query/services?from&to: per service and entry endpoint, requests, error rate and p95 in the
+ * window and in the window of equal length before it, and a health score in [0,100]. */
+static int on_services(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    int64_t from, to;
+    int has_from, has_to;
+    if (!qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to)) return 0;
+    char from_s[24], to_s[24];
+    fmt_i64(from_s, sizeof(from_s), from);
+    fmt_i64(to_s, sizeof(to_s), to);
+    static const char sql[] =
+        "WITH w AS (SELECT coalesce($2::bigint, (extract(epoch FROM now()) * 1e9)::bigint) AS t1), "
+        "w2 AS (SELECT t1, coalesce($1::bigint, t1 - 900000000000) AS t0 FROM w), "
+        "s AS (SELECT service, name, start_ns >= t0 AS cur, (end_ns - start_ns) / 1e6 AS ms, status "
+        "  FROM spans, w2 WHERE start_ns >= t0 - (t1 - t0) AND start_ns < t1 "
+        "  AND (kind = 'SERVER' OR parent_span_id IS NULL)), "
+        "e AS (SELECT service, name, count(*) FILTER (WHERE cur) AS requests, "
+        "  coalesce(avg((status = 2)::int) FILTER (WHERE cur), 0) AS error_rate, "
+        "  percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE cur) AS p95_ms, "
+        "  coalesce(avg((status = 2)::int) FILTER (WHERE NOT cur), 0) AS base_error_rate, "
+        "  percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE NOT cur) AS base_p95_ms "
+        "  FROM s GROUP BY service, name), "
+        "h AS (SELECT *, greatest(0, least(100, round(100 - 400 * greatest(0, error_rate - base_error_rate) "
+        "  - 50 * greatest(0, coalesce(p95_ms / nullif(base_p95_ms, 0), 1) - 1))))::int AS health FROM e) "
+        "SELECT json_build_object('services', coalesce(json_agg(json_build_object('service', service, "
+        "'health', "
+        "  min_health, 'requests', requests, 'error_rate', error_rate, 'endpoints', endpoints) ORDER BY "
+        "  min_health, service), '[]'::json))::text FROM (SELECT service, min(health) AS min_health, "
+        "  sum(requests) AS requests, sum(error_rate * requests) / nullif(sum(requests), 0) AS error_rate, "
+        "  json_agg(json_build_object('endpoint', name, 'requests', requests, 'error_rate', error_rate, "
+        "  'p95_ms', p95_ms, 'base_error_rate', base_error_rate, 'base_p95_ms', base_p95_ms, 'health', "
+        "health) "
+        "  ORDER BY name) AS endpoints FROM h GROUP BY service) x";
+    query_sql_t s = {
+        .sql = sql, .nparams = 2, .params = {has_from ? from_s : NULL, has_to ? to_s : NULL}, .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+/* GET /query/metrics?service&name&from&to&step: the series downsampled in SQL (avg/min/max per step). */
+static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    const char *service, *name;
+    int64_t from, to;
+    int has_from, has_to;
+    long step;
+    if (!qp_text(req, "service", 256, &service) || !qp_text(req, "name", 1024, &name) ||
+        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
+        !qp_int(req, "step", 1, 86400, 60, &step))
+        return 0;
+    if (!service || !name) {
+        httpd_send_error(req, 400, "invalid_parameter", "query parameter service and name are required",
+                         service ? "name" : "service");
+        return 0;
+    }
+    char from_s[24], to_s[24], step_s[24];
+    fmt_i64(from_s, sizeof(from_s), from);
+    fmt_i64(to_s, sizeof(to_s), to);
+    snprintf(step_s, sizeof(step_s), "%lld", (long long)step * 1000000000LL);
+    static const char sql[] =
+        "SELECT json_build_object('service', $1::text, 'name', $2::text, 'step_s', $5::bigint / 1000000000, "
+        "'points', coalesce(json_agg(json_build_object('ts_ns', (b * $5::bigint)::text, 'avg', a, 'min', mi, "
+        "'max', "
+        "ma, 'n', n) ORDER BY b), '[]'::json))::text FROM (SELECT ts_ns / $5::bigint AS b, avg(value) AS a, "
+        "min(value) AS mi, max(value) AS ma, count(*) AS n FROM metric_points WHERE service = $1 AND name = "
+        "$2 AND "
+        "ts_ns >= coalesce($3::bigint, (extract(epoch FROM now()) * 1e9)::bigint - 3600000000000) AND "
+        "ts_ns <= coalesce($4::bigint, (extract(epoch FROM now()) * 1e9)::bigint) GROUP BY 1 LIMIT 5000) x";
+    query_sql_t s = {.sql = sql,
+                     .nparams = 5,
+                     .params = {service, name, has_from ? from_s : NULL, has_to ? to_s : NULL, step_s},
+                     .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+/* GET /query/anomalies?service&from&to&limit */
+static int on_anomalies(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    const char *service;
+    int64_t from, to;
+    int has_from, has_to;
+    long limit;
+    if (!qp_text(req, "service", 256, &service) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 1000, 100, &limit))
+        return 0;
+    char from_s[24], to_s[24], limit_s[16];
+    fmt_i64(from_s, sizeof(from_s), from);
+    fmt_i64(to_s, sizeof(to_s), to);
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    static const char sql[] =
+        "SELECT json_build_object('anomalies', coalesce(json_agg(a ORDER BY a.start_ns DESC, a.id DESC), "
+        "'[]'::json))::text FROM (SELECT id, service, metric, labels, start_ns::text AS start_ns, "
+        "end_ns::text AS "
+        "end_ns, baseline, peak, pct_change, peak_z, direction, points, seasonal, suspects, explanation FROM "
+        "anomaly_episodes WHERE ($1::text IS NULL OR service = $1) AND ($2::bigint IS NULL OR end_ns >= "
+        "$2::bigint) "
+        "AND ($3::bigint IS NULL OR start_ns <= $3::bigint) ORDER BY start_ns DESC, id DESC LIMIT $4::int) a";
+    query_sql_t s = {.sql = sql,
+                     .nparams = 4,
+                     .params = {service, has_from ? from_s : NULL, has_to ? to_s : NULL, limit_s},
+                     .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+/* GET /query/incidents/{id}/suspects: change events suspected by the latest analysis. */
+static int on_suspects(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    char id[24];
+    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    static const char sql[] =
+        "SELECT json_build_object('incident_id', i.id, 'suspects', coalesce((SELECT a.evidence->'suspects' "
+        "FROM "
+        "analyses a WHERE a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1), '[]'::jsonb), "
+        "'note', CASE WHEN coalesce(jsonb_array_length((SELECT a.evidence->'suspects' FROM analyses a WHERE "
+        "a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1)), 0) = 0 THEN 'no change event "
+        "in the 10 minutes before explains this incident' END)::text FROM incidents i WHERE i.id = "
+        "$1::bigint";
+    query_sql_t s = {
+        .sql = sql, .nparams = 1, .params = {id}, .not_found = "no such incident", .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+/* POST /query/incidents/{id}/feedback {"verdict":"right"|"wrong","true_service"?,"comment"?} */
+static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    char id[24];
+    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    json_error_t jerr;
+    json_t *b = json_loadb(req->entity.base, req->entity.len, 0, &jerr);
+    const char *verdict = json_string_value(json_object_get(b, "verdict"));
+    json_t *ts = json_object_get(b, "true_service"), *cm = json_object_get(b, "comment");
+    const char *bad = NULL, *why = NULL;
+    if (!json_is_object(b))
+        bad = "", why = "expected a JSON object";
+    else if (!verdict || (strcmp(verdict, "right") && strcmp(verdict, "wrong")))
+        bad = "verdict", why = "expected \"right\" or \"wrong\"";
+    else if (ts && !json_is_null(ts) && (!json_is_string(ts) || json_string_length(ts) > 256))
+        bad = "true_service", why = "expected a string of at most 256 bytes";
+    else if (cm && !json_is_null(cm) && (!json_is_string(cm) || json_string_length(cm) > 4096))
+        bad = "comment", why = "expected a string of at most 4096 bytes";
+    if (bad) {
+        httpd_send_error(req, 400, "invalid", why, bad);
+        json_decref(b);
+        return 0;
+    }
+    static const char sql[] =
+        "WITH f AS (INSERT INTO feedback (incident_id, analysis_id, verdict, true_service, comment) SELECT "
+        "i.id, "
+        "(SELECT a.id FROM analyses a WHERE a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT "
+        "1), "
+        "$2, $3, $4 FROM incidents i WHERE i.id = $1::bigint RETURNING *) SELECT row_to_json(f)::text FROM f";
+    query_sql_t s = {.sql = sql,
+                     .nparams = 4,
+                     .params = {id, verdict, json_is_string(ts) ? json_string_value(ts) : NULL,
+                                json_is_string(cm) ? json_string_value(cm) : NULL},
+                     .not_found = "no such incident",
+                     .read_only = 0};
+    query_sql_submit(q->pool, req, m, &s);
+    json_decref(b);
+    return 0;
+}
+
+/* GET /query/accuracy: share of labelled incidents whose named root cause was right, overall and by kind. */
+static int on_accuracy(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    static const char sql[] =
+        "WITH last AS (SELECT DISTINCT ON (incident_id) incident_id, verdict FROM feedback ORDER BY "
+        "incident_id, "
+        "created_at DESC, id DESC) SELECT json_build_object('labelled', count(*), 'right', count(*) FILTER "
+        "(WHERE "
+        "verdict = 'right'), 'accuracy', CASE WHEN count(*) > 0 THEN round(avg((verdict = 'right')::int), 4) "
+        "END, "
+        "'by_kind', coalesce((SELECT json_object_agg(kind, acc) FROM (SELECT i.kind, round(avg((l.verdict = "
+        "'right')::int), 4) AS acc FROM last l JOIN incidents i ON i.id = l.incident_id GROUP BY i.kind) k), "
+        "'{}'::json))::text FROM last";
+    query_sql_t s = {.sql = sql, .nparams = 0, .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
+void query_more_register(httpd_t *h, query_api_t *q)
+{
+    const keyset_t *keys = &q->cfg->read_keys;
+    httpd_route(h, "GET", "/query/signals", keys, on_signals, q);
+    httpd_route(h, "GET", "/query/services", keys, on_services, q);
+    httpd_route(h, "GET", "/query/metrics", keys, on_metrics, q);
+    httpd_route(h, "GET", "/query/anomalies", keys, on_anomalies, q);
+    httpd_route(h, "GET", "/query/accuracy", keys, on_accuracy, q);
+    httpd_route(h, "GET", "/query/incidents/{id}/suspects", keys, on_suspects, q);
+    httpd_route(h, "POST", "/query/incidents/{id}/feedback", keys, on_feedback, q);
+}

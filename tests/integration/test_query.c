@@ -1,0 +1,215 @@
+/* The read-only query API against real PostgreSQL: cursor pagination, filters validated with a 400
+ * naming them, traces, signals, services, metric series, anomalies, suspects, and the feedback round
+ * trip with accuracy. */
+#include "ts.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char *db_url;
+static ts_proc_t backend;
+
+static void setup(void)
+{
+    db_url = ts_create_database("query");
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, "t:query:", NULL), 0);
+    PGconn *c = ts_pg(db_url);
+    PGresult *r = PQexec(
+        c, "INSERT INTO incidents (fingerprint, title, root_service, first_seen, last_seen, trace_count, "
+           "services, report_state) SELECT 'fp' || g, 'incident ' || g, CASE WHEN g % 2 = 0 THEN "
+           "'payment' ELSE 'inventory' END, now() - g * interval '1 minute', now() - g * interval "
+           "'1 second', g, ARRAY['gateway'], 'ready' FROM generate_series(1, 25) g;"
+           "INSERT INTO analyses (incident_id, trace_id, version, evidence, report, generated_by) "
+           "VALUES (1, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 1, '{\"suspects\":[{\"type\":\"deploy\","
+           "\"service\":\"payment\"}]}', '{\"summary\":\"s\"}', 'deterministic');"
+           "INSERT INTO anomaly_episodes (service, metric, start_ns, end_ns, baseline, peak, pct_change, "
+           "peak_z, direction, points, explanation) VALUES ('payment', 'p95_latency_ms', "
+           "1795357925000000000, 1795358105000000000, 250, 1850, 640, 32, 1, 4, 'x')");
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void teardown(void)
+{
+    ts_stop(&backend, SIGTERM);
+    free(db_url);
+}
+
+static json_t *get(const char *path_query, long want)
+{
+    char url[512], auth[64];
+    snprintf(url, sizeof(url), "%s%s", backend.url, path_query);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", TS_READ_KEY);
+    const char *h[] = {auth, NULL};
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("GET", url, h, NULL, 0, &r), 0);
+    ck_assert_msg(r.status == want, "%s: %ld %s", path_query, r.status, r.body);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ts_resp_free(&r);
+    ck_assert_ptr_nonnull(o);
+    return o;
+}
+
+START_TEST(incidents_page_with_cursor_newest_first)
+{
+    json_t *p1 = get("/query/incidents?limit=10", 200);
+    json_t *list = json_object_get(p1, "incidents");
+    ck_assert_int_eq(json_array_size(list), 10);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "title")), "incident 1");
+    const char *cursor = json_string_value(json_object_get(p1, "next_cursor"));
+    ck_assert_ptr_nonnull(cursor);
+    char path[256];
+    snprintf(path, sizeof(path), "/query/incidents?limit=10&cursor=%s", cursor);
+    json_t *p2 = get(path, 200);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(p2, "incidents"), 0), "title")),
+        "incident 11");
+    json_t *f = get("/query/incidents?service=payment&limit=100", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(f, "incidents")), 12);
+    json_decref(p1), json_decref(p2), json_decref(f);
+    json_t *one = get("/query/incidents/1", 200);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(one, "incident"), "title")),
+                     "incident 1");
+    json_decref(one);
+    json_decref(get("/query/incidents/999999", 404));
+}
+END_TEST
+
+START_TEST(bad_filters_name_the_parameter)
+{
+    const char *cases[][2] = {{"/query/incidents?status=sleeping", "status"},
+                              {"/query/incidents?limit=0", "limit"},
+                              {"/query/incidents?from=yesterday", "from"},
+                              {"/query/incidents?cursor=x", "cursor"},
+                              {"/query/incidents/abc", "id"},
+                              {"/query/traces/xyz", "trace_id"},
+                              {"/query/signals?kind=pigeons", "kind"},
+                              {"/query/metrics?name=x", "service"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        json_t *e = get(cases[i][0], 400);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "path")),
+                         cases[i][1]);
+        json_decref(e);
+    }
+    char url[256];
+    snprintf(url, sizeof(url), "%s/query/incidents", backend.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    ts_resp_free(&r);
+}
+END_TEST
+
+START_TEST(signals_services_metrics_anomalies_suspects)
+{
+    char trace[33], body[2048], url[256];
+    ts_hex(trace, 32);
+    long long now = (long long)time(NULL) * 1000000000LL;
+    snprintf(
+        body, sizeof(body),
+        "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"00000000000000a1\",\"service\":\"gateway\",\"name\":"
+        "\"POST /orders\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld,\"status\":\"ERROR\"}]}",
+        trace, now - 1000000000LL, now - 900000000LL);
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ts_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"logs\":[{\"timestamp\":%lld,\"service\":\"gateway\",\"level\":\"ERROR\",\"message\":\"<"
+             "script>alert(1)"
+             "</script> upstream 100%% broken\",\"trace_id\":\"%s\"}],\"x\":1}",
+             now - 950000000LL, trace);
+    snprintf(url, sizeof(url), "%s/ingest/logs", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ts_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"metrics\":[{\"timestamp\":%lld,\"service\":\"gateway\",\"name\":\"p95_latency_ms\","
+             "\"value\":250},"
+             "{\"timestamp\":%lld,\"service\":\"gateway\",\"name\":\"p95_latency_ms\",\"value\":350}]}",
+             now - 120000000000LL, now - 60000000000LL);
+    snprintf(url, sizeof(url), "%s/ingest/metrics", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ts_resp_free(&r);
+    char path[256];
+    snprintf(path, sizeof(path), "/query/signals?kind=logs&q=100%%25%%20broken&trace_id=%s", trace);
+    json_t *s = get(path, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(s, "items")), 1);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(json_array_get(json_object_get(s, "items"), 0), "message")),
+               "<script>")); /* stored and served as text */
+    json_decref(s);
+    snprintf(path, sizeof(path), "/query/traces/%s", trace);
+    json_t *t = get(path, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(t, "spans")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(t, "logs")), 1);
+    json_decref(t);
+    json_t *sv = get("/query/services", 200);
+    ck_assert_ptr_nonnull(strstr(json_dumps(sv, 0), "\"gateway\""));
+    json_decref(sv);
+    json_t *mt = get("/query/metrics?service=gateway&name=p95_latency_ms&step=60", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(mt, "points")), 2);
+    json_decref(mt);
+    json_t *an = get("/query/anomalies?service=payment", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(an, "anomalies")), 1);
+    json_decref(an);
+    json_t *su = get("/query/incidents/1/suspects", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(su, "suspects")), 1);
+    json_decref(su);
+}
+END_TEST
+
+START_TEST(feedback_round_trip_and_accuracy)
+{
+    char url[256], auth[64];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", TS_READ_KEY);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    ts_resp_t r;
+    snprintf(url, sizeof(url), "%s/query/incidents/1/feedback", backend.url);
+    const char *bad = "{\"verdict\":\"maybe\"}";
+    ck_assert_int_eq(ts_http("POST", url, h, bad, strlen(bad), &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"path\":\"verdict\""));
+    ts_resp_free(&r);
+    const char *wrong = "{\"verdict\":\"wrong\",\"true_service\":\"inventory\"}";
+    ck_assert_int_eq(ts_http("POST", url, h, wrong, strlen(wrong), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"true_service\":\"inventory\""));
+    ts_resp_free(&r);
+    snprintf(url, sizeof(url), "%s/query/incidents/2/feedback", backend.url);
+    const char *right = "{\"verdict\":\"right\"}";
+    ck_assert_int_eq(ts_http("POST", url, h, right, strlen(right), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    json_t *a = get("/query/accuracy", 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "labelled")), 2);
+    ck_assert(json_number_value(json_object_get(a, "accuracy")) > 0.49 &&
+              json_number_value(json_object_get(a, "accuracy")) < 0.51);
+    json_decref(a);
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM feedback"), 2);
+    PQfinish(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("query");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, incidents_page_with_cursor_newest_first);
+    tcase_add_test(tc, bad_filters_name_the_parameter);
+    tcase_add_test(tc, signals_services_metrics_anomalies_suspects);
+    tcase_add_test(tc, feedback_round_trip_and_accuracy);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
