@@ -1,0 +1,5 @@
+// Built into dist/, served by the backend at / (no CDN at run time: every asset is local).
+export default {
+  base: './',
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
+};
