@@ -27,7 +27,9 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                          .port = b->cfg.backend_port,
                          .threads = b->cfg.http_threads,
                          .max_body_bytes = (size_t)b->cfg.max_body_bytes,
-                         .static_dir = b->cfg.frontend_dir};
+                         .static_dir = b->cfg.frontend_dir,
+                         .rate_per_key = b->cfg.rate_per_key,
+                         .request_timeout_ms = b->cfg.request_timeout_ms};
     atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);
     b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);

@@ -55,12 +55,19 @@ void keyset_dispose(keyset_t *ks)
     ks->count = 0;
 }
 
-int keyset_contains(const keyset_t *ks, const char *key, size_t len)
+int keyset_find(const keyset_t *ks, const char *key, size_t len)
 {
     unsigned char h[AUTH_HASH_LEN];
     SHA256((const unsigned char *)key, len, h);
-    int found = 0;
-    for (size_t i = 0; i < ks->count; i++)
-        found |= CRYPTO_memcmp(h, ks->hashes[i], AUTH_HASH_LEN) == 0;
+    int found = -1;
+    for (size_t i = 0; i < ks->count; i++) {
+        int eq = CRYPTO_memcmp(h, ks->hashes[i], AUTH_HASH_LEN) == 0;
+        found = eq ? (int)i : found; /* every key is compared: time does not tell which matched */
+    }
     return found;
+}
+
+int keyset_contains(const keyset_t *ks, const char *key, size_t len)
+{
+    return keyset_find(ks, key, len) >= 0;
 }

@@ -18,5 +18,7 @@ int keyset_parse(keyset_t *ks, const char *list, char *err, size_t errlen);
 void keyset_dispose(keyset_t *ks);
 /* 1 when `key` (len bytes) is in the set. Time does not depend on which key matched or how. */
 int keyset_contains(const keyset_t *ks, const char *key, size_t len);
+/* Index of the matching key in the set, or -1; constant time like keyset_contains. */
+int keyset_find(const keyset_t *ks, const char *key, size_t len);
 
 #endif

@@ -36,6 +36,8 @@ typedef struct {
     int workers;
     long max_body_bytes;
     int max_batch_records;
+    int rate_per_key;
+    int request_timeout_ms;
     int retention_days;
     int visibility_timeout_ms;
     int max_attempts;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -31,8 +32,21 @@ typedef struct {
     _Atomic unsigned long counts[N_STATUS];
 } route_t;
 
+#define MAX_BUCKETS 64
+
+/* A token bucket per (route key set, key index), per loop thread: no locks; each thread gets its share
+ * of the rate because connections spread over the threads. */
+typedef struct {
+    const keyset_t *keys;
+    int index;
+    double tokens;
+    long long last_ms;
+} bucket_t;
+
 struct httpd_thread {
     h2o_context_t ctx; /* first, so a request's conn->ctx leads back here */
+    bucket_t buckets[MAX_BUCKETS];
+    int nbuckets;
     h2o_accept_ctx_t accept;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t replies;
@@ -180,6 +194,39 @@ static const char *assign_request_id(h2o_req_t *req)
     return id.base;
 }
 
+static long long now_ms_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when the key may make one more request now. */
+static int rate_allows(httpd_t *h, h2o_req_t *req, const keyset_t *keys, int index)
+{
+    if (h->opts.rate_per_key <= 0) return 1;
+    httpd_thread_t *t = (httpd_thread_t *)req->conn->ctx;
+    double rate = (double)h->opts.rate_per_key / (double)(h->opts.threads > 0 ? h->opts.threads : 1);
+    bucket_t *b = NULL;
+    for (int i = 0; i < t->nbuckets && !b; i++)
+        if (t->buckets[i].keys == keys && t->buckets[i].index == index) b = &t->buckets[i];
+    long long now = now_ms_mono();
+    if (b == NULL) {
+        if (t->nbuckets == MAX_BUCKETS) return 1;
+        b = &t->buckets[t->nbuckets++];
+        b->keys = keys;
+        b->index = index;
+        b->tokens = rate * 2;
+        b->last_ms = now;
+    }
+    b->tokens += rate * (double)(now - b->last_ms) / 1000.0;
+    if (b->tokens > rate * 2) b->tokens = rate * 2;
+    b->last_ms = now;
+    if (b->tokens < 1.0) return 0;
+    b->tokens -= 1.0;
+    return 1;
+}
+
 static int on_router_req(h2o_handler_t *self, h2o_req_t *req)
 {
     httpd_t *h = ((router_handler_t *)self)->server;
@@ -206,9 +253,16 @@ static int on_router_req(h2o_handler_t *self, h2o_req_t *req)
             httpd_send_error(req, 401, "unauthorized", "missing API key (Authorization: Bearer <key>)", NULL);
             return 0;
         }
-        if (!keyset_contains(route->keys, key.base, key.len)) {
+        int index = keyset_find(route->keys, key.base, key.len);
+        if (index < 0) {
             httpd_add_header(req, "WWW-Authenticate", "Bearer");
             httpd_send_error(req, 401, "unauthorized", "API key not valid for this endpoint", NULL);
+            return 0;
+        }
+        if (!rate_allows(h, req, route->keys, index)) {
+            httpd_add_header(req, "Retry-After", "1");
+            httpd_send_error(req, 429, "rate_limited", "too many requests for this API key; retry later",
+                             NULL);
             return 0;
         }
     }
@@ -556,6 +610,9 @@ int httpd_start(httpd_t *h, char *err, size_t errlen)
     h2o_config_init(&h->conf);
     h->conf.max_request_entity_size = h->opts.max_body_bytes ? h->opts.max_body_bytes : 1024 * 1024;
     h->conf.server_name = h2o_iovec_init(H2O_STRLIT("prodsentinel"));
+    /* a client that takes longer than this to send its request is dropped (slowloris) */
+    h->conf.http1.req_timeout =
+        (uint64_t)(h->opts.request_timeout_ms > 0 ? h->opts.request_timeout_ms : 10000);
     register_paths(h);
     int n = h->opts.threads > 0 ? h->opts.threads : 1;
     h->threads = xcalloc((size_t)n, sizeof(*h->threads));

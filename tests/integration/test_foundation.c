@@ -246,6 +246,41 @@ START_TEST(logs_are_json_lines)
 }
 END_TEST
 
+START_TEST(rate_limit_per_key_answers_429)
+{
+    ts_proc_t b2;
+    const char *env[] = {"RATE_LIMIT_PER_KEY=5", "HTTP_THREADS=1", NULL};
+    ck_assert_int_eq(ts_start_backend(&b2, db_url, "t:foundation3:", env), 0);
+    char url[128], auth[96];
+    snprintf(url, sizeof(url), "%s/ingest/logs", b2.url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", TS_INGEST_KEY);
+    const char *h[] = {auth, NULL};
+    int limited = 0, ok = 0;
+    for (int i = 0; i < 40; i++) {
+        ts_resp_t r;
+        ck_assert_int_eq(ts_http("POST", url, h, "{\"logs\":[]}", 11, &r), 0);
+        if (r.status == 429) {
+            char *ra = ts_resp_header(&r, "retry-after");
+            ck_assert_ptr_nonnull(ra);
+            free(ra);
+            limited++;
+        } else if (r.status == 200) {
+            ok++;
+        }
+        ts_resp_free(&r);
+    }
+    ck_assert_int_gt(limited, 0);
+    ck_assert_int_ge(ok, 5);
+    /* another key has its own budget */
+    snprintf(auth, sizeof(auth), "Authorization: Bearer test-ingest-key-2");
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("POST", url, h, "{\"logs\":[]}", 11, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    ts_stop(&b2, SIGTERM);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("foundation");
@@ -261,6 +296,7 @@ int main(void)
     tcase_add_test(tc, failing_migration_names_file);
     tcase_add_test(tc, config_errors_name_the_variable);
     tcase_add_test(tc, logs_are_json_lines);
+    tcase_add_test(tc, rate_limit_per_key_answers_429);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
