@@ -284,6 +284,29 @@ START_TEST(worker_killed_mid_job_is_taken_over_and_stored_once)
 }
 END_TEST
 
+START_TEST(llm_down_gives_deterministic_reports_and_opens_the_breaker)
+{
+    char dead[96];
+    snprintf(dead, sizeof(dead), "LLM_BASE_URL=http://127.0.0.1:%d/v1", ts_free_port());
+    const char *env[] = {dead, "LLM_TIMEOUT_MS=300", NULL};
+    start_stack(NULL, env);
+    PGconn *c = ts_pg(db_url);
+    char traces[7][33];
+    for (int i = 0; i < 7; i++) {
+        char exc[64];
+        ts_hex(traces[i], 32);
+        snprintf(exc, sizeof(exc), "com.acme.Down%dException", i);
+        send_failing_trace(traces[i], exc, NULL);
+    }
+    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM analyses", 7, 60), 7);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses WHERE generated_by = 'deterministic'"), 7);
+    ck_assert_int_ge(
+        ts_pg_long(c, "SELECT count(*) FROM analyses WHERE llm_error LIKE '%circuit breaker open%'"), 1);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
 START_TEST(manual_trigger_and_dead_letters)
 {
     start_stack(NULL, NULL);
@@ -334,6 +357,7 @@ int main(void)
     tcase_add_test(tc, prompt_injection_cannot_change_the_report_structure);
     tcase_add_test(tc, storm_of_one_cause_is_one_incident_and_one_llm_call);
     tcase_add_test(tc, worker_killed_mid_job_is_taken_over_and_stored_once);
+    tcase_add_test(tc, llm_down_gives_deterministic_reports_and_opens_the_breaker);
     tcase_add_test(tc, manual_trigger_and_dead_letters);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
