@@ -149,7 +149,9 @@ START_TEST(signals_services_metrics_anomalies_suspects)
     ck_assert_int_eq(json_array_size(json_object_get(t, "logs")), 1);
     json_decref(t);
     json_t *sv = get("/query/services", 200);
-    ck_assert_ptr_nonnull(strstr(json_dumps(sv, 0), "\"gateway\""));
+    char *dump = json_dumps(sv, 0);
+    ck_assert_ptr_nonnull(strstr(dump, "\"gateway\""));
+    free(dump);
     json_decref(sv);
     json_t *mt = get("/query/metrics?service=gateway&name=p95_latency_ms&step=60", 200);
     ck_assert_int_eq(json_array_size(json_object_get(mt, "points")), 2);
