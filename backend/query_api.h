@@ -17,5 +17,7 @@ typedef struct {
 void query_api_register(httpd_t *h, query_api_t *q);
 /* The search, services, metrics, anomalies, suspects, accuracy and feedback routes (query_more.c). */
 void query_more_register(httpd_t *h, query_api_t *q);
+/* POST /query/incidents/{id}/rerun, with the ADMIN key (query_more.c). */
+void query_admin_register(httpd_t *h, query_api_t *q);
 
 #endif

@@ -154,4 +154,5 @@ void query_api_register(httpd_t *h, query_api_t *q)
     httpd_route(h, "GET", "/query/traces/{trace_id}", keys, on_trace, q);
     httpd_route(h, "GET", "/query/dead-letters", keys, on_dead_letters, q);
     query_more_register(h, q);
+    query_admin_register(h, q);
 }

@@ -1,12 +1,16 @@
 /* More of the query API: signals search, services health, metric series, anomalies, suspects, accuracy
  * (all read-only), feedback (the one write the dashboard makes) and rerun (ADMIN key). */
+#include "alloc.h"
+#include "db.h"
 #include "query_api.h"
 #include "query_params.h"
 #include "query_sql.h"
+#include "redisx.h"
 
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void fmt_i64(char *out, size_t n, int64_t v)
@@ -304,4 +308,77 @@ void query_more_register(httpd_t *h, query_api_t *q)
     httpd_route(h, "GET", "/query/accuracy", keys, on_accuracy, q);
     httpd_route(h, "GET", "/query/incidents/{id}/suspects", keys, on_suspects, q);
     httpd_route(h, "POST", "/query/incidents/{id}/feedback", keys, on_feedback, q);
+}
+
+/* ---- POST /query/incidents/{id}/rerun (ADMIN key): queue the incident's sample trace for a new
+ * analysis version (the report is written again even though the incident has one). ---- */
+
+typedef struct {
+    httpd_job_t super;
+    char id[24];
+    const char *prefix;
+    int status;
+    char trace[64];
+} rerun_job_t;
+
+static void rerun_run(httpd_job_t *hjob, worker_t *w)
+{
+    rerun_job_t *j = (rerun_job_t *)hjob;
+    j->status = 503;
+    if (!db_ensure(&w->pg, w->database_url)) goto out;
+    const char *p[] = {j->id};
+    PGresult *r = PQexecParams(w->pg, "SELECT sample_trace_id FROM incidents WHERE id = $1::bigint", 1, NULL,
+                               p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        goto out;
+    }
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+        j->status = 404;
+        PQclear(r);
+        goto out;
+    }
+    snprintf(j->trace, sizeof(j->trace), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!redisx_ensure(&w->redis, w->redis_url, 2000)) goto out;
+    redisReply *x = redisCommand(w->redis, "XADD %sjobs * trace_id %s force 1", j->prefix, j->trace);
+    j->status = x && x->type == REDIS_REPLY_STRING ? 202 : 503;
+    freeReplyObject(x);
+out:
+    httpd_job_finish(hjob);
+}
+
+static void rerun_done(httpd_job_t *hjob, h2o_req_t *req)
+{
+    rerun_job_t *j = (rerun_job_t *)hjob;
+    if (req) {
+        if (j->status == 202)
+            httpd_send_json(req, 202, json_pack("{s:s,s:s}", "queued", j->trace, "incident_id", j->id));
+        else if (j->status == 404)
+            httpd_send_error(req, 404, "not_found", "no such incident (or it has no trace)", NULL);
+        else {
+            httpd_add_header(req, "Retry-After", "2");
+            httpd_send_error(req, 503, "unavailable", "database or queue unavailable; retry later", NULL);
+        }
+    }
+    free(j);
+}
+
+static int on_rerun(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    rerun_job_t *j = xcalloc(1, sizeof(*j));
+    if (!qp_path_id(req, m->params[0], "id", j->id, sizeof(j->id))) {
+        free(j);
+        return 0;
+    }
+    j->prefix = q->cfg->redis_prefix;
+    httpd_job_attach(&j->super, req, m->request_id, rerun_done);
+    workpool_submit(q->pool, &j->super, rerun_run);
+    return 0;
+}
+
+void query_admin_register(httpd_t *h, query_api_t *q)
+{
+    httpd_route(h, "POST", "/query/incidents/{id}/rerun", &q->cfg->admin_keys, on_rerun, q);
 }

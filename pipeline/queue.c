@@ -67,6 +67,8 @@ static int entry_to_job(const redisReply *e, queue_job_t *job)
     for (size_t i = 0; f && f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2)
         if (strcmp(f->element[i]->str, "trace_id") == 0)
             snprintf(job->trace_id, sizeof(job->trace_id), "%s", f->element[i + 1]->str);
+        else if (strcmp(f->element[i]->str, "force") == 0)
+            job->force = strcmp(f->element[i + 1]->str, "1") == 0;
     return 1;
 }
 

@@ -16,6 +16,7 @@ typedef struct {
     char id[64];       /* stream message id */
     char trace_id[64]; /* as found in the message; validated by the worker */
     long deliveries;   /* 1 on the first delivery */
+    int force;         /* a re-run asked for: write a new report version even if the incident has one */
 } queue_job_t;
 
 /* `consumer` names this worker in the group. Borrows cfg. */

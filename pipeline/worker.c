@@ -58,7 +58,7 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
         /* the previous worker may have committed before dying: never store a result twice */
         if (store_job_done(*pg, job->id) == 1) return 1;
     }
-    analyse_request_t req = {.trace_id = trace, .job_id = job->id, .force_report = 0};
+    analyse_request_t req = {.trace_id = trace, .job_id = job->id, .force_report = job->force};
     analyse_outcome_t out;
     if (analyse_trace(a, *pg, &req, &out, err, sizeof(err)) != 0) {
         atomic_fetch_add(&ws->stats->jobs_failed, 1);

@@ -328,6 +328,20 @@ START_TEST(manual_trigger_and_dead_letters)
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"span_id\":\"a000000000000003\""));
     ts_resp_free(&r);
+    /* a re-run from the query API (admin key) adds a version, never overwrites */
+    PGconn *pc = ts_pg(db_url);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
+    long before = wait_count(pc, sql, 1, 20);
+    long incident = wait_count(pc, "SELECT max(id) FROM incidents", 1, 20);
+    snprintf(url, sizeof(url), "%s/query/incidents/%ld/rerun", backend.url, incident);
+    ck_assert_int_eq(ts_http("POST", url, h, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 202);
+    ts_resp_free(&r);
+    ck_assert_int_eq(wait_count(pc, sql, before + 1, 20), before + 1);
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT version) FROM analyses WHERE trace_id = '%s'", trace);
+    ck_assert_int_eq(ts_pg_long(pc, sql), before + 1);
+    PQfinish(pc);
     /* a job that can never succeed goes to the dead-letter list, which the API shows */
     redisContext *rc = redisConnect("127.0.0.1", atoi(strrchr(ts_env("PS_TEST_REDIS_URL"), ':') + 1));
     redisReply *rep = redisCommand(rc, "XADD %sjobs * trace_id not-a-trace-id", prefix);
