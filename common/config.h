@@ -41,6 +41,8 @@ typedef struct {
     int retention_days;
     int visibility_timeout_ms;
     int max_attempts;
+    int anomaly_period_s; /* how often the anomaly detector scans new metric points */
+    int anomaly_lag_s;    /* points younger than this wait for the next scan */
     char *migrations_dir;
     char *frontend_dir;
     char *backend_url;           /* where fake services send telemetry */

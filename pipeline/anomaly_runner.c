@@ -4,6 +4,7 @@
 #include "db.h"
 #include "detect.h"
 #include "log.h"
+#include "priors.h"
 #include "program.h"
 #include "suspects.h"
 
@@ -82,6 +83,8 @@ static json_t *suspects_for(PGconn *c, const char *service, const char *metric, 
     char from[24], to[24];
     suspect_opts_t so;
     suspect_opts_default(&so);
+    char priors_note[512] = "";
+    priors_load(c, &so, priors_note, sizeof(priors_note)); /* engineers' labels shift the type priors */
     snprintf(from, sizeof(from), "%" PRId64, ep->start_ns - so.window_ns);
     snprintf(to, sizeof(to), "%" PRId64, ep->start_ns);
     const char *p[] = {from, to};
@@ -113,7 +116,7 @@ static json_t *suspects_for(PGconn *c, const char *service, const char *metric, 
     if (ns == 0)
         snprintf(why, whylen, "%s; no change event in the 10 minutes before explains it", sym_text);
     else
-        snprintf(why, whylen, "%s", s[0].evidence);
+        snprintf(why, whylen, "%s%s%s", s[0].evidence, priors_note[0] ? "; " : "", priors_note);
     free(s);
     free(ev);
     PQclear(r);
@@ -168,10 +171,10 @@ static int store_episode(PGconn *c, const char *service, const char *metric, con
 }
 
 /* One pass over the points that arrived since the watermark. Returns episodes stored or -1. */
-static int pass(PGconn *c)
+static int pass(PGconn *c, int lag_s)
 {
     int64_t wm = load_watermark(c);
-    int64_t upto = (int64_t)(now_ms() - ANOMALY_LAG_S * 1000LL) * 1000000LL;
+    int64_t upto = (int64_t)(now_ms() - lag_s * 1000LL) * 1000000LL;
     if (wm == 0) wm = upto - 3600LL * ANOMALY_NS_PER_S; /* first run: the last hour */
     if (upto <= wm) return 0;
     char a[24], b[24];
@@ -225,10 +228,10 @@ static void *runner_main(void *arg)
 {
     anomaly_runner_t *ar = arg;
     PGconn *c = NULL;
-    for (int waited = ANOMALY_PERIOD_S; !atomic_load(&ar->stopping); waited++) {
-        if (waited >= ANOMALY_PERIOD_S) {
+    for (int waited = ar->cfg->anomaly_period_s; !atomic_load(&ar->stopping); waited++) {
+        if (waited >= ar->cfg->anomaly_period_s) {
             waited = 0;
-            if (db_ensure(&c, ar->cfg->database_url)) pass(c);
+            if (db_ensure(&c, ar->cfg->database_url)) pass(c, ar->cfg->anomaly_lag_s);
         }
         sleep(1);
     }

@@ -1,16 +1,12 @@
-/* The anomaly detector's thread: every ANOMALY_PERIOD_S it reads only the metric points that arrived
- * since its watermark (kept in detector_progress), fetches each touched series' baseline window
- * (trailing hour, and the same time of day on the previous days for seasonality), runs the pure
- * detector (anomaly/detect.h), ranks change-event suspects (anomaly/suspects.h) and stores episodes
- * in anomaly_episodes, extending an episode that is still going on. */
+/* The anomaly detector's thread: every ANOMALY_PERIOD_S seconds (points younger than ANOMALY_LAG_S wait) it
+ * reads only the metric points that arrived since its watermark (kept in detector_progress), fetches each
+ * touched series' baseline window (trailing hour, and the same time of day on the previous days for
+ * seasonality), runs the pure detector (anomaly/detect.h), ranks change-event suspects (anomaly/suspects.h)
+ * and stores episodes in anomaly_episodes, extending an episode that is still going on. */
 #ifndef PS_ANOMALY_RUNNER_H
 #define PS_ANOMALY_RUNNER_H
 
 #include "config.h"
-
-#define ANOMALY_PERIOD_S 10
-/* Points younger than this are left for the next run (late arrivals within a batch interval). */
-#define ANOMALY_LAG_S 15
 
 typedef struct anomaly_runner anomaly_runner_t;
 

@@ -1,6 +1,7 @@
 /* Anomaly detection and suspects on synthetic series with known change points, seasonality and
  * noise; the false-alarm rate on clean data is measured and bounded. */
 #include "detect.h"
+#include "priors.h"
 #include "suspects.h"
 
 #include <check.h>
@@ -169,6 +170,15 @@ START_TEST(deploy_before_latency_episode_ranks_first)
 }
 END_TEST
 
+START_TEST(feedback_shifts_priors_explainably)
+{
+    ck_assert(priors_shift(0.5, 0, 0) == 0.5);
+    ck_assert(priors_shift(0.5, 4, 0) == 0.75);  /* four right labels move it halfway to 1 */
+    ck_assert(priors_shift(0.5, 0, 4) == 0.25);  /* four wrong ones halfway to 0 */
+    ck_assert(priors_shift(0.2, 100, 0) > 0.95); /* many labels dominate the base */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("anomaly");
@@ -178,6 +188,7 @@ int main(void)
     tcase_add_test(tc, false_alarm_rate_on_clean_noise_is_low);
     tcase_add_test(tc, seasonality_is_not_an_anomaly_but_a_break_is);
     tcase_add_test(tc, deploy_before_latency_episode_ranks_first);
+    tcase_add_test(tc, feedback_shifts_priors_explainably);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
