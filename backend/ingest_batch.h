@@ -1,6 +1,6 @@
 /* A parsed, validated ingest batch, ready for the writer threads: the rows of one raw table in
  * PostgreSQL's COPY text format, plus what the writer needs besides the rows (the day partitions
- * they touch and the trace ids that carry an error signal). Parsers (ingest_parse_*.c) fill it on an
+ * they touch and the trace ids that carry an error signal). Parsers (ingest_json_*.c) fill it on an
  * event-loop thread; a writer thread (ingest_writer.c) takes ownership and stores it.
  *
  * COPY text format: one row per line, columns separated by '\t', NULL written as \N, and inside
