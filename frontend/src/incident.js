@@ -119,9 +119,12 @@ export async function incidentPage(root, id) {
   const charts = el('div', { class: 'card' }, el('h3', {}, 'Metrics of the affected services'));
   const marks = (suspects.suspects || []).map((s) => ({ ms: Number(BigInt(s.ts_ns || 0) / 1000000n), color: '#d38b00' }));
   for (const svc of (inc.services || []).slice(0, 4)) {
+    /* anomaly episodes of the service are shaded red on its charts, change events dashed orange */
+    const episodes = await api(`/query/anomalies?service=${encodeURIComponent(svc)}&limit=50`).catch(() => ({ anomalies: [] }));
+    const svcMarks = marks.concat((episodes.anomalies || []).map((a) => ({ ms: Number(BigInt(a.start_ns) / 1000000n), color: '#d33' })));
     for (const name of ['p95_latency_ms', 'error_rate']) {
       api(`/query/metrics?service=${encodeURIComponent(svc)}&name=${name}&step=30`)
-        .then((m) => charts.appendChild(chart(m.points || [], `${svc} ${name}`, marks))).catch(() => {});
+        .then((m) => charts.appendChild(chart(m.points || [], `${svc} ${name}`, svcMarks))).catch(() => {});
     }
   }
   root.replaceChildren(

@@ -13,18 +13,22 @@ export function incidentList(root) {
   const status = el('select', { id: 'f-status' }, el('option', { value: '' }, 'any status'),
     el('option', { value: 'open' }, 'open'), el('option', { value: 'resolved' }, 'resolved'));
   const service = el('input', { id: 'f-service', placeholder: 'service' });
+  const since = el('select', { id: 'f-since' }, el('option', { value: '' }, 'any time'),
+    el('option', { value: '3600' }, 'last hour'), el('option', { value: '86400' }, 'last 24 h'),
+    el('option', { value: '604800' }, 'last 7 days'));
   const info = el('span', { id: 'count' });
   const head = el('div', { class: 'row-head' });
   const scroller = el('div', { class: 'scroll', id: 'incident-scroll' });
   const spacer = el('div', { style: 'position:relative' });
   scroller.appendChild(spacer);
-  root.append(el('div', { class: 'filters' }, status, service, el('button', { onclick: () => reload() }, 'Apply'), info),
+  root.append(el('div', { class: 'filters' }, status, service, since, el('button', { onclick: () => reload() }, 'Apply'), info),
     head, scroller);
 
   function query(extra = '') {
     const p = new URLSearchParams({ limit: '200' });
     if (status.value) p.set('status', status.value);
     if (service.value) p.set('service', service.value);
+    if (since.value) p.set('from', new Date(Date.now() - Number(since.value) * 1000).toISOString());
     return `/query/incidents?${p}${extra}`;
   }
 
