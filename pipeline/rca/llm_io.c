@@ -66,21 +66,27 @@ char *llm_redact(const char *in)
     buf_t out;
     buf_init(&out, strlen(in) * 2 + 64);
     const char *p = in;
+    size_t verbatim = 0; /* characters at the end of `out` copied unchanged from the input */
     while (*p) {
+        size_t len_before = out.len;
         size_t n;
         if (isdigit((unsigned char)*p) && (p == in || !isdigit((unsigned char)p[-1])) && (n = card_at(p))) {
             buf_append_str(&out, "[REDACTED:card]");
             p += n;
+            verbatim = 0;
             continue;
         }
         if (*p == '@' && (n = email_at(in, p))) {
-            /* the local part was already copied: take it back */
+            /* the local part was already copied: take back what of it was copied unchanged */
             const char *l = p;
             while (l > in && (isalnum((unsigned char)l[-1]) || strchr("._%+-", l[-1])))
                 l--;
-            out.len -= (size_t)(p - l);
+            size_t back = (size_t)(p - l) < verbatim ? (size_t)(p - l) : verbatim;
+            out.len -= back;
+            if (out.data) out.data[out.len] = '\0';
             buf_append_str(&out, "[REDACTED:email]");
             p = l + n;
+            verbatim = 0;
             continue;
         }
         if (strncasecmp(p, "bearer ", 7) == 0 && word_char(p[7])) {
@@ -88,6 +94,7 @@ char *llm_redact(const char *in)
             p += 7;
             while (word_char(*p))
                 p++;
+            verbatim = 0;
             continue;
         }
         if ((strncmp(p, "sk-", 3) == 0 || strncmp(p, "AKIA", 4) == 0 || strncmp(p, "ghp_", 4) == 0 ||
@@ -99,6 +106,7 @@ char *llm_redact(const char *in)
             if (e - p >= 12) {
                 buf_append_str(&out, "[REDACTED:key]");
                 p = e;
+                verbatim = 0;
                 continue;
             }
         }
@@ -125,8 +133,12 @@ char *llm_redact(const char *in)
             p = q;
             matched = 1;
         }
-        if (matched) continue;
+        if (matched) {
+            verbatim = 0;
+            continue;
+        }
         buf_append_char(&out, *p++);
+        verbatim = out.len > len_before ? verbatim + 1 : 0;
     }
     return buf_take(&out);
 }

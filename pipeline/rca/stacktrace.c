@@ -156,10 +156,11 @@ static int java_frame(const line_t *l, st_frame_t *f)
     copy(f->file, paren + 1, (size_t)((colon ? colon : close) - paren - 1));
     f->line = colon ? atoi(colon + 1) : 0;
     /* .NET: "at NS.C.M(args) in C:\x.cs:line 12" */
-    const char *in = close + 1 < s + rest ? strstr(close, " in ") : NULL;
-    if (in && in < s + rest) {
-        const char *ln = strstr(in, ":line ");
-        copy(f->file, in + 4, ln && ln < s + rest ? (size_t)(ln - in - 4) : (size_t)(s + rest - in - 4));
+    const char *end = s + rest;
+    const char *in = close + 1 < end ? memmem(close, (size_t)(end - close), " in ", 4) : NULL;
+    if (in && in + 4 <= end) {
+        const char *ln = memmem(in + 4, (size_t)(end - in - 4), ":line ", 6);
+        copy(f->file, in + 4, ln ? (size_t)(ln - in - 4) : (size_t)(end - in - 4));
         f->line = ln ? atoi(ln + 6) : 0;
     }
     return 1;
@@ -257,12 +258,12 @@ static int parse_python(line_t *lines, size_t n, st_info_t *o)
         if (in_block && rest > 6 && memcmp(s, "File \"", 6) == 0) {
             const char *q = memchr(s + 6, '"', rest - 6);
             if (!q) continue;
-            const char *ln = strstr(q, ", line ");
-            const char *in = strstr(q, ", in ");
+            const char *end = s + rest; /* search this line only */
+            const char *ln = memmem(q, (size_t)(end - q), ", line ", 7);
+            const char *in = memmem(q, (size_t)(end - q), ", in ", 5);
             if (!root_done)
-                add_frame(o, frames, &nframes, in && in < s + rest ? in + 5 : "",
-                          in && in < s + rest ? (size_t)(s + rest - in - 5) : 0, s + 6, (size_t)(q - s - 6),
-                          ln ? atoi(ln + 7) : 0);
+                add_frame(o, frames, &nframes, in ? in + 5 : "", in ? (size_t)(end - in - 5) : 0, s + 6,
+                          (size_t)(q - s - 6), ln ? atoi(ln + 7) : 0);
             continue;
         }
         if (in_block && l->n > 0 && l->s[0] != ' ' && exception_header(l->s, l->n, type, msg)) {
@@ -348,14 +349,16 @@ static int parse_node(line_t *lines, size_t n, st_info_t *o)
         if (rest > 3 && memcmp(s, "at ", 3) == 0 && header >= 0) {
             /* "at fn (/app/x.js:1:2)" or "at /app/x.js:1:2" */
             const char *open = memchr(s, '(', rest);
-            const char *loc = open ? open + 1 : s + 3;
-            size_t locn = open ? rest - (size_t)(open + 1 - s) - 1 : rest - 3;
+            size_t used = open ? (size_t)(open + 1 - s) : 3;
+            if (used + 1 > rest) continue; /* nothing after "(" */
+            const char *loc = s + used;
+            size_t locn = rest - used - (open ? 1 : 0);
             const char *c2 = memrchr(loc, ':', locn);
             if (!c2) continue;
             const char *c1 = memrchr(loc, ':', (size_t)(c2 - loc));
             if (!c1) continue;
-            add_frame(o, frames, &nframes, open ? s + 3 : "", open ? (size_t)(open - s - 4) : 0, loc,
-                      (size_t)(c1 - loc), atoi(c1 + 1));
+            size_t fnl = open && open > s + 4 ? (size_t)(open - s - 4) : 0;
+            add_frame(o, frames, &nframes, open ? s + 3 : "", fnl, loc, (size_t)(c1 - loc), atoi(c1 + 1));
         } else if (header < 0 && exception_header(lines[i].s, lines[i].n, o->type, o->message)) {
             header = (int)i;
         }

@@ -363,6 +363,22 @@ START_TEST(answer_check_rejects_invention)
 }
 END_TEST
 
+START_TEST(fuzz_found_regressions)
+{
+    /* an email right after a redacted key: taking back the local part must not reach into the
+     * redaction text (heap overflow found by fuzz_llm_answer) */
+    char *r = llm_redact("Bearer abc.def@example.com and sk-1234567890abcdefx@y.com");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_null(strstr(r, "abc.def"));
+    free(r);
+    st_info_t st;
+    /* frames cut at odd places must stay inside their line (found by fuzz_stacktrace) */
+    stacktrace_parse("TypeError: x\n    at f (", &st);
+    stacktrace_parse("com.a: boom\n\tat com.a.B.c(D.java:1) in \nx", &st);
+    stacktrace_parse("Traceback (most recent call last):\n  File \"a\"\n, in f\nE: x\n", &st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rca");
@@ -379,6 +395,7 @@ int main(void)
     tcase_add_test(tc, same_input_any_order_same_bytes_and_fingerprint_ignores_ids);
     tcase_add_test(tc, redaction_and_prompt);
     tcase_add_test(tc, answer_check_rejects_invention);
+    tcase_add_test(tc, fuzz_found_regressions);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
