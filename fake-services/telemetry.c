@@ -166,17 +166,18 @@ static size_t take_batch(telemetry_t *t, tel_kind_t kind, buf_t *body)
 }
 
 /* Sends every kind, spans first so a trace's spans reach the backend before its error logs make it
- * schedule an analysis. After a failed POST the rest waits for the next round (still bounded). */
+ * schedule an analysis. After a failed POST the rest of that kind waits for the next round (still
+ * bounded), so a backend that is down costs one quick attempt per kind and round. */
 static void flush(telemetry_t *t, CURL *c)
 {
     buf_t body;
     buf_init(&body, MAX_BODY_BYTES);
     for (int k = 0; k < TEL_KINDS; k++) {
-        for (;;) {
-            size_t n = take_batch(t, (tel_kind_t)k, &body);
-            if (n == 0) break;
+        size_t n;
+        int ok = 1;
+        while (ok && (n = take_batch(t, (tel_kind_t)k, &body)) > 0) {
             char err[300];
-            int ok = post(t, c, kind_paths[k], body.data, body.len, err, sizeof(err)) == 0;
+            ok = post(t, c, kind_paths[k], body.data, body.len, err, sizeof(err)) == 0;
             pthread_mutex_lock(&t->lock);
             if (ok) {
                 t->stats.sent[k] += n;
@@ -186,10 +187,8 @@ static void flush(telemetry_t *t, CURL *c)
             }
             pthread_mutex_unlock(&t->lock);
             note_result(t, ok, err);
-            if (!ok) goto out;
         }
     }
-out:
     buf_dispose(&body);
 }
 
