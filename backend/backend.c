@@ -29,6 +29,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                          .max_body_bytes = (size_t)b->cfg.max_body_bytes,
                          .static_dir = b->cfg.frontend_dir,
                          .rate_per_key = b->cfg.rate_per_key,
+                         .max_connections =
+                             (b->cfg.max_connections + b->cfg.http_threads - 1) / b->cfg.http_threads,
                          .request_timeout_ms = b->cfg.request_timeout_ms};
     atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);

@@ -71,6 +71,8 @@ static const var_spec_t vars[] = {
      "most records in one batch; more gets 413"},
     {"RATE_LIMIT_PER_KEY", "2000", T_INT, CFG_BACKEND, OFF(rate_per_key), 0, 10000000,
      "requests per second per API key (burst of 2 s); over it: 429 with Retry-After; 0: no limit"},
+    {"MAX_CONNECTIONS", "1024", T_INT, CFG_BACKEND, OFF(max_connections), 1, 1000000,
+     "open client connections at most (split over HTTP_THREADS); more are closed at once"},
     {"REQUEST_TIMEOUT_MS", "10000", T_INT, CFG_BACKEND, OFF(request_timeout_ms), 100, 600000,
      "a client slower than this to send its request is dropped (slow clients cannot hold threads)"},
     {"RETENTION_DAYS", "30", T_INT, CFG_BACKEND, OFF(retention_days), 1, 36500,

@@ -37,6 +37,7 @@ typedef struct {
     long max_body_bytes;
     int max_batch_records;
     int rate_per_key;
+    int max_connections;
     int request_timeout_ms;
     int retention_days;
     int visibility_timeout_ms;

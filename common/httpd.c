@@ -47,6 +47,7 @@ struct httpd_thread {
     h2o_context_t ctx; /* first, so a request's conn->ctx leads back here */
     bucket_t buckets[MAX_BUCKETS];
     int nbuckets;
+    int open_connections; /* loop thread only */
     h2o_accept_ctx_t accept;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t replies;
@@ -516,12 +517,27 @@ void httpd_route(httpd_t *h, const char *method, const char *pattern, const keys
     r->ctx = ctx;
 }
 
+static void on_connection_closed(void *data)
+{
+    httpd_thread_t *t = data;
+    t->open_connections--;
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err != NULL) return;
     httpd_thread_t *t = listener->data;
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
     if (sock == NULL) return;
+    int cap = t->server->opts.max_connections;
+    if (cap > 0 && t->open_connections >= cap) {
+        /* over the cap: close at once rather than let idle or slow clients starve the others */
+        h2o_socket_close(sock);
+        return;
+    }
+    t->open_connections++;
+    sock->on_close.cb = on_connection_closed;
+    sock->on_close.data = t;
     h2o_accept(&t->accept, sock);
 }
 

@@ -35,7 +35,7 @@ typedef struct {
     int threads;
     size_t max_body_bytes;
     const char *static_dir; /* served at / when it exists; may be NULL */
-    int max_connections;    /* per thread; 0: unlimited */
+    int max_connections;    /* open connections per loop thread; more are closed at once; 0: unlimited */
     int rate_per_key;       /* requests per second per API key (token bucket, burst 2 s); 0: unlimited */
     int request_timeout_ms; /* a client slower than this to send its request is dropped (slowloris); 0: 10 s
                              */

@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -281,6 +285,53 @@ START_TEST(rate_limit_per_key_answers_429)
 }
 END_TEST
 
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+START_TEST(connection_cap_and_slow_clients)
+{
+    ts_proc_t b2;
+    const char *env[] = {"MAX_CONNECTIONS=4", "HTTP_THREADS=1", "REQUEST_TIMEOUT_MS=1000", NULL};
+    ck_assert_int_eq(ts_start_backend(&b2, db_url, "t:foundation4:", env), 0);
+    usleep(300 * 1000); /* the health probe's connection is closed by now */
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = connect_to(b2.port);
+        /* slowloris: a request that never ends */
+        static const char partial[] = "GET /health HTTP/1.1\r\nHost: x\r\n";
+        ck_assert_int_eq(write(fds[i], partial, sizeof(partial) - 1), (ssize_t)(sizeof(partial) - 1));
+    }
+    usleep(300 * 1000);
+    /* a fifth connection is closed at once while the four slow ones are open */
+    int extra = connect_to(b2.port);
+    char c;
+    struct timeval tv = {2, 0};
+    setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ck_assert_int_eq(read(extra, &c, 1), 0);
+    close(extra);
+    /* the slow clients are dropped after REQUEST_TIMEOUT_MS, and service resumes */
+    sleep(2);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/health", b2.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    ts_stop(&b2, SIGTERM);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("foundation");
@@ -297,6 +348,7 @@ int main(void)
     tcase_add_test(tc, config_errors_name_the_variable);
     tcase_add_test(tc, logs_are_json_lines);
     tcase_add_test(tc, rate_limit_per_key_answers_429);
+    tcase_add_test(tc, connection_cap_and_slow_clients);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
