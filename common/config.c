@@ -56,6 +56,8 @@ static const var_spec_t vars[] = {
     {"LLM_MODEL", "gpt-4o-mini", T_STRING, CFG_PIPELINE, OFF(llm_model), 0, 0, "model name sent to the LLM"},
     {"LLM_TIMEOUT_MS", "30000", T_INT, CFG_PIPELINE, OFF(llm_timeout_ms), 100, 600000,
      "timeout of one LLM call"},
+    {"LLM_BREAKER_OPEN_MS", "30000", T_INT, CFG_PIPELINE, OFF(llm_breaker_open_ms), 100, 3600000,
+     "after 5 failed LLM calls in a row, no call is tried for this long (deterministic reports meanwhile)"},
     {"LOG_LEVEL", "info", T_LEVEL, ALL | CFG_FAKE, OFF(log_level), 0, 0, "debug, info, warn or error"},
     {"DEBOUNCE_QUIET_MS", "5000", T_INT, CFG_BACKEND, OFF(debounce_quiet_ms), 0, 3600000,
      "a trace is analysed after this long without new errors"},

@@ -161,8 +161,8 @@ static void breaker_result(llm_breaker_t *b, int ok)
     }
     atomic_fetch_add(&b->failures, 1);
     if (atomic_fetch_add(&b->consecutive_failures, 1) + 1 >= LLM_BREAKER_FAILURES) {
-        atomic_store(&b->open_until_ms, mono_ms() + LLM_BREAKER_OPEN_MS);
-        log_warn("LLM circuit breaker open for %d ms after %d consecutive failures", LLM_BREAKER_OPEN_MS,
+        atomic_store(&b->open_until_ms, mono_ms() + b->open_ms);
+        log_warn("LLM circuit breaker open for %d ms after %d consecutive failures", b->open_ms,
                  LLM_BREAKER_FAILURES);
     }
 }

@@ -1,9 +1,9 @@
 /* The LLM client: OpenAI-compatible POST {LLM_BASE_URL}/chat/completions over libcurl, with a
  * timeout, retries with backoff on 429, 5xx and transport errors (honouring Retry-After), a bounded
  * answer size, and a circuit breaker shared by all workers: after LLM_BREAKER_FAILURES consecutive
- * failed calls it stays open for LLM_BREAKER_OPEN_MS and calls fail at once (the deterministic
- * report is used), then one trial call decides whether it closes again.
- * One llm_client_t per worker thread (it owns a CURL handle); the breaker is shared. */
+ * failed calls it stays open for LLM_BREAKER_OPEN_MS (configuration) and calls fail at once (the
+ * deterministic report is used), then one trial call decides whether it closes again. One llm_client_t per
+ * worker thread (it owns a CURL handle); the breaker is shared. */
 #ifndef PS_LLM_CLIENT_H
 #define PS_LLM_CLIENT_H
 
@@ -13,11 +13,11 @@
 #include <stddef.h>
 
 #define LLM_BREAKER_FAILURES 5
-#define LLM_BREAKER_OPEN_MS 30000
 #define LLM_MAX_ATTEMPTS 3
 #define LLM_MAX_ANSWER_BYTES (1024 * 1024)
 
 typedef struct {
+    int open_ms; /* set once at start from LLM_BREAKER_OPEN_MS */
     atomic_int consecutive_failures;
     atomic_llong open_until_ms; /* monotonic; 0 when closed */
     atomic_ulong calls, failures, short_circuited;

@@ -106,6 +106,7 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 int pipeline_start(pipeline_t *p, char *err, size_t errlen)
 {
     p->shared.cfg = &p->cfg;
+    p->shared.breaker.open_ms = p->cfg.llm_breaker_open_ms;
     p->alerts = alerts_start(&p->cfg);
     p->shared.alerts = p->alerts;
     for (int i = 0; i < PIPELINE_POOL_THREADS; i++)

@@ -287,8 +287,9 @@ END_TEST
 START_TEST(llm_down_gives_deterministic_reports_and_opens_the_breaker)
 {
     char dead[96];
-    snprintf(dead, sizeof(dead), "LLM_BASE_URL=http://127.0.0.1:%d/v1", ts_free_port());
-    const char *env[] = {dead, "LLM_TIMEOUT_MS=300", NULL};
+    int llm_port = ts_free_port();
+    snprintf(dead, sizeof(dead), "LLM_BASE_URL=http://127.0.0.1:%d/v1", llm_port);
+    const char *env[] = {dead, "LLM_TIMEOUT_MS=300", "LLM_BREAKER_OPEN_MS=3000", NULL};
     start_stack(NULL, env);
     PGconn *c = ts_pg(db_url);
     char traces[7][33];
@@ -302,6 +303,17 @@ START_TEST(llm_down_gives_deterministic_reports_and_opens_the_breaker)
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses WHERE generated_by = 'deterministic'"), 7);
     ck_assert_int_ge(
         ts_pg_long(c, "SELECT count(*) FROM analyses WHERE llm_error LIKE '%circuit breaker open%'"), 1);
+    /* recovery: the LLM comes back where it was; once the breaker's window has passed, reports are the
+     * LLM's again */
+    ck_assert_int_eq(
+        ts_start_port(&llm, llm_port, "fake-services/fake-llm", "FAKE_LLM_PORT", db_url, prefix, NULL), 0);
+    sleep(4);
+    char trace[33];
+    ts_hex(trace, 32);
+    send_failing_trace(trace, "com.acme.BackAgainException", NULL);
+    json_t *a = analysis_after_wait(c, trace);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "generated_by")), "llm");
+    json_decref(a);
     PQfinish(c);
     stop_stack();
 }
