@@ -505,6 +505,54 @@ START_TEST(redis_outage_loses_no_error_trace)
 }
 END_TEST
 
+START_TEST(redis_stopped_30s_under_load_every_error_trace_analysed)
+{
+    ts_stop(&backend, SIGTERM);
+    ts_proxy_t *rp = ts_proxy_start(ts_url_port(ts_env("PS_TEST_REDIS_URL")));
+    char redis_env[96];
+    snprintf(redis_env, sizeof(redis_env), "REDIS_URL=redis://127.0.0.1:%d/0", ts_proxy_port(rp));
+    const char *env[] = {"DEBOUNCE_QUIET_MS=300", "DEBOUNCE_MAX_MS=2000", redis_env, NULL};
+    free(db_url);
+    start_backend_with(env);
+    ts_proc_t pipeline;
+    const char *penv[] = {redis_env, NULL};
+    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, penv), 0);
+    ts_proxy_cut(rp);
+    /* 30 s without Redis, with error traces and ordinary load arriving all along */
+    enum { N = 10 };
+    char traces[N][33];
+    for (int i = 0; i < N; i++) {
+        ts_hex(traces[i], 32);
+        char *body = spans_batch(traces[i], 3, 1);
+        ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+        free(body);
+        char other[33];
+        ts_hex(other, 32);
+        body = spans_batch(other, 200, -1);
+        ck_assert_int_eq(post("/ingest/traces", body, NULL), 200);
+        free(body);
+        sleep(3);
+    }
+    ts_proxy_restore(rp);
+    PGconn *c = ts_pg(db_url);
+    long analysed = 0;
+    for (int wait = 0; wait < 60 && analysed < N; wait++) {
+        sleep(1);
+        analysed = 0;
+        for (int i = 0; i < N; i++) {
+            char sql[160];
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_traces WHERE trace_id = '%s'",
+                     traces[i]);
+            analysed += ts_pg_long(c, sql) == 1;
+        }
+    }
+    ck_assert_int_eq(analysed, N);
+    PQfinish(c);
+    ts_stop(&pipeline, SIGTERM);
+    ts_proxy_stop(rp);
+}
+END_TEST
+
 START_TEST(postgres_outage_gives_503_then_recovers)
 {
     ts_stop(&backend, SIGTERM);
@@ -571,6 +619,7 @@ int main(void)
     tcase_add_test(tc, debounce_max_wait_bounds_a_noisy_trace);
     tcase_add_test(tc, metrics_endpoint_counts);
     tcase_add_test(tc, redis_outage_loses_no_error_trace);
+    tcase_add_test(tc, redis_stopped_30s_under_load_every_error_trace_analysed);
     tcase_add_test(tc, postgres_outage_gives_503_then_recovers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
