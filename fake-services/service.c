@@ -29,8 +29,6 @@ static const char *const role_names[ROLE_COUNT] = {"gateway", "payment", "invent
 static const char *const role_paths[ROLE_COUNT] = {"/orders", "/charge", "/reserve"};
 static const char *const change_types[] = {"deploy", "config", "flag", "migration"};
 
-static atomic_int draining; /* set once by main at shutdown; read by the loop thread */
-
 /* ---------------- orders ---------------- */
 
 static int order_id_ok(const char *s)
@@ -107,7 +105,7 @@ static int on_order(void *ctx, h2o_req_t *req, const httpd_match_t *m)
         send_unavailable(v, req, "restarting", "service restarting (crash loop)");
         return 0;
     }
-    if (atomic_load(&draining)) {
+    if (atomic_load(&v->draining)) {
         send_unavailable(v, req, "shutting_down", "service shutting down");
         return 0;
     }
@@ -547,7 +545,7 @@ int main(int argc, char **argv)
                  v.conf.downstream_url[0] ? ", calling " : "", v.conf.downstream_url, cfg.backend_url);
         program_wait_signal();
         /* let requests in progress finish while the loop still runs, so their answers go out */
-        atomic_store(&draining, 1);
+        atomic_store(&v.draining, 1);
         for (long long until = mono_ms() + DRAIN_MS; atomic_load(&v.in_flight) > 0 && mono_ms() < until;)
             nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
         metrics_stop(&mt);

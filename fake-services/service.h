@@ -47,7 +47,8 @@ typedef struct {
     workpool_t *pool;
     svc_worker_t *workers; /* conf.workers entries, indexed by worker_t.index */
     atomic_int in_flight;
-    atomic_long rejected; /* answered 503 without work: crash loop or overload */
+    atomic_long rejected; /* answered 503 without work: crash loop, overload or shutdown */
+    atomic_int draining;  /* set by main at shutdown: new orders get 503 */
 } svc_t;
 
 /* One order request, from the loop thread to a pool thread and back. */

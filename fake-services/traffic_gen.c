@@ -24,6 +24,7 @@ typedef struct {
     double rate;
     double duration_s; /* 0: until a signal */
     double fail_share;
+    char scenario_list[256]; /* --scenarios as given */
     const char *scenarios[MAX_SCENARIOS];
     int nscenarios;
     uint64_t seed;
@@ -144,12 +145,12 @@ static int parse_scenarios(opts_t *o, char *list)
 /* Returns 0, 1 for --help, or -1 after printing what is wrong. */
 static int parse_args(int argc, char **argv, opts_t *o)
 {
-    static char scen[256] = "fail-pay,fail-inv,slow-inv";
     long n;
     int report_set = 0;
     snprintf(o->target, sizeof(o->target), "http://127.0.0.1:8003");
     o->rate = 5, o->duration_s = 60, o->fail_share = 0.05, o->seed = 1, o->timeout_ms = 10000;
     o->max_in_flight = 256;
+    snprintf(o->scenario_list, sizeof(o->scenario_list), "fail-pay,fail-inv,slow-inv");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;
@@ -171,7 +172,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
         else if (!strcmp(a, "--fail-share"))
             bad = parse_double(v, 0, 1, &o->fail_share);
         else if (!strcmp(a, "--scenarios"))
-            bad = snprintf(scen, sizeof(scen), "%s", v) >= (int)sizeof(scen);
+            bad = snprintf(o->scenario_list, sizeof(o->scenario_list), "%s", v) >=
+                  (int)sizeof(o->scenario_list);
         else if (!strcmp(a, "--seed"))
             bad = parse_int(v, 0, __LONG_MAX__, &n), o->seed = (uint64_t)n;
         else if (!strcmp(a, "--timeout-ms"))
@@ -192,7 +194,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
     size_t tl = strlen(o->target);
     while (tl > 0 && o->target[tl - 1] == '/')
         o->target[--tl] = '\0';
-    if (parse_scenarios(o, scen) != 0) {
+    if (parse_scenarios(o, o->scenario_list) != 0) {
         fprintf(stderr, "traffic-gen: --scenarios: expected names from fail-pay,fail-inv,slow-inv or none\n");
         return -1;
     }
