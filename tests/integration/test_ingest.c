@@ -540,8 +540,8 @@ START_TEST(redis_stopped_30s_under_load_every_error_trace_analysed)
         sleep(1);
         analysed = 0;
         for (int i = 0; i < N; i++) {
-            char sql[160];
-            snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_traces WHERE trace_id = '%s'",
+            char sql[256];
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_traces WHERE trace_id = '%.32s'",
                      traces[i]);
             analysed += ts_pg_long(c, sql) == 1;
         }
