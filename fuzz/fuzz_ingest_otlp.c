@@ -9,7 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     ingest_batch_t b;
     ingest_err_t e;
-    if (ingest_json_otlp((ingest_kind_t)(data[0] % 3), (const char *)data + 1, size - 1, 10000, 1 << 22, &b, &e) == 0)
+    if (ingest_json_otlp((ingest_kind_t)(data[0] % 3), (const char *)data + 1, size - 1, 10000, 1 << 22, &b,
+                         &e) == 0)
         ingest_batch_dispose(&b);
     return 0;
 }

@@ -11,9 +11,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static json_t *evidence;
     if (evidence == NULL)
-        evidence = json_pack("{s:{s:s,s:s,s:s},s:[{s:s}],s:[{s:s}],s:[s]}", "root_cause", "id", "span:00000000000000a2",
-                             "service", "payment", "span_id", "00000000000000a2", "propagation_path", "id",
-                             "span:00000000000000a1", "logs", "id", "log:0", "services", "payment");
+        evidence = json_pack("{s:{s:s,s:s,s:s},s:[{s:s}],s:[{s:s}],s:[s]}", "root_cause", "id",
+                             "span:00000000000000a2", "service", "payment", "span_id", "00000000000000a2",
+                             "propagation_path", "id", "span:00000000000000a1", "logs", "id", "log:0",
+                             "services", "payment");
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';

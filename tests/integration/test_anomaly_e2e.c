@@ -17,12 +17,7 @@ static pid_t traffic;
 
 static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
 {
-    char be[128], key[96], r[64];
-    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend.url);
-    snprintf(key, sizeof(key), "INGEST_API_KEY=%s", TS_INGEST_KEY);
-    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
-    const char *env[] = {be, key, r, "METRICS_INTERVAL_MS=2000", extra, NULL};
-    ck_assert_int_eq(ts_start(p, "fake-services/fake-service", port_var, db_url, "t:anom:", env), 0);
+    ck_assert_int_eq(ts_start_fake_service(p, &backend, role, port_var, db_url, "t:anom:", extra), 0);
 }
 
 START_TEST(deploy_then_latency_ranks_the_deploy_first)
@@ -93,9 +88,5 @@ int main(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, deploy_then_latency_ranks_the_deploy_first);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -35,10 +35,11 @@ static char *batch_body(const char *trace)
     size_t o = (size_t)snprintf(b, cap, "{\"spans\":[");
     long long now = (long long)time(NULL) * 1000000000LL;
     for (int i = 0; i < SPANS_PER_BATCH; i++)
-        o += (size_t)snprintf(b + o, cap - o,
-                              "%s{\"trace_id\":\"%s\",\"span_id\":\"%016x\",\"service\":\"svc\",\"name\":\"op\","
-                              "\"start_time\":%lld,\"end_time\":%lld,\"attributes\":{\"i\":%d}}",
-                              i ? "," : "", trace, i + 1, now + i, now + i + 1000, i);
+        o += (size_t)snprintf(
+            b + o, cap - o,
+            "%s{\"trace_id\":\"%s\",\"span_id\":\"%016x\",\"service\":\"svc\",\"name\":\"op\","
+            "\"start_time\":%lld,\"end_time\":%lld,\"attributes\":{\"i\":%d}}",
+            i ? "," : "", trace, i + 1, now + i, now + i + 1000, i);
     snprintf(b + o, cap - o, "]}");
     return b;
 }
@@ -84,8 +85,9 @@ START_TEST(kill9_loses_nothing_acknowledged)
         ts_stop(&backend, SIGKILL);
         /* restart on the same port so clients find it again */
         int p = backend.port;
-        ck_assert_int_eq(
-            ts_start_port(&backend, p, "backend/prodsentinel-backend", "BACKEND_PORT", db_url, "t:crash:", NULL), 0);
+        ck_assert_int_eq(ts_start_port(&backend, p, "backend/prodsentinel-backend", "BACKEND_PORT", db_url,
+                                       "t:crash:", NULL),
+                         0);
         atomic_store(&port, backend.port);
     }
     usleep(1500 * 1000);
@@ -98,12 +100,13 @@ START_TEST(kill9_loses_nothing_acknowledged)
     for (int i = 0; i < CLIENTS; i++) {
         for (int b = 0; b < nbatches[i]; b++) {
             char sql[160];
-            snprintf(sql, sizeof(sql), "SELECT count(*) FROM spans WHERE trace_id = '%s'", batches[i][b].trace);
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM spans WHERE trace_id = '%s'",
+                     batches[i][b].trace);
             long n = ts_pg_long(c, sql);
             ck_assert_msg(n == 0 || n == SPANS_PER_BATCH, "batch partly stored: %ld spans", n);
             if (batches[i][b].acked) {
-                ck_assert_msg(n == SPANS_PER_BATCH, "acknowledged batch %s missing (%ld spans)", batches[i][b].trace,
-                              n);
+                ck_assert_msg(n == SPANS_PER_BATCH, "acknowledged batch %s missing (%ld spans)",
+                              batches[i][b].trace, n);
                 acked++;
             }
             total++;
@@ -112,8 +115,8 @@ START_TEST(kill9_loses_nothing_acknowledged)
     long dup = ts_pg_long(c, "SELECT count(*) FROM (SELECT trace_id, span_id FROM spans GROUP BY 1, 2 "
                              "HAVING count(*) > 1) d");
     ck_assert_int_eq(dup, 0);
-    fprintf(stderr, "crash test: %d kill -9, %ld batches sent, %ld acknowledged, all present exactly once\n", kills,
-            total, acked);
+    fprintf(stderr, "crash test: %d kill -9, %ld batches sent, %ld acknowledged, all present exactly once\n",
+            kills, total, acked);
     ck_assert_int_gt(acked, 10);
     PQfinish(c);
     ts_stop(&backend, SIGTERM);
@@ -128,9 +131,5 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, kill9_loses_nothing_acknowledged);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

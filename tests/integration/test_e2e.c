@@ -17,12 +17,7 @@ static ts_proc_t backend, pipeline, inventory, payment, gateway;
 
 static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
 {
-    char be[128], key[96], r[64];
-    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend.url);
-    snprintf(key, sizeof(key), "INGEST_API_KEY=%s", TS_INGEST_KEY);
-    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
-    const char *env[] = {be, key, r, extra, NULL};
-    ck_assert_int_eq(ts_start(p, "fake-services/fake-service", port_var, db_url, prefix, env), 0);
+    ck_assert_int_eq(ts_start_fake_service(p, &backend, role, port_var, db_url, prefix, extra), 0);
 }
 
 static void setup(void)
@@ -178,9 +173,5 @@ int main(void)
     tcase_add_test(tc, deploy_before_failure_is_a_suspect);
     tcase_add_test(tc, down_backend_costs_telemetry_not_requests);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

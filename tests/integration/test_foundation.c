@@ -350,9 +350,5 @@ int main(void)
     tcase_add_test(tc, rate_limit_per_key_answers_429);
     tcase_add_test(tc, connection_cap_and_slow_clients);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -622,9 +622,5 @@ int main(void)
     tcase_add_test(tc, redis_stopped_30s_under_load_every_error_trace_analysed);
     tcase_add_test(tc, postgres_outage_gives_503_then_recovers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -386,9 +386,5 @@ int main(void)
     tcase_add_test(tc, llm_down_gives_deterministic_reports_and_opens_the_breaker);
     tcase_add_test(tc, manual_trigger_and_dead_letters);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

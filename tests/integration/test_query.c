@@ -209,9 +209,5 @@ int main(void)
     tcase_add_test(tc, signals_services_metrics_anomalies_suspects);
     tcase_add_test(tc, feedback_round_trip_and_accuracy);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

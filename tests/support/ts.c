@@ -257,3 +257,23 @@ long ts_pg_long(PGconn *c, const char *sql)
     PQclear(r);
     return v;
 }
+
+int ts_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
+int ts_start_fake_service(ts_proc_t *p, const ts_proc_t *backend, const char *role, const char *port_var,
+                          const char *database_url, const char *redis_prefix, const char *extra)
+{
+    char be[128], key[96], r[64];
+    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend->url);
+    snprintf(key, sizeof(key), "INGEST_API_KEY=%s", TS_INGEST_KEY);
+    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
+    const char *env[] = {be, key, r, "METRICS_INTERVAL_MS=2000", extra, NULL};
+    return ts_start(p, "fake-services/fake-service", port_var, database_url, redis_prefix, env);
+}

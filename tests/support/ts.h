@@ -13,6 +13,8 @@
 #define TS_READ_KEY "test-read-key-1"
 #define TS_ADMIN_KEY "test-admin-key-1"
 
+/* Runs a suite with Check's usual runner; returns the process exit status (0 when all passed). */
+int ts_run(Suite *s);
 /* A required environment variable (set by scripts/test); the test is skipped with a clear message
  * when it is missing. */
 const char *ts_env(const char *name);
@@ -67,5 +69,10 @@ PGconn *ts_pg(const char *url);
 long ts_pg_long(PGconn *c, const char *sql);
 /* A random lowercase hex string of `n` digits into out (n+1 bytes). */
 void ts_hex(char *out, size_t n);
+
+/* Starts fake-service <role> against `backend` on a free port given in `port_var`, with `extra`
+ * ("NAME=value", may be NULL) added to its environment. */
+int ts_start_fake_service(ts_proc_t *p, const ts_proc_t *backend, const char *role, const char *port_var,
+                          const char *database_url, const char *redis_prefix, const char *extra);
 
 #endif
