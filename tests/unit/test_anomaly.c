@@ -4,6 +4,8 @@
 #include "priors.h"
 #include "suspects.h"
 
+#include "ts.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -190,9 +192,5 @@ int main(void)
     tcase_add_test(tc, deploy_before_latency_episode_ranks_first);
     tcase_add_test(tc, feedback_shifts_priors_explainably);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

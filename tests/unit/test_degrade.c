@@ -1,6 +1,8 @@
 /* Degradation verdicts: two agreeing signals are needed, thin traffic never alerts. */
 #include "degrade.h"
 
+#include "ts.h"
+
 #include <check.h>
 #include <string.h>
 
@@ -46,9 +48,5 @@ int main(void)
     tcase_add_test(tc, one_signal_is_not_enough);
     tcase_add_test(tc, thin_traffic_and_small_changes_never_alert);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -5,6 +5,8 @@
 #include "jscan.h"
 #include "rfc3339.h"
 
+#include "ts.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,9 +279,5 @@ int main(void)
     tcase_add_test(tc, duplicate_hash_is_stable_and_sensitive);
     tcase_add_test(tc, otlp_fixtures);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

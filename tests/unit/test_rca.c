@@ -5,6 +5,8 @@
 #include "rca.h"
 #include "stacktrace.h"
 
+#include "ts.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,9 +399,5 @@ int main(void)
     tcase_add_test(tc, answer_check_rejects_invention);
     tcase_add_test(tc, fuzz_found_regressions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }
