@@ -151,6 +151,8 @@ static int store_episode(PGconn *c, const char *service, const char *metric, con
         "  points = points + $11::int, updated_at = now(), "
         "  peak = CASE WHEN abs($9::float8) > abs(peak_z) THEN $7::float8 ELSE peak END, "
         "  pct_change = CASE WHEN abs($9::float8) > abs(peak_z) THEN $8::float8 ELSE pct_change END, "
+        "  suspects = CASE WHEN abs($9::float8) > abs(peak_z) THEN $12::jsonb ELSE suspects END, "
+        "  explanation = CASE WHEN abs($9::float8) > abs(peak_z) THEN $13 ELSE explanation END, "
         "  peak_z = CASE WHEN abs($9::float8) > abs(peak_z) THEN $9::float8 ELSE peak_z END "
         "  WHERE id = (SELECT id FROM anomaly_episodes WHERE service = $1 AND metric = $2 AND labels = "
         "$3::jsonb "

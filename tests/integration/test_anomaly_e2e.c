@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *db_url;
@@ -43,6 +44,7 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     sleep(35); /* a baseline: more than ten 2-second metric points per series */
     char url[128];
     ts_resp_t r;
+    long long deploy_ns = (long long)time(NULL) * 1000000000LL;
     snprintf(url, sizeof(url), "%s/control/change", payment.url);
     ck_assert_int_eq(ts_post_json(url, NULL, "{\"type\":\"deploy\",\"description\":\"v2.3.1\"}", &r), 0);
     ck_assert_int_eq(r.status, 200);
@@ -55,9 +57,14 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     json_t *sus = NULL;
     for (int i = 0; i < 60 && !sus; i++) {
         sleep(1);
-        PGresult *q =
-            PQexec(c, "SELECT suspects::text FROM anomaly_episodes WHERE service = 'payment' AND metric = "
-                      "'p95_latency_ms' AND direction = 1 ORDER BY start_ns DESC LIMIT 1");
+        /* an episode still going on after the deploy (noise at start-up may have opened one before) */
+        char sql[320];
+        snprintf(sql, sizeof(sql),
+                 "SELECT suspects::text FROM anomaly_episodes WHERE service = 'payment' AND metric = "
+                 "'p95_latency_ms' AND direction = 1 AND end_ns > %lld AND peak > 300 ORDER BY start_ns DESC "
+                 "LIMIT 1",
+                 deploy_ns);
+        PGresult *q = PQexec(c, sql);
         if (PQntuples(q) == 1) sus = json_loads(PQgetvalue(q, 0, 0), 0, NULL);
         PQclear(q);
     }
