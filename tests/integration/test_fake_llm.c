@@ -411,9 +411,5 @@ int main(void)
     tcase_add_test(tc, slow_answers_do_not_block_others);
     tcase_add_test(tc, api_key_required_when_configured);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

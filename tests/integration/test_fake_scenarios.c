@@ -160,9 +160,5 @@ int main(void)
     tcase_add_test(tc, crash_loop_fails_the_callers_call);
     tcase_add_test(tc, network_delay_past_the_timeout_names_the_call);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

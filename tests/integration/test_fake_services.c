@@ -617,9 +617,5 @@ int main(void)
     tcase_add_test(tc, down_backend_costs_telemetry_not_requests);
     tcase_add_test(tc, traffic_gen_is_deterministic);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }
