@@ -1,9 +1,9 @@
-/* Ingest parsing without servers: timestamps, ids, the JSON scanner, our formats and OTLP, with the
- * exact error paths, COPY escaping and duplicate-hash behaviour. */
-#include "hexid.h"
+/* Ingest parsing without servers (backend/ingest_json.h): the JSON scanner, our formats and OTLP, with
+ * the exact COPY rows, the exact error paths, COPY escaping, limits, day and error-trace bookkeeping
+ * and duplicate-hash behaviour. Timestamps and ids have their own tests (test_timeparse.c,
+ * test_ids.c). */
 #include "ingest_json.h"
 #include "jscan.h"
-#include "rfc3339.h"
 
 #include "ts.h"
 
@@ -12,60 +12,121 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TRACE "5b8efff798038103d269b633813fc60c"
+#define SPAN "eee19b7ec3c1b174"
+#define T0 "1795357925000000000" /* 2026-11-22T14:32:05Z */
+
+/* ---------------- helpers ---------------- */
+
 static int parse(ingest_kind_t k, const char *body, ingest_batch_t *b, ingest_err_t *e)
 {
     return ingest_json_native(k, body, strlen(body), 1000, 1 << 20, b, e);
 }
 
-START_TEST(rfc3339_offsets_fractions_and_ranges)
+static int parse_otlp(ingest_kind_t k, const char *body, ingest_batch_t *b, ingest_err_t *e)
 {
-    int64_t a, b;
-    const char *why;
-    ck_assert_int_eq(rfc3339_parse("2026-11-22T14:32:05Z", 20, &a, &why), 0);
-    ck_assert_int_eq(rfc3339_parse("2026-11-22T16:32:05.000000000+02:00", 35, &b, &why), 0);
-    ck_assert_int_eq(a, b);
-    ck_assert_int_eq(rfc3339_parse("2026-11-22t14:32:05.123456789z", 30, &b, &why), 0);
-    ck_assert_int_eq(b - a, 123456789);
-    ck_assert_int_eq(rfc3339_parse("2026-11-22 14:32:05.5-00:30", 27, &b, &why), 0);
-    ck_assert_int_eq(b - a, 1800LL * 1000000000 + 500000000);
-    ck_assert_int_eq(rfc3339_parse("2026-02-30T00:00:00Z", 20, &b, &why), -1);
-    ck_assert_int_eq(rfc3339_parse("2026-11-22T14:32:05", 19, &b, &why), -1);
-    ck_assert_int_eq(rfc3339_parse("2026-11-22T14:32:05.1234567891Z", 31, &b, &why), -1);
-    ck_assert_int_eq(rfc3339_parse("1970-01-01T00:00:00Z", 20, &b, &why), -1); /* outside the sane range */
-    ck_assert_int_eq(epoch_ns_parse("1764000000000000000", 19, &b, &why), 0);
-    ck_assert_int_eq(epoch_ns_parse("1764000000", 10, &b, &why), -1); /* seconds, not ns */
-    /* found by fuzzing: 19 digits above INT64_MAX overflowed */
-    ck_assert_int_eq(epoch_ns_parse("9535792504017952017", 19, &b, &why), -1);
-    char out[40];
-    rfc3339_format(a + 7, out, sizeof(out));
-    ck_assert_str_eq(out, "2026-11-22T14:32:05.000000007Z");
+    return ingest_json_otlp(k, body, strlen(body), 1000, 1 << 20, b, e);
 }
-END_TEST
 
-START_TEST(ids_hex_base64_traceparent)
+/* Parses one body that must be accepted and returns its COPY text (caller frees); checks the count. */
+static char *rows_of(int otlp, ingest_kind_t k, const char *body, size_t records)
 {
-    char t[33], s[17];
-    const char *why;
-    ck_assert_int_eq(hexid_parse("5B8EFFF798038103D269B633813FC60C", 32, 16, t, &why), 0);
-    ck_assert_str_eq(t, "5b8efff798038103d269b633813fc60c");
-    ck_assert_int_eq(hexid_parse("W47/95gDgQPSabYzgT/GDA==", 24, 16, t, &why), 0);
-    ck_assert_str_eq(t, "5b8efff798038103d269b633813fc60c");
-    ck_assert_int_eq(hexid_parse("7uGbfsPBsXQ=", 12, 8, s, &why), 0);
-    ck_assert_str_eq(s, "eee19b7ec3c1b174");
-    ck_assert_int_eq(hexid_parse("00000000000000000000000000000000", 32, 16, t, &why), -1);
-    ck_assert_int_eq(hexid_parse("xyz", 3, 16, t, &why), -1);
-    int sampled;
-    ck_assert_int_eq(
-        traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 55, t, s, &sampled), 0);
-    ck_assert_str_eq(s, "00f067aa0ba902b7");
-    ck_assert_int_eq(sampled, 1);
-    ck_assert_int_eq(
-        traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", 55, t, s, &sampled), -1);
-    char tp[56];
-    traceparent_format("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", tp);
-    ck_assert_str_eq(tp, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    ingest_batch_t b;
+    ingest_err_t e;
+    int rc = otlp ? parse_otlp(k, body, &b, &e) : parse(k, body, &b, &e);
+    ck_assert_msg(rc == 0, "refused (%d %s: %s): %s", e.status, e.path, e.reason, body);
+    ck_assert_msg(b.records == records, "%zu records, expected %zu: %s", b.records, records, b.copy.data);
+    char *s = strdup(b.copy.data ? b.copy.data : "");
+    ingest_batch_dispose(&b);
+    return s;
 }
-END_TEST
+
+/* Asserts that a body is refused with this status and path; the reason must contain `why` (may be
+ * NULL). */
+static void refused(int otlp, ingest_kind_t k, const char *body, int status, const char *path,
+                    const char *why)
+{
+    ingest_batch_t b;
+    ingest_err_t e;
+    memset(&b, 0x5a, sizeof(b));
+    int rc = otlp ? parse_otlp(k, body, &b, &e) : parse(k, body, &b, &e);
+    ck_assert_msg(rc == -1, "accepted: %s", body);
+    ck_assert_msg(e.status == status && strcmp(e.path, path) == 0, "got %d '%s' (%s), expected %d '%s': %s",
+                  e.status, e.path, e.reason, status, path, body);
+    if (why) ck_assert_msg(strstr(e.reason, why), "reason '%s' lacks '%s'", e.reason, why);
+    /* nothing is left to free: the batch was disposed */
+    ck_assert_ptr_null(b.copy.data);
+    ck_assert_ptr_null(b.days);
+    ck_assert_ptr_null(b.error_traces);
+}
+
+/* Column `col` (0-based) of the row that is line `row` of COPY text, as a new string. */
+static char *column(const char *copy, int row, int col)
+{
+    const char *p = copy;
+    for (int r = 0; r < row; r++) {
+        p = strchr(p, '\n');
+        ck_assert_ptr_nonnull(p);
+        p++;
+    }
+    for (int c = 0; c < col; c++) {
+        p = strpbrk(p, "\t\n");
+        ck_assert_msg(p && *p == '\t', "row %d has no column %d", row, col);
+        p++;
+    }
+    size_t n = strcspn(p, "\t\n");
+    char *s = malloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void col_eq(const char *copy, int row, int col, const char *want)
+{
+    char *got = column(copy, row, col);
+    ck_assert_msg(strcmp(got, want) == 0, "row %d col %d: '%s', expected '%s'", row, col, got, want);
+    free(got);
+}
+
+/* A span with every required field; `extra` adds or overrides fields (later keys win is not assumed:
+ * callers pass fields that are not in the base). */
+static char *span_body(const char *extra)
+{
+    char *s;
+    ck_assert_int_ge(asprintf(&s,
+                              "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN
+                              "\",\"service\":\"s\","
+                              "\"name\":\"n\",\"start_time\":\"2026-11-22T14:32:05Z\",\"end_time\":"
+                              "\"2026-11-22T14:32:06Z\"%s%s}]}",
+                              *extra ? "," : "", extra),
+                     0);
+    return s;
+}
+
+/* A string of n copies of c, as a JSON string's contents. Caller frees. */
+static char *repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The last column (the hash) of row 0. */
+static char *hash_of(int otlp, ingest_kind_t k, const char *body)
+{
+    char *rows = rows_of(otlp, k, body, 1);
+    char *nl = strchr(rows, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    char *tab = strrchr(rows, '\t');
+    char *h = strdup(tab + 1);
+    ck_assert_int_eq(strlen(h), 32);
+    free(rows);
+    return h;
+}
+
+/* ---------------- scanner ---------------- */
 
 static int scan_all(const char *doc)
 {
@@ -108,6 +169,45 @@ START_TEST(scanner_accepts_json_and_refuses_the_rest)
 }
 END_TEST
 
+/* ---------------- COPY text ---------------- */
+
+START_TEST(copy_escaping)
+{
+    buf_t b;
+    buf_init(&b, 64);
+    ck_assert_int_eq(ingest_copy_text(&b, "a\tb\nc\rd\\e", 9), 0);
+    ck_assert_str_eq(b.data, "a\\tb\\nc\\rd\\\\e");
+    buf_reset(&b);
+    ck_assert_int_eq(ingest_copy_null(&b), 0);
+    ck_assert_int_eq(ingest_copy_i64(&b, -42), 0);
+    ck_assert_int_eq(ingest_copy_double(&b, 0.1), 0);
+    ck_assert_str_eq(b.data, "\\N-420.10000000000000001");
+    /* past the cap: refused, nothing appended */
+    buf_reset(&b);
+    char big[100];
+    memset(big, 'x', sizeof(big));
+    ck_assert_int_eq(ingest_copy_text(&b, big, sizeof(big)), -1);
+    ck_assert_int_eq(b.len, 0);
+    buf_dispose(&b);
+
+    /* through the parser: every text column is escaped, ids and numbers need none */
+    char *rows = rows_of(0, INGEST_LOGS,
+                         "{\"logs\":[{\"timestamp\":\"2026-11-22T14:32:05Z\",\"service\":\"pay\\tment\","
+                         "\"level\":\"ERROR\",\"message\":\"line1\\nline2\\r\\n\\\\path\\ttab\","
+                         "\"stack_trace\":\"E: boom\\n\\tat A.b(A.java:1)\\n\",\"attributes\":{\"k\":"
+                         "\"v\\\\w\\nx\"}}]}",
+                         1);
+    col_eq(rows, 0, 1, "pay\\tment");
+    col_eq(rows, 0, 4, "line1\\nline2\\r\\n\\\\path\\ttab");
+    col_eq(rows, 0, 7, "E: boom\\n\\tat A.b(A.java:1)\\n");
+    col_eq(rows, 0, 8, "{\"k\":\"v\\\\\\\\w\\\\nx\"}");                  /* JSON's own escapes, then COPY's */
+    ck_assert_int_eq(strchr(rows, '\n') - rows + 1, (long)strlen(rows)); /* one physical line per row */
+    free(rows);
+}
+END_TEST
+
+/* ---------------- native spans ---------------- */
+
 START_TEST(native_span_row_and_error_signal)
 {
     ingest_batch_t b;
@@ -119,10 +219,12 @@ START_TEST(native_span_row_and_error_signal)
         "{\"a\":\"x\\\\y\"},\"events\":[{\"name\":\"exception\",\"time\":\"2026-11-22T14:32:05.1Z\","
         "\"attributes\":{\"exception.type\":\"E\"}}],\"unknown\":[1,{\"x\":2}]}]}";
     ck_assert_int_eq(parse(INGEST_SPANS, body, &b, &e), 0);
+    ck_assert_int_eq(b.kind, INGEST_SPANS);
     ck_assert_int_eq(b.records, 1);
     ck_assert_int_eq(b.nerror_traces, 1);
-    ck_assert_str_eq(b.error_traces[0], "5b8efff798038103d269b633813fc60c");
+    ck_assert_str_eq(b.error_traces[0], TRACE);
     ck_assert_int_eq(b.ndays, 1);
+    ck_assert_int_eq(b.days[0], 1795357925000000000LL / INGEST_NS_PER_DAY);
     ck_assert_msg(
         strstr(b.copy.data,
                "pay\\tment\tPOST /charge\tSERVER\t1795357925000000000\t1795365125500000000\t2\t\\N\t"),
@@ -135,66 +237,481 @@ START_TEST(native_span_row_and_error_signal)
 }
 END_TEST
 
-START_TEST(native_errors_name_the_path)
+START_TEST(native_span_columns)
+{
+    /* base64 ids, an empty parent (a root span), OK status, message, events rebuilt with time_ns */
+    char *rows = rows_of(
+        0, INGEST_SPANS,
+        "{\"spans\":[{\"trace_id\":\"W47/95gDgQPSabYzgT/"
+        "GDA==\",\"span_id\":\"7uGbfsPBsXQ=\",\"parent_span_id\":"
+        "\"\",\"service\":\"s\",\"name\":\"n\",\"kind\":\"Consumer\",\"start_time\":" T0 ",\"end_time\":" T0
+        ",\"status\":\"ok\",\"status_message\":\"fine\",\"events\":[{\"name\":\"retry\",\"time\":\"" T0
+        "\"},{\"name\":\"done\",\"time\":\"2026-11-22T14:32:05.000000002Z\",\"attributes\":null}]},"
+        "{\"trace_id\":\"" TRACE "\",\"span_id\":\"eee19b7ec3c1b175\",\"parent_span_id\":\"" SPAN "\","
+        "\"service\":\"s\",\"name\":\"child\",\"start_time\":" T0 ",\"end_time\":" T0 ",\"kind\":null}]}",
+        2);
+    static const char *const want0[] = {TRACE,
+                                        SPAN,
+                                        "\\N",
+                                        "s",
+                                        "n",
+                                        "CONSUMER",
+                                        T0,
+                                        T0,
+                                        "1",
+                                        "fine",
+                                        "{}",
+                                        "[{\"name\":\"retry\",\"time_ns\":1795357925000000000,\"attributes\":"
+                                        "{}},{\"name\":\"done\",\"time_ns\":"
+                                        "1795357925000000002,\"attributes\":{}}]"};
+    for (int c = 0; c < 12; c++)
+        col_eq(rows, 0, c, want0[c]);
+    static const char *const want1[] = {
+        TRACE, "eee19b7ec3c1b175", SPAN, "s", "child", "\\N", T0, T0, "0", "\\N", "{}", "[]"};
+    for (int c = 0; c < 12; c++)
+        col_eq(rows, 1, c, want1[c]);
+    free(rows);
+    /* every kind, any case */
+    const char *kinds[] = {"SERVER", "client", "Internal", "producer", "CONSUMER"};
+    for (size_t i = 0; i < 5; i++) {
+        char extra[64];
+        snprintf(extra, sizeof(extra), "\"kind\":\"%s\"", kinds[i]);
+        char *body = span_body(extra);
+        free(rows_of(0, INGEST_SPANS, body, 1));
+        free(body);
+    }
+}
+END_TEST
+
+START_TEST(native_span_errors_name_the_path)
+{
+    static const struct {
+        const char *extra, *path, *why;
+    } cases[] = {
+        {"\"trace_id\":\"zz\"", "spans[0].trace_id", "expected 32 hex digits"},
+        {"\"span_id\":12", "spans[0].span_id", "expected a string"},
+        {"\"parent_span_id\":\"xyz\"", "spans[0].parent_span_id", "expected 16 hex digits"},
+        {"\"kind\":\"weird\"", "spans[0].kind", "expected SERVER, CLIENT, INTERNAL, PRODUCER or CONSUMER"},
+        {"\"status\":\"FAILED\"", "spans[0].status", "expected OK, ERROR or UNSET"},
+        {"\"status_message\":7", "spans[0].status_message", "expected a string"},
+        {"\"attributes\":[1]", "spans[0].attributes", "expected an object"},
+        {"\"attributes\":\"a=b\"", "spans[0].attributes", "expected an object"},
+        {"\"events\":{}", "spans[0].events", "expected an array"},
+        {"\"events\":[3]", "spans[0].events[0]", "expected an object"},
+        {"\"events\":[{\"time\":" T0 "}]", "spans[0].events[0].name", "missing"},
+        {"\"events\":[{\"name\":\"\",\"time\":" T0 "}]", "spans[0].events[0].name", "must not be empty"},
+        {"\"events\":[{\"name\":1,\"time\":" T0 "}]", "spans[0].events[0].name", "expected a string"},
+        {"\"events\":[{\"name\":\"x\",\"time\":" T0 "},{\"name\":\"e\"}]", "spans[0].events[1].time",
+         "missing"},
+        {"\"events\":[{\"name\":\"x\",\"time\":\"bad\"}]", "spans[0].events[0].time", "expected an RFC 3339"},
+        {"\"events\":[{\"name\":\"x\",\"time\":" T0 ",\"attributes\":[]}]", "spans[0].events[0].attributes",
+         "expected an object"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char *body = span_body(cases[i].extra);
+        refused(0, INGEST_SPANS, body, 400, cases[i].path, cases[i].why);
+        free(body);
+    }
+    /* required fields, one at a time: absent, then null (the same as absent) */
+    static const char *required[] = {"trace_id", "span_id", "service", "name", "start_time", "end_time"};
+    static const char *values[] = {"\"" TRACE "\"", "\"" SPAN "\"", "\"s\"", "\"n\"", T0, T0};
+    for (int skip = 0; skip < 6; skip++) {
+        for (int as_null = 0; as_null <= 1; as_null++) {
+            char body[512] = "{\"spans\":[{";
+            for (int f = 0; f < 6; f++) {
+                if (f == skip && !as_null) continue;
+                size_t n = strlen(body);
+                snprintf(body + n, sizeof(body) - n, "%s\"%s\":%s", body[n - 1] == '{' ? "" : ",",
+                         required[f], f == skip ? "null" : values[f]);
+            }
+            strcat(body, "}]}");
+            char path[64];
+            snprintf(path, sizeof(path), "spans[0].%s", required[skip]);
+            refused(0, INGEST_SPANS, body, 400, path, "missing");
+        }
+    }
+    refused(0, INGEST_SPANS,
+            "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN
+            "\",\"service\":\"s\",\"name\":\"n\","
+            "\"start_time\":\"2026-11-22T14:32:05Z\",\"end_time\":\"2026-11-22T14:32:04.999999999Z\"}]}",
+            400, "spans[0].end_time", "end_time is before start_time");
+    refused(0, INGEST_SPANS,
+            "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN
+            "\",\"service\":\"\",\"name\":\"n\","
+            "\"start_time\":" T0 ",\"end_time\":" T0 "}]}",
+            400, "spans[0].service", "must not be empty");
+    /* the second record is named */
+    refused(
+        0, INGEST_SPANS,
+        "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN "\",\"service\":\"s\",\"name\":\"n\","
+        "\"start_time\":" T0 ",\"end_time\":" T0 "},{\"trace_id\":\"00000000000000000000000000000000\"}]}",
+        400, "spans[1].trace_id", "all-zero");
+}
+END_TEST
+
+START_TEST(native_times)
+{
+    static const char *ok[] = {"\"2026-11-22T14:32:05Z\"", "\"2026-11-22t16:32:05+02:00\"",
+                               "\"2026-11-22 14:32:05.000Z\"", T0, "\"" T0 "\""};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"events\":[{\"timestamp\":%s,\"type\":\"deploy\"}]}", ok[i]);
+        char *rows = rows_of(0, INGEST_EVENTS, body, 1);
+        col_eq(rows, 0, 0, T0);
+        free(rows);
+    }
+    static const struct {
+        const char *v, *why;
+    } bad[] = {
+        {"12.5", "expected integer epoch nanoseconds"},
+        {"1.7953579250e18", "expected integer epoch nanoseconds"},
+        {"true", "expected an RFC 3339 time string or integer epoch nanoseconds"},
+        {"{}", "expected an RFC 3339 time string or integer epoch nanoseconds"},
+        {"1795357925", "seconds or milliseconds sent?"},
+        {"1795357925000", "seconds or milliseconds sent?"},
+        {"-1795357925000000000", "outside 2000-01-01..2100-01-01"},
+        {"\"1795357925\"", "seconds or milliseconds sent?"},
+        {"\"1970-01-01T00:00:00Z\"", "time outside 2000-01-01..2100-01-01"},
+        {"\"2100-01-01T00:00:00Z\"", "time outside 2000-01-01..2100-01-01"},
+        {"\"2026-11-22T14:32:05\"", "expected an RFC 3339"},
+        {"\"\"", "expected an RFC 3339"},
+        {"99999999999999999999", "expected integer epoch nanoseconds"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"events\":[{\"timestamp\":%s,\"type\":\"deploy\"}]}", bad[i].v);
+        refused(0, INGEST_EVENTS, body, 400, "events[0].timestamp", bad[i].why);
+    }
+}
+END_TEST
+
+/* ---------------- native logs, metrics, events ---------------- */
+
+#define LOG(ts, svc, lvl, msg, extra)                                                                        \
+    "{\"logs\":[{\"timestamp\":" ts ",\"service\":\"" svc "\",\"level\":\"" lvl "\",\"message\":\"" msg      \
+    "\"" extra "}]}"
+
+START_TEST(native_log_rows_and_severity)
+{
+    char *rows = rows_of(
+        0, INGEST_LOGS,
+        "{\"logs\":[{\"timestamp\":\"2026-11-22T14:32:05Z\",\"service\":\"s\",\"level\":\"error\","
+        "\"message\":\"boom\",\"trace_id\":\"W47/95gDgQPSabYzgT/GDA==\",\"span_id\":\"" SPAN "\","
+        "\"stack_trace\":\"E\",\"attributes\":{\"a\":1}},"
+        "{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"INFO\",\"message\":\"\",\"span_id\":\"\","
+        "\"trace_id\":null}]}",
+        2);
+    static const char *const want0[] = {T0, "s", "error", "5", "boom", TRACE, SPAN, "E", "{\"a\":1}"};
+    for (int c = 0; c < 9; c++)
+        col_eq(rows, 0, c, want0[c]);
+    static const char *const want1[] = {T0, "s", "INFO", "3", "", "\\N", "\\N", "\\N", "{}"};
+    for (int c = 0; c < 9; c++)
+        col_eq(rows, 1, c, want1[c]);
+    free(rows);
+    static const struct {
+        const char *level, *severity;
+    } levels[] = {{"TRACE", "1"}, {"debug", "2"}, {"Info", "3"},     {"WARN", "4"}, {"warning", "4"},
+                  {"ERROR", "5"}, {"FATAL", "6"}, {"critical", "6"}, {"PANIC", "6"}};
+    for (size_t i = 0; i < sizeof(levels) / sizeof(*levels); i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"logs\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"%s\",\"message\":\"m\"}]}",
+                 levels[i].level);
+        rows = rows_of(0, INGEST_LOGS, body, 1);
+        col_eq(rows, 0, 2, levels[i].level); /* stored as sent */
+        col_eq(rows, 0, 3, levels[i].severity);
+        free(rows);
+    }
+}
+END_TEST
+
+START_TEST(native_log_error_signal_needs_a_trace)
 {
     ingest_batch_t b;
     ingest_err_t e;
-    struct {
-        const char *body, *path;
-        int status;
-    } cases[] = {
-        {"{\"spans\":[{}]}", "spans[0].trace_id", 400},
-        {"{\"spans\":{}}", "spans", 400},
-        {"{\"logs\":[]}", "spans", 400},
-        {"[1]", "", 400},
-        {"{\"spans\":[{\"trace_id\":\"5b8efff798038103d269b633813fc60c\",\"span_id\":\"eee19b7ec3c1b174\","
-         "\"service\":\"s\",\"name\":\"n\",\"start_time\":\"2026-11-22T14:32:05Z\",\"end_time\":\"2026-11-"
-         "22T14:32:04Z\"}]}",
-         "spans[0].end_time", 400},
-        {"{\"spans\":[{\"trace_id\":\"5b8efff798038103d269b633813fc60c\",\"span_id\":\"eee19b7ec3c1b174\","
-         "\"service\":\"s\",\"name\":\"n\",\"start_time\":\"2026-11-22T14:32:05Z\",\"end_time\":\"2026-11-"
-         "22T14:32:06Z\","
-         "\"events\":[{\"name\":\"e\"}]}]}",
-         "spans[0].events[0].time", 400},
-        {"{\"spans\":[{\"trace_id\":\"5b8efff798038103d269b633813fc60c\",\"span_id\":12}]}",
-         "spans[0].span_id", 400},
-        {"{\"spans\":[{\"trace_id\":\"5b8efff798038103d269b633813fc60c\",\"span_id\":\"eee19b7ec3c1b174\","
-         "\"service\":\"s\",\"name\":\"n\",\"start_time\":\"2026-11-22T14:32:05Z\",\"end_time\":\"2026-11-"
-         "22T14:32:06Z\","
-         "\"attributes\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":1}}}}}}}}}}]}",
-         "spans[0].attributes", 400},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-        ck_assert_msg(parse(INGEST_SPANS, cases[i].body, &b, &e) == -1, "case %zu accepted", i);
-        ck_assert_msg(strcmp(e.path, cases[i].path) == 0, "case %zu: path %s (%s)", i, e.path, e.reason);
-        ck_assert_int_eq(e.status, cases[i].status);
-    }
-    ck_assert_int_eq(
-        parse(INGEST_LOGS,
-              "{\"logs\":[{\"timestamp\":\"2026-11-22T14:32:05Z\",\"service\":\"s\",\"level\":\"LOUD\","
-              "\"message\":\"m\"}]}",
-              &b, &e),
-        -1);
-    ck_assert_str_eq(e.path, "logs[0].level");
-    ck_assert_int_eq(
-        parse(INGEST_METRICS,
-              "{\"metrics\":[{\"timestamp\":\"2026-11-22T14:32:05Z\",\"service\":\"s\",\"name\":\"m\","
-              "\"value\":\"12\"}]}",
-              &b, &e),
-        -1);
-    ck_assert_str_eq(e.path, "metrics[0].value");
-    /* too many records is a 413 */
-    char *many = malloc(200000);
-    strcpy(many, "{\"events\":[");
-    for (int i = 0; i < 1001; i++)
-        strcat(many, i ? ",{\"timestamp\":1764000000000000000,\"type\":\"deploy\"}"
-                       : "{\"timestamp\":1764000000000000000,\"type\":\"deploy\"}");
-    strcat(many, "]}");
-    ck_assert_int_eq(parse(INGEST_EVENTS, many, &b, &e), -1);
-    ck_assert_int_eq(e.status, 413);
-    free(many);
+    const char *body =
+        "{\"logs\":["
+        "{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"ERROR\",\"message\":\"a\",\"trace_id\":\"" TRACE
+        "\"},"
+        "{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"FATAL\",\"message\":\"b\",\"trace_id\":\"" TRACE
+        "\"},"
+        "{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"ERROR\",\"message\":\"no trace\"},"
+        "{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"WARN\",\"message\":\"c\",\"trace_id\":"
+        "\"5b8efff798038103d269b633813fc60d\"},"
+        "{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"critical\",\"message\":\"d\",\"trace_id\":"
+        "\"5b8efff798038103d269b633813fc60e\"}]}";
+    ck_assert_int_eq(parse(INGEST_LOGS, body, &b, &e), 0);
+    ck_assert_int_eq(b.records, 5);
+    ck_assert_int_eq(b.nerror_traces, 2); /* deduplicated; WARN does not count */
+    ck_assert_str_eq(b.error_traces[0], TRACE);
+    ck_assert_str_eq(b.error_traces[1], "5b8efff798038103d269b633813fc60e");
+    ck_assert_int_eq(b.ndays, 1);
+    ingest_batch_dispose(&b);
 }
 END_TEST
+
+START_TEST(native_log_errors_name_the_path)
+{
+    static const struct {
+        const char *body, *path, *why;
+    } cases[] = {
+        {LOG(T0, "s", "LOUD", "m", ""), "logs[0].level", "expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL"},
+        {LOG(T0, "s", "", "m", ""), "logs[0].level", "must not be empty"},
+        {LOG(T0, "", "INFO", "m", ""), "logs[0].service", "must not be empty"},
+        {LOG(T0, "s", "INFO", "m", ",\"trace_id\":\"xyz\""), "logs[0].trace_id", "expected 32 hex digits"},
+        {LOG(T0, "s", "INFO", "m", ",\"span_id\":\"0000000000000000\""), "logs[0].span_id", "all-zero"},
+        {LOG(T0, "s", "INFO", "m", ",\"stack_trace\":[\"a\"]"), "logs[0].stack_trace", "expected a string"},
+        {LOG(T0, "s", "INFO", "m", ",\"attributes\":true"), "logs[0].attributes", "expected an object"},
+        {LOG(T0, "s", "INFO", "a\\u0000b", ""), "logs[0].message", "\\u0000 is not allowed"},
+        {LOG(T0, "s", "INFO", "\\ud800", ""), "logs[0].message", "malformed JSON"},
+        {LOG(T0, "s", "INFO", "\xc3\x28", ""), "logs[0].message", "malformed JSON"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        refused(0, INGEST_LOGS, cases[i].body, 400, cases[i].path, cases[i].why);
+    refused(0, INGEST_LOGS, "{\"logs\":[{\"service\":\"s\",\"level\":\"INFO\",\"message\":\"m\"}]}", 400,
+            "logs[0].timestamp", "missing");
+    refused(0, INGEST_LOGS, "{\"logs\":[{\"timestamp\":" T0 ",\"level\":\"INFO\",\"message\":\"m\"}]}", 400,
+            "logs[0].service", "missing");
+    refused(0, INGEST_LOGS, "{\"logs\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"message\":\"m\"}]}", 400,
+            "logs[0].level", "missing");
+    refused(0, INGEST_LOGS, "{\"logs\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"INFO\"}]}", 400,
+            "logs[0].message", "missing");
+}
+END_TEST
+
+START_TEST(native_metric_and_event_rows)
+{
+    char *rows =
+        rows_of(0, INGEST_METRICS,
+                "{\"metrics\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"name\":\"cpu\",\"value\":0.5,"
+                "\"labels\":{\"host\":\"a\"}},{\"timestamp\":\"2026-11-23T00:00:00Z\",\"service\":\"s\","
+                "\"name\":\"q\",\"value\":-12}]}",
+                2);
+    static const char *const m0[] = {T0, "s", "cpu", "0.5", "{\"host\":\"a\"}"};
+    for (int c = 0; c < 5; c++)
+        col_eq(rows, 0, c, m0[c]);
+    col_eq(rows, 1, 3, "-12");
+    col_eq(rows, 1, 4, "{}");
+    free(rows);
+    refused(0, INGEST_METRICS, "{\"metrics\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"name\":\"m\"}]}", 400,
+            "metrics[0].value", "missing");
+    refused(0, INGEST_METRICS,
+            "{\"metrics\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"name\":\"m\",\"value\":\"12\"}]}", 400,
+            "metrics[0].value", "expected a number");
+    refused(0, INGEST_METRICS,
+            "{\"metrics\":[{\"timestamp\":" T0
+            ",\"service\":\"s\",\"name\":\"m\",\"value\":1,\"labels\":\"x\"}]}",
+            400, "metrics[0].labels", "expected an object");
+    refused(0, INGEST_METRICS, "{\"metrics\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"value\":1}]}", 400,
+            "metrics[0].name", "missing");
+
+    rows =
+        rows_of(0, INGEST_EVENTS,
+                "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"deploy\",\"service\":\"pay\",\"description\":"
+                "\"v1.2 -> v1.3\",\"meta\":{\"version\":\"1.3\"}},{\"timestamp\":" T0
+                ",\"type\":\"feature-flag flip\"}]}",
+                2);
+    static const char *const e0[] = {T0, "pay", "deploy", "v1.2 -> v1.3", "{\"version\":\"1.3\"}"};
+    for (int c = 0; c < 5; c++)
+        col_eq(rows, 0, c, e0[c]);
+    static const char *const e1[] = {T0, "\\N", "feature-flag flip", "\\N", "{}"};
+    for (int c = 0; c < 5; c++)
+        col_eq(rows, 1, c, e1[c]);
+    free(rows);
+    refused(0, INGEST_EVENTS, "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"\"}]}", 400, "events[0].type",
+            "must not be empty");
+    refused(0, INGEST_EVENTS, "{\"events\":[{\"timestamp\":" T0 "}]}", 400, "events[0].type", "missing");
+    refused(0, INGEST_EVENTS, "{\"events\":[{\"type\":\"deploy\"}]}", 400, "events[0].timestamp", "missing");
+    refused(0, INGEST_EVENTS, "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"deploy\",\"service\":\"\"}]}",
+            400, "events[0].service", "must not be empty");
+    refused(0, INGEST_EVENTS, "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"deploy\",\"meta\":[]}]}", 400,
+            "events[0].meta", "expected an object");
+}
+END_TEST
+
+/* ---------------- native limits and batch shape ---------------- */
+
+/* A string field at its limit is accepted, one byte more is refused naming the field. */
+static void string_limit(ingest_kind_t k, const char *fmt, size_t max, const char *path)
+{
+    for (size_t n = max; n <= max + 1; n++) {
+        char *s = repeat('x', n), *body;
+        ck_assert_int_ge(asprintf(&body, fmt, s), 0);
+        ingest_batch_t b;
+        ingest_err_t e;
+        int rc = ingest_json_native(k, body, strlen(body), 10, 8 << 20, &b, &e);
+        if (n == max) {
+            ck_assert_msg(rc == 0, "%s at %zu refused: %s", path, n, e.reason);
+            ingest_batch_dispose(&b);
+        } else {
+            ck_assert_msg(rc == -1 && e.status == 400 && strcmp(e.path, path) == 0, "%s at %zu: %d %s", path,
+                          n, rc, e.path);
+            ck_assert_msg(strstr(e.reason, "longer than"), "%s", e.reason);
+        }
+        free(s);
+        free(body);
+    }
+}
+
+START_TEST(native_string_limits)
+{
+    string_limit(INGEST_SPANS,
+                 "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN
+                 "\",\"service\":\"%s\",\"name\":"
+                 "\"n\",\"start_time\":" T0 ",\"end_time\":" T0 "}]}",
+                 IJ_MAX_SERVICE, "spans[0].service");
+    string_limit(INGEST_SPANS,
+                 "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN
+                 "\",\"service\":\"s\",\"name\":"
+                 "\"%s\",\"start_time\":" T0 ",\"end_time\":" T0 "}]}",
+                 IJ_MAX_NAME, "spans[0].name");
+    string_limit(INGEST_LOGS,
+                 "{\"logs\":[{\"timestamp\":" T0
+                 ",\"service\":\"s\",\"level\":\"INFO\",\"message\":\"%s\"}]}",
+                 IJ_MAX_MESSAGE, "logs[0].message");
+    string_limit(INGEST_LOGS,
+                 "{\"logs\":[{\"timestamp\":" T0 ",\"service\":\"s\",\"level\":\"INFO\",\"message\":\"m\","
+                 "\"stack_trace\":\"%s\"}]}",
+                 IJ_MAX_STACK, "logs[0].stack_trace");
+    string_limit(INGEST_METRICS,
+                 "{\"metrics\":[{\"timestamp\":" T0 ",\"service\":\"%s\",\"name\":\"m\",\"value\":1}]}",
+                 IJ_MAX_SERVICE, "metrics[0].service");
+    string_limit(INGEST_EVENTS, "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"%s\"}]}", IJ_MAX_TYPE,
+                 "events[0].type");
+    /* a level longer than any known one */
+    char *lv = repeat('E', IJ_MAX_LEVEL + 1), *body;
+    ck_assert_int_ge(asprintf(&body,
+                              "{\"logs\":[{\"timestamp\":" T0
+                              ",\"service\":\"s\",\"level\":\"%s\",\"message\":"
+                              "\"m\"}]}",
+                              lv),
+                     0);
+    refused(0, INGEST_LOGS, body, 400, "logs[0].level", "longer than 32 bytes");
+    free(lv);
+    free(body);
+}
+END_TEST
+
+START_TEST(native_attribute_limits)
+{
+    /* nesting: 8 levels inside attributes are accepted, 9 are refused, wherever the object sits */
+    const char *deep8 = "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}";
+    const char *deep9 = "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":1}}}}}}}}}";
+    char extra[256], *body;
+    snprintf(extra, sizeof(extra), "\"attributes\":%s", deep8);
+    body = span_body(extra);
+    free(rows_of(0, INGEST_SPANS, body, 1));
+    free(body);
+    snprintf(extra, sizeof(extra), "\"attributes\":%s", deep9);
+    body = span_body(extra);
+    refused(0, INGEST_SPANS, body, 400, "spans[0].attributes", "nested");
+    free(body);
+    snprintf(extra, sizeof(extra), "\"events\":[{\"name\":\"x\",\"time\":" T0 ",\"attributes\":%s}]", deep9);
+    body = span_body(extra);
+    refused(0, INGEST_SPANS, body, 400, "spans[0].events[0].attributes", "nested too deeply");
+    free(body);
+    ck_assert_int_ge(asprintf(&body,
+                              "{\"metrics\":[{\"timestamp\":" T0
+                              ",\"service\":\"s\",\"name\":\"m\",\"value\":1,"
+                              "\"labels\":%s}]}",
+                              deep9),
+                     0);
+    refused(0, INGEST_METRICS, body, 400, "metrics[0].labels", "nested");
+    free(body);
+    ck_assert_int_ge(
+        asprintf(&body, "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"t\",\"meta\":%s}]}", deep9), 0);
+    refused(0, INGEST_EVENTS, body, 400, "events[0].meta", "nested");
+    free(body);
+    /* size: an attributes object over 64 KiB */
+    char *big = repeat('v', IJ_MAX_ATTR_BYTES);
+    ck_assert_int_ge(asprintf(&body,
+                              "{\"logs\":[{\"timestamp\":" T0
+                              ",\"service\":\"s\",\"level\":\"INFO\",\"message\":"
+                              "\"m\",\"attributes\":{\"k\":\"%s\"}}]}",
+                              big),
+                     0);
+    refused(0, INGEST_LOGS, body, 400, "logs[0].attributes", "larger than 65536 bytes");
+    free(body);
+    free(big);
+}
+END_TEST
+
+START_TEST(native_batch_shape)
+{
+    const char *one_event = "{\"timestamp\":" T0 ",\"type\":\"deploy\"}";
+    /* malformed JSON and wrong shapes */
+    refused(0, INGEST_EVENTS, "", 400, "", "expected a JSON object");
+    refused(0, INGEST_EVENTS, "[1]", 400, "", "expected a JSON object");
+    refused(0, INGEST_EVENTS, "\"events\"", 400, "", "expected a JSON object");
+    refused(0, INGEST_EVENTS, "{\"events\":[]} x", 400, "", "unexpected data after the JSON document");
+    refused(0, INGEST_EVENTS, "{\"events\":[],}", 400, "", "malformed JSON at byte");
+    refused(0, INGEST_EVENTS, "{\"events\":{}}", 400, "events", "expected an array");
+    refused(0, INGEST_EVENTS, "{\"logs\":[]}", 400, "events", "missing");
+    refused(0, INGEST_EVENTS, "{\"events\":[", 400, "events", "malformed JSON at byte");
+    refused(0, INGEST_EVENTS, "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"deploy\"},{\"type\"", 400,
+            "events[1]", "malformed JSON at byte");
+    refused(0, INGEST_EVENTS, "{\"events\":[\"deploy\"]}", 400, "events[0]", "expected an object");
+    /* an empty batch is valid; unknown fields anywhere are ignored */
+    free(rows_of(0, INGEST_EVENTS, "{\"events\":[]}", 0));
+    free(rows_of(0, INGEST_EVENTS,
+                 "{\"v\":2,\"events\":[{\"timestamp\":" T0
+                 ",\"type\":\"deploy\",\"who\":{\"a\":[1,2,{\"b\":null}]}}],\"more\":true}",
+                 1));
+
+    /* records: at the limit accepted, one more refused with 413 naming the array */
+    char body[4096] = "{\"events\":[";
+    for (int i = 0; i < 5; i++) {
+        if (i) strcat(body, ",");
+        strcat(body, one_event);
+    }
+    strcat(body, "]}");
+    ingest_batch_t b;
+    ingest_err_t e;
+    ck_assert_int_eq(ingest_json_native(INGEST_EVENTS, body, strlen(body), 5, 1 << 20, &b, &e), 0);
+    ck_assert_int_eq(b.records, 5);
+    ingest_batch_dispose(&b);
+    ck_assert_int_eq(ingest_json_native(INGEST_EVENTS, body, strlen(body), 4, 1 << 20, &b, &e), -1);
+    ck_assert_int_eq(e.status, 413);
+    ck_assert_str_eq(e.path, "events");
+    ck_assert_msg(strstr(e.reason, "at most 4"), "%s", e.reason);
+    /* COPY bytes: over the cap is a 413 */
+    ck_assert_int_eq(ingest_json_native(INGEST_EVENTS, body, strlen(body), 5, 200, &b, &e), -1);
+    ck_assert_int_eq(e.status, 413);
+    ck_assert_str_eq(e.path, "");
+    /* the same bodies in each kind's array name that array */
+    refused(0, INGEST_LOGS, "{\"logs\":7}", 400, "logs", "expected an array");
+    refused(0, INGEST_METRICS, "{\"metrics\":null}", 400, "metrics", "expected an array");
+    refused(0, INGEST_SPANS, "{\"events\":[]}", 400, "spans", "missing");
+}
+END_TEST
+
+START_TEST(days_are_recorded_once_each)
+{
+    ingest_batch_t b;
+    ingest_err_t e;
+    const char *body = "{\"events\":[{\"timestamp\":\"2026-11-22T00:00:00Z\",\"type\":\"a\"},"
+                       "{\"timestamp\":\"2026-11-22T23:59:59.999999999Z\",\"type\":\"a\"},"
+                       "{\"timestamp\":\"2026-11-23T00:00:00Z\",\"type\":\"a\"},"
+                       "{\"timestamp\":\"2026-11-22T12:00:00Z\",\"type\":\"a\"},"
+                       "{\"timestamp\":\"2026-11-23T01:00:00+02:00\",\"type\":\"a\"}]}";
+    ck_assert_int_eq(parse(INGEST_EVENTS, body, &b, &e), 0);
+    ck_assert_int_eq(b.records, 5);
+    ck_assert_int_eq(b.ndays, 2);
+    ck_assert_int_eq(b.days[0], 20779); /* 2026-11-22 */
+    ck_assert_int_eq(b.days[1], 20780);
+    ingest_batch_dispose(&b);
+    /* spans count their start */
+    const char *sp = "{\"spans\":[{\"trace_id\":\"" TRACE "\",\"span_id\":\"" SPAN "\",\"service\":\"s\","
+                     "\"name\":\"n\",\"start_time\":\"2026-11-22T23:59:59Z\",\"end_time\":"
+                     "\"2026-11-23T00:00:01Z\"}]}";
+    ck_assert_int_eq(parse(INGEST_SPANS, sp, &b, &e), 0);
+    ck_assert_int_eq(b.ndays, 1);
+    ck_assert_int_eq(b.days[0], 20779);
+    ingest_batch_dispose(&b);
+}
+END_TEST
+
+/* ---------------- duplicate hashes ---------------- */
 
 START_TEST(duplicate_hash_is_stable_and_sensitive)
 {
@@ -218,6 +735,93 @@ START_TEST(duplicate_hash_is_stable_and_sensitive)
     ingest_batch_dispose(&z);
 }
 END_TEST
+
+/* Every variant must hash differently from the base and from each other; the same record sent again
+ * (even with the time written differently, or the id in another case) hashes the same. */
+static void hashes_differ(ingest_kind_t k, const char *base, const char *same, const char *const *variants,
+                          size_t n)
+{
+    char *h0 = hash_of(0, k, base), *h1 = hash_of(0, k, same);
+    ck_assert_str_eq(h0, h1);
+    char **hs = calloc(n, sizeof(*hs));
+    for (size_t i = 0; i < n; i++) {
+        hs[i] = hash_of(0, k, variants[i]);
+        ck_assert_msg(strcmp(hs[i], h0) != 0, "variant %zu hashes like the base: %s", i, variants[i]);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(strcmp(hs[i], hs[j]) != 0, "variants %zu and %zu collide", i, j);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(hs[i]);
+    free(hs);
+    free(h0);
+    free(h1);
+}
+
+START_TEST(log_hash_covers_every_field)
+{
+    static const char *const variants[] = {
+        LOG(T0, "s", "ERROR", "m", ",\"trace_id\":\"" TRACE "\""),
+        LOG(T0, "s", "ERROR", "m", ",\"span_id\":\"" SPAN "\""),
+        LOG(T0, "s", "ERROR", "m", ",\"stack_trace\":\"E\""),
+        LOG(T0, "s", "ERROR", "m", ",\"attributes\":{\"a\":1}"),
+        LOG(T0, "s", "ERROR", "m", ",\"attributes\":{\"a\":2}"),
+        LOG(T0, "s", "ERROR", "m2", ""),
+        LOG(T0, "s", "ERR", "m", ""),
+        LOG(T0, "s2", "ERROR", "m", ""),
+        LOG("1795357925000000001", "s", "ERROR", "m", ""),
+        LOG(T0, "s", "ERROR", "", ",\"stack_trace\":\"m\""), /* content moved between fields */
+    };
+    hashes_differ(INGEST_LOGS, LOG(T0, "s", "ERROR", "m", ""),
+                  LOG("\"2026-11-22T16:32:05+02:00\"", "s", "ERROR", "m", ""), variants,
+                  sizeof(variants) / sizeof(*variants));
+    /* ids are hashed in their stored (lowercase hex) form */
+    char *h1 = hash_of(0, INGEST_LOGS, LOG(T0, "s", "ERROR", "m", ",\"trace_id\":\"" TRACE "\""));
+    char *h2 =
+        hash_of(0, INGEST_LOGS, LOG(T0, "s", "ERROR", "m", ",\"trace_id\":\"W47/95gDgQPSabYzgT/GDA==\""));
+    ck_assert_str_eq(h1, h2);
+    free(h1);
+    free(h2);
+}
+END_TEST
+
+#define METRIC(ts, svc, name, value, extra)                                                                  \
+    "{\"metrics\":[{\"timestamp\":" ts ",\"service\":\"" svc "\",\"name\":\"" name                           \
+    "\",\"value\":" value extra "}]}"
+
+START_TEST(metric_hash_covers_every_field)
+{
+    static const char *const variants[] = {
+        METRIC(T0, "s", "m", "1.5", ",\"labels\":{\"a\":\"1\"}"),
+        METRIC(T0, "s", "m", "1.5", ",\"labels\":{\"a\":\"2\"}"),
+        METRIC(T0, "s", "m", "1.25", ""),
+        METRIC(T0, "s", "m2", "1.5", ""),
+        METRIC(T0, "s2", "m", "1.5", ""),
+        METRIC("1795357925000000001", "s", "m", "1.5", ""),
+    };
+    hashes_differ(INGEST_METRICS, METRIC(T0, "s", "m", "1.5", ""),
+                  METRIC("\"2026-11-22T14:32:05Z\"", "s", "m", "15e-1", ""), variants,
+                  sizeof(variants) / sizeof(*variants));
+}
+END_TEST
+
+#define EVENT(ts, extra) "{\"events\":[{\"timestamp\":" ts ",\"type\":\"deploy\"" extra "}]}"
+
+START_TEST(event_hash_covers_every_field)
+{
+    static const char *const variants[] = {
+        EVENT(T0, ",\"service\":\"s\""),
+        EVENT(T0, ",\"description\":\"s\""),
+        EVENT(T0, ",\"meta\":{\"v\":1}"),
+        EVENT(T0, ",\"meta\":{\"v\":2}"),
+        "{\"events\":[{\"timestamp\":" T0 ",\"type\":\"config\"}]}",
+        EVENT("1795357925000000001", ""),
+    };
+    hashes_differ(INGEST_EVENTS, EVENT(T0, ""), EVENT("\"2026-11-22T14:32:05.000Z\"", ""), variants,
+                  sizeof(variants) / sizeof(*variants));
+}
+END_TEST
+
+/* ---------------- OTLP ---------------- */
 
 static char *fixture(const char *name)
 {
@@ -246,19 +850,86 @@ START_TEST(otlp_fixtures)
     ck_assert_msg(strstr(b.copy.data,
                          "5b8efff798038103d269b633813fc60c\teee19b7ec3c1b176\teee19b7ec3c1b174\tinventory"),
                   "base64 ids: %s", b.copy.data);
+    /* row 0: the ERROR server span; resource attributes other than service.name kept under "resource" */
+    col_eq(b.copy.data, 0, 2, "\\N");
+    col_eq(b.copy.data, 0, 5, "SERVER");
+    col_eq(b.copy.data, 0, 8, "2");
+    col_eq(b.copy.data, 0, 9, "payment failed");
+    col_eq(b.copy.data, 0, 10,
+           "{\"http.request.method\":\"POST\",\"http.response.status_code\":500,\"resource\":{\"host.cpu."
+           "count\":8,"
+           "\"service.version\":\"1.4.2\"},\"url.path\":\"/checkout\"}");
+    /* row 1: the exception event keeps type, message and the multi-line stack trace */
+    char *ev = column(b.copy.data, 1, 11);
+    ck_assert_msg(strstr(ev, "\"name\":\"exception\""), "%s", ev);
+    ck_assert_msg(strstr(ev, "\"time_ns\":1764000000239000000"), "%s", ev);
+    ck_assert_msg(strstr(ev, "\"exception.type\":\"com.acme.payment.GatewayTimeoutException\""), "%s", ev);
+    ck_assert_msg(strstr(ev, "\"exception.message\":\"card gateway timed out after 200 ms\""), "%s", ev);
+    ck_assert_msg(strstr(ev, "CardGateway.java:88)\\\\n\\\\tat com.acme.payment.ChargeService"), "%s", ev);
+    free(ev);
+    col_eq(b.copy.data, 1, 10,
+           "{\"payment.amount\":42.5,\"payment.retry\":true,\"payment.tags\":[\"card\",\"eu\"],\"resource\":{"
+           "\"host.cpu.count\":8,\"service.version\":\"1.4.2\"}}");
+    col_eq(b.copy.data, 2, 5, "CLIENT");
+    col_eq(b.copy.data, 2, 8, "0");
+    col_eq(b.copy.data, 2, 9, "\\N");
     ingest_batch_dispose(&b);
     free(t);
+
     t = fixture("logs.json");
     ck_assert_int_eq(ingest_json_otlp(INGEST_LOGS, t, strlen(t), 1000, 1 << 20, &b, &e), 0);
     ck_assert_int_eq(b.records, 2);
     ck_assert_int_eq(b.nerror_traces, 1);
+    static const char *const l0[] = {
+        "1764000000240000000",
+        "checkout",
+        "ERROR",
+        "5",
+        "charge failed for order ord-1234",
+        TRACE,
+        "eee19b7ec3c1b175",
+        "com.acme.payment.GatewayTimeoutException: card gateway timed out\\n\\tat "
+        "com.acme.payment.CardGateway.charge(CardGateway.java:88)\\n"};
+    for (int c = 0; c < 8; c++)
+        col_eq(b.copy.data, 0, c, l0[c]);
+    /* timeUnixNano 0: the observed time is used; a kvlist body becomes JSON text */
+    static const char *const l1[] = {"1764000000100000000",
+                                     "checkout",
+                                     "INFO",
+                                     "3",
+                                     "{\"event\":\"cart loaded\",\"items\":3}",
+                                     "\\N",
+                                     "\\N",
+                                     "\\N",
+                                     "{}"};
+    for (int c = 0; c < 9; c++)
+        col_eq(b.copy.data, 1, c, l1[c]);
     ingest_batch_dispose(&b);
     free(t);
+
     t = fixture("metrics.json");
     ck_assert_int_eq(ingest_json_otlp(INGEST_METRICS, t, strlen(t), 1000, 1 << 20, &b, &e), 0);
     ck_assert_int_eq(b.records, 2 + 2 + 3); /* gauge, sum, histogram count+sum+3 buckets */
     ck_assert_msg(strstr(b.copy.data, "9007199254740992"), "asInt as string: %s", b.copy.data);
     ck_assert_msg(strstr(b.copy.data, "\"le\":\"+Inf\""), "%s", b.copy.data);
+    static const struct {
+        const char *name, *value, *labels;
+    } m[] = {
+        {"process.cpu.utilization", "0.41999999999999998", "{}"},
+        {"http.server.requests", "9007199254740992", "{\"http.route\":\"/checkout\"}"},
+        {"http.server.duration.count", "10", "{\"http.route\":\"/checkout\"}"},
+        {"http.server.duration.sum", "1234.5", "{\"http.route\":\"/checkout\"}"},
+        {"http.server.duration.bucket", "2", "{\"http.route\":\"/checkout\",\"le\":\"50\"}"},
+        {"http.server.duration.bucket", "7", "{\"http.route\":\"/checkout\",\"le\":\"250\"}"},
+        {"http.server.duration.bucket", "10", "{\"http.route\":\"/checkout\",\"le\":\"+Inf\"}"},
+    };
+    for (int r = 0; r < 7; r++) {
+        col_eq(b.copy.data, r, 0, "1764000000000000000");
+        col_eq(b.copy.data, r, 1, "checkout");
+        col_eq(b.copy.data, r, 2, m[r].name);
+        col_eq(b.copy.data, r, 3, m[r].value);
+        col_eq(b.copy.data, r, 4, m[r].labels);
+    }
     ingest_batch_dispose(&b);
     free(t);
     const char *empty_span = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{}]}]}]}";
@@ -267,17 +938,307 @@ START_TEST(otlp_fixtures)
 }
 END_TEST
 
+#define RES "\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"pay\"}}]}"
+#define OSPAN                                                                                                \
+    "\"traceId\":\"" TRACE "\",\"spanId\":\"" SPAN "\",\"name\":\"n\",\"startTimeUnixNano\":\"" T0           \
+    "\",\"endTimeUnixNano\":\"1795357925000000001\""
+#define SPANS(x) "{\"resourceSpans\":[{" RES ",\"scopeSpans\":[{\"spans\":[" x "]}]}]}"
+#define SPATH "resourceSpans[0].scopeSpans[0].spans[0]"
+
+START_TEST(otlp_span_values)
+{
+    char *rows = rows_of(
+        1, INGEST_SPANS,
+        SPANS("{" OSPAN
+              ",\"kind\":\"SPAN_KIND_PRODUCER\",\"status\":{\"code\":\"STATUS_CODE_OK\"},\"attributes\":["
+              "{\"key\":\"s\",\"value\":{\"stringValue\":\"a\\tb\"}},{\"key\":\"i\",\"value\":{\"intValue\":"
+              "\"-42\"}},"
+              "{\"key\":\"j\",\"value\":{\"intValue\":7}},{\"key\":\"d\",\"value\":{\"doubleValue\":1.5}},"
+              "{\"key\":\"b\",\"value\":{\"boolValue\":false}},{\"key\":\"y\",\"value\":{\"bytesValue\":"
+              "\"AQI=\"}},"
+              "{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":\"1\"},{\"stringValue\":"
+              "\"x\"}]}}},"
+              "{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"z\",\"value\":{"
+              "\"doubleValue\":2.5}}]}}},"
+              "{\"key\":\"e\",\"value\":{}}]},"
+              "{" OSPAN ",\"kind\":4,\"status\":{\"code\":1}},{" OSPAN
+              ",\"kind\":0,\"status\":{\"code\":0}}"),
+        3);
+    col_eq(rows, 0, 3, "pay");
+    col_eq(rows, 0, 5, "PRODUCER");
+    col_eq(rows, 0, 8, "1");
+    col_eq(rows, 0, 10,
+           "{\"arr\":[1,\"x\"],\"b\":false,\"d\":1.5,\"e\":null,\"i\":-42,\"j\":7,\"kv\":{\"z\":2.5},\"s\":"
+           "\"a\\\\tb\","
+           "\"y\":\"AQI=\"}");
+    col_eq(rows, 1, 5, "PRODUCER");
+    col_eq(rows, 1, 8, "1");
+    col_eq(rows, 2, 5, "\\N"); /* SPAN_KIND_UNSPECIFIED */
+    col_eq(rows, 2, 8, "0");
+    free(rows);
+    /* no resource: unknown_service; base64 ids */
+    rows =
+        rows_of(1, INGEST_SPANS,
+                "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"W47/95gDgQPSabYzgT/GDA==\","
+                "\"spanId\":\"7uGbfsPBsXQ=\",\"name\":\"n\",\"startTimeUnixNano\":" T0
+                ",\"endTimeUnixNano\":" T0 "}]}]}]}",
+                1);
+    col_eq(rows, 0, 0, TRACE);
+    col_eq(rows, 0, 1, SPAN);
+    col_eq(rows, 0, 3, "unknown_service");
+    free(rows);
+    /* an empty export is valid */
+    free(rows_of(1, INGEST_SPANS, "{}", 0));
+    free(rows_of(1, INGEST_SPANS, "{\"resourceSpans\":[]}", 0));
+    free(rows_of(1, INGEST_SPANS, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[]}]}]}", 0));
+}
+END_TEST
+
+START_TEST(otlp_span_error_signals)
+{
+    ingest_batch_t b;
+    ingest_err_t e;
+    const char *body =
+        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"5b8efff798038103d269b633813fc601\",\"spanId\":\"" SPAN "\",\"name\":\"a\","
+        "\"startTimeUnixNano\":" T0 ",\"endTimeUnixNano\":" T0 ",\"status\":{\"code\":2}},"
+        "{\"traceId\":\"5b8efff798038103d269b633813fc602\",\"spanId\":\"" SPAN "\",\"name\":\"b\","
+        "\"startTimeUnixNano\":" T0 ",\"endTimeUnixNano\":" T0 ",\"events\":[{\"name\":\"exception\","
+        "\"timeUnixNano\":" T0 "}]},"
+        "{\"traceId\":\"5b8efff798038103d269b633813fc603\",\"spanId\":\"" SPAN "\",\"name\":\"c\","
+        "\"startTimeUnixNano\":" T0 ",\"endTimeUnixNano\":" T0 ",\"events\":[{\"name\":\"retry\","
+        "\"timeUnixNano\":" T0 "}],\"status\":{\"code\":1}},"
+        "{\"traceId\":\"5b8efff798038103d269b633813fc601\",\"spanId\":\"eee19b7ec3c1b175\",\"name\":\"d\","
+        "\"startTimeUnixNano\":" T0 ",\"endTimeUnixNano\":" T0 ",\"status\":{\"code\":\"STATUS_CODE_ERROR\"}}"
+        "]}]}]}";
+    ck_assert_int_eq(parse_otlp(INGEST_SPANS, body, &b, &e), 0);
+    ck_assert_int_eq(b.records, 4);
+    ck_assert_int_eq(b.nerror_traces, 2);
+    ck_assert_str_eq(b.error_traces[0], "5b8efff798038103d269b633813fc601");
+    ck_assert_str_eq(b.error_traces[1], "5b8efff798038103d269b633813fc602");
+    ingest_batch_dispose(&b);
+}
+END_TEST
+
+START_TEST(otlp_span_errors_name_the_path)
+{
+    static const struct {
+        const char *body, *path, *why;
+    } cases[] = {
+        {SPANS("{" OSPAN ",\"traceId\":\"abc\"}"), SPATH ".traceId", "expected 32 hex digits"},
+        {SPANS("{" OSPAN ",\"spanId\":5}"), SPATH ".spanId", "expected a string"},
+        {SPANS("{" OSPAN ",\"parentSpanId\":\"xyz\"}"), SPATH ".parentSpanId", "expected 16 hex digits"},
+        {SPANS("{" OSPAN ",\"startTimeUnixNano\":\"12\"}"), SPATH ".startTimeUnixNano",
+         "seconds or milliseconds sent?"},
+        {SPANS("{" OSPAN ",\"endTimeUnixNano\":1.5}"), SPATH ".endTimeUnixNano", "expected an RFC 3339"},
+        {SPANS("{" OSPAN ",\"endTimeUnixNano\":\"1795357924000000000\"}"), SPATH ".endTimeUnixNano",
+         "end is before start"},
+        {SPANS("{" OSPAN ",\"name\":\"\"}"), SPATH ".name", "expected a non-empty string"},
+        {SPANS("{" OSPAN ",\"name\":3}"), SPATH ".name", "expected a non-empty string"},
+        {SPANS("{" OSPAN ",\"events\":[{\"name\":\"exception\"}]}"), SPATH ".events[0].timeUnixNano",
+         "missing"},
+        {SPANS("{" OSPAN "},{" OSPAN "},3"), "resourceSpans[0].scopeSpans[0].spans[2]", "expected an object"},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[]},{\"spans\":[{\"traceId\":\"" TRACE "\"}]}]}]}",
+         "resourceSpans[0].scopeSpans[1].spans[0].spanId", "missing"},
+        {"{\"resourceSpans\":[{},{\"scopeSpans\":[{},{},{\"spans\":[{},{}]}]}]}",
+         "resourceSpans[1].scopeSpans[2].spans[0].traceId", "missing"},
+        {"{\"resourceSpans\":{}}", "resourceSpans", "expected an array"},
+        {"{\"resourceSpans\":[{\"scopeSpans\":{}}]}", "resourceSpans[0].scopeSpans", "expected an array"},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":{}}]}]}", "resourceSpans[0].scopeSpans[0].spans",
+         "expected an array"},
+        {"[]", "", "expected a JSON object"},
+        {"", "", "malformed JSON at line"},
+        {"{\"resourceSpans\":[}", "", "malformed JSON at line 1 column 19"},
+        {SPANS("{" OSPAN ",\"attributes\":[{\"key\":\"s\",\"value\":{\"stringValue\":\"a\\u0000b\"}}]}"), "",
+         "\\u0000 is not allowed"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+        refused(1, INGEST_SPANS, cases[i].body, 400, cases[i].path, cases[i].why);
+}
+END_TEST
+
+#define OLOG(x) "{\"resourceLogs\":[{" RES ",\"scopeLogs\":[{\"logRecords\":[" x "]}]}]}"
+#define LTIME "\"timeUnixNano\":\"" T0 "\""
+
+START_TEST(otlp_log_values)
+{
+    static const struct {
+        int number;
+        const char *level, *severity;
+    } sev[] = {{1, "TRACE", "1"},  {4, "TRACE", "1"},  {5, "DEBUG", "2"},  {8, "DEBUG", "2"},
+               {9, "INFO", "3"},   {12, "INFO", "3"},  {13, "WARN", "4"},  {16, "WARN", "4"},
+               {17, "ERROR", "5"}, {20, "ERROR", "5"}, {21, "FATAL", "6"}, {24, "FATAL", "6"}};
+    for (size_t i = 0; i < sizeof(sev) / sizeof(*sev); i++) {
+        char body[512];
+        snprintf(body, sizeof(body), OLOG("{" LTIME ",\"severityNumber\":%d}"), sev[i].number);
+        char *rows = rows_of(1, INGEST_LOGS, body, 1);
+        col_eq(rows, 0, 2, sev[i].level); /* no severityText: the level is named after the number */
+        col_eq(rows, 0, 3, sev[i].severity);
+        free(rows);
+    }
+    /* severityText is kept as sent; the number wins; the text alone gives the severity */
+    char *rows =
+        rows_of(1, INGEST_LOGS,
+                OLOG("{" LTIME ",\"severityNumber\":18,\"severityText\":\"Err\"},{" LTIME
+                     ",\"severityText\":\"warning\"},{" LTIME ",\"body\":{\"doubleValue\":2.5}},{" LTIME
+                     ",\"body\":{\"stringValue\":\"a\\nb\"},\"severityText\":\"LOUD\"}"),
+                4);
+    col_eq(rows, 0, 2, "Err");
+    col_eq(rows, 0, 3, "5");
+    col_eq(rows, 1, 2, "warning");
+    col_eq(rows, 1, 3, "4");
+    col_eq(rows, 2, 2, "INFO"); /* unspecified severity is stored as INFO */
+    col_eq(rows, 2, 3, "3");
+    col_eq(rows, 2, 4, "2.5");
+    col_eq(rows, 3, 2, "LOUD");
+    col_eq(rows, 3, 4, "a\\nb");
+    free(rows);
+    /* error signal: severity >= ERROR with a trace id */
+    ingest_batch_t b;
+    ingest_err_t e;
+    const char *body =
+        OLOG("{" LTIME ",\"severityNumber\":17,\"traceId\":\"W47/95gDgQPSabYzgT/GDA==\"},{" LTIME
+             ",\"severityNumber\":17},{" LTIME ",\"severityNumber\":13,\"traceId\":"
+             "\"5b8efff798038103d269b633813fc601\"},{" LTIME ",\"severityText\":\"FATAL\","
+             "\"traceId\":\"5b8efff798038103d269b633813fc602\",\"spanId\":\"\"}");
+    ck_assert_int_eq(parse_otlp(INGEST_LOGS, body, &b, &e), 0);
+    ck_assert_int_eq(b.records, 4);
+    ck_assert_int_eq(b.nerror_traces, 2);
+    ck_assert_str_eq(b.error_traces[0], TRACE);
+    ck_assert_str_eq(b.error_traces[1], "5b8efff798038103d269b633813fc602");
+    ingest_batch_dispose(&b);
+    /* errors */
+    refused(1, INGEST_LOGS, OLOG("{\"severityNumber\":3}"), 400,
+            "resourceLogs[0].scopeLogs[0].logRecords[0].observedTimeUnixNano", "missing");
+    refused(1, INGEST_LOGS, OLOG("{" LTIME ",\"traceId\":\"zz\"}"), 400,
+            "resourceLogs[0].scopeLogs[0].logRecords[0].traceId", "expected 32 hex digits");
+    refused(1, INGEST_LOGS, OLOG("{" LTIME ",\"spanId\":\"AAAAAAAAAAA=\"}"), 400,
+            "resourceLogs[0].scopeLogs[0].logRecords[0].spanId", "all-zero");
+    refused(1, INGEST_LOGS, "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":7}]}]}", 400,
+            "resourceLogs[0].scopeLogs[0].logRecords", "expected an array");
+    char *big = repeat('m', IJ_MAX_MESSAGE + 1), *bb;
+    ck_assert_int_ge(asprintf(&bb, OLOG("{" LTIME ",\"body\":{\"stringValue\":\"%s\"}}"), big), 0);
+    refused(1, INGEST_LOGS, bb, 400, "resourceLogs[0].scopeLogs[0].logRecords[0].body", "longer than 65536");
+    free(bb);
+    free(big);
+}
+END_TEST
+
+#define OMET(x) "{\"resourceMetrics\":[{" RES ",\"scopeMetrics\":[{\"metrics\":[" x "]}]}]}"
+#define MPATH "resourceMetrics[0].scopeMetrics[0].metrics[0]"
+
+START_TEST(otlp_metric_values)
+{
+    char *rows = rows_of(
+        1, INGEST_METRICS,
+        OMET("{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0 "\",\"asInt\":\"-7\","
+             "\"attributes\":[{\"key\":\"host\",\"value\":{\"stringValue\":\"a\"}}]},{\"timeUnixNano\":" T0
+             ",\"asDouble\":0.25}]}},{\"name\":\"c\",\"sum\":{\"isMonotonic\":true,\"dataPoints\":[{"
+             "\"timeUnixNano\":\"" T0 "\",\"asInt\":12}]}},"
+             "{\"name\":\"h\",\"histogram\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0 "\",\"count\":\"6\","
+             "\"sum\":7.5,\"bucketCounts\":[\"1\",\"2\",\"0\",\"3\"],\"explicitBounds\":[1,2.5,10],"
+             "\"attributes\":[{\"key\":\"r\",\"value\":{\"stringValue\":\"/x\"}}]}]}}"),
+        2 + 1 + 2 + 4);
+    static const struct {
+        const char *name, *value, *labels;
+    } want[] = {
+        {"g", "-7", "{\"host\":\"a\"}"},
+        {"g", "0.25", "{}"},
+        {"c", "12", "{}"},
+        {"h.count", "6", "{\"r\":\"/x\"}"},
+        {"h.sum", "7.5", "{\"r\":\"/x\"}"},
+        {"h.bucket", "1", "{\"le\":\"1\",\"r\":\"/x\"}"},
+        {"h.bucket", "3", "{\"le\":\"2.5\",\"r\":\"/x\"}"},
+        {"h.bucket", "3", "{\"le\":\"10\",\"r\":\"/x\"}"},
+        {"h.bucket", "6", "{\"le\":\"+Inf\",\"r\":\"/x\"}"},
+    };
+    for (int r = 0; r < 9; r++) {
+        col_eq(rows, r, 0, T0);
+        col_eq(rows, r, 1, "pay");
+        col_eq(rows, r, 2, want[r].name);
+        col_eq(rows, r, 3, want[r].value);
+        col_eq(rows, r, 4, want[r].labels);
+    }
+    /* the bucket points differ only by "le": their hashes differ */
+    char *h1 = column(rows, 6, 5), *h2 = column(rows, 7, 5);
+    ck_assert_str_ne(h1, h2);
+    free(h1);
+    free(h2);
+    free(rows);
+    refused(1, INGEST_METRICS,
+            OMET("{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0 "\"}]}}"), 400,
+            MPATH ".gauge.dataPoints[0].asDouble", "expected asDouble or asInt");
+    refused(1, INGEST_METRICS, OMET("{\"name\":\"g\",\"gauge\":{\"dataPoints\":[{\"asDouble\":1}]}}"), 400,
+            MPATH ".gauge.dataPoints[0].timeUnixNano", "missing");
+    refused(1, INGEST_METRICS, OMET("{\"name\":\"g\"}"), 400, MPATH,
+            "expected one of gauge, sum, histogram, summary, exponentialHistogram");
+    refused(1, INGEST_METRICS, OMET("{\"gauge\":{}}"), 400, MPATH ".name", "expected a non-empty string");
+    refused(1, INGEST_METRICS,
+            OMET("{\"name\":\"h\",\"histogram\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0
+                 "\",\"count\":\"2\","
+                 "\"bucketCounts\":[\"1\",\"x\"],\"explicitBounds\":[1]}]}}"),
+            400, MPATH ".histogram.dataPoints[0].bucketCounts[1]", "expected a number");
+    refused(1, INGEST_METRICS,
+            OMET("{\"name\":\"s\",\"sum\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0
+                 "\",\"asDouble\":\"NaN\"}]}}"),
+            400, MPATH ".sum.dataPoints[0]", "not a finite number");
+}
+END_TEST
+
+START_TEST(otlp_batch_limits)
+{
+    ingest_batch_t b;
+    ingest_err_t e;
+    const char *three = SPANS("{" OSPAN "},{" OSPAN "},{" OSPAN "}");
+    ck_assert_int_eq(ingest_json_otlp(INGEST_SPANS, three, strlen(three), 3, 1 << 20, &b, &e), 0);
+    ingest_batch_dispose(&b);
+    ck_assert_int_eq(ingest_json_otlp(INGEST_SPANS, three, strlen(three), 2, 1 << 20, &b, &e), -1);
+    ck_assert_int_eq(e.status, 413);
+    ck_assert_str_eq(e.path, "resourceSpans");
+    ck_assert_int_eq(ingest_json_otlp(INGEST_SPANS, three, strlen(three), 3, 100, &b, &e), -1);
+    ck_assert_int_eq(e.status, 413);
+    /* histogram buckets count as records */
+    const char *h =
+        OMET("{\"name\":\"h\",\"histogram\":{\"dataPoints\":[{\"timeUnixNano\":\"" T0 "\",\"count\":\"1\","
+             "\"bucketCounts\":[\"1\",\"0\"],\"explicitBounds\":[1]}]}}");
+    ck_assert_int_eq(ingest_json_otlp(INGEST_METRICS, h, strlen(h), 3, 1 << 20, &b, &e), 0);
+    ck_assert_int_eq(b.records, 3);
+    ingest_batch_dispose(&b);
+    ck_assert_int_eq(ingest_json_otlp(INGEST_METRICS, h, strlen(h), 2, 1 << 20, &b, &e), -1);
+    ck_assert_int_eq(e.status, 413);
+    ck_assert_str_eq(e.path, "resourceMetrics");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ingest_parse");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, rfc3339_offsets_fractions_and_ranges);
-    tcase_add_test(tc, ids_hex_base64_traceparent);
     tcase_add_test(tc, scanner_accepts_json_and_refuses_the_rest);
+    tcase_add_test(tc, copy_escaping);
     tcase_add_test(tc, native_span_row_and_error_signal);
-    tcase_add_test(tc, native_errors_name_the_path);
+    tcase_add_test(tc, native_span_columns);
+    tcase_add_test(tc, native_span_errors_name_the_path);
+    tcase_add_test(tc, native_times);
+    tcase_add_test(tc, native_log_rows_and_severity);
+    tcase_add_test(tc, native_log_error_signal_needs_a_trace);
+    tcase_add_test(tc, native_log_errors_name_the_path);
+    tcase_add_test(tc, native_metric_and_event_rows);
+    tcase_add_test(tc, native_string_limits);
+    tcase_add_test(tc, native_attribute_limits);
+    tcase_add_test(tc, native_batch_shape);
+    tcase_add_test(tc, days_are_recorded_once_each);
     tcase_add_test(tc, duplicate_hash_is_stable_and_sensitive);
+    tcase_add_test(tc, log_hash_covers_every_field);
+    tcase_add_test(tc, metric_hash_covers_every_field);
+    tcase_add_test(tc, event_hash_covers_every_field);
     tcase_add_test(tc, otlp_fixtures);
+    tcase_add_test(tc, otlp_span_values);
+    tcase_add_test(tc, otlp_span_error_signals);
+    tcase_add_test(tc, otlp_span_errors_name_the_path);
+    tcase_add_test(tc, otlp_log_values);
+    tcase_add_test(tc, otlp_metric_values);
+    tcase_add_test(tc, otlp_batch_limits);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
