@@ -8,6 +8,7 @@
 #include "jscan.h"
 #include "rfc3339.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,12 +154,12 @@ static int read_events(parser_t *p, const char *field)
             snprintf(fp, sizeof(fp), "events[%d].time", n);
             return field_fail(p, fp, 400, "missing");
         }
-        if (n) buf_append_char(out, ',');
-        buf_append_str(out, "{\"name\":");
-        buf_append(out, name_raw.s, name_raw.n);
-        buf_printf(out, ",\"time_ns\":%lld,\"attributes\":", (long long)ns);
-        buf_append(out, attrs.s, attrs.n);
-        buf_append_char(out, '}');
+        /* every append is checked: a truncated events array would be stored as broken JSON */
+        if ((n && buf_append_char(out, ',')) || buf_append_str(out, "{\"name\":") ||
+            buf_append(out, name_raw.s, name_raw.n) ||
+            buf_printf(out, ",\"time_ns\":%lld,\"attributes\":", (long long)ns) ||
+            buf_append(out, attrs.s, attrs.n) || buf_append_char(out, '}'))
+            return TOO_BIG(p);
         n++;
     }
     if (k < 0) return syntax_fail(p, field);
@@ -411,6 +412,7 @@ static int one_metric(parser_t *p)
     if (need(p, sp, M_TS) || need_str(p, sp, M_SERVICE, IJ_MAX_SERVICE, 0) ||
         need_str(p, sp, M_NAME, IJ_MAX_NAME, 0) || need(p, sp, M_VALUE))
         return -1;
+    if (!isfinite(r->num[M_VALUE])) return field_fail(p, "value", 400, "not a finite number");
     hash128_state_t h;
     hash128_init(&h);
     hash_field(&h, r, M_SERVICE);

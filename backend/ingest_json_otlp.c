@@ -62,9 +62,11 @@ static json_t *any_value(json_t *v, int depth)
     return json_null();
 }
 
+/* NULL when service.name is longer than a service may be. */
 static const char *service_of(json_t *resource_attrs)
 {
     json_t *s = json_object_get(resource_attrs, "service.name");
+    if (json_is_string(s) && json_string_length(s) > IJ_MAX_SERVICE) return NULL;
     return json_is_string(s) && json_string_length(s) > 0 ? json_string_value(s) : "unknown_service";
 }
 
@@ -108,6 +110,12 @@ static int walk(json_t *root, const char *top, const char *scope, const char *le
     {
         json_t *resource = kv_list(json_object_get(json_object_get(t, "resource"), "attributes"), 0);
         const char *service = service_of(resource);
+        if (service == NULL) {
+            char path[128];
+            snprintf(path, sizeof(path), "%s[%zu].resource.attributes.service.name", top, i);
+            json_decref(resource);
+            return ij_fail(err, 400, path, "longer than %d bytes", IJ_MAX_SERVICE);
+        }
         json_t *scopes = json_object_get(t, scope);
         int rc = 0;
         if (scopes && !json_is_array(scopes)) {
@@ -402,8 +410,8 @@ static int data_point(json_t *dp, const char *service, const char *name, const c
         strcmp(kind, "exponentialHistogram") == 0) {
         double count = 0, sum = 0;
         snprintf(p, sizeof(p), "%.280s.count", path);
-        if (number_of(json_object_get(dp, "count"), &count) != 0)
-            rc = ij_fail(err, 400, p, "expected a number");
+        json_t *cv = json_object_get(dp, "count"); /* OTLP's JSON leaves zero counts out */
+        if (cv != NULL && number_of(cv, &count) != 0) rc = ij_fail(err, 400, p, "expected a number");
         snprintf(n2, sizeof(n2), "%s.count", name);
         if (rc == 0) rc = point(b, service, n2, count, labels, ts, path, err);
         if (rc == 0 && number_of(json_object_get(dp, "sum"), &sum) == 0) {
@@ -426,9 +434,13 @@ static int data_point(json_t *dp, const char *service, const char *name, const c
                 cum += cnt;
                 json_t *l = json_deep_copy(labels);
                 char le[40];
-                if (i < json_array_size(bounds) && number_of(json_array_get(bounds, i), &bound) == 0)
-                    snprintf(le, sizeof(le), "%.17g", bound);
-                else
+                if (i < json_array_size(bounds) && number_of(json_array_get(bounds, i), &bound) == 0) {
+                    /* shortest text that reads back to the same double: 0.1, not 0.10000000000000001 */
+                    for (int digits = 6; digits <= 17; digits++) {
+                        snprintf(le, sizeof(le), "%.*g", digits, bound);
+                        if (strtod(le, NULL) == bound) break;
+                    }
+                } else
                     snprintf(le, sizeof(le), "+Inf");
                 json_object_set_new(l, "le", json_string(le));
                 rc = point(b, service, n2, cum, l, ts, path, err);

@@ -1210,6 +1210,59 @@ START_TEST(otlp_batch_limits)
 }
 END_TEST
 
+START_TEST(found_in_review_infinity_events_histograms_service)
+{
+    ingest_batch_t b;
+    ingest_err_t e;
+    /* a metric value of 1e999 is infinity: refused, not stored */
+    const char *m = "{\"metrics\":[{\"timestamp\":1764000000000000000,\"service\":\"s\",\"name\":\"m\","
+                    "\"value\":1e999}]}";
+    ck_assert_int_eq(ingest_json_native(INGEST_METRICS, m, strlen(m), 10, 1 << 20, &b, &e), -1);
+    ck_assert_str_eq(e.path, "metrics[0].value");
+    /* events past their buffer: 413, never truncated JSON */
+    size_t n = 60000;
+    char *big = malloc(n * 120 + 512);
+    size_t o =
+        (size_t)sprintf(big, "{\"spans\":[{\"trace_id\":\"5b8efff798038103d269b633813fc60c\",\"span_id\":"
+                             "\"eee19b7ec3c1b174\",\"service\":\"s\",\"name\":\"n\",\"start_time\":"
+                             "1764000000000000000,\"end_time\":1764000000000000001,\"events\":[");
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)sprintf(big + o,
+                             "%s{\"name\":\"event-with-a-long-name-%06zu\",\"time\":1764000000000000000}",
+                             i ? "," : "", i);
+    strcpy(big + o, "]}]}");
+    int rc = ingest_json_native(INGEST_SPANS, big, strlen(big), 10, (size_t)1 << 30, &b, &e);
+    if (rc == 0) {
+        /* accepted only if the events JSON is whole */
+        ck_assert_ptr_nonnull(strstr(b.copy.data, "000000}]"));
+        ingest_batch_dispose(&b);
+    } else {
+        ck_assert_int_eq(e.status, 413);
+    }
+    free(big);
+    /* OTLP leaves zero counts out: an empty histogram point is accepted; bucket bounds print short */
+    const char *h =
+        "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        "{\"stringValue\":\"s\"}}]},\"scopeMetrics\":[{\"metrics\":[{\"name\":\"h\",\"histogram\":"
+        "{\"dataPoints\":[{\"timeUnixNano\":\"1764000000000000000\",\"bucketCounts\":[\"0\",\"0\"],"
+        "\"explicitBounds\":[0.1]}]}}]}]}]}";
+    ck_assert_int_eq(ingest_json_otlp(INGEST_METRICS, h, strlen(h), 10, 1 << 20, &b, &e), 0);
+    ck_assert_ptr_nonnull(strstr(b.copy.data, "\"le\":\"0.1\""));
+    ingest_batch_dispose(&b);
+    /* service.name longer than a service may be */
+    char svc[1024];
+    memset(svc, 'x', 300);
+    svc[300] = '\0';
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+             "{\"stringValue\":\"%s\"}}]},\"scopeLogs\":[]}]}",
+             svc);
+    ck_assert_int_eq(ingest_json_otlp(INGEST_LOGS, body, strlen(body), 10, 1 << 20, &b, &e), -1);
+    ck_assert_int_eq(e.status, 400);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ingest_parse");
@@ -1239,6 +1292,7 @@ int main(void)
     tcase_add_test(tc, otlp_log_values);
     tcase_add_test(tc, otlp_metric_values);
     tcase_add_test(tc, otlp_batch_limits);
+    tcase_add_test(tc, found_in_review_infinity_events_histograms_service);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
