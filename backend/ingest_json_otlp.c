@@ -14,20 +14,24 @@
 
 /* ---------------- AnyValue / KeyValue ---------------- */
 
+/* Conversion stops (null) only past this depth, a guard for the recursion; the stored limit of
+ * IJ_MAX_DEPTH levels is enforced afterwards with a 400 naming the attribute (ij_copy_json). */
+#define CONVERT_MAX_DEPTH (IJ_MAX_DEPTH + 8)
+
 static json_t *any_value(json_t *v, int depth);
 
 /* [{key, value:AnyValue}] → {key: plain} */
 static json_t *kv_list(json_t *list, int depth)
 {
     json_t *o = json_object();
-    if (!json_is_array(list) || depth > IJ_MAX_DEPTH) return o;
+    if (!json_is_array(list) || depth > CONVERT_MAX_DEPTH) return o;
     size_t i;
     json_t *kv;
     json_array_foreach(list, i, kv)
     {
         json_t *k = json_object_get(kv, "key");
         if (!json_is_string(k)) continue;
-        json_object_set_new(o, json_string_value(k), any_value(json_object_get(kv, "value"), depth + 1));
+        json_object_set_new(o, json_string_value(k), any_value(json_object_get(kv, "value"), depth));
     }
     return o;
 }
@@ -35,7 +39,7 @@ static json_t *kv_list(json_t *list, int depth)
 static json_t *any_value(json_t *v, int depth)
 {
     json_t *x;
-    if (!json_is_object(v) || depth > IJ_MAX_DEPTH) return json_null();
+    if (!json_is_object(v) || depth > CONVERT_MAX_DEPTH) return json_null();
     if ((x = json_object_get(v, "stringValue"))) return json_incref(x);
     if ((x = json_object_get(v, "boolValue"))) return json_incref(x);
     if ((x = json_object_get(v, "doubleValue"))) return json_incref(x);
