@@ -1,0 +1,153 @@
+/* The service call graph of the target window, from parent/child spans in different services, and the
+ * push-down of blame along it. A caller writing more error lines (a symptom) while one of its callees
+ * is abnormal on its own, and that callee runs in the traces of those error lines, is most likely
+ * suffering from the callee: RK_PUSH_SHARE of the explained part, min(symptom, callee's own score) x
+ * share of the error lines whose trace reaches the callee, moves from the caller to the callee that
+ * explains most. Only the caller's own error symptoms move; latency needs no push-down (self time
+ * excludes callees and gaps are charged to callees already). */
+#include "rank_int.h"
+
+#include "alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    rk_map_t edges;      /* caller << 32 | callee -> call count */
+    rk_map_t membership; /* trace << 32 | service -> 1 */
+} graph_t;
+
+static void build(graph_t *g, const rk_window_t *w)
+{
+    int added;
+    for (size_t i = 0; i < w->n_spans; i++) {
+        const rk_span_t *s = &w->spans[i];
+        rk_map_put(&g->membership, ((uint64_t)s->trace << 32) | s->svc, 1, &added);
+        if (s->parent < 0) continue;
+        uint32_t caller = w->spans[s->parent].svc;
+        if (caller == s->svc) continue;
+        uint32_t *c = rk_map_put(&g->edges, ((uint64_t)caller << 32) | s->svc, 0, &added);
+        (*c)++;
+    }
+}
+
+/* Fewest service hops from a trace root to each span, then the minimum per service. Parent chains are
+ * followed iteratively; a malformed chain (a cycle) is cut where it would repeat. */
+static void depths(const rk_window_t *w, rank_service_t *out, size_t n_services)
+{
+    size_t n = w->n_spans;
+    int *d = xmalloc((n ? n : 1) * sizeof(int));
+    size_t *stack = xmalloc((n ? n : 1) * sizeof(size_t));
+    for (size_t i = 0; i < n; i++)
+        d[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t top = 0, j = i;
+        while (d[j] < 0 && top < n) {
+            stack[top++] = j;
+            if (w->spans[j].parent < 0) break;
+            j = (size_t)w->spans[j].parent;
+        }
+        while (top > 0) {
+            size_t x = stack[--top];
+            int32_t p = w->spans[x].parent;
+            d[x] = p < 0 || d[p] < 0 ? 0 : d[p] + (w->spans[x].svc != w->spans[p].svc);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t svc = w->spans[i].svc;
+        if (svc < n_services && (out[svc].depth < 0 || d[i] < out[svc].depth)) out[svc].depth = d[i];
+    }
+    free(stack);
+    free(d);
+}
+
+static void positions(const graph_t *g, rank_service_t *out, size_t n)
+{
+    for (size_t i = 0; i < g->edges.cap; i++) {
+        if (!g->edges.used[i]) continue;
+        uint32_t caller = (uint32_t)(g->edges.keys[i] >> 32), callee = (uint32_t)g->edges.keys[i];
+        if (caller < n) out[caller].n_callees++;
+        if (callee < n) out[callee].n_callers++;
+    }
+}
+
+/* Strongest error symptom of each service (its log items saying it writes more errors). */
+static double *symptoms(rk_run_t *run, size_t n)
+{
+    double *sym = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(double));
+    for (size_t i = 0; i < run->ev.len; i++) {
+        const rk_ev_t *ev = &RK_AT(&run->ev, rk_ev_t, i);
+        if (ev->error_up && ev->svc < n && ev->score > sym[ev->svc]) sym[ev->svc] = ev->score;
+    }
+    return sym;
+}
+
+/* Share of `caller`'s target error lines whose trace also has spans of `callee`. */
+static double share_reaching(const rk_run_t *run, const graph_t *g, uint32_t caller, uint32_t callee)
+{
+    double total = 0, reach = 0;
+    for (size_t i = 0; i < run->target.n_logs; i++) {
+        const rk_log_t *l = &run->target.logs[i];
+        if (l->svc != caller || l->severity < 4 || l->trace == RK_NONE) continue;
+        total++;
+        if (rk_map_get(&g->membership, ((uint64_t)l->trace << 32) | callee)) reach++;
+    }
+    return total > 0 ? reach / total : 0.0;
+}
+
+static void push_down(rk_run_t *run, const graph_t *g, size_t n)
+{
+    double *sym = symptoms(run, n);
+    double *moved_in = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(double));
+    for (uint32_t x = 0; x < n; x++) {
+        if (sym[x] <= 0) continue;
+        uint32_t best_y = RK_NONE;
+        double best = 0;
+        for (size_t i = 0; i < g->edges.cap; i++) {
+            if (!g->edges.used[i] || (uint32_t)(g->edges.keys[i] >> 32) != x) continue;
+            uint32_t y = (uint32_t)g->edges.keys[i];
+            if (y >= n || run->score[y] <= 0) continue;
+            double own = run->score[y] < sym[x] ? run->score[y] : sym[x];
+            double explain = own * share_reaching(run, g, x, y);
+            if (explain > best || (explain == best && explain > 0 && best_y != RK_NONE &&
+                                   strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
+                best = explain;
+                best_y = y;
+            }
+        }
+        if (best_y == RK_NONE || best <= 0) continue;
+        double moved = RK_PUSH_SHARE * best;
+        run->channel[x * RANK_CHANNELS + RANK_CH_GRAPH] -= moved;
+        moved_in[best_y] += moved;
+        rk_ev_t *ev = rk_ev_add(run, x, RANK_CH_GRAPH, RANK_EV_EXPLAINED, -moved);
+        ev->peer = best_y;
+        ev->subject = rk_arena_printf(run->out, "%s -> %s", rk_svc_name(run, x), rk_svc_name(run, best_y));
+        ev->text = rk_arena_printf(
+            run->out, "error lines of %s are explained by its abnormal callee %s (%.1f moved to it)",
+            rk_svc_name(run, x), rk_svc_name(run, best_y), moved);
+        rk_ev_t *in = rk_ev_add(run, best_y, RANK_CH_GRAPH, RANK_EV_CALLERS, moved);
+        in->peer = x;
+        in->subject = ev->subject;
+        in->text = rk_arena_printf(
+            run->out, "caller %s writes more error lines in traces that reach %s (%.1f moved here)",
+            rk_svc_name(run, x), rk_svc_name(run, best_y), moved);
+    }
+    for (uint32_t y = 0; y < n; y++)
+        run->channel[y * RANK_CHANNELS + RANK_CH_GRAPH] += moved_in[y];
+}
+
+void rk_callgraph_apply(rk_run_t *run, rank_service_t *services)
+{
+    size_t n = run->services.n;
+    graph_t g;
+    rk_map_init(&g.edges);
+    rk_map_init(&g.membership);
+    build(&g, &run->target);
+    for (size_t i = 0; i < n; i++)
+        services[i].depth = -1;
+    depths(&run->target, services, n);
+    positions(&g, services, n);
+    push_down(run, &g, n);
+    rk_map_dispose(&g.edges);
+    rk_map_dispose(&g.membership);
+}

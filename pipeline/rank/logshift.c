@@ -1,0 +1,200 @@
+/* Log evidence: how often each template is written per call of the operation whose span the line
+ * belongs to (or per line of the service when the line has no span), baseline vs target, and the
+ * share of error/warn lines of each service. A shift scores sqrt(G) x relative change (a z-like
+ * significance times an effect size in [0, 1]) in the bad direction: more error lines, fewer usual
+ * lines. New non-error lines count RK_W_INFO_NEW; fewer error lines count nothing (a recovery).
+ *
+ * Cells are counted once per target segment, so every cut of the scan is a sum:
+ *   reference = baseline + segments before the cut, suffix = segments from the cut on. */
+#include "rank_int.h"
+
+#include "alloc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SVC_BITS 21
+#define OP_BITS 22
+#define TMPL_BITS 21
+#define OP_NONE ((1u << OP_BITS) - 1) /* lines without a span */
+#define OP_ALL ((1u << OP_BITS) - 2)  /* every line of the service */
+#define T_EXPOSURE ((1u << TMPL_BITS) - 1)
+#define T_ERRLINES ((1u << TMPL_BITS) - 2)
+
+typedef struct {
+    uint32_t svc, op, tmpl;
+    double base, seg[RK_N_SEGMENTS];
+} cell_t;
+
+typedef struct {
+    rk_map_t index;
+    rk_vec_t cells; /* cell_t */
+} table_t;
+
+static int in_range(uint32_t svc, uint32_t op, uint32_t tmpl)
+{
+    return svc < (1u << SVC_BITS) && op <= OP_NONE && tmpl <= T_EXPOSURE;
+}
+
+static cell_t *cell(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl)
+{
+    uint64_t key = ((uint64_t)svc << (OP_BITS + TMPL_BITS)) | ((uint64_t)op << TMPL_BITS) | tmpl;
+    int added;
+    uint32_t *slot = rk_map_put(&t->index, key, (uint32_t)t->cells.len, &added);
+    if (added) {
+        cell_t *c = rk_vec_push(&t->cells);
+        c->svc = svc;
+        c->op = op;
+        c->tmpl = tmpl;
+    }
+    return &RK_AT(&t->cells, cell_t, *slot);
+}
+
+static void bump(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int target, uint8_t seg)
+{
+    if (!in_range(svc, op, tmpl)) return;
+    cell_t *c = cell(t, svc, op, tmpl);
+    if (target)
+        c->seg[seg] += 1;
+    else
+        c->base += 1;
+}
+
+static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *tmpl_err, size_t ntmpl)
+{
+    for (size_t i = 0; i < w->n_spans; i++)
+        bump(t, w->spans[i].svc, w->spans[i].op, T_EXPOSURE, target, w->spans[i].seg);
+    for (size_t i = 0; i < w->n_logs; i++) {
+        const rk_log_t *l = &w->logs[i];
+        int err = l->severity >= 4;
+        if (l->tmpl < ntmpl && err) tmpl_err[l->tmpl] = 1;
+        uint32_t op = l->op == RK_NONE ? OP_NONE : l->op;
+        if (op == OP_NONE) bump(t, l->svc, OP_NONE, T_EXPOSURE, target, l->seg);
+        if (l->tmpl < T_ERRLINES) bump(t, l->svc, op, l->tmpl, target, l->seg);
+        bump(t, l->svc, OP_ALL, T_EXPOSURE, target, l->seg);
+        if (err) bump(t, l->svc, OP_ALL, T_ERRLINES, target, l->seg);
+    }
+}
+
+/* Counts of one cell (or its exposure) on either side of cut `c`; c == RK_N_CUTS means "the last
+ * segment against the baseline alone". */
+static void sides(const cell_t *x, int c, double *ref, double *suf)
+{
+    if (c == RK_N_CUTS) {
+        *ref = x->base;
+        *suf = x->seg[RK_N_SEGMENTS - 1];
+        return;
+    }
+    *ref = x->base;
+    *suf = 0;
+    for (int s = 0; s < RK_N_SEGMENTS; s++) {
+        if (s < c)
+            *ref += x->seg[s];
+        else
+            *suf += x->seg[s];
+    }
+}
+
+typedef struct {
+    double score, effect;
+    int up;
+    double kb, nb, kt, nt;
+} shift_t;
+
+static shift_t compare(const cell_t *x, const cell_t *e, int c, int err)
+{
+    shift_t s = {0};
+    sides(x, c, &s.kb, &s.kt);
+    sides(e, c, &s.nb, &s.nt);
+    if (s.nb <= 0 || s.nt <= 0) return s;
+    double rb = s.kb / s.nb, rt = s.kt / s.nt;
+    s.up = rt > rb;
+    s.effect = rk_rel_change(rb, rt);
+    double w = err ? (s.up ? 1.0 : 0.0) : (s.up ? RK_W_INFO_NEW : 1.0);
+    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * w;
+    return s;
+}
+
+/* Best cut whose shift still holds in the last segment (RK_PERSIST_SHARE of its effect, same way). */
+static int best_shift(const cell_t *x, const cell_t *e, int err, shift_t *out, int *cut)
+{
+    shift_t best = {0};
+    int bc = -1;
+    for (int c = 0; c < RK_N_CUTS; c++) {
+        shift_t s = compare(x, e, c, err);
+        if (s.score > best.score) {
+            best = s;
+            bc = c;
+        }
+    }
+    if (bc < 0) return 0;
+    shift_t last = compare(x, e, RK_N_CUTS, err);
+    if (e->base <= 0) last = compare(x, e, RK_N_CUTS - 1, err); /* no baseline: last segment vs the rest */
+    if (last.nt <= 0 || last.up != best.up || last.effect < RK_PERSIST_SHARE * best.effect) return 0;
+    *out = best;
+    *cut = bc;
+    return 1;
+}
+
+static void emit(rk_run_t *run, const cell_t *x, int err, const shift_t *s, int cut)
+{
+    rank_evidence_kind_t kind = RANK_EV_LOG_SHIFT;
+    if (x->tmpl == T_ERRLINES)
+        kind = RANK_EV_ERROR_RATE;
+    else if (s->up && x->base == 0)
+        kind = RANK_EV_LOG_NEW;
+    else if (!s->up && s->kt == 0)
+        kind = RANK_EV_LOG_VANISHED;
+    rk_ev_t *ev = rk_ev_add(run, x->svc, RANK_CH_LOGS, kind, s->score);
+    ev->error_up = err && s->up;
+    ev->before = s->kb / s->nb;
+    ev->after = s->kt / s->nt;
+    ev->n_before = s->nb;
+    ev->n_after = s->nt;
+    const char *per = x->op == OP_ALL ? "lines" : x->op == OP_NONE ? "lines of the service" : "calls";
+    ev->context = x->op < OP_ALL ? rk_arena_strdup(run->out, rk_op_name(run, x->op)) : NULL;
+    if (kind == RANK_EV_ERROR_RATE) {
+        ev->subject = "error/warn lines";
+        ev->text = rk_arena_printf(
+            run->out, "error/warn lines %s: %.0f of %.0f lines before, %.0f of %.0f after%s",
+            s->up ? "rise" : "fall", s->kb, s->nb, s->kt, s->nt, cut ? " (from later in the window)" : "");
+        return;
+    }
+    const char *t = rk_miner_text(run->miner, x->tmpl);
+    ev->subject = rk_arena_strndup(run->out, t, strlen(t) > 200 ? 200 : strlen(t));
+    static const char *what[] = {"new", "vanished", "shifted"};
+    ev->text = rk_arena_printf(run->out,
+                               "%s %s template \"%.120s\"%s%s: %.0f in %.0f %s before, %.0f in %.0f after%s",
+                               what[kind - RANK_EV_LOG_NEW], err ? "error/warn" : "info", t,
+                               ev->context ? " in " : "", ev->context ? ev->context : "", s->kb, s->nb, per,
+                               s->kt, s->nt, cut ? " (from later in the window)" : "");
+}
+
+void rk_logshift_evidence(rk_run_t *run)
+{
+    table_t t;
+    rk_map_init(&t.index);
+    rk_vec_init(&t.cells, sizeof(cell_t));
+    size_t ntmpl = rk_miner_count(run->miner);
+    uint8_t *tmpl_err = xcalloc(ntmpl ? ntmpl : 1, 1);
+    count_window(&t, &run->base, 0, tmpl_err, ntmpl);
+    count_window(&t, &run->target, 1, tmpl_err, ntmpl);
+    size_t ncells = t.cells.len; /* exposure lookups below may not add cells */
+    for (size_t i = 0; i < ncells; i++) {
+        const cell_t *x = &RK_AT(&t.cells, cell_t, i);
+        if (x->tmpl == T_EXPOSURE) continue;
+        uint64_t ekey =
+            ((uint64_t)x->svc << (OP_BITS + TMPL_BITS)) | ((uint64_t)x->op << TMPL_BITS) | T_EXPOSURE;
+        const uint32_t *ei = rk_map_get(&t.index, ekey);
+        if (ei == NULL) continue;
+        const cell_t *e = &RK_AT(&t.cells, cell_t, *ei);
+        int err = x->tmpl == T_ERRLINES || (x->tmpl < ntmpl && tmpl_err[x->tmpl]);
+        shift_t s;
+        int cut;
+        if (best_shift(x, e, err, &s, &cut) && s.score > 0) emit(run, x, err, &s, cut);
+    }
+    free(tmpl_err);
+    rk_vec_dispose(&t.cells);
+    rk_map_dispose(&t.index);
+}
