@@ -12,6 +12,7 @@
  *
  *   eval-offline [--dir DATASET] [--case CASE_ID] [--json] [--quiet] [--top N] */
 #include "rank/rank.h"
+#include "rfc3339.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -279,6 +280,21 @@ static void parse_log_text(const char *text, int *sev, const char **msg)
     *msg = s ? p : text;
 }
 
+/* TimeUnixNano, or, when it is out of range (a few rows carry garbage there), the Timestamp column
+ * (UTC, written without an offset in those rows). */
+static int64_t log_time(const char *unix_ns, const char *stamp)
+{
+    int64_t ns = strtoll(unix_ns, NULL, 10);
+    if ((ns >= RFC3339_MIN_NS && ns < RFC3339_MAX_NS) || stamp == NULL) return ns;
+    char buf[64];
+    size_t n = strlen(stamp);
+    int has_offset = n && (stamp[n - 1] == 'Z' || strchr(stamp + (n > 6 ? n - 6 : 0), '+'));
+    if (path_fmt(buf, sizeof(buf), "%s%s", stamp, has_offset ? "" : "Z")) return ns;
+    int64_t parsed;
+    const char *why;
+    return rfc3339_parse(buf, strlen(buf), &parsed, &why) == 0 ? parsed : ns;
+}
+
 static int load_logs(window_t *w, const char *path)
 {
     csv_t c;
@@ -286,7 +302,7 @@ static int load_logs(window_t *w, const char *path)
     int rc = -1;
     if (csv_next(&c) < 0) goto out;
     int ts = col_of(&c, "TimeUnixNano"), po = col_of(&c, "PodName"), ti = col_of(&c, "TraceID"),
-        si = col_of(&c, "SpanID"), lg = col_of(&c, "Log");
+        si = col_of(&c, "SpanID"), lg = col_of(&c, "Log"), stamp = col_of(&c, "Timestamp");
     if (ts < 0 || po < 0 || ti < 0 || si < 0 || lg < 0) goto out;
     while (csv_next(&c) >= 0) {
         if (c.n <= lg) continue;
@@ -300,7 +316,7 @@ static int load_logs(window_t *w, const char *path)
         size_t mlen = strcspn(msg, "\n");
         w->logs = grow(w->logs, &w->cap_logs, w->n_logs + 1, sizeof(rank_log_t));
         rank_log_t *l = &w->logs[w->n_logs++];
-        l->ts_ns = strtoll(c.field[ts], NULL, 10);
+        l->ts_ns = log_time(c.field[ts], stamp >= 0 ? c.field[stamp] : NULL);
         l->service = service_of_pod(&w->pool, c.field[po]);
         l->severity = sev;
         l->message = pool_dup(&w->pool, msg, mlen);
@@ -427,16 +443,13 @@ out:
     return rc;
 }
 
+/* The window's time range for choosing metric rows: its spans' start times. */
 static void window_bounds(const window_t *w, int64_t *t0, int64_t *t1)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < w->n_spans; i++) {
         if (w->spans[i].start_ns < lo) lo = w->spans[i].start_ns;
         if (w->spans[i].start_ns > hi) hi = w->spans[i].start_ns;
-    }
-    for (size_t i = 0; i < w->n_logs; i++) {
-        if (w->logs[i].ts_ns < lo) lo = w->logs[i].ts_ns;
-        if (w->logs[i].ts_ns > hi) hi = w->logs[i].ts_ns;
     }
     *t0 = lo;
     *t1 = hi;

@@ -8,6 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BOUND_QUANTILE 0.005
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static size_t slen(const char *s)
 {
     return s ? strlen(s) : 0;
@@ -20,9 +28,9 @@ static const char *nz(const char *s)
 
 uint8_t rk_segment_of(const rk_window_t *w, int64_t ts_ns)
 {
-    double span = (double)(w->t1 - w->t0);
+    double span = (double)w->t1 - (double)w->t0;
     if (span <= 0) return RK_N_SEGMENTS - 1;
-    double f = (double)(ts_ns - w->t0) / span;
+    double f = ((double)ts_ns - (double)w->t0) / span; /* in double: a broken clock must not overflow */
     uint8_t seg = 0;
     for (int i = 1; i < RK_N_CUTS; i++)
         if (f >= rk_cut_frac(i)) seg = (uint8_t)i;
@@ -184,18 +192,22 @@ static void prepare_metrics(rk_run_t *run, rk_window_t *w, const rank_input_t *i
     w->n_metrics = n;
 }
 
+/* The window's time range when the input gives none: the 0.5% and 99.5% quantiles of its span starts
+ * and log times, so a few records with a broken clock cannot stretch the window (they fall into the
+ * first or last segment). */
 static void bounds(rk_window_t *w, const rank_input_t *in)
 {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (size_t i = 0; i < w->n_spans; i++) {
-        if (w->spans[i].start_ns < lo) lo = w->spans[i].start_ns;
-        if (w->spans[i].start_ns > hi) hi = w->spans[i].start_ns;
+    size_t n = w->n_spans + w->n_logs;
+    int64_t lo = 0, hi = 0;
+    if (n > 0 && (in->start_ns == 0 || in->end_ns == 0)) {
+        int64_t *t = xmalloc(n * sizeof(int64_t));
+        for (size_t i = 0; i < w->n_spans; i++) t[i] = w->spans[i].start_ns;
+        for (size_t i = 0; i < w->n_logs; i++) t[w->n_spans + i] = w->logs[i].ts_ns;
+        qsort(t, n, sizeof(int64_t), cmp_i64);
+        lo = t[(size_t)((double)(n - 1) * BOUND_QUANTILE)];
+        hi = t[(size_t)((double)(n - 1) * (1.0 - BOUND_QUANTILE) + 0.5)];
+        free(t);
     }
-    for (size_t i = 0; i < w->n_logs; i++) {
-        if (w->logs[i].ts_ns < lo) lo = w->logs[i].ts_ns;
-        if (w->logs[i].ts_ns > hi) hi = w->logs[i].ts_ns;
-    }
-    if (lo > hi) lo = hi = 0;
     w->t0 = in->start_ns ? in->start_ns : lo;
     w->t1 = in->end_ns ? in->end_ns : hi;
     if (w->t1 < w->t0) w->t1 = w->t0;
