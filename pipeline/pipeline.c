@@ -4,6 +4,7 @@
 #include "db.h"
 #include "health.h"
 #include "hexid.h"
+#include "window_analysis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,7 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
     health_register(p->http, p->pool);
     httpd_route(p->http, "GET", "/metrics", NULL, on_metrics, p);
     httpd_route(p->http, "POST", "/debug/analyze/{trace_id}", &p->cfg.admin_keys, on_analyze, p);
+    window_analysis_register(p->http, p->pool, &p->cfg.admin_keys);
     if (httpd_start(p->http, err, errlen) != 0) {
         workpool_free(p->pool);
         httpd_free(p->http);

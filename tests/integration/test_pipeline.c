@@ -319,6 +319,38 @@ START_TEST(llm_down_gives_deterministic_reports_and_opens_the_breaker)
 }
 END_TEST
 
+START_TEST(window_ranking_over_stored_telemetry)
+{
+    start_stack(NULL, NULL);
+    char trace[33];
+    ts_hex(trace, 32);
+    send_failing_trace(trace, "com.acme.WindowException", NULL);
+    long long now = (long long)time(NULL) * 1000000000LL;
+    char url[256], auth[64], body[256];
+    snprintf(url, sizeof(url), "%s/debug/analyze-window", pipeline.url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", TS_ADMIN_KEY);
+    const char *h[] = {auth, NULL};
+    snprintf(body, sizeof(body), "{\"from\":%lld,\"to\":%lld}", now - 120000000000LL, now + 60000000000LL);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("POST", url, h, body, strlen(body), &r), 0);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(json_object_get(o, "verdict"));
+    ck_assert(json_is_array(json_object_get(o, "services")));
+    json_decref(o);
+    ts_resp_free(&r);
+    const char *bad = "{\"from\":\"yesterday\",\"to\":1}";
+    ck_assert_int_eq(ts_http("POST", url, h, bad, strlen(bad), &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"path\":\"from\""));
+    ts_resp_free(&r);
+    ck_assert_int_eq(ts_http("POST", url, NULL, body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    ts_resp_free(&r);
+    stop_stack();
+}
+END_TEST
+
 START_TEST(manual_trigger_and_dead_letters)
 {
     start_stack(NULL, NULL);
@@ -384,6 +416,7 @@ int main(void)
     tcase_add_test(tc, storm_of_one_cause_is_one_incident_and_one_llm_call);
     tcase_add_test(tc, worker_killed_mid_job_is_taken_over_and_stored_once);
     tcase_add_test(tc, llm_down_gives_deterministic_reports_and_opens_the_breaker);
+    tcase_add_test(tc, window_ranking_over_stored_telemetry);
     tcase_add_test(tc, manual_trigger_and_dead_letters);
     suite_add_tcase(s, tc);
     return ts_run(s);

@@ -1,0 +1,244 @@
+/* Window ranking over stored telemetry (see window_analysis.h). */
+#include "window_analysis.h"
+#include "alloc.h"
+#include "db.h"
+#include "rank.h"
+#include "rfc3339.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROWS 500000 /* per kind and window: a guard, far above a 3-minute window of a busy system */
+
+typedef struct {
+    httpd_job_t super;
+    int64_t from, to, bfrom, bto;
+    int status;
+    char *body;
+} window_job_t;
+
+typedef struct {
+    PGresult *res[4];
+    rank_span_t *spans;
+    rank_log_t *logs;
+    rank_metric_t *metrics;
+    rank_change_t *changes;
+    rank_input_t in;
+} window_data_t;
+
+static const char *val(PGresult *r, int i, int c)
+{
+    return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+}
+
+static PGresult *fetch(PGconn *c, const char *sql, int64_t a, int64_t b)
+{
+    char x[24], y[24], lim[16];
+    snprintf(x, sizeof(x), "%" PRId64, a);
+    snprintf(y, sizeof(y), "%" PRId64, b);
+    snprintf(lim, sizeof(lim), "%d", MAX_ROWS);
+    const char *p[] = {x, y, lim};
+    PGresult *r = PQexecParams(c, sql, 3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Loads one window: spans and logs in [from, to), metric points in [mfrom, mto), changes in [cfrom, to). */
+static int load(PGconn *c, int64_t from, int64_t to, int64_t mfrom, int64_t mto, int64_t cfrom,
+                window_data_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->res[0] = fetch(c,
+                      "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns FROM spans "
+                      "WHERE start_ns >= $1::bigint AND start_ns < $2::bigint LIMIT $3::int",
+                      from, to);
+    w->res[1] = fetch(c,
+                      "SELECT ts_ns, service, severity, message, trace_id, span_id FROM logs "
+                      "WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT $3::int",
+                      from, to);
+    w->res[2] = fetch(c,
+                      "SELECT ts_ns, service, name, value FROM metric_points WHERE ts_ns >= $1::bigint AND "
+                      "ts_ns < $2::bigint LIMIT $3::int",
+                      mfrom, mto);
+    w->res[3] =
+        fetch(c,
+              "SELECT ts_ns, service, type, description FROM change_events WHERE ts_ns >= $1::bigint AND "
+              "ts_ns < $2::bigint LIMIT $3::int",
+              cfrom, to);
+    for (int k = 0; k < 4; k++)
+        if (w->res[k] == NULL) return -1;
+    int n = PQntuples(w->res[0]);
+    w->spans = xcalloc((size_t)n + 1, sizeof(rank_span_t));
+    for (int i = 0; i < n; i++) {
+        PGresult *r = w->res[0];
+        w->spans[i] = (rank_span_t){val(r, i, 0),
+                                    val(r, i, 1),
+                                    val(r, i, 2),
+                                    val(r, i, 3),
+                                    val(r, i, 4),
+                                    strtoll(val(r, i, 5), NULL, 10),
+                                    strtoll(val(r, i, 6), NULL, 10)};
+    }
+    w->in.spans = w->spans;
+    w->in.n_spans = (size_t)n;
+    n = PQntuples(w->res[1]);
+    w->logs = xcalloc((size_t)n + 1, sizeof(rank_log_t));
+    for (int i = 0; i < n; i++) {
+        PGresult *r = w->res[1];
+        w->logs[i] = (rank_log_t){strtoll(val(r, i, 0), NULL, 10),
+                                  val(r, i, 1),
+                                  atoi(val(r, i, 2)),
+                                  val(r, i, 3),
+                                  val(r, i, 4),
+                                  val(r, i, 5)};
+    }
+    w->in.logs = w->logs;
+    w->in.n_logs = (size_t)n;
+    n = PQntuples(w->res[2]);
+    w->metrics = xcalloc((size_t)n + 1, sizeof(rank_metric_t));
+    for (int i = 0; i < n; i++) {
+        PGresult *r = w->res[2];
+        w->metrics[i] = (rank_metric_t){strtoll(val(r, i, 0), NULL, 10), val(r, i, 1), val(r, i, 2),
+                                        strtod(val(r, i, 3), NULL)};
+    }
+    w->in.metrics = w->metrics;
+    w->in.n_metrics = (size_t)n;
+    n = PQntuples(w->res[3]);
+    w->changes = xcalloc((size_t)n + 1, sizeof(rank_change_t));
+    for (int i = 0; i < n; i++) {
+        PGresult *r = w->res[3];
+        w->changes[i] =
+            (rank_change_t){strtoll(val(r, i, 0), NULL, 10), val(r, i, 1), val(r, i, 2), val(r, i, 3)};
+    }
+    w->in.changes = w->changes;
+    w->in.n_changes = (size_t)n;
+    w->in.start_ns = from;
+    w->in.end_ns = to;
+    return 0;
+}
+
+static void unload(window_data_t *w)
+{
+    for (int k = 0; k < 4; k++)
+        PQclear(w->res[k]);
+    free(w->spans);
+    free(w->logs);
+    free(w->metrics);
+    free(w->changes);
+}
+
+static void run(httpd_job_t *hjob, worker_t *wk)
+{
+    window_job_t *j = (window_job_t *)hjob;
+    j->status = 503;
+    if (!db_ensure(&wk->pg, wk->database_url)) goto out;
+    const int64_t hour = (int64_t)3600 * 1000000000;
+    window_data_t base, target;
+    /* the baseline's metric points are the history the target's are judged against */
+    int ok = load(wk->pg, j->bfrom, j->bto, j->from - hour, j->from, j->bfrom, &base) == 0 &&
+             load(wk->pg, j->from, j->to, j->from, j->to, j->from - hour / 2, &target) == 0;
+    if (ok) {
+        rank_opts_t o;
+        rank_opts_default(&o);
+        rank_result_t res;
+        if (rank_window(&base.in, &target.in, &o, &res) == 0) {
+            json_t *js = rank_result_to_json(&res);
+            json_object_set_new(js, "window",
+                                json_pack("{s:I,s:I,s:I,s:I}", "from_ns", (json_int_t)j->from, "to_ns",
+                                          (json_int_t)j->to, "baseline_from_ns", (json_int_t)j->bfrom,
+                                          "baseline_to_ns", (json_int_t)j->bto));
+            j->body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            json_decref(js);
+            rank_result_dispose(&res);
+            j->status = j->body ? 200 : 500;
+        } else {
+            j->status = 500;
+        }
+    }
+    unload(&base);
+    unload(&target);
+out:
+    httpd_job_finish(hjob);
+}
+
+static void done(httpd_job_t *hjob, h2o_req_t *req)
+{
+    window_job_t *j = (window_job_t *)hjob;
+    if (req) {
+        if (j->status == 200)
+            httpd_send_text(req, 200, "application/json", j->body, strlen(j->body));
+        else if (j->status == 503) {
+            httpd_add_header(req, "Retry-After", "2");
+            httpd_send_error(req, 503, "unavailable", "database unavailable; retry later", NULL);
+        } else
+            httpd_send_error(req, 500, "internal", "ranking failed", NULL);
+    }
+    free(j->body);
+    free(j);
+}
+
+/* A time field of the body: RFC 3339 or integer epoch ns. Returns 1 when present and valid, 0 when
+ * absent, -1 when invalid. */
+static int body_time(json_t *b, const char *field, int64_t *ns)
+{
+    json_t *v = json_object_get(b, field);
+    const char *why;
+    if (v == NULL) return 0;
+    if (json_is_integer(v)) {
+        *ns = json_integer_value(v);
+        return *ns >= RFC3339_MIN_NS && *ns < RFC3339_MAX_NS ? 1 : -1;
+    }
+    if (json_is_string(v))
+        return rfc3339_parse(json_string_value(v), json_string_length(v), ns, &why) == 0 ? 1 : -1;
+    return -1;
+}
+
+static int on_window(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    workpool_t *pool = ctx;
+    json_t *b = json_loadb(req->entity.base, req->entity.len, 0, NULL);
+    window_job_t *j = xcalloc(1, sizeof(*j));
+    const char *bad = NULL;
+    int f = 0, t = 0, bf = 0, bt = 0;
+    if (!json_is_object(b))
+        bad = "";
+    else if ((f = body_time(b, "from", &j->from)) != 1)
+        bad = "from";
+    else if ((t = body_time(b, "to", &j->to)) != 1 || j->to <= j->from)
+        bad = "to";
+    else if ((bf = body_time(b, "baseline_from", &j->bfrom)) < 0)
+        bad = "baseline_from";
+    else if ((bt = body_time(b, "baseline_to", &j->bto)) < 0)
+        bad = "baseline_to";
+    json_decref(b);
+    if (bad) {
+        httpd_send_error(
+            req, 400, "invalid",
+            "expected {\"from\",\"to\"[,\"baseline_from\",\"baseline_to\"]} as RFC 3339 or epoch ns, "
+            "to after from",
+            bad);
+        free(j);
+        return 0;
+    }
+    if (!bt) j->bto = j->from;
+    if (!bf) j->bfrom = j->bto - (j->to - j->from);
+    if (j->bto <= j->bfrom) {
+        httpd_send_error(req, 400, "invalid", "baseline_to must be after baseline_from", "baseline_to");
+        free(j);
+        return 0;
+    }
+    httpd_job_attach(&j->super, req, m->request_id, done);
+    workpool_submit(pool, &j->super, run);
+    return 0;
+}
+
+void window_analysis_register(httpd_t *h, workpool_t *pool, const keyset_t *admin_keys)
+{
+    httpd_route(h, "POST", "/debug/analyze-window", admin_keys, on_window, pool);
+}
