@@ -500,6 +500,12 @@ static size_t strict_rank(const rank_result_t *r, const char *service)
 
 /* ---- Scoring ---- */
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 #define MAX_TYPES 16
 
 typedef struct {
@@ -570,7 +576,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 
 /* Ranks one window; prints a line (and the JSON when asked). Returns the rank of `truth`. */
 static size_t run_case(const args_t *a, const case_t *k, const window_t *base, const window_t *target,
-                       const char *label, double *ms_out, int *quiet_out)
+                       const char *label, double *ms_out, int *quiet_out, double *margin_out)
 {
     rank_input_t bin = {
         base->spans, base->n_spans, base->logs, base->n_logs, base->metrics, base->n_metrics, NULL, 0, 0, 0};
@@ -593,8 +599,17 @@ static size_t run_case(const args_t *a, const case_t *k, const window_t *base, c
     *ms_out = now_ms() - t;
     size_t rank = strict_rank(&r, k->service);
     *quiet_out = r.nothing_stands_out;
-    printf("%-28s %-15s %-30s %-6s rank %2zu  %7.1f ms  spans %6zu logs %5zu  |", k->id, k->fault, k->service,
-           label, rank, *ms_out, target->n_spans, target->n_logs);
+    /* Margin: the true service's score minus the best other score (negative when it is not first). */
+    double truth = 0, other = 0;
+    for (size_t i = 0; i < r.n_services; i++) {
+        if (strcmp(r.services[i].service, k->service) == 0)
+            truth = r.services[i].score;
+        else if (r.services[i].score > other)
+            other = r.services[i].score;
+    }
+    *margin_out = truth - other;
+    printf("%-28s %-15s %-30s %-6s rank %2zu  margin %5.1f  %6.1f ms  spans %6zu logs %5zu  |", k->id,
+           k->fault, k->service, label, rank, *margin_out, *ms_out, target->n_spans, target->n_logs);
     for (size_t i = 0; i < a->top && i < r.n_services; i++)
         printf(" %s %.1f", r.services[i].service, r.services[i].score);
     printf("%s\n", r.nothing_stands_out ? "  [nothing stands out]" : "");
@@ -625,6 +640,8 @@ int main(int argc, char **argv)
     tally_t all = {.name = "all"}, types[MAX_TYPES];
     int n_types = 0, quiet_windows = 0, quiet_said_quiet = 0, fault_said_quiet = 0;
     double total_ms = 0, max_ms = 0;
+    double *margins = calloc(n_cases ? n_cases : 1, sizeof(double));
+    size_t n_margins = 0;
     int rc = 0;
     for (size_t i = 0; i < n_cases; i++) {
         const case_t *k = &cases[i];
@@ -655,9 +672,10 @@ int main(int argc, char **argv)
         window_bounds(&target, &t0, &t1);
         add_metrics(&base, &metrics, t0 - METRIC_HISTORY_NS, t0);
         add_metrics(&target, &metrics, t0, t1 + METRIC_ROW_NS);
-        double ms;
+        double ms, margin;
         int quiet;
-        size_t rank = run_case(&a, k, &base, &target, "fault", &ms, &quiet);
+        size_t rank = run_case(&a, k, &base, &target, "fault", &ms, &quiet, &margin);
+        margins[n_margins++] = margin;
         fault_said_quiet += quiet;
         total_ms += ms;
         if (ms > max_ms) max_ms = ms;
@@ -670,7 +688,7 @@ int main(int argc, char **argv)
             if (load_minutes(&first, a.dir, k->day, (char(*)[8])k->minutes, 1) == 0) {
                 window_bounds(&first, &t0, &t1);
                 add_metrics(&first, &metrics, t0, t1 + METRIC_ROW_NS);
-                run_case(&a, k, &base, &first, "quiet", &ms, &quiet);
+                run_case(&a, k, &base, &first, "quiet", &ms, &quiet, &margin);
                 quiet_windows++;
                 quiet_said_quiet += quiet;
             }
@@ -687,6 +705,12 @@ int main(int argc, char **argv)
         printf("ranking time per case: mean %.1f ms, max %.1f ms (loading excluded)\n", total_ms / all.n,
                max_ms);
     printf("fault windows judged \"nothing stands out\": %d of %d\n", fault_said_quiet, all.n);
+    if (n_margins) {
+        qsort(margins, n_margins, sizeof(double), cmp_double);
+        printf("margin of the true service over the best other (score points): min %.2f, median %.2f\n",
+               margins[0], margins[n_margins / 2]);
+    }
+    free(margins);
     if (a.quiet)
         printf("first-minute windows judged \"nothing stands out\": %d of %d\n", quiet_said_quiet,
                quiet_windows);

@@ -112,7 +112,7 @@ static shift_t compare(const cell_t *x, const cell_t *e, int c, int err)
     s.up = rt > rb;
     s.effect = rk_rel_change(rb, rt);
     double w = err ? (s.up ? 1.0 : 0.0) : (s.up ? RK_W_INFO_NEW : 1.0);
-    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * w;
+    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * s.effect * w;
     return s;
 }
 

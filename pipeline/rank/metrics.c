@@ -3,7 +3,8 @@
  * units of that range (at least RK_METRIC_REL_FLOOR of the median, so flat series do not explode),
  * scored log2(1 + exceedance), and it must hold at the end of the window (the last segment keeps half
  * of it). Resource metrics (CPU, memory) count upward only and fully: they are causes local to a pod.
- * Other metrics (latency, traffic, network) echo faults elsewhere: both directions, RK_W_SYMPTOM_METRIC.
+ * Other metrics (latency, traffic, network) echo faults elsewhere: both directions, RK_W_SYMPTOM_METRIC,
+ * and they only corroborate a service's other evidence (score.c).
  * Node-level metrics are shared by every pod of a node and are not charged to a service. */
 #include "rank_int.h"
 
@@ -103,7 +104,8 @@ static void judge(rk_run_t *run, mseries_t *m)
     if (end < RK_PERSIST_SHARE * fabs(best)) return;
     double w = cls == M_RESOURCE ? 1.0 : RK_W_SYMPTOM_METRIC;
     double score = w * log2(1 + fabs(best));
-    rk_ev_t *ev = rk_ev_add(run, m->svc, RANK_CH_METRICS, RANK_EV_METRIC, score);
+    rk_ev_t *ev = rk_ev_add(run, m->svc, cls == M_RESOURCE ? RANK_CH_METRICS : RANK_CH_METRIC_ECHOES,
+                            RANK_EV_METRIC, score);
     ev->subject = rk_arena_strdup(run->out, name);
     ev->before = med;
     ev->after = best_v;
@@ -112,7 +114,7 @@ static void judge(rk_run_t *run, mseries_t *m)
     ev->text = rk_arena_printf(
         run->out, "%s %s to %.4g against a history median of %.4g (P5..P95 %.4g..%.4g, %zu points)%s", name,
         best > 0 ? "rises" : "falls", best_v, med, lo, hi, nh,
-        cls == M_RESOURCE ? "" : " (symptom metric, counts less)");
+        cls == M_RESOURCE ? "" : " (an echo metric: it only corroborates)");
 }
 
 void rk_metrics_evidence(rk_run_t *run)

@@ -96,7 +96,8 @@ typedef enum {
     RANK_CH_LOGS = 0,
     RANK_CH_LATENCY,
     RANK_CH_GAP,
-    RANK_CH_METRICS,
+    RANK_CH_METRICS,       /* resource metrics (CPU, memory) */
+    RANK_CH_METRIC_ECHOES, /* latency/traffic metrics: they only corroborate, never carry a service */
     RANK_CH_CHANGES,
     RANK_CH_GRAPH,
     RANK_CHANNELS

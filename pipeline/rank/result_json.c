@@ -5,7 +5,8 @@
 
 static const char *channel_name(int c)
 {
-    static const char *names[RANK_CHANNELS] = {"logs", "latency", "gap", "metrics", "changes", "graph"};
+    static const char *names[RANK_CHANNELS] = {"logs",          "latency", "gap",  "metrics",
+                                               "metric_echoes", "changes", "graph"};
     return names[c];
 }
 

@@ -1,6 +1,7 @@
 /* Combination of evidence into one score per service. Each channel keeps its strongest item (the gap
  * channel: strongest incoming plus strongest outgoing), and a service scores its strongest channel
- * plus RK_CORROB times the others: one clear sign carries a service, agreeing signs lift it. The call
+ * plus RK_CORROB times the others: one clear sign carries a service, agreeing signs lift it (echo
+ * metrics only corroborate: they never count as the strongest, nor for more than it). The call
  * graph adjustment (callgraph.c) is added afterwards. */
 #include "rank_int.h"
 
@@ -39,10 +40,11 @@ void rk_score_channels(rk_run_t *run)
         ch[RANK_CH_GAP] = gap_in[s] + gap_out[s];
         double best = 0, sum = 0;
         for (int c = 0; c < RANK_CHANNELS; c++) {
-            if (c == RANK_CH_GRAPH) continue;
+            if (c == RANK_CH_GRAPH || c == RANK_CH_METRIC_ECHOES) continue;
             sum += ch[c];
             if (ch[c] > best) best = ch[c];
         }
-        run->score[s] = best + RK_CORROB * (sum - best);
+        double echo = ch[RANK_CH_METRIC_ECHOES] < best ? ch[RANK_CH_METRIC_ECHOES] : best;
+        run->score[s] = best + RK_CORROB * (sum - best + echo);
     }
 }

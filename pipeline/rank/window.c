@@ -201,8 +201,10 @@ static void bounds(rk_window_t *w, const rank_input_t *in)
     int64_t lo = 0, hi = 0;
     if (n > 0 && (in->start_ns == 0 || in->end_ns == 0)) {
         int64_t *t = xmalloc(n * sizeof(int64_t));
-        for (size_t i = 0; i < w->n_spans; i++) t[i] = w->spans[i].start_ns;
-        for (size_t i = 0; i < w->n_logs; i++) t[w->n_spans + i] = w->logs[i].ts_ns;
+        for (size_t i = 0; i < w->n_spans; i++)
+            t[i] = w->spans[i].start_ns;
+        for (size_t i = 0; i < w->n_logs; i++)
+            t[w->n_spans + i] = w->logs[i].ts_ns;
         qsort(t, n, sizeof(int64_t), cmp_i64);
         lo = t[(size_t)((double)(n - 1) * BOUND_QUANTILE)];
         hi = t[(size_t)((double)(n - 1) * (1.0 - BOUND_QUANTILE) + 0.5)];
