@@ -1,10 +1,11 @@
 /* The service call graph of the target window, from parent/child spans in different services, and the
- * push-down of blame along it. A caller writing more error lines (a symptom) while one of its callees
- * is abnormal on its own, and that callee runs in the traces of those error lines, is most likely
- * suffering from the callee: RK_PUSH_SHARE of the explained part, min(symptom, callee's own score) x
- * share of the error lines whose trace reaches the callee, moves from the caller to the callee that
- * explains most. Only the caller's own error symptoms move; latency needs no push-down (self time
- * excludes callees and gaps are charged to callees already). */
+ * push-down of blame along it. A caller writing more error lines (a symptom) is most likely suffering
+ * from a callee that is abnormal in the very requests that fail: for each callee and each of the
+ * callee's evidence items, the share of the caller's error lines whose trace ran the operation the
+ * item is about (any operation for service-wide items) times min(symptom, item score) is what the
+ * callee explains; RK_PUSH_SHARE of the best explanation moves from the caller to that callee. Only
+ * error symptoms move; latency needs no push-down (self time excludes callees, and gaps are charged
+ * to callees already). */
 #include "rank_int.h"
 
 #include "alloc.h"
@@ -13,16 +14,23 @@
 #include <string.h>
 
 typedef struct {
-    rk_map_t edges;      /* caller << 32 | callee -> call count */
-    rk_map_t membership; /* trace << 32 | service -> 1 */
+    rk_map_t edges; /* caller << 32 | callee -> call count */
+    rk_map_t ran;   /* hash of (trace, service, operation or RK_NONE) -> 1 */
 } graph_t;
+
+static uint64_t ran_key(uint32_t trace, uint32_t svc, uint32_t op)
+{
+    uint32_t k[3] = {trace, svc, op};
+    return rk_hash_bytes(k, sizeof(k), 0x5eed);
+}
 
 static void build(graph_t *g, const rk_window_t *w)
 {
     int added;
     for (size_t i = 0; i < w->n_spans; i++) {
         const rk_span_t *s = &w->spans[i];
-        rk_map_put(&g->membership, ((uint64_t)s->trace << 32) | s->svc, 1, &added);
+        rk_map_put(&g->ran, ran_key(s->trace, s->svc, RK_NONE), 1, &added);
+        rk_map_put(&g->ran, ran_key(s->trace, s->svc, s->op), 1, &added);
         if (s->parent < 0) continue;
         uint32_t caller = w->spans[s->parent].svc;
         if (caller == s->svc) continue;
@@ -82,36 +90,79 @@ static double *symptoms(rk_run_t *run, size_t n)
     return sym;
 }
 
-/* Share of `caller`'s target error lines whose trace also has spans of `callee`. */
-static double share_reaching(const rk_run_t *run, const graph_t *g, uint32_t caller, uint32_t callee)
+/* Evidence items grouped by service (graph items excluded): items[first[s] .. first[s+1]). */
+static const rk_ev_t **items_by_service(rk_run_t *run, size_t n, size_t **first_out)
 {
-    double total = 0, reach = 0;
+    size_t *first = rk_arena_alloc(run->scratch, (n + 2) * sizeof(size_t));
+    const rk_ev_t **items = rk_arena_alloc(run->scratch, (run->ev.len ? run->ev.len : 1) * sizeof(*items));
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < run->ev.len; i++) {
+            const rk_ev_t *e = &RK_AT(&run->ev, rk_ev_t, i);
+            if (e->svc >= n || e->score <= 0 || e->channel == RANK_CH_GRAPH) continue;
+            if (pass == 0)
+                first[e->svc + 2]++;
+            else
+                items[first[e->svc + 1]++] = e;
+        }
+        if (pass == 0)
+            for (size_t s = 0; s < n; s++)
+                first[s + 2] += first[s + 1];
+    }
+    *first_out = first;
+    return items;
+}
+
+/* Traces of `caller`'s target error lines (one entry per line). */
+static size_t error_traces(const rk_run_t *run, uint32_t caller, uint32_t *out)
+{
+    size_t k = 0;
     for (size_t i = 0; i < run->target.n_logs; i++) {
         const rk_log_t *l = &run->target.logs[i];
-        if (l->svc != caller || l->severity < 4 || l->trace == RK_NONE) continue;
-        total++;
-        if (rk_map_get(&g->membership, ((uint64_t)l->trace << 32) | callee)) reach++;
+        if (l->svc == caller && l->severity >= 4 && l->trace != RK_NONE) out[k++] = l->trace;
     }
-    return total > 0 ? reach / total : 0.0;
+    return k;
+}
+
+/* What callee y explains of a symptom `sym` seen on error lines in traces[0..nt). */
+static double explained(const graph_t *g, uint32_t y, const rk_ev_t **items, size_t n_items,
+                        const uint32_t *traces, size_t nt, double sym)
+{
+    double best = 0;
+    for (size_t k = 0; k < n_items; k++) {
+        const rk_ev_t *e = items[k];
+        double cap = e->score < sym ? e->score : sym;
+        if (cap <= best) continue;
+        size_t hit = 0;
+        for (size_t t = 0; t < nt; t++)
+            hit += rk_map_get(&g->ran, ran_key(traces[t], y, e->op)) != NULL;
+        double x = cap * (double)hit / (double)nt;
+        if (x > best) best = x;
+    }
+    return best;
 }
 
 static void push_down(rk_run_t *run, const graph_t *g, size_t n)
 {
     double *sym = symptoms(run, n);
     double *moved_in = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(double));
+    size_t *first;
+    const rk_ev_t **items = items_by_service(run, n, &first);
+    uint32_t *traces =
+        rk_arena_alloc(run->scratch, (run->target.n_logs ? run->target.n_logs : 1) * sizeof(uint32_t));
     for (uint32_t x = 0; x < n; x++) {
         if (sym[x] <= 0) continue;
+        size_t nt = error_traces(run, x, traces);
+        if (nt == 0) continue;
         uint32_t best_y = RK_NONE;
         double best = 0;
         for (size_t i = 0; i < g->edges.cap; i++) {
             if (!g->edges.used[i] || (uint32_t)(g->edges.keys[i] >> 32) != x) continue;
             uint32_t y = (uint32_t)g->edges.keys[i];
-            if (y >= n || run->score[y] <= 0) continue;
-            double own = run->score[y] < sym[x] ? run->score[y] : sym[x];
-            double explain = own * share_reaching(run, g, x, y);
-            if (explain > best || (explain == best && explain > 0 && best_y != RK_NONE &&
-                                   strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
-                best = explain;
+            if (y >= n) continue;
+            double e = explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x]);
+            if (e > best ||
+                (e == best && e > 0 && strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
+                best = e;
                 best_y = y;
             }
         }
@@ -141,7 +192,7 @@ void rk_callgraph_apply(rk_run_t *run, rank_service_t *services)
     size_t n = run->services.n;
     graph_t g;
     rk_map_init(&g.edges);
-    rk_map_init(&g.membership);
+    rk_map_init(&g.ran);
     build(&g, &run->target);
     for (size_t i = 0; i < n; i++)
         services[i].depth = -1;
@@ -149,5 +200,5 @@ void rk_callgraph_apply(rk_run_t *run, rank_service_t *services)
     positions(&g, services, n);
     push_down(run, &g, n);
     rk_map_dispose(&g.edges);
-    rk_map_dispose(&g.membership);
+    rk_map_dispose(&g.ran);
 }

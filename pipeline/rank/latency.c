@@ -161,6 +161,7 @@ static void emit(rk_run_t *run, const series_t *x, const lshift_t *r, int cut)
     const char *later = cut ? " (from later in the window)" : "";
     if (x->kind == KIND_SELF) {
         rk_ev_t *ev = rk_ev_add(run, x->a, RANK_CH_LATENCY, RANK_EV_SELF_TIME, r->score);
+        ev->op = x->b;
         const char *op = rk_op_name(run, x->b);
         ev->subject = rk_arena_strdup(run->out, op);
         ev->context = ev->subject;

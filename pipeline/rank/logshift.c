@@ -148,6 +148,7 @@ static void emit(rk_run_t *run, const cell_t *x, int err, const shift_t *s, int 
         kind = RANK_EV_LOG_VANISHED;
     rk_ev_t *ev = rk_ev_add(run, x->svc, RANK_CH_LOGS, kind, s->score);
     ev->error_up = err && s->up;
+    ev->op = x->op < OP_ALL ? x->op : RK_NONE;
     ev->before = s->kb / s->nb;
     ev->after = s->kt / s->nt;
     ev->n_before = s->nb;

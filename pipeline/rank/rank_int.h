@@ -150,6 +150,7 @@ typedef struct {
     rank_evidence_kind_t kind;
     double score;
     uint32_t peer; /* the other service of a gap or push-down; RK_NONE */
+    uint32_t op;   /* the operation the item is about; RK_NONE when it concerns the whole service */
     int error_up;  /* a log item saying this service writes more errors (a symptom callers push down) */
     const char *subject, *context, *text;
     double before, after, n_before, n_after;

@@ -17,6 +17,7 @@ rk_ev_t *rk_ev_add(rk_run_t *run, uint32_t svc, rank_channel_t ch, rank_evidence
     ev->kind = kind;
     ev->score = score;
     ev->peer = RK_NONE;
+    ev->op = RK_NONE;
     return ev;
 }
 
