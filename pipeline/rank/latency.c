@@ -41,14 +41,17 @@ static int cmp_sample(const void *x, const void *y)
     return (int)p->group - (int)q->group;
 }
 
-/* cut in 0..RK_N_CUTS-1: reference = baseline + segments before it; RK_N_CUTS: the last segment
- * against the baseline alone. */
+/* Side of a sample at cut `cut`: 0 reference (baseline and segments before the cut), 1 suffix
+ * (segments from the cut on), -1 left out. A cut + LAST_ONLY keeps only the last segment as suffix. */
+#define LAST_ONLY 16
+
 static int side_of(uint8_t group, int cut)
 {
     if (group == GROUP_BASE) return 0;
-    int seg = group - 1;
-    if (cut == RK_N_CUTS) return seg == RK_N_SEGMENTS - 1 ? 1 : -1;
-    return seg >= cut ? 1 : 0;
+    int seg = group - 1, c = cut & (LAST_ONLY - 1);
+    if (seg < c) return 0;
+    if ((cut & LAST_ONLY) && seg != RK_N_SEGMENTS - 1) return -1;
+    return 1;
 }
 
 static double median_of(const sample_t *s, size_t n, int cut, int side, size_t count)
@@ -120,9 +123,9 @@ static int best_cut(series_t *x, lshift_t *out, int *cut)
         }
     }
     if (bc < 0) return 0;
-    lshift_t last = compare(s, n, RK_N_CUTS);
-    if (last.n_ref < RK_MIN_SAMPLES) last = compare(s, n, RK_N_CUTS - 1);
-    /* Too few samples at the end to refute the shift: keep it. */
+    /* The shift must hold in the last segment against the same reference; too few samples there to
+     * refute it: keep it. */
+    lshift_t last = compare(s, n, bc | LAST_ONLY);
     if (last.n_suf >= RK_MIN_SAMPLES && last.effect < RK_PERSIST_SHARE * best.effect) return 0;
     *out = best;
     *cut = bc;

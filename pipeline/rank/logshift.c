@@ -77,21 +77,16 @@ static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *
     }
 }
 
-/* Counts of one cell (or its exposure) on either side of cut `c`; c == RK_N_CUTS means "the last
- * segment against the baseline alone". */
-static void sides(const cell_t *x, int c, double *ref, double *suf)
+/* Counts of one cell (or its exposure) on either side of cut `c`: the reference is the baseline plus
+ * the segments before the cut, the suffix the segments from the cut on, or only the last one. */
+static void sides(const cell_t *x, int c, int last_only, double *ref, double *suf)
 {
-    if (c == RK_N_CUTS) {
-        *ref = x->base;
-        *suf = x->seg[RK_N_SEGMENTS - 1];
-        return;
-    }
     *ref = x->base;
     *suf = 0;
     for (int s = 0; s < RK_N_SEGMENTS; s++) {
         if (s < c)
             *ref += x->seg[s];
-        else
+        else if (!last_only || s == RK_N_SEGMENTS - 1)
             *suf += x->seg[s];
     }
 }
@@ -102,11 +97,11 @@ typedef struct {
     double kb, nb, kt, nt;
 } shift_t;
 
-static shift_t compare(const cell_t *x, const cell_t *e, int c, int err)
+static shift_t compare(const cell_t *x, const cell_t *e, int c, int last_only, int err)
 {
     shift_t s = {0};
-    sides(x, c, &s.kb, &s.kt);
-    sides(e, c, &s.nb, &s.nt);
+    sides(x, c, last_only, &s.kb, &s.kt);
+    sides(e, c, last_only, &s.nb, &s.nt);
     if (s.nb <= 0 || s.nt <= 0) return s;
     double rb = s.kb / s.nb, rt = s.kt / s.nt;
     s.up = rt > rb;
@@ -116,21 +111,21 @@ static shift_t compare(const cell_t *x, const cell_t *e, int c, int err)
     return s;
 }
 
-/* Best cut whose shift still holds in the last segment (RK_PERSIST_SHARE of its effect, same way). */
+/* Best cut whose shift still holds in the last segment against the same reference (RK_PERSIST_SHARE of
+ * its effect, same way): a shift that is over by the end of the window is not the ongoing fault. */
 static int best_shift(const cell_t *x, const cell_t *e, int err, shift_t *out, int *cut)
 {
     shift_t best = {0};
     int bc = -1;
     for (int c = 0; c < RK_N_CUTS; c++) {
-        shift_t s = compare(x, e, c, err);
+        shift_t s = compare(x, e, c, 0, err);
         if (s.score > best.score) {
             best = s;
             bc = c;
         }
     }
     if (bc < 0) return 0;
-    shift_t last = compare(x, e, RK_N_CUTS, err);
-    if (e->base <= 0) last = compare(x, e, RK_N_CUTS - 1, err); /* no baseline: last segment vs the rest */
+    shift_t last = compare(x, e, bc, 1, err);
     if (last.nt <= 0 || last.up != best.up || last.effect < RK_PERSIST_SHARE * best.effect) return 0;
     *out = best;
     *cut = bc;
