@@ -3,13 +3,16 @@
  * from a callee that is abnormal in the very requests that fail: for each callee and each of the
  * callee's evidence items, the share of the caller's error lines whose trace ran the operation the
  * item is about (any operation for service-wide items) times min(symptom, item score) is what the
- * callee explains; RK_PUSH_SHARE of the best explanation moves from the caller to that callee. Only
+ * callee explains. Error lines may also name the service they failed to reach ("No instances available
+ * for X", "connection refused by X"): the share of lines naming X times min(symptom, X's own score) is
+ * what X explains. RK_PUSH_SHARE of the best explanation moves from the caller to that service. Only
  * error symptoms move; latency needs no push-down (self time excludes callees, and gaps are charged
  * to callees already). */
 #include "rank_int.h"
 
 #include "alloc.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +144,41 @@ static double explained(const graph_t *g, uint32_t y, const rk_ev_t **items, siz
     return best;
 }
 
+static int is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
+/* Whether the first line of `msg` (at most RK_MSG_MAX bytes) names `name` as a whole word. */
+static int names_service(const char *msg, const char *name)
+{
+    size_t n = strcspn(msg, "\r\n"), len = strlen(name);
+    if (n > RK_MSG_MAX) n = RK_MSG_MAX;
+    if (len == 0) return 0;
+    for (const char *p = msg, *end = msg + n; (p = memmem(p, (size_t)(end - p), name, len)); p++) {
+        if ((p == msg || !is_name_char(p[-1])) && (p + len == end || !is_name_char(p[len]))) return 1;
+    }
+    return 0;
+}
+
+/* What service y explains of x's symptom because x's error lines name it ("No instances available for
+ * y", "connection refused by y"): the share of those lines times min(symptom, y's own score). The
+ * failing requests never reach y then, so the traces cannot show it. */
+static double named(const rk_run_t *run, uint32_t x, uint32_t y, double sym)
+{
+    double own = run->score[y] < sym ? run->score[y] : sym;
+    if (own <= 0) return 0;
+    const char *name = rk_svc_name(run, y);
+    size_t total = 0, hit = 0;
+    for (size_t i = 0; i < run->target.n_logs; i++) {
+        const rk_log_t *l = &run->target.logs[i];
+        if (l->svc != x || l->severity < 4) continue;
+        total++;
+        hit += names_service(l->msg, name);
+    }
+    return total ? own * (double)hit / (double)total : 0.0;
+}
+
 static void push_down(rk_run_t *run, const graph_t *g, size_t n)
 {
     double *sym = symptoms(run, n);
@@ -155,15 +193,19 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
         if (nt == 0) continue;
         uint32_t best_y = RK_NONE;
         double best = 0;
-        for (size_t i = 0; i < g->edges.cap; i++) {
-            if (!g->edges.used[i] || (uint32_t)(g->edges.keys[i] >> 32) != x) continue;
-            uint32_t y = (uint32_t)g->edges.keys[i];
-            if (y >= n) continue;
-            double e = explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x]);
+        int best_named = 0;
+        for (uint32_t y = 0; y < n; y++) {
+            if (y == x) continue;
+            int callee = rk_map_get(&g->edges, ((uint64_t)x << 32) | y) != NULL;
+            double e =
+                callee ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x]) : 0;
+            double m = named(run, x, y, sym[x]);
+            if (m > e) e = m;
             if (e > best ||
                 (e == best && e > 0 && strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
                 best = e;
                 best_y = y;
+                best_named = m >= e && m > 0;
             }
         }
         if (best_y == RK_NONE || best <= 0) continue;
@@ -174,14 +216,14 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
         ev->peer = best_y;
         ev->subject = rk_arena_printf(run->out, "%s -> %s", rk_svc_name(run, x), rk_svc_name(run, best_y));
         ev->text = rk_arena_printf(
-            run->out, "error lines of %s are explained by its abnormal callee %s (%.1f moved to it)",
-            rk_svc_name(run, x), rk_svc_name(run, best_y), moved);
+            run->out, "error lines of %s are explained by %s %s (%.1f moved to it)", rk_svc_name(run, x),
+            best_named ? "the service they name," : "its abnormal callee", rk_svc_name(run, best_y), moved);
         rk_ev_t *in = rk_ev_add(run, best_y, RANK_CH_GRAPH, RANK_EV_CALLERS, moved);
         in->peer = x;
         in->subject = ev->subject;
-        in->text = rk_arena_printf(
-            run->out, "caller %s writes more error lines in traces that reach %s (%.1f moved here)",
-            rk_svc_name(run, x), rk_svc_name(run, best_y), moved);
+        in->text = rk_arena_printf(run->out, "%s writes more error lines %s %s (%.1f moved here)",
+                                   rk_svc_name(run, x), best_named ? "that name" : "in traces that reach",
+                                   rk_svc_name(run, best_y), moved);
     }
     for (uint32_t y = 0; y < n; y++)
         run->channel[y * RANK_CHANNELS + RANK_CH_GRAPH] += moved_in[y];

@@ -4,6 +4,7 @@
 
 #include "alloc.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ static int cmp_order(const void *a, const void *b)
 static int cmp_evidence(const void *a, const void *b)
 {
     const rk_ev_t *x = *(const rk_ev_t *const *)a, *y = *(const rk_ev_t *const *)b;
+    double ax = fabs(x->score), ay = fabs(y->score); /* a blame moved away matters as much as one gained */
+    if (ax != ay) return ax > ay ? -1 : 1;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     if (x->kind != y->kind) return (int)x->kind - (int)y->kind;
     return strcmp(x->text ? x->text : "", y->text ? y->text : "");

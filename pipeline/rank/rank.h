@@ -117,7 +117,7 @@ typedef struct {
     const char *service;
     double score;
     double channel[RANK_CHANNELS];
-    rank_evidence_t *evidence; /* strongest first */
+    rank_evidence_t *evidence; /* largest |score| first */
     size_t n_evidence;
     /* Call-graph position in the target window. */
     size_t n_callers, n_callees;

@@ -1,6 +1,7 @@
 /* Window ranking on a small synthetic system (gateway -> api -> catalog, api -> payment), one fault
  * at a time starting a third into the target window: CPU contention, a code fault seen only as caller
- * errors plus a vanished info line in the callee, network delay into a service, nothing at all; and
+ * errors plus a vanished info line in the callee, a rollout whose callers' errors name the service,
+ * network delay into a service, nothing at all; and
  * the same records in another order give the same JSON. */
 #include "rank/rank.h"
 
@@ -18,7 +19,7 @@
 #define TARGET_T0 (BASE_T0 + 3600 * S_NS)
 #define POOL_BYTES (4u << 20)
 
-typedef enum { F_NONE, F_CPU_CATALOG, F_CODE_CATALOG, F_DELAY_PAYMENT } fault_t;
+typedef enum { F_NONE, F_CPU_CATALOG, F_CODE_CATALOG, F_DELAY_PAYMENT, F_CATALOG_ROLLOUT } fault_t;
 
 typedef struct {
     rank_span_t *spans;
@@ -112,6 +113,8 @@ static void metric(synth_t *s, int64_t ts, const char *svc, const char *name, do
 static void request(synth_t *s, int64_t t0, fault_t f)
 {
     int cpu = f == F_CPU_CATALOG, code = f == F_CODE_CATALOG, delay = f == F_DELAY_PAYMENT;
+    /* A rollout of new catalog code: requests reaching it miss the usual line, others find no instance. */
+    int rollout = f == F_CATALOG_ROLLOUT, unreachable = rollout && unit(s) < 0.5;
     const char *tr = sfmt(s, "%032x", ++s->next_id);
     unsigned item = (unsigned)(unit(s) * 90000) + 1000, order = (unsigned)(unit(s) * 900000) + 100000;
     /* Durations first, bottom-up. */
@@ -133,13 +136,18 @@ static void request(synth_t *s, int64_t t0, fault_t f)
     const char *ac = span(s, tr, as, "api", "CheckoutController.checkout", t, t + ctrl);
     logline(s, t, "api", 3, sfmt(s, "c.Checkout#10 checkout started for order %u", order), tr, ac);
     t += api_self / 2;
+    if (unreachable) {
+        logline(s, t, "api", 5,
+                sfmt(s, "c.Checkout#61 order %u failed: No instances available for catalog", order), tr, ac);
+        return;
+    }
     const char *cc = span(s, tr, ac, "api", "HTTP GET", t, t + call_cat);
     int64_t tc = t + gap_cat / 2;
     const char *cs = span(s, tr, cc, "catalog", "/catalog/item", tc, tc + cat);
     tc += cat_self / 2;
     const char *cf = span(s, tr, cs, "catalog", "CatalogService.find", tc, tc + find);
     span(s, tr, cf, "catalog", "SELECT item", tc + find_self / 2, tc + find_self / 2 + sel);
-    if (!code)
+    if (!code && !rollout)
         logline(s, tc + find, "catalog", 3,
                 sfmt(s, "c.CatalogService#42 found item %u in %lld ms", item, (long long)(find / MS_NS)), tr,
                 cf);
@@ -285,6 +293,24 @@ START_TEST(network_delay_ranks_the_callee_not_its_caller)
 }
 END_TEST
 
+START_TEST(errors_naming_an_abnormal_service_move_blame_to_it)
+{
+    scenario_t sc;
+    run_scenario(&sc, F_CATALOG_ROLLOUT);
+    assert_first(&sc.r, "catalog");
+    const rank_service_t *c = find(&sc.r, "catalog"), *api = find(&sc.r, "api");
+    ck_assert(has_kind(c, RANK_EV_CALLERS));
+    ck_assert(has_kind(api, RANK_EV_EXPLAINED));
+    int named = 0;
+    for (size_t i = 0; i < api->n_evidence; i++)
+        if (api->evidence[i].kind == RANK_EV_EXPLAINED &&
+            strstr(api->evidence[i].text, "the service they name"))
+            named = 1;
+    ck_assert(named);
+    end_scenario(&sc);
+}
+END_TEST
+
 START_TEST(nothing_abnormal_says_nothing_stands_out)
 {
     scenario_t sc;
@@ -404,6 +430,7 @@ int main(void)
     tcase_add_test(tc, cpu_contention_ranks_the_starved_service);
     tcase_add_test(tc, caller_errors_and_a_vanished_info_line_rank_the_callee);
     tcase_add_test(tc, network_delay_ranks_the_callee_not_its_caller);
+    tcase_add_test(tc, errors_naming_an_abnormal_service_move_blame_to_it);
     tcase_add_test(tc, nothing_abnormal_says_nothing_stands_out);
     tcase_add_test(tc, same_records_in_another_order_give_the_same_ranking);
     tcase_add_test(tc, a_change_event_adds_evidence_to_its_service);
