@@ -51,11 +51,11 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     ts_resp_free(&r);
     sleep(2);
     snprintf(url, sizeof(url), "%s/control/fault", payment.url);
-    ck_assert_int_eq(ts_post_json(url, NULL, "{\"latency_ms\":400,\"duration_s\":60}", &r), 0);
+    ck_assert_int_eq(ts_post_json(url, NULL, "{\"latency_ms\":400,\"duration_s\":150}", &r), 0);
     ts_resp_free(&r);
     PGconn *c = ts_pg(db_url);
     json_t *sus = NULL;
-    for (int i = 0; i < 60 && !sus; i++) {
+    for (int i = 0; i < 120 && !sus; i++) { /* slower under the sanitizers */
         sleep(1);
         /* an episode still going on after the deploy (noise at start-up may have opened one before) */
         char sql[320];
