@@ -1,60 +1,292 @@
-// Drives the dashboard in Debian's chromium: the incident list (newest first, 10,000 incidents), a report,
-// the highlighted root-cause span after "jump to error" in a 5,000-span trace, telemetry shown as text
-// (no dialog from a <script> log line), and the feedback round trip. Screenshots go to PS_TEST_ARTIFACTS.
-import { chromium } from 'playwright-core';
+// Drives the dashboard in Debian's chromium (playwright-core, no browser download) against a backend
+// seeded with tests/browser/seed.sql. Each check prints "ok" or "FAIL"; the run ends with
+// "N passed, N failed" and exits non-zero on any failure. Screenshots go to $PS_TEST_ARTIFACTS.
+// Environment: DASHBOARD_URL, READ_KEY, DATABASE_URL (psql is used to add rows and read feedback).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 
 const base = process.env.DASHBOARD_URL;
 const key = process.env.READ_KEY;
+const dbUrl = process.env.DATABASE_URL;
 const out = process.env.PS_TEST_ARTIFACTS || '.';
-const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exitCode = 1; };
+if (!base || !key || !dbUrl) {
+  console.error('dashboard.mjs: DASHBOARD_URL, READ_KEY and DATABASE_URL are required');
+  process.exit(2);
+}
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
+function sql(q) {
+  const r = spawnSync('psql', [dbUrl, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', q], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  return r.stdout.trim();
+}
+const idOf = (fp) => sql(`SELECT id FROM incidents WHERE fingerprint = '${fp}'`);
+
+class CheckError extends Error {}
+function expect(cond, msg) {
+  if (!cond) throw new CheckError(msg);
+}
+
+const results = [];
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    await page.screenshot({ path: join(out, `dashboard-failed-${results.length}.png`) }).catch(() => {});
+    console.log(`FAIL ${name} (${Date.now() - t0} ms): ${e instanceof CheckError ? e.message : e.stack || e}`);
+  }
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'ps-chromium-'));
+/* a fresh profile directory per run (Playwright passes it as --user-data-dir) */
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1440, height: 1000 },
 });
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(10000);
+let dialogs = 0;
+const pageErrors = [];
+const foreign = [];
+page.on('dialog', async (d) => {
+  dialogs++;
+  await d.dismiss();
+});
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+page.on('request', (r) => {
+  if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url());
+});
+const shot = (name, opts = {}) => page.screenshot({ path: join(out, `dashboard-${name}.png`), ...opts });
+const rowIds = () => page.$$eval('#incident-scroll .incident-row', (rows) =>
+  rows.sort((a, b) => a.offsetTop - b.offsetTop).map((r) => ({ id: r.dataset.id, last: Number(r.dataset.lastSeen),
+    status: r.dataset.status, service: r.dataset.service, text: r.textContent })));
+
+const paymentId = idOf('seed-payment-timeout');
+const inventoryId = idOf('seed-inventory-slow');
+const anomalyId = idOf('seed-payment-anomaly');
+
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  let dialogs = 0;
-  page.on('dialog', async (d) => { dialogs++; await d.dismiss(); });
-  await page.goto(`${base}/`);
-  await page.fill('#read-key', key);
-  await page.click('#save-key');
-  await page.waitForSelector('.incident-row');
-  const first = await page.textContent('.incident-row');
-  if (!first.includes('DbTimeoutException')) fail(`newest incident first, got: ${first}`);
-  const count = await page.textContent('#count');
-  if (!count.includes('+')) fail(`list should page through 10,000 incidents, shows ${count}`);
-  const rows = await page.locator('.incident-row').count();
-  if (rows > 100) fail(`list is not virtualised: ${rows} rows in the DOM`);
-  await page.screenshot({ path: join(out, 'dashboard-list.png') });
+  await check('asks for the read key once and keeps it', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('#key-form');
+    await shot('key');
+    await page.fill('#read-key', key);
+    await page.click('#save-key');
+    await page.waitForSelector('#incident-scroll .incident-row');
+    await page.reload();
+    await page.waitForSelector('#incident-scroll .incident-row');
+    expect(await page.locator('#key-form').count() === 0, 'asked for the key again after a reload');
+    expect(await page.evaluate((k) => Object.values(localStorage).includes(k), key), 'the key is not in localStorage');
+  });
 
-  await page.click('.incident-row >> nth=0');
-  await page.waitForSelector('#summary');
-  const summary = await page.textContent('#summary');
-  if (!summary.includes('payment failed')) fail(`report summary: ${summary}`);
-  await page.click('#jump');
-  await page.waitForSelector('.wf-row.root');
-  const root = await page.getAttribute('.wf-row.root', 'data-span');
-  if (root !== '00000000000010e1') fail(`highlighted root-cause span ${root}`);
-  const wfRows = await page.locator('#waterfall .wf-row').count();
-  if (wfRows > 200) fail(`waterfall is not virtualised: ${wfRows} rows`);
-  const logs = await page.textContent('#logs');
-  if (!logs.includes('<script>alert(1)</script>')) fail('the <script> log line is not shown literally');
-  if (dialogs > 0) fail('a dialog fired: telemetry was interpreted as HTML');
-  await page.screenshot({ path: join(out, 'dashboard-incident.png'), fullPage: true });
+  await check('incident list: newest first', async () => {
+    const rows = await rowIds();
+    expect(rows.length > 5, `only ${rows.length} rows`);
+    expect(rows[0].id === paymentId, `first row is #${rows[0].id}, expected the newest #${paymentId}`);
+    expect(rows[0].text.includes('DbTimeoutException'), `first row: ${rows[0].text}`);
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1].last >= rows[i].last, `rows ${i - 1} and ${i} out of order`);
+    await shot('list');
+  });
 
-  await page.fill('#fb-service', 'inventory');
-  await page.click('#fb-wrong');
-  await page.waitForFunction(() => document.querySelector('#fb-msg').textContent.includes('recorded'));
-  const acc = await page.evaluate(async (k) => (await fetch('/query/accuracy', { headers: { Authorization: `Bearer ${k}` } })).json(), key);
-  if (acc.labelled !== 1) fail(`feedback not stored: ${JSON.stringify(acc)}`);
+  await check('incident list: 10,000 incidents page through cursors into a virtualised list', async () => {
+    const t0 = Date.now();
+    expect((await page.textContent('#count')).includes('scroll for more'), 'no next page announced');
+    for (let i = 0; i < 80; i++) {
+      const before = await page.textContent('#count');
+      if (!before.includes('more')) break;
+      await page.$eval('#incident-scroll', (s) => { s.scrollTop = s.scrollHeight; });
+      await page.waitForFunction((b) => document.querySelector('#count').textContent !== b, before);
+    }
+    const count = await page.textContent('#count');
+    expect(/^10,000 incidents$/.test(count.trim()), `after scrolling to the end: "${count}"`);
+    const dom = await page.locator('#incident-scroll .incident-row').count();
+    expect(dom < 100, `${dom} rows in the DOM: not virtualised`);
+    const loadMs = Date.now() - t0;
+    /* time to draw a jump to the middle of the list */
+    const drawMs = await page.$eval('#incident-scroll', (s) => new Promise((res) => {
+      const t = performance.now();
+      s.scrollTop = s.scrollHeight / 2;
+      requestAnimationFrame(() => requestAnimationFrame(() => res(performance.now() - t)));
+    }));
+    expect(drawMs < 500, `scrolling to the middle took ${drawMs.toFixed(0)} ms`);
+    const rows = await rowIds();
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1].last >= rows[i].last, 'middle rows out of order');
+    console.log(`     all 10,000 loaded in ${loadMs} ms; a jump to the middle drew in ${drawMs.toFixed(0)} ms`);
+    await page.$eval('#incident-scroll', (s) => { s.scrollTop = 0; });
+  });
 
-  await page.goto(`${base}/#/services`);
-  await page.waitForSelector('#services');
-  await page.screenshot({ path: join(out, 'dashboard-services.png') });
+  await check('incident list: filters (status, service, time range)', async () => {
+    await page.selectOption('#f-status', 'resolved');
+    await page.waitForFunction(() => [...document.querySelectorAll('#incident-scroll .incident-row')].every((r) => r.dataset.status === 'resolved'));
+    await page.selectOption('#f-status', '');
+    await page.fill('#f-service', 'inventory');
+    await page.waitForFunction(() => {
+      const r = [...document.querySelectorAll('#incident-scroll .incident-row')];
+      return r.length > 0 && r.every((x) => x.dataset.service === 'inventory' || x.dataset.services.split(' ').includes('inventory'));
+    });
+    expect(page.url().includes('service=inventory'), `filters not kept in the URL: ${page.url()}`);
+    await page.fill('#f-service', '');
+    await page.selectOption('#f-range', '1h');
+    await page.waitForFunction(() => document.querySelector('#count').textContent.trim() === '4 incidents');
+    await page.click('#f-clear');
+    await page.waitForFunction(() => document.querySelector('#count').textContent.includes('more'));
+  });
+
+  await check('incident list: a new incident appears live, without a reload', async () => {
+    await page.evaluate(() => { window.__noReload = 42; });
+    sql(`INSERT INTO incidents (fingerprint, title, root_service, first_seen, last_seen, trace_count, services)
+         VALUES ('live-test', 'gateway: <b>live</b> incident', 'gateway', now(), now() + interval '1 second', 1, ARRAY['gateway'])`);
+    const liveId = idOf('live-test');
+    await page.waitForFunction((id) => {
+      const first = [...document.querySelectorAll('#incident-scroll .incident-row')].sort((a, b) => a.offsetTop - b.offsetTop)[0];
+      return first && first.dataset.id === id;
+    }, liveId, { timeout: 15000 });
+    expect(await page.evaluate(() => window.__noReload) === 42, 'the page was reloaded');
+    const text = await page.textContent(`.incident-row[data-id="${liveId}"]`);
+    expect(text.includes('<b>live</b>'), `title not shown literally: ${text}`);
+    expect((await page.textContent('#live')).includes('1 new'), 'no "new" note');
+  });
+
+  await check('incident page: the RCA report', async () => {
+    const t0 = Date.now();
+    await page.click(`.incident-row[data-id="${paymentId}"]`);
+    await page.waitForSelector('#summary');
+    await page.waitForSelector('#waterfall .wf-row');
+    console.log(`     incident page with a 5,000-span trace drawn in ${Date.now() - t0} ms`);
+    expect((await page.textContent('#summary')).includes('database connection'), 'summary');
+    expect((await page.textContent('#verdict')).includes('conclusive'), 'verdict');
+    expect((await page.textContent('#generated-by')).includes('llm'), 'generated_by');
+    expect((await page.textContent('#confidence')).includes('86%'), 'confidence');
+    expect((await page.textContent('#impact')).includes('30%'), 'impact');
+    expect(await page.locator('#remediation li').count() === 2, 'remediation');
+    expect(await page.locator('#evidence a.cite').count() === 4, 'cited evidence links');
+    expect((await page.textContent('#root-cause')).includes('ChargeRepository.java:88'), 'root-cause frame');
+  });
+
+  await check('waterfall: virtualised; "jump to error" scrolls to the highlighted root-cause span', async () => {
+    const dom = await page.locator('#waterfall .wf-row').count();
+    expect(dom < 200, `${dom} waterfall rows in the DOM`);
+    expect((await page.textContent('.wf-toolbar')).includes('5,000 spans'), 'span count');
+    await page.$eval('#waterfall', (s) => { s.scrollTop = 0; });
+    expect(await page.locator('#waterfall .wf-row.root-cause').count() === 0, 'root cause drawn before the jump (test assumes it is far down)');
+    await page.click('#jump');
+    const root = page.locator('#waterfall .wf-row.root-cause');
+    await root.waitFor({ state: 'visible' });
+    expect(await root.getAttribute('data-span') === '00000000000010e1', 'wrong root-cause span');
+    const inView = await page.$eval('#waterfall', (s) => {
+      const r = s.querySelector('.wf-row.root-cause').getBoundingClientRect(), v = s.getBoundingClientRect();
+      return r.top >= v.top && r.bottom <= v.bottom;
+    });
+    expect(inView, 'root-cause row not inside the waterfall view');
+    expect(await page.locator('#waterfall .wf-row.on-path').count() >= 1, 'propagation path not highlighted near the root cause');
+    expect((await page.textContent('#span-detail')).includes('db.query charge'), 'span details');
+    await page.locator('#trace').screenshot({ path: join(out, 'dashboard-waterfall.png') });
+  });
+
+  await check('report: a cited span link scrolls to and highlights the span', async () => {
+    await page.$eval('#waterfall', (s) => { s.scrollTop = 0; });
+    await page.click('#evidence a.cite[data-cite="span:0000000000000870"]');
+    await page.locator('#waterfall .wf-row.selected[data-span="0000000000000870"]').waitFor({ state: 'visible' });
+  });
+
+  await check('report: a cited log link scrolls to and highlights the log line', async () => {
+    await page.click('#evidence a.cite[data-cite="log:219"]');
+    const row = page.locator('#logs .log-row.flash');
+    await row.waitFor({ state: 'visible' });
+    expect((await row.textContent()).includes('charge failed'), 'highlighted the wrong line');
+  });
+
+  await check('telemetry is text: <script> log line shown literally, no dialog, no element', async () => {
+    const logs = await page.textContent('#logs');
+    expect(logs.includes('<script>alert(1)</script> charge failed'), 'the <script> log line is not shown literally');
+    expect(logs.includes('<img src=x onerror=alert(2)>'), 'the <img> log line is not shown literally');
+    expect(await page.locator('#app script, #app img').count() === 0, 'telemetry became elements');
+    await page.waitForTimeout(300);
+    expect(dialogs === 0, `${dialogs} dialog(s) fired`);
+  });
+
+  await check('logs: stack traces folded, expanded on click', async () => {
+    const row = page.locator('#logs .log-row', { hasText: 'GET /checkout -> 500' });
+    const details = row.locator('details.stack');
+    expect(await details.getAttribute('open') === null, 'stack trace open before a click');
+    expect(!(await row.locator('pre').isVisible()), 'stack text visible while folded');
+    await details.locator('summary').click();
+    await row.locator('pre').waitFor({ state: 'visible' });
+    expect((await row.locator('pre').textContent()).includes('proxy.js:118'), 'stack text');
+  });
+
+  await check('metric charts with anomalies and change events marked', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('#charts svg.chart .line').length >= 6, null, { timeout: 15000 });
+    const pay = page.locator('#charts .chart-group[data-service="payment"]');
+    expect(await pay.locator('.mark-anomaly').count() >= 1, 'no anomaly shaded on payment');
+    expect(await pay.locator('.mark-change').count() >= 1, 'no change event marked on payment');
+    expect(await pay.locator('.mark-incident').count() >= 1, 'incident start not marked');
+    expect((await pay.locator('.mark-change title').first().textContent()).includes('v2.3.1'), 'change mark label');
+  });
+
+  await check('suspects with confidence and evidence', async () => {
+    const s = page.locator('#suspects .suspect');
+    expect(await s.count() === 2, 'two suspects');
+    const first = await s.first().textContent();
+    expect(first.includes('v2.3.1') && first.includes('82%') && first.includes('60 s before'), `first suspect: ${first}`);
+    await shot('incident', { fullPage: true });
+  });
+
+  await check('feedback round trip: wrong + true service lands in the feedback table', async () => {
+    await page.click('#fb-wrong');
+    await page.fill('#fb-service', 'inventory');
+    await page.fill('#fb-comment', 'pool was fine; inventory locked the table');
+    await page.click('#fb-send');
+    await page.waitForFunction(() => document.querySelector('#fb-msg').textContent.includes('Recorded'));
+    const row = sql(`SELECT verdict || '|' || true_service || '|' || (analysis_id IS NOT NULL) FROM feedback WHERE incident_id = ${paymentId}`);
+    expect(row === 'wrong|inventory|true', `feedback row: "${row}"`);
+  });
+
+  await check('a deterministic report after an LLM failure shows the LLM error', async () => {
+    await page.goto(`${base}/#/incident/${inventoryId}`);
+    await page.waitForSelector('#llm-error');
+    expect((await page.textContent('#llm-error')).includes('timed out after 20000 ms'), 'LLM error text');
+    expect((await page.textContent('#generated-by')).includes('deterministic'), 'generated_by');
+    expect((await page.textContent('#verdict')).includes('inconclusive'), 'verdict');
+    await page.click('#jump');
+    await page.locator('#waterfall .wf-row.root-cause[data-span="0000000000000004"]').waitFor({ state: 'visible' });
+  });
+
+  await check('an incident without a report yet', async () => {
+    await page.goto(`${base}/#/incident/${anomalyId}`);
+    await page.waitForSelector('#no-report');
+    await page.waitForSelector('#charts svg.chart');
+  });
+
+  await check('services page: health per service and endpoint, sparklines', async () => {
+    await page.goto(`${base}/#/services`);
+    await page.waitForSelector('#services .service-row');
+    const health = await page.$$eval('#services .service-row', (rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.service, Number(r.querySelector('.health').dataset.health)])));
+    expect(Object.keys(health).length === 5, `services: ${JSON.stringify(health)}`);
+    expect(health.payment < 50 && health.auth >= 90, `health scores: ${JSON.stringify(health)}`);
+    expect(await page.locator('#services .endpoint-row').count() >= 5, 'endpoint rows');
+    expect(await page.locator('#services svg.spark path.spark-line').count() >= 15, 'sparklines');
+    await shot('services', { fullPage: true });
+  });
+
+  await check('no page error, no request leaves the backend', async () => {
+    expect(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`);
+    expect(foreign.length === 0, `requests elsewhere: ${foreign.slice(0, 3).join(' ')}`);
+  });
 } finally {
-  await browser.close();
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
 }
-if (!process.exitCode) console.log('browser test: list, report, highlighted span, escaping, feedback: ok');
+
+const failed = results.filter((r) => !r.ok).length;
+console.log(`browser: ${results.length - failed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,252 @@
+// The query API. The read key is asked for once and kept in localStorage; every request sends it as
+// "Authorization: Bearer <key>". The dashboard is read-only but for one POST: incident feedback.
+
+const KEY = 'prodsentinel.readKey';
+
+export function readKey(): string {
+  return localStorage.getItem(KEY) || '';
+}
+
+export function setReadKey(k: string): void {
+  if (k) localStorage.setItem(KEY, k);
+  else localStorage.removeItem(KEY);
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+/* Fires 'ps-unauthorized' on window when the key is refused, so the shell asks for a new one. */
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${readKey()}`, Accept: 'application/json' };
+  if (init.body) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } });
+  } catch {
+    throw new ApiError('the backend is unreachable', 0);
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    if (res.status === 401) window.dispatchEvent(new Event('ps-unauthorized'));
+    const err = body && body.error;
+    const msg = err && err.message ? String(err.message) : `HTTP ${res.status}`;
+    throw new ApiError(msg, res.status, err && err.path ? String(err.path) : undefined);
+  }
+  return body as T;
+}
+
+/* A query string from the set values of `params`. */
+export function qs(params: Record<string, string | number | null | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/* ---- shapes of the answers (every field optional where the pipeline may leave it out) ---- */
+
+export interface IncidentRow {
+  id: number;
+  kind?: string;
+  status: string;
+  title: string;
+  root_service?: string | null;
+  root_operation?: string | null;
+  exception_type?: string | null;
+  first_seen: string;
+  last_seen: string;
+  trace_count: number;
+  services?: string[];
+  endpoints?: string[];
+  sample_trace_id?: string | null;
+  report_state?: string;
+  fingerprint?: string;
+  last_seen_us?: number;
+}
+
+export interface IncidentPage {
+  incidents: IncidentRow[];
+  next_cursor: string | null;
+}
+
+export interface RootCause {
+  service?: string | null;
+  span_id?: string | null;
+  operation?: string | null;
+  exception?: string | null | { type?: string; message?: string; frame?: string };
+}
+
+export interface Report {
+  summary?: string;
+  root_cause?: RootCause;
+  impact?: string;
+  evidence?: string[];
+  remediation?: string[];
+  confidence?: number;
+  verdict?: string;
+  generated_by?: string;
+  explanation?: string;
+  note?: string;
+}
+
+export interface PathStep {
+  id?: string;
+  span_id: string;
+  service?: string;
+  operation?: string;
+}
+
+export interface EvidenceLog {
+  id: string;
+  ts_ns?: string | number;
+  ts?: string;
+  service?: string;
+  level?: string;
+  message?: string;
+  span_id?: string | null;
+}
+
+export interface Suspect {
+  type?: string;
+  service?: string | null;
+  ts_ns?: string | number;
+  ts?: string;
+  description?: string | null;
+  confidence?: number;
+  proximity?: number;
+  seconds_before?: number;
+  evidence?: string | string[];
+}
+
+export interface Evidence {
+  root_cause?: {
+    service?: string;
+    span_id?: string;
+    operation?: string;
+    status_message?: string;
+    exception?: { type?: string; message?: string; frame?: string; root_cause_type?: string };
+  } | null;
+  propagation_path?: PathStep[];
+  logs?: EvidenceLog[];
+  suspects?: Suspect[];
+  anomalies?: unknown;
+}
+
+export interface Analysis {
+  id: number;
+  trace_id?: string;
+  version?: number;
+  evidence?: Evidence;
+  report?: Report;
+  generated_by?: string;
+  llm_model?: string | null;
+  llm_error?: string | null;
+  prompt_tokens?: number | null;
+  completion_tokens?: number | null;
+  llm_latency_ms?: number | null;
+  created_at?: string;
+}
+
+export interface IncidentDetail {
+  incident: IncidentRow & Record<string, unknown>;
+  latest_analysis: { id: number; version: number; trace_id: string; generated_by: string } | null;
+  traces: string[];
+}
+
+export interface AnalysisAnswer {
+  incident_id: number;
+  latest: Analysis | null;
+  versions: Analysis[];
+}
+
+export interface Span {
+  trace_id: string;
+  span_id: string;
+  parent_span_id?: string | null;
+  service: string;
+  name: string;
+  kind?: string | null;
+  start_ns: string;
+  end_ns: string;
+  duration_ms: number;
+  status: 'OK' | 'ERROR' | 'UNSET' | string;
+  status_message?: string | null;
+  attributes?: unknown;
+  events?: unknown;
+}
+
+export interface LogLine {
+  ts_ns: string;
+  service: string;
+  level: string;
+  severity?: number;
+  message: string;
+  span_id?: string | null;
+  stack_trace?: string | null;
+  attributes?: unknown;
+}
+
+export interface Trace {
+  trace_id: string;
+  spans: Span[];
+  logs: LogLine[];
+  incidents?: number[];
+}
+
+export interface MetricPoint {
+  ts_ns: string;
+  avg: number;
+  min: number;
+  max: number;
+  n?: number;
+}
+
+export interface Anomaly {
+  id: number;
+  service: string;
+  metric: string;
+  start_ns: string;
+  end_ns: string;
+  pct_change?: number;
+  direction?: number;
+  explanation?: string;
+}
+
+export interface ChangeEvent {
+  ts_ns: string;
+  service?: string | null;
+  type: string;
+  description?: string | null;
+}
+
+export interface EndpointHealth {
+  endpoint: string;
+  requests: number;
+  error_rate: number;
+  p95_ms: number | null;
+  base_error_rate: number;
+  base_p95_ms: number | null;
+  health: number;
+}
+
+export interface ServiceHealth {
+  service: string;
+  health: number;
+  requests: number;
+  error_rate: number | null;
+  endpoints: EndpointHealth[];
+}
+
+export interface SeriesPoint {
+  ts_ns: string;
+  requests: number;
+  error_rate: number;
+  p95_ms: number | null;
+}
