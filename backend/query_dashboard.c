@@ -48,23 +48,30 @@ static int read_window(h2o_req_t *req, int64_t def_len, window_t *w)
 
 /* ---------------- GET /query/services/series ---------------- */
 
-/* Entry spans (SERVER, or roots) per service in buckets of `step` ns from `from`: requests, error rate
- * and p95 duration. Buckets without a request are left out. */
+/* Entry spans (SERVER, or roots) in buckets of `step` ns from `from`, per service and per endpoint
+ * (service + span name): requests, error rate and p95 duration. Buckets without a request are left
+ * out. One scan: GROUPING SETS computes both levels (a service's p95 is not derivable from its
+ * endpoints'). */
 static const char series_sql[] =
     "WITH b AS ("
-    "  SELECT service, (start_ns - $1::bigint) / $3::bigint AS i, count(*) AS requests,"
-    "         avg((status = 2)::int) AS error_rate,"
-    "         percentile_cont(0.95) WITHIN GROUP (ORDER BY (end_ns - start_ns) / 1e6) AS p95_ms"
+    "  SELECT service, name, GROUPING(name) AS whole, (start_ns - $1::bigint) / $3::bigint AS i,"
+    "         json_build_object('ts_ns', ($1::bigint + (start_ns - $1::bigint) / $3::bigint * "
+    "$3::bigint)::text,"
+    "           'requests', count(*), 'error_rate', avg((status = 2)::int),"
+    "           'p95_ms', percentile_cont(0.95) WITHIN GROUP (ORDER BY (end_ns - start_ns) / 1e6)) AS pt"
     "  FROM spans"
     "  WHERE start_ns >= $1::bigint AND start_ns < $2::bigint"
     "    AND (kind = 'SERVER' OR parent_span_id IS NULL) AND ($4::text IS NULL OR service = $4)"
-    "  GROUP BY 1, 2) "
+    "  GROUP BY GROUPING SETS ((service, i), (service, name, i))), "
+    "svc AS (SELECT service, json_agg(pt ORDER BY i) AS points FROM b WHERE whole = 1 GROUP BY service), "
+    "ep AS (SELECT service, json_agg(json_build_object('endpoint', name, 'points', points) ORDER BY name)"
+    "         AS endpoints"
+    "       FROM (SELECT service, name, json_agg(pt ORDER BY i) AS points FROM b WHERE whole = 0"
+    "             GROUP BY service, name) e GROUP BY service) "
     "SELECT json_build_object('from_ns', $1::text, 'to_ns', $2::text, 'step_s', $3::bigint / 1000000000,"
-    "  'services', coalesce((SELECT json_agg(json_build_object('service', service, 'points', pts)"
-    "       ORDER BY service) FROM (SELECT service, json_agg(json_build_object("
-    "         'ts_ns', ($1::bigint + i * $3::bigint)::text, 'requests', requests,"
-    "         'error_rate', error_rate, 'p95_ms', p95_ms) ORDER BY i) AS pts FROM b GROUP BY service) x),"
-    "     '[]'::json))::text";
+    "  'services', coalesce((SELECT json_agg(json_build_object('service', svc.service, 'points', svc.points,"
+    "       'endpoints', coalesce(ep.endpoints, '[]'::json)) ORDER BY svc.service)"
+    "     FROM svc LEFT JOIN ep USING (service)), '[]'::json))::text";
 
 static int on_series(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {

@@ -212,14 +212,34 @@ function reportCard(state: string | undefined, a: Analysis | null, r: Report, ev
     r.explanation && r.explanation !== r.summary ? el('p', { class: 'explanation' }, r.explanation) : null,
     el('h4', {}, 'Impact'), el('p', { id: 'impact' }, r.impact || '—'),
     el('h4', {}, 'Evidence'), el('p', { id: 'evidence', class: 'cites' }, evidence.length ? evidence : '—'),
-    (ev.propagation_path || []).length ? el('p', { class: 'path' }, el('b', {}, 'Propagation: '),
-      (ev.propagation_path || []).slice().reverse().map((p, i) => [i ? ' → ' : '', cite(`span:${p.span_id}`), p.service ? ` ${p.service}` : ''])) : null,
+    (ev.propagation_path || []).length ? el('p', { class: 'path', id: 'propagation' }, el('b', {}, 'Propagation: '), pathChain(ev, cite)) : null,
     el('h4', {}, 'Remediation'),
     (r.remediation || []).length ? el('ol', { id: 'remediation' }, (r.remediation || []).map((x) => el('li', {}, String(x)))) : el('p', {}, '—'),
     r.note ? el('p', { class: 'muted' }, r.note) : null,
     el('p', { class: 'muted small' }, `version ${a.version ?? '?'} · ${fmtDateTime(isoToMs(a.created_at))} UTC`,
       versions.length > 1 ? ` · ${versions.length} versions: ` : '',
       versions.length > 1 ? versions.map((v) => `v${v.version} ${v.generated_by}${v.llm_error ? ' (LLM failed)' : ''}`).join(', ') : ''));
+}
+
+/* The propagation path from the entry span down to the root cause, one link per run of spans of the
+ * same service (to the run's deepest span: where that service failed). */
+function pathChain(ev: Evidence, cite: (c: string) => HTMLElement): Child[] {
+  const steps = (ev.propagation_path || []).slice().reverse(); /* entry first */
+  const runs: { service: string; last: string; ops: string[] }[] = [];
+  for (const p of steps) {
+    const svc = p.service || '?';
+    const run = runs[runs.length - 1];
+    if (run && run.service === svc) {
+      run.last = p.span_id;
+      if (p.operation) run.ops.push(p.operation);
+    } else runs.push({ service: svc, last: p.span_id, ops: p.operation ? [p.operation] : [] });
+  }
+  return runs.map((r, i) => {
+    const a = cite(`span:${r.last}`);
+    a.textContent = r.service;
+    a.title = `${r.ops.join(' → ')} (span ${r.last})`;
+    return [i ? ' → ' : '', a];
+  });
 }
 
 /* ---------------- suspects ---------------- */
@@ -256,8 +276,8 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
   const send = el('button', { id: 'fb-send', type: 'button', class: 'primary' }, 'Send');
   const wrongForm = el('div', { id: 'fb-wrong-form', class: 'fb-form', hidden: true },
     el('label', {}, 'True service ', svc, names), el('label', {}, comment), send);
-  const right = el('button', { id: 'fb-right', type: 'button' }, '👍 Right');
-  const wrong = el('button', { id: 'fb-wrong', type: 'button' }, '👎 Wrong');
+  const right = el('button', { id: 'fb-right', type: 'button' }, 'Right');
+  const wrong = el('button', { id: 'fb-wrong', type: 'button' }, 'Wrong');
 
   const post = async (verdict: 'right' | 'wrong'): Promise<void> => {
     const body: Record<string, string> = { verdict };

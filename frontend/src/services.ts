@@ -16,6 +16,12 @@ const RANGES: [string, string, number][] = [
 ];
 const BUCKETS = 40;
 
+interface ServiceSeries {
+  service: string;
+  points: SeriesPoint[];
+  endpoints?: { endpoint: string; points: SeriesPoint[] }[];
+}
+
 function healthCell(h: number | null | undefined): HTMLElement {
   const v = typeof h === 'number' ? h : NaN;
   const cls = !Number.isFinite(v) ? 'unknown' : v >= 90 ? 'good' : v >= 70 ? 'fair' : 'bad';
@@ -28,13 +34,13 @@ function versus(cur: string, base: string, worse: boolean): HTMLElement {
   return el('td', {}, cur, el('span', { class: worse ? 'worse' : 'muted' }, ` ${worse ? '▲ ' : ''}(before ${base})`));
 }
 
-function endpointRow(e: EndpointHealth): HTMLElement {
+function endpointRow(e: EndpointHealth, trend: HTMLElement): HTMLElement {
   const errWorse = e.error_rate - e.base_error_rate > 0.01;
   const p95Worse = e.p95_ms !== null && e.base_p95_ms !== null && e.p95_ms > e.base_p95_ms * 1.2;
   return el('tr', { class: 'endpoint-row' },
     el('td', { class: 'endpoint' }, e.endpoint), healthCell(e.health), el('td', {}, fmtNum(e.requests)),
     versus(fmtPct(e.error_rate), fmtPct(e.base_error_rate), errWorse),
-    versus(fmtMs(e.p95_ms), fmtMs(e.base_p95_ms), p95Worse), el('td', {}));
+    versus(fmtMs(e.p95_ms), fmtMs(e.base_p95_ms), p95Worse), trend);
 }
 
 export async function servicesPage(root: HTMLElement, route: Route): Promise<Cleanup> {
@@ -56,12 +62,12 @@ export async function servicesPage(root: HTMLElement, route: Route): Promise<Cle
     const step = Math.max(1, Math.ceil(secs / BUCKETS));
     const [health, series] = await Promise.all([
       api<{ services: ServiceHealth[] }>(`/query/services${qs(win)}`),
-      api<{ services: { service: string; points: SeriesPoint[] }[] }>(`/query/services/series${qs({ ...win, step })}`).catch(() => null),
+      api<{ services: ServiceSeries[] }>(`/query/services/series${qs({ ...win, step })}`).catch(() => null),
     ]);
     if (mine !== epoch) return;
-    const bySvc = new Map((series?.services || []).map((s) => [s.service, s.points]));
+    const bySvc = new Map((series?.services || []).map((s) => [s.service, s]));
     const slots = (points: SeriesPoint[], f: (p: SeriesPoint) => number | null): (number | null)[] => {
-      const out: (number | null)[] = new Array(BUCKETS + 1).fill(null);
+      const out: (number | null)[] = new Array(Math.ceil(secs / step)).fill(null);
       for (const p of points) {
         const i = Math.floor((Number(BigInt(p.ts_ns) / 1000000n) - from) / 1000 / step);
         if (i >= 0 && i < out.length) out[i] = f(p);
@@ -71,13 +77,18 @@ export async function servicesPage(root: HTMLElement, route: Route): Promise<Cle
     table.replaceChildren(el('tr', {}, el('th', {}, 'service / endpoint'), el('th', {}, 'health'), el('th', {}, 'requests'),
       el('th', {}, 'error rate'), el('th', {}, 'p95'), el('th', {}, 'requests · errors · p95 over the window')));
     for (const s of health.services) {
-      const trend = el('td', { class: 'sparks' });
-      const pts = bySvc.get(s.service);
-      if (pts) {
-        trend.append(sparkline(slots(pts, (p) => p.requests), 'spark-req', `${s.service}: requests per ${step} s`),
-          sparkline(slots(pts, (p) => p.error_rate), 'spark-err', `${s.service}: error rate`),
-          sparkline(slots(pts, (p) => p.p95_ms), 'spark-p95', `${s.service}: p95 ms`));
-      } else if (!series) {
+      const ser = bySvc.get(s.service);
+      const sparks = (name: string, pts: SeriesPoint[] | undefined): HTMLElement => {
+        const td = el('td', { class: 'sparks' });
+        if (pts) {
+          td.append(sparkline(slots(pts, (p) => p.requests), 'spark-req', `${name}: requests per ${step} s`),
+            sparkline(slots(pts, (p) => p.error_rate), 'spark-err', `${name}: error rate`),
+            sparkline(slots(pts, (p) => p.p95_ms), 'spark-p95', `${name}: p95 ms`));
+        }
+        return td;
+      };
+      const trend = sparks(s.service, ser?.points);
+      if (!series) {
         /* older backend without /query/services/series: the service's own p95 metric, if it sends one */
         api<{ points: MetricPoint[] }>(`/query/metrics${qs({ service: s.service, name: 'p95_latency_ms', ...win, step })}`)
           .then((m) => trend.append(sparkline(m.points.map((p) => p.avg), 'spark-p95', `${s.service}: p95_latency_ms`)))
@@ -89,7 +100,8 @@ export async function servicesPage(root: HTMLElement, route: Route): Promise<Cle
           serviceLink(s.service)),
         healthCell(s.health), el('td', {}, fmtNum(s.requests)), el('td', {}, fmtPct(s.error_rate)),
         el('td', { title: 'slowest endpoint' }, fmtMs(worst)), trend));
-      for (const e of s.endpoints) table.appendChild(endpointRow(e));
+      const epSeries = new Map((ser?.endpoints || []).map((e) => [e.endpoint, e.points]));
+      for (const e of s.endpoints) table.appendChild(endpointRow(e, sparks(`${s.service} ${e.endpoint}`, epSeries.get(e.endpoint))));
     }
     if (!health.services.length) table.appendChild(el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No request in this window.')));
     status.textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC`;
