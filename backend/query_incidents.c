@@ -1,6 +1,7 @@
 /* GET /query/incidents, /query/incidents/{id}, /query/incidents/{id}/analysis, /query/traces/{id},
  * /query/dead-letters. */
 #include "query_api.h"
+#include "query_dashboard.h"
 #include "query_params.h"
 #include "query_sql.h"
 
@@ -155,4 +156,5 @@ void query_api_register(httpd_t *h, query_api_t *q)
     httpd_route(h, "GET", "/query/dead-letters", keys, on_dead_letters, q);
     query_more_register(h, q);
     query_admin_register(h, q);
+    query_dashboard_register(h, q);
 }
