@@ -12,12 +12,14 @@
 #include <string.h>
 
 #define DRAIN_SIM 0.5
-#define WILD "<*>"
+/* The wildcard; template tokens that are wildcards point at this one object, so a pointer compare
+ * tells them apart from literal text. */
+static const char WILD[] = "<*>";
 
 typedef struct {
     uint32_t svc;
     int ntok;
-    const char **tok; /* arena strings, or the WILD literal */
+    const char **tok; /* arena strings, or WILD itself */
     char *text;
 } cluster_t;
 
@@ -193,7 +195,7 @@ static double similarity(const cluster_t *c, const char **tok, int n)
 {
     int same = 0;
     for (int i = 0; i < n; i++)
-        if (c->tok[i] != (const char *)WILD && strcmp(c->tok[i], tok[i]) == 0) same++;
+        if (c->tok[i] != WILD && strcmp(c->tok[i], tok[i]) == 0) same++;
     return n ? (double)same / n : 1.0;
 }
 
@@ -242,7 +244,7 @@ static uint32_t assign(rk_miner_t *m, uint32_t svc, int err, char *masked)
     if (best == RK_NONE || (best_sim < DRAIN_SIM && !full)) return new_cluster(m, g, svc, tok, n);
     cluster_t *c = &RK_AT(&m->clusters, cluster_t, best);
     for (int i = 0; i < n; i++)
-        if (c->tok[i] != (const char *)WILD && strcmp(c->tok[i], tok[i]) != 0) c->tok[i] = WILD;
+        if (c->tok[i] != WILD && strcmp(c->tok[i], tok[i]) != 0) c->tok[i] = WILD;
     return best;
 }
 
