@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DRAIN_SIM 0.5
 /* The wildcard; template tokens that are wildcards point at this one object, so a pointer compare
  * tells them apart from literal text. */
 static const char WILD[] = "<*>";
@@ -241,7 +240,7 @@ static uint32_t assign(rk_miner_t *m, uint32_t svc, int err, char *masked)
         }
     }
     int full = g->n >= RK_MAX_CLUSTERS_PER_GROUP || m->clusters.len >= RK_MAX_TEMPLATES;
-    if (best == RK_NONE || (best_sim < DRAIN_SIM && !full)) return new_cluster(m, g, svc, tok, n);
+    if (best == RK_NONE || (best_sim < RK_DRAIN_SIM && !full)) return new_cluster(m, g, svc, tok, n);
     cluster_t *c = &RK_AT(&m->clusters, cluster_t, best);
     for (int i = 0; i < n; i++)
         if (c->tok[i] != WILD && strcmp(c->tok[i], tok[i]) != 0) c->tok[i] = WILD;
