@@ -87,7 +87,7 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
     }
     if (!alive) return;
     const picker = traceIds.length > 1 ? tracePicker(traceIds, traceId, (t) => void loadTrace(t)) : null;
-    const title = el('p', { class: 'muted' }, 'Trace ', el('span', { class: 'mono', id: 'trace-id' }, traceId),
+    const title = el('p', { class: 'muted' }, 'Trace ', el('a', { class: 'mono', id: 'trace-id', href: `#/trace/${encodeURIComponent(traceId)}` }, traceId),
       traceId === latest?.trace_id ? ' (the analysed trace)' : '', picker ? [' · ', picker] : null);
     if (!trace) {
       ctx.wf = ctx.logs = null;

@@ -1,13 +1,17 @@
 // The dashboard shell: asks for the read key once, then routes by hash:
 //   #/                      incident list (filters in the query: ?status=&service=&range=&from=&to=)
 //   #/incident/<id>         incident page (report, waterfall, logs, metrics, suspects, feedback)
+//   #/trace/<trace id>      a trace's waterfall and logs (?span=<id> selects a span)
+//   #/search                telemetry search (?kind=logs|spans|metrics&q=&service=&level=&trace_id=&range=)
 //   #/services              health per service and endpoint
 import './style.css';
 import { ApiError, readKey, setReadKey } from './api';
 import { el } from './dom';
 import { incidentList } from './incidents';
 import { incidentPage } from './incident';
+import { searchPage } from './search';
 import { servicesPage } from './services';
+import { tracePage } from './trace';
 import { parseRoute, type Cleanup } from './route';
 
 const app = document.getElementById('app') as HTMLElement;
@@ -50,12 +54,15 @@ async function route(): Promise<void> {
   stop();
   const mine = generation;
   const r = parseRoute(location.hash);
-  for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.page === (r.path[0] || 'incidents'));
+  const section = ({ incident: 'incidents', trace: 'search' } as Record<string, string>)[r.path[0]] || r.path[0] || 'incidents';
+  for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.page === section);
   app.replaceChildren(el('p', { class: 'muted', id: 'loading' }, 'Loading…'));
   try {
     let c: Cleanup;
     if (r.path[0] === 'incident' && r.path[1]) c = await incidentPage(app, r.path[1], r);
+    else if (r.path[0] === 'trace' && r.path[1]) c = await tracePage(app, r.path[1], r);
     else if (r.path[0] === 'services') c = await servicesPage(app, r);
+    else if (r.path[0] === 'search') c = searchPage(app, r);
     else c = incidentList(app, r);
     if (mine !== generation) c();
     else cleanup = c;

@@ -287,6 +287,35 @@ try {
     await shot('services', { fullPage: true });
   });
 
+  await check('search: logs by text, shown as text, opening the trace at the span', async () => {
+    await page.goto(`${base}/#/search`);
+    await page.fill('#s-q', '<script>');
+    await page.click('#s-go');
+    await page.waitForFunction(() => document.querySelector('#s-count').textContent.trim() === '1 result');
+    const row = page.locator('#search-results .search-row').first();
+    expect((await row.textContent()).includes('<script>alert(1)</script> charge failed'), 'search row text');
+    await row.click();
+    expect((await page.textContent('#s-record')).includes('00000000000010e1'), 'record detail');
+    expect(page.url().includes('q=%3Cscript%3E'), `query not kept in the URL: ${page.url()}`);
+    await row.locator('.s-trace a').click();
+    await page.locator('#waterfall .wf-row.selected[data-span="00000000000010e1"]').waitFor({ state: 'visible' });
+    expect((await page.textContent('#trace-head')).includes(`#${paymentId}`), 'trace page names its incident');
+    await shot('trace');
+  });
+
+  await check('search: failing spans of a service; spans paged with the cursor', async () => {
+    await page.goto(`${base}/#/search?kind=spans&service=payment&level=ERROR&range=1h`);
+    await page.waitForFunction(() => /results$/.test(document.querySelector('#s-count').textContent.trim()));
+    const statuses = await page.$$eval('#search-results .search-row .badge', (b) => b.map((x) => x.textContent));
+    expect(statuses.length > 5 && statuses.every((x) => x === 'ERROR'), `statuses: ${statuses.slice(0, 5)}`);
+    await page.selectOption('#s-level', '');
+    await page.click('#s-go');
+    await page.waitForFunction(() => /^200 results · scroll for more/.test(document.querySelector('#s-count').textContent));
+    await page.$eval('#search-results', (s) => { s.scrollTop = s.scrollHeight; });
+    await page.waitForFunction(() => /^400 results/.test(document.querySelector('#s-count').textContent));
+    expect(await page.locator('#search-results .search-row').count() < 100, 'search results not virtualised');
+  });
+
   await check('no page error, no request leaves the backend', async () => {
     expect(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`);
     expect(foreign.length === 0, `requests elsewhere: ${foreign.slice(0, 3).join(' ')}`);

@@ -1,0 +1,171 @@
+// Search of stored telemetry (GET /query/signals): logs, spans or metric points, newest first, by
+// service, level, trace id, time range and a case-insensitive text match. Results page with the API's
+// cursor into a virtualised list; a click shows the whole record below; trace ids link to the trace.
+import { api, qs } from './api';
+import { append, badge, el } from './dom';
+import { fmtDateTime, fmtMs, nsToMs } from './format';
+import { replaceQuery, type Cleanup, type Route } from './route';
+import { VirtualList } from './virtual';
+
+const ROW_H = 28;
+const RANGES: [string, string, number][] = [
+  ['15m', 'last 15 minutes', 900], ['1h', 'last hour', 3600], ['6h', 'last 6 hours', 6 * 3600],
+  ['24h', 'last 24 hours', 86400], ['7d', 'last 7 days', 7 * 86400], ['', 'any time', 0],
+];
+
+interface Item {
+  ts_ns?: string;
+  start_ns?: string;
+  service: string;
+  level?: string;
+  message?: string;
+  stack_trace?: string | null;
+  trace_id?: string | null;
+  span_id?: string | null;
+  name?: string;
+  duration_ms?: number;
+  status?: string;
+  status_message?: string | null;
+  value?: number;
+  labels?: unknown;
+}
+
+function traceLink(it: Item): HTMLElement | string {
+  if (!it.trace_id) return '';
+  const href = `#/trace/${encodeURIComponent(it.trace_id)}${it.span_id ? `?span=${encodeURIComponent(it.span_id)}` : ''}`;
+  return el('a', { href, class: 'mono', title: 'open the trace' }, it.trace_id.slice(0, 12));
+}
+
+export function searchPage(root: HTMLElement, route: Route): Cleanup {
+  const p = route.params;
+  const kind = el('select', { id: 's-kind', 'aria-label': 'kind' },
+    el('option', { value: 'logs' }, 'logs'), el('option', { value: 'spans' }, 'spans'), el('option', { value: 'metrics' }, 'metric points'));
+  kind.value = ['logs', 'spans', 'metrics'].includes(p.get('kind') || '') ? (p.get('kind') as string) : 'logs';
+  const text = el('input', { id: 's-q', type: 'search', placeholder: 'text (message, span or metric name)', value: p.get('q') || '', size: 32 });
+  const service = el('input', { id: 's-service', placeholder: 'service', value: p.get('service') || '' });
+  const trace = el('input', { id: 's-trace', placeholder: 'trace id', value: p.get('trace_id') || '', size: 34 });
+  const level = el('select', { id: 's-level', 'aria-label': 'level' },
+    el('option', { value: '' }, 'any level'), el('option', { value: 'WARN' }, 'warn and above'), el('option', { value: 'ERROR' }, 'errors'));
+  level.value = p.get('level') || '';
+  const range = el('select', { id: 's-range', 'aria-label': 'time range' }, RANGES.map(([v, l]) => el('option', { value: v }, l)));
+  range.value = RANGES.some(([v]) => v === p.get('range')) ? (p.get('range') as string) : '1h';
+  const go = el('button', { type: 'submit', class: 'primary', id: 's-go' }, 'Search');
+  const count = el('span', { id: 's-count', class: 'muted' });
+  const errorBox = el('div', { class: 'error', id: 's-error' });
+  const detail = el('div', { id: 's-detail', class: 'card', hidden: true });
+  let items: Item[] = [];
+  let cursor: string | null = null;
+  let loading = false;
+  let epoch = 0;
+  let selected = -1;
+
+  const list = new VirtualList<Item>({ rowHeight: ROW_H, id: 'search-results', className: 'search-list', render: renderRow,
+    onNearEnd: () => void more(), nearEndRows: 30 });
+  const form = el('form', { class: 'filters', id: 's-form' }, kind, text, service, level, trace, range, go, count);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void search();
+  });
+  kind.addEventListener('change', () => void search());
+  root.replaceChildren(el('div', { class: 'page-head' }, el('h2', {}, 'Search telemetry')), form, errorBox,
+    el('div', { class: 'table-like' }, list.node), detail);
+
+  function renderRow(it: Item, i: number): HTMLElement {
+    const t = nsToMs(it.ts_ns ?? it.start_ns);
+    const cells: (HTMLElement | string)[] = [el('span', { class: 's-time mono' }, fmtDateTime(t)), el('span', { class: 's-svc' }, it.service)];
+    if (it.message !== undefined) {
+      cells.push(badge((it.level || '?').toUpperCase(), /ERR|FATAL/i.test(it.level || '') ? 'lvl-5' : /WARN/i.test(it.level || '') ? 'lvl-4' : 'lvl'),
+        el('span', { class: 's-main' }, it.message.split('\n')[0], it.stack_trace ? el('span', { class: 'muted' }, ' [stack]') : null));
+    } else if (it.duration_ms !== undefined) {
+      cells.push(badge(it.status || '?', (it.status || '').toLowerCase()), el('span', { class: 's-main' }, it.name || ''),
+        el('span', { class: 's-num' }, fmtMs(it.duration_ms)));
+    } else {
+      cells.push(el('span', { class: 's-main' }, it.name || ''), el('span', { class: 's-num' }, String(it.value)));
+    }
+    cells.push(el('span', { class: 's-trace' }, traceLink(it)));
+    const row = el('div', { class: `search-row${i === selected ? ' selected' : ''}`, 'data-index': i }, ...cells);
+    row.addEventListener('click', (e) => {
+      if ((e.target as HTMLElement).closest('a')) return;
+      selected = i;
+      list.refresh();
+      showDetail(it);
+    });
+    return row;
+  }
+
+  function showDetail(it: Item): void {
+    const { stack_trace: stack, ...rest } = it;
+    detail.hidden = false;
+    detail.replaceChildren();
+    append(detail, [el('h3', {}, 'Record'), el('pre', { id: 's-record' }, JSON.stringify(rest, null, 2)),
+      stack ? el('details', { class: 'stack', open: true }, el('summary', {}, 'stack trace'), el('pre', {}, stack)) : null,
+      it.trace_id ? el('p', {}, 'Trace ', traceLink(it)) : null]);
+  }
+
+  function query(cur?: string | null): string {
+    const r = RANGES.find(([v]) => v === range.value);
+    const from = r && r[2] ? new Date(Date.now() - r[2] * 1000).toISOString() : '';
+    return `/query/signals${qs({
+      kind: kind.value, q: text.value.trim(), service: service.value.trim(), trace_id: trace.value.trim(),
+      level: kind.value === 'metrics' ? '' : level.value, from, limit: 200, cursor: cur,
+    })}`;
+  }
+
+  async function search(): Promise<void> {
+    const mine = ++epoch;
+    const q = new URLSearchParams();
+    q.set('kind', kind.value);
+    if (text.value.trim()) q.set('q', text.value.trim());
+    if (service.value.trim()) q.set('service', service.value.trim());
+    if (trace.value.trim()) q.set('trace_id', trace.value.trim());
+    if (level.value) q.set('level', level.value);
+    q.set('range', range.value);
+    replaceQuery('search', q);
+    level.disabled = kind.value === 'metrics';
+    count.textContent = 'searching…';
+    errorBox.textContent = '';
+    detail.hidden = true;
+    selected = -1;
+    try {
+      const page = await api<{ items: Item[]; next_cursor: string | null }>(query());
+      if (mine !== epoch) return;
+      items = page.items;
+      cursor = page.next_cursor;
+      list.node.scrollTop = 0;
+      list.setItems(items);
+      showCount();
+    } catch (e) {
+      if (mine === epoch) {
+        errorBox.textContent = (e as Error).message;
+        count.textContent = '';
+      }
+    }
+  }
+
+  async function more(): Promise<void> {
+    if (loading || !cursor) return;
+    loading = true;
+    const mine = epoch;
+    try {
+      const page = await api<{ items: Item[]; next_cursor: string | null }>(query(cursor));
+      if (mine !== epoch) return;
+      items = items.concat(page.items);
+      cursor = page.next_cursor;
+      list.setItems(items);
+      showCount();
+    } catch (e) {
+      errorBox.textContent = (e as Error).message;
+    } finally {
+      loading = false;
+    }
+  }
+
+  function showCount(): void {
+    count.textContent = `${items.length.toLocaleString('en-US')} result${items.length === 1 ? '' : 's'}${cursor ? ' · scroll for more' : ''}`;
+  }
+
+  void search();
+  return () => {
+    epoch++;
+  };
+}
