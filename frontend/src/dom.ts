@@ -31,6 +31,8 @@ function setAttrs(node: Element, attrs: Attrs): void {
     if (v === undefined || v === null || v === false) continue;
     if (typeof v === 'function') node.addEventListener(k.slice(2), v);
     else if (k === 'class') node.setAttribute('class', String(v));
+    /* through the CSSOM: the page's Content-Security-Policy refuses style attributes in markup */
+    else if (k === 'style') (node as HTMLElement).style.cssText = String(v);
     else node.setAttribute(k, v === true ? '' : String(v));
   }
 }

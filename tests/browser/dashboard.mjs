@@ -61,6 +61,7 @@ page.on('dialog', async (d) => {
   await d.dismiss();
 });
 page.on('pageerror', (e) => pageErrors.push(String(e)));
+page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) pageErrors.push(m.text()); });
 page.on('request', (r) => {
   if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url());
 });
@@ -316,7 +317,8 @@ try {
     expect(await page.locator('#search-results .search-row').count() < 100, 'search results not virtualised');
   });
 
-  await check('no page error, no request leaves the backend', async () => {
+  await check('no page error, no CSP violation, no request leaves the backend', async () => {
+    expect((await page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.content)).includes("script-src 'self'"), 'CSP');
     expect(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`);
     expect(foreign.length === 0, `requests elsewhere: ${foreign.slice(0, 3).join(' ')}`);
   });
