@@ -317,6 +317,32 @@ try {
     expect(await page.locator('#search-results .search-row').count() < 100, 'search results not virtualised');
   });
 
+  await check('dashboard routes: shapes and 400s naming the bad filter', async () => {
+    if (!hasDashboardRoutes) {
+      console.log('     skipped: query_dashboard_register() is not called');
+      return;
+    }
+    const get = async (path) => {
+      const r = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${key}` } });
+      return { status: r.status, body: await r.json() };
+    };
+    const series = await get('/query/services/series?step=600&service=payment');
+    expect(series.status === 200 && series.body.services.length === 1 && series.body.services[0].endpoints[0].endpoint === 'POST /charge',
+      `series: ${JSON.stringify(series.body).slice(0, 200)}`);
+    const names = await get('/query/metrics/names?service=payment');
+    expect(names.body.metrics.map((m) => m.name).join() === 'error_rate,p95_latency_ms,requests_per_s', 'metric names');
+    const changes = await get('/query/changes?service=payment&from=' + encodeURIComponent(new Date(Date.now() - 7200e3).toISOString()));
+    expect(changes.body.changes.map((c) => c.type).join() === 'deploy,infra', `changes: ${changes.body.changes.map((c) => c.type)}`);
+    for (const [path, param] of [['/query/services/series?step=1&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z', 'step'],
+      ['/query/changes?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'from'], ['/query/metrics/names?limit=0', 'limit'],
+      ['/query/changes?to=yesterday', 'to']]) {
+      const r = await get(path);
+      expect(r.status === 400 && r.body.error.path === param, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    const anon = await fetch(`${base}/query/changes`);
+    expect(anon.status === 401, `no key: ${anon.status}`);
+  });
+
   await check('no page error, no CSP violation, no request leaves the backend', async () => {
     expect((await page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.content)).includes("script-src 'self'"), 'CSP');
     expect(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`);
