@@ -125,8 +125,10 @@ static int best_shift(const cell_t *x, const cell_t *e, int err, shift_t *out, i
         }
     }
     if (bc < 0) return 0;
+    /* Too few calls in the last segment to refute the shift: keep it. */
     shift_t last = compare(x, e, bc, 1, err);
-    if (last.nt <= 0 || last.up != best.up || last.effect < RK_PERSIST_SHARE * best.effect) return 0;
+    if (last.nt >= RK_MIN_SAMPLES && (last.up != best.up || last.effect < RK_PERSIST_SHARE * best.effect))
+        return 0;
     *out = best;
     *cut = bc;
     return 1;

@@ -29,20 +29,19 @@ static inline double rk_cut_frac(int i)
     static const double cuts[RK_N_CUTS] = {0.0, 1.0 / 3.0, 1.0 / 2.0, 2.0 / 3.0};
     return cuts[i];
 }
-#define RK_DRAIN_SIM 0.5        /* a line joins a template when this share of tokens agree (Drain) */
-#define RK_PERSIST_SHARE 0.5    /* last segment's effect must keep this share of the best cut's */
-#define RK_W_INFO_NEW 0.3       /* a new or more frequent non-error template: ambiguous, counts less */
-#define RK_LAT_FLOOR_MS 1.0     /* added to medians so sub-millisecond jitter is no ratio */
-#define RK_Z_FULL 3.0           /* rank-test z at which a latency shift counts fully */
-#define RK_MIN_SAMPLES 5        /* per side of a latency comparison */
-#define RK_MIN_HISTORY 5        /* metric points of history */
-#define RK_METRIC_REL_FLOOR 0.1 /* metric spread is at least this share of its median */
-#define RK_W_SYMPTOM_METRIC                                                                                  \
-    0.25                     /* latency/traffic metrics echo faults elsewhere: weight, corroboration only */
-#define RK_CHANGE_SCORE 2.0  /* a change of the service inside the window */
-#define RK_CORROB 0.5        /* weight of a service's other channels next to its strongest */
-#define RK_GAP_OUT_SHARE 0.5 /* share of an outgoing call's gap charged to the caller */
-#define RK_PUSH_SHARE 0.5    /* share of a caller's explained symptoms moved to the explaining service */
+#define RK_DRAIN_SIM 0.5         /* a line joins a template when this share of tokens agree (Drain) */
+#define RK_PERSIST_SHARE 0.5     /* last segment's effect must keep this share of the best cut's */
+#define RK_W_INFO_NEW 0.3        /* a new or more frequent non-error template: ambiguous, counts less */
+#define RK_LAT_FLOOR_MS 1.0      /* added to medians so sub-millisecond jitter is no ratio */
+#define RK_Z_FULL 3.0            /* rank-test z at which a latency shift counts fully */
+#define RK_MIN_SAMPLES 5         /* per side of a comparison; fewer at the end cannot refute a shift */
+#define RK_MIN_HISTORY 5         /* metric points of history */
+#define RK_METRIC_REL_FLOOR 0.1  /* metric spread is at least this share of its median */
+#define RK_W_SYMPTOM_METRIC 0.25 /* latency/traffic metrics echo faults elsewhere: they only corroborate */
+#define RK_CHANGE_SCORE 2.0      /* a change of the service inside the window */
+#define RK_CORROB 0.5            /* weight of a service's other channels next to its strongest */
+#define RK_GAP_OUT_SHARE 0.5     /* share of an outgoing call's gap charged to the caller */
+#define RK_PUSH_SHARE 0.5        /* share of a caller's explained symptoms moved to the explaining service */
 
 /* Bounds on what untrusted text can cost. */
 #define RK_MSG_MAX 2048
