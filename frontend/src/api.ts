@@ -105,6 +105,7 @@ export interface PathStep {
 
 export interface EvidenceLog {
   id: string;
+  truncated?: boolean;
   ts_ns?: string | number;
   ts?: string;
   service?: string;
@@ -113,6 +114,9 @@ export interface EvidenceLog {
   span_id?: string | null;
 }
 
+/* A change event suspected of causing the failure. The analysers differ: the trace analysis gives
+ * score and delta_ms (older versions proximity and seconds_before), the anomaly detector confidence
+ * and evidence. */
 export interface Suspect {
   type?: string;
   service?: string | null;
@@ -120,23 +124,43 @@ export interface Suspect {
   ts?: string;
   description?: string | null;
   confidence?: number;
+  score?: number;
   proximity?: number;
   seconds_before?: number;
+  delta_ms?: number;
   evidence?: string | string[];
 }
+
+/* A metric of the root-cause service that moved during the trace (evidence.anomalies). */
+export interface MetricHint {
+  metric?: string;
+  labels?: unknown;
+  before_mean?: number;
+  during_mean?: number;
+  change_pct?: number;
+  direction?: string;
+}
+
+export type Frame = string | { function?: string; file?: string; line?: number } | null;
 
 export interface Evidence {
   root_cause?: {
     service?: string;
     span_id?: string;
     operation?: string;
-    status_message?: string;
-    exception?: { type?: string; message?: string; frame?: string; root_cause_type?: string };
+    reason?: string;
+    status_message?: string | null;
+    duration_ms?: number;
+    self_ms?: number;
+    baseline_p50_ms?: number;
+    usual_ms?: number;
+    excess_ms?: number;
+    exception?: { type?: string; message?: string; frame?: Frame; root_cause_type?: string; root_cause_message?: string } | null;
   } | null;
   propagation_path?: PathStep[];
   logs?: EvidenceLog[];
   suspects?: Suspect[];
-  anomalies?: unknown;
+  anomalies?: MetricHint[] | unknown;
 }
 
 export interface Analysis {

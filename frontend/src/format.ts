@@ -59,7 +59,7 @@ export function fmtNum(x: number | null | undefined): string {
   if (a >= 1e6) return `${(x / 1e6).toFixed(1)}M`;
   if (a >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
   if (Number.isInteger(x)) return x.toLocaleString('en-US');
-  return a >= 100 ? x.toFixed(0) : a >= 1 ? x.toFixed(2) : x.toPrecision(2);
+  return a >= 100 ? x.toFixed(0) : a >= 1 ? String(Number(x.toFixed(2))) : String(Number(x.toPrecision(2)));
 }
 
 /* ISO string for a datetime-local input value (taken as UTC) or '' when empty/invalid. */

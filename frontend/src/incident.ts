@@ -3,7 +3,7 @@
 // and metric charts of the affected services. The incident is polled: a new report version is offered.
 import {
   api, qs, type Analysis, type AnalysisAnswer, type Anomaly, type ChangeEvent, type Evidence, type IncidentDetail,
-  type MetricPoint, type Report, type Suspect, type Trace,
+  type Frame, type MetricHint, type MetricPoint, type Report, type Suspect, type Trace,
 } from './api';
 import { lineChart, type Mark } from './charts';
 import { badge, card, el, routeLink, type Child } from './dom';
@@ -64,10 +64,10 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
   const pathIds = new Set((evidence.propagation_path || []).map((p) => p.span_id).filter(Boolean));
   const traceIds = Array.from(new Set([latest?.trace_id, inc.sample_trace_id, ...(detail.traces || [])].filter((t): t is string => !!t)));
   const banner = el('div', { id: 'new-version', class: 'banner', hidden: true });
-  const head = header(inc);
+  let head = header(inc);
   const traceCard = card('trace', 'Trace waterfall', el('p', { class: 'muted' }, traceIds.length ? 'Loading the trace…' : 'This incident has no trace.'));
   const logsCard = card('logs', 'Logs of the trace', el('p', { class: 'muted' }, traceIds.length ? 'Loading…' : 'No trace, no logs.'));
-  const metricsCard = card('metrics', 'Metrics of the affected services', el('div', { class: 'charts', id: 'charts' }));
+  const metricsCard = card('metrics', 'Metrics of the affected services', metricHints(evidence), el('div', { class: 'charts', id: 'charts' }));
 
   root.replaceChildren(
     el('p', { class: 'crumbs' }, routeLink([''], '← Incidents')), head, banner,
@@ -117,7 +117,9 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
     try {
       const d = await api<IncidentDetail>(`/query/incidents/${enc}`);
       if (!alive) return;
-      head.replaceWith(header(d.incident, head));
+      const fresh = header(d.incident);
+      head.replaceWith(fresh);
+      head = fresh;
       const newId = d.latest_analysis?.id;
       if (newId && newId !== latest?.id && banner.hidden) {
         const show = el('button', { type: 'button', id: 'show-new' }, 'Show it');
@@ -137,7 +139,7 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
 
 /* ---------------- header ---------------- */
 
-function header(inc: IncidentDetail['incident'], replace?: HTMLElement): HTMLElement {
+function header(inc: IncidentDetail['incident']): HTMLElement {
   const first = isoToMs(inc.first_seen), last = isoToMs(inc.last_seen);
   const node = el('section', { class: 'incident-head', id: 'incident-head' },
     el('h2', {}, `#${inc.id} `, el('span', { id: 'incident-title' }, inc.title)),
@@ -150,7 +152,6 @@ function header(inc: IncidentDetail['incident'], replace?: HTMLElement): HTMLEle
       el('dt', {}, 'last seen'), el('dd', { id: 'last-seen' }, `${fmtDateTime(last)} UTC (${fmtAgo(last)})`),
       el('dt', {}, 'services'), el('dd', {}, (inc.services || []).join(', ') || '—'),
       (inc.endpoints || []).length ? [el('dt', {}, 'endpoints'), el('dd', {}, (inc.endpoints || []).join(', '))] : null));
-  if (replace) node.className = replace.className;
   return node;
 }
 
@@ -162,6 +163,13 @@ function tracePicker(ids: string[], current: string, onPick: (t: string) => void
 }
 
 /* ---------------- report ---------------- */
+
+function frameText(f: Frame | undefined): string {
+  if (!f) return '';
+  if (typeof f === 'string') return f;
+  const where = [f.file, f.line].filter((v) => v !== undefined && v !== null && v !== '').join(':');
+  return `${f.function || '?'}${where ? ` (${where})` : ''}`;
+}
 
 function exceptionText(x: unknown): string {
   if (!x) return '';
@@ -187,7 +195,10 @@ function reportCard(state: string | undefined, a: Analysis | null, r: Report, ev
   const rc = r.root_cause || {};
   const erc = ev.root_cause || {};
   const exc = exceptionText(rc.exception) || exceptionText(erc.exception);
-  const frame = erc.exception?.frame;
+  const frame = frameText(erc.exception?.frame);
+  const cause = erc.exception?.root_cause_type && erc.exception.root_cause_type !== erc.exception.type
+    ? [erc.exception.root_cause_type, erc.exception.root_cause_message].filter(Boolean).join(': ') : '';
+  const usual = erc.baseline_p50_ms ?? erc.usual_ms;
   const evidence = (r.evidence || []).map((c) => (typeof c === 'string' && /^(span|log):/.test(c) ? cite(c) : el('span', { class: 'mono' }, String(c))));
   const llmInfo: Child[] = [];
   if (a.llm_model) llmInfo.push(`model ${a.llm_model}`);
@@ -207,7 +218,12 @@ function reportCard(state: string | undefined, a: Analysis | null, r: Report, ev
       el('dt', {}, 'service'), el('dd', {}, rc.service || erc.service || '—'),
       el('dt', {}, 'operation'), el('dd', {}, rc.operation || erc.operation || '—'),
       exc ? [el('dt', {}, 'exception'), el('dd', { class: 'mono' }, exc)] : null,
+      cause ? [el('dt', {}, 'caused by'), el('dd', { class: 'mono' }, cause)] : null,
       frame ? [el('dt', {}, 'at'), el('dd', { class: 'mono' }, frame)] : null,
+      erc.status_message && !exc.includes(erc.status_message) ? [el('dt', {}, 'status'), el('dd', { class: 'mono' }, erc.status_message)] : null,
+      erc.reason ? [el('dt', {}, 'why this span'), el('dd', {}, erc.reason)] : null,
+      typeof erc.duration_ms === 'number' ? [el('dt', {}, 'duration'), el('dd', {},
+        `${fmtMs(erc.duration_ms)}${typeof erc.self_ms === 'number' ? ` (${fmtMs(erc.self_ms)} own time)` : ''}${typeof usual === 'number' ? `, usually ${fmtMs(usual)}` : ''}`)] : null,
       rc.span_id ? [el('dt', {}, 'span'), el('dd', {}, cite(`span:${rc.span_id}`))] : null),
     r.explanation && r.explanation !== r.summary ? el('p', { class: 'explanation' }, r.explanation) : null,
     el('h4', {}, 'Impact'), el('p', { id: 'impact' }, r.impact || '—'),
@@ -245,7 +261,8 @@ function pathChain(ev: Evidence, cite: (c: string) => HTMLElement): Child[] {
 /* ---------------- suspects ---------------- */
 
 function suspectsCard(s: { suspects: Suspect[]; note?: string } | null, firstSeen: string): HTMLElement {
-  const list = (s?.suspects || []).slice().sort((a, b) => (b.confidence ?? b.proximity ?? 0) - (a.confidence ?? a.proximity ?? 0));
+  const conf = (x: Suspect) => x.confidence ?? x.score ?? x.proximity;
+  const list = (s?.suspects || []).slice().sort((a, b) => (conf(b) ?? 0) - (conf(a) ?? 0));
   if (!list.length) {
     return card('suspects', 'Suspects', el('p', { class: 'muted' }, s?.note || 'No change event before this incident explains it.'));
   }
@@ -255,12 +272,13 @@ function suspectsCard(s: { suspects: Suspect[]; note?: string } | null, firstSee
       el('tr', {}, el('th', {}, 'change'), el('th', {}, 'when'), el('th', {}, 'confidence'), el('th', {}, 'evidence')),
       list.map((x) => {
         const t = x.ts_ns !== undefined ? nsToMs(x.ts_ns) : isoToMs(x.ts);
-        const before = x.seconds_before ?? (Number.isFinite(t) && Number.isFinite(first) ? (first - t) / 1000 : NaN);
+        const before = x.seconds_before ?? (typeof x.delta_ms === 'number' ? Math.abs(x.delta_ms) / 1000
+          : Number.isFinite(t) && Number.isFinite(first) ? (first - t) / 1000 : NaN);
         const ev = Array.isArray(x.evidence) ? x.evidence.join('; ') : x.evidence;
         return el('tr', { class: 'suspect' },
           el('td', {}, badge(x.type || 'change', 'change'), ' ', el('b', {}, x.service || 'all services'), x.description ? ` ${x.description}` : ''),
           el('td', { title: Number.isFinite(t) ? `${fmtDateTime(t)} UTC` : '' }, Number.isFinite(before) ? `${fmtNum(Math.round(before))} s before` : '—'),
-          el('td', {}, meter(x.confidence ?? x.proximity)),
+          el('td', {}, meter(conf(x))),
           el('td', { class: 'small' }, ev || ''));
       })));
 }
@@ -311,6 +329,18 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
 }
 
 /* ---------------- metric charts ---------------- */
+
+/* The analysis' metric shifts of the root-cause service during the trace, if it found any. */
+function metricHints(ev: Evidence): HTMLElement | null {
+  const hints = (Array.isArray(ev.anomalies) ? ev.anomalies : []) as MetricHint[];
+  const named = hints.filter((h) => h && typeof h === 'object' && h.metric);
+  if (!named.length) return null;
+  return el('div', { class: 'hints', id: 'metric-hints' }, el('b', {}, 'Metric shifts during the trace: '),
+    named.map((h, i) => [i ? '; ' : '', el('span', { class: 'mono' }, h.metric || ''),
+      ` ${h.direction || (typeof h.change_pct === 'number' && h.change_pct < 0 ? 'down' : 'up')}`,
+      typeof h.change_pct === 'number' ? ` ${fmtNum(Math.abs(h.change_pct))}%` : '',
+      typeof h.before_mean === 'number' && typeof h.during_mean === 'number' ? ` (${fmtNum(h.before_mean)} → ${fmtNum(h.during_mean)})` : '']));
+}
 
 function pickMetrics(names: string[]): string[] {
   const score = (n: string) => (/error/i.test(n) ? 0 : /p9|latency|duration/i.test(n) ? 1 : /request|rate|throughput/i.test(n) ? 2 : 3);

@@ -50,10 +50,18 @@ export class LogView {
   focus(ev: EvidenceLog | undefined, citeIndex: number): boolean {
     let i = -1;
     if (ev) {
-      const ts = ev.ts_ns !== undefined ? String(ev.ts_ns) : '';
+      /* same time (and service); among several, the one whose message the (possibly cut) one begins.
+       * The evidence's ts_ns is a JSON number past 2^53 (parsed with ~256 ns of error): compare within
+       * a microsecond. */
+      const ts = ev.ts_ns !== undefined && ev.ts_ns !== null && ev.ts_ns !== '' ? Number(ev.ts_ns) : NaN;
       const msg = ev.message || '';
-      i = this.logs.findIndex((l) => (!ts || l.ts_ns === ts) && (!ev.service || l.service === ev.service) &&
-        (msg === '' || l.message === msg || l.message.startsWith(msg)));
+      const same: number[] = [];
+      this.logs.forEach((l, k) => {
+        const near = Number.isFinite(ts) ? Math.abs(Number(l.ts_ns) - ts) < 1000 : l.message === msg;
+        if (near && (!ev.service || l.service === ev.service)) same.push(k);
+      });
+      i = same.find((k) => this.logs[k].message === msg) ?? same.find((k) => msg !== '' && this.logs[k].message.startsWith(msg)) ??
+        (same.length ? same[0] : -1);
     }
     if (i < 0 && Number.isInteger(citeIndex)) i = analyserOrder(this.logs)[citeIndex] ?? -1;
     if (i < 0) return false;

@@ -172,7 +172,9 @@ try {
     expect((await page.textContent('#impact')).includes('30%'), 'impact');
     expect(await page.locator('#remediation li').count() === 2, 'remediation');
     expect(await page.locator('#evidence a.cite').count() === 4, 'cited evidence links');
-    expect((await page.textContent('#root-cause')).includes('ChargeRepository.java:88'), 'root-cause frame');
+    const rc = await page.textContent('#root-cause');
+    expect(rc.includes('ChargeRepository.save (ChargeRepository.java:88)') && rc.includes('pool exhausted'), `root cause: ${rc}`);
+    expect((await page.textContent('#metric-hints')).includes('error_rate up 7,650% (0.004 → 0.31)'), 'metric shifts of the evidence');
   });
 
   await check('waterfall: virtualised; "jump to error" scrolls to the highlighted root-cause span', async () => {

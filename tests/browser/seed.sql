@@ -226,9 +226,12 @@ CROSS JOIN LATERAL (
       'trace_id', 'cafe0000000000000000000000000001', 'kind', 'error',
       'root_cause', jsonb_build_object('id', 'span:00000000000010e1', 'span_id', '00000000000010e1', 'service', 'payment',
           'operation', 'db.query charge', 'status', 'ERROR', 'status_message', 'deadline exceeded after 2000 ms',
+          'reason', 'the deepest failing span whose failure reached the entry span', 'self_ms', 1.2, 'duration_ms', 2.5,
           'exception', jsonb_build_object('type', 'com.acme.payment.DbTimeoutException',
               'message', 'timeout acquiring connection', 'root_cause_type', 'java.sql.SQLTransientConnectionException',
-              'frame', 'com.acme.payment.ChargeRepository.save(ChargeRepository.java:88)', 'format', 'java')),
+              'root_cause_message', 'pool exhausted (5/5 in use)',
+              'frame', jsonb_build_object('function', 'com.acme.payment.ChargeRepository.save',
+                                          'file', 'ChargeRepository.java', 'line', 88), 'format', 'jvm')),
       'propagation_path', (SELECT jsonb_agg(jsonb_build_object('id', 'span:' || lpad(to_hex(4321 >> k), 16, '0'),
                                'span_id', lpad(to_hex(4321 >> k), 16, '0'),
                                'service', CASE WHEN k = 12 THEN 'gateway' WHEN k >= 11 THEN 'checkout' ELSE 'payment' END,
@@ -242,13 +245,17 @@ CROSS JOIN LATERAL (
           jsonb_build_object('id', 'log:218', 'ts_ns', :now_ns::bigint - 60000000000::bigint + 4321 * 2000 + 400,
               'service', 'payment', 'level', 'WARN', 'span_id', '00000000000010e1',
               'message', 'connection pool exhausted: 5 of 5 in use, 12 waiting')),
+      -- suspects as the trace analysis writes them (score, delta_ms); the anomaly detector's have
+      -- confidence and evidence, older analyses proximity and seconds_before: the page reads all
       'suspects', jsonb_build_array(
           jsonb_build_object('type', 'deploy', 'service', 'payment', 'description', 'payment v2.3.1 (build 8812): connection pool 20 -> 5',
-              'ts_ns', :now_ns::bigint - 540 * 1000000000::bigint, 'seconds_before', 60, 'proximity', 0.9,
-              'confidence', 0.82, 'evidence', 'same service, 60 s before the first failure'),
-          jsonb_build_object('type', 'feature_flag', 'service', 'checkout', 'description', 'new-cart-ui enabled for 10%',
+              'ts_ns', :now_ns::bigint - 540 * 1000000000::bigint, 'delta_ms', 60000, 'score', 0.82),
+          jsonb_build_object('type', 'flag', 'service', 'checkout', 'description', 'new-cart-ui enabled for 10%',
               'ts_ns', :now_ns::bigint - 1800 * 1000000000::bigint, 'seconds_before', 1320, 'proximity', 0.0,
               'confidence', 0.05, 'evidence', 'a caller of the failing service, 22 minutes before')),
+      'anomalies', jsonb_build_array(jsonb_build_object('metric', 'error_rate', 'labels', '{}'::jsonb,
+          'before_mean', 0.004, 'during_mean', 0.31, 'change_pct', 7650, 'direction', 'up', 'points_before', 40,
+          'points_during', 8)),
       'counts', jsonb_build_object('spans', 5000, 'logs', 255, 'error_spans', 14)) AS evidence) e
 WHERE i.fingerprint = 'seed-payment-timeout';
 
