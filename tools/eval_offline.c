@@ -965,8 +965,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_types; i++)
         tally_print(&types[i]);
     if (all.n)
-        printf("ranking time per case: mean %.1f ms, max %.1f ms (loading excluded)\n", total_ms / all.n,
-               max_ms);
+        printf(
+            "ranking time per case: wall mean %.1f ms, max %.1f ms; cpu mean %.1f ms, max %.1f ms (loading "
+            "excluded)\n",
+            total_ms / all.n, max_ms, total_cpu / all.n, max_cpu);
     printf("fault windows judged \"nothing stands out\": %d of %d\n", fault_said_quiet, all.n);
     if (n_margins) {
         qsort(margins, n_margins, sizeof(double), cmp_double);
