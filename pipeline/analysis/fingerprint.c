@@ -36,6 +36,17 @@ static void puts_(out_t *o, const char *s)
 
 /* ---------------- character classes ---------------- */
 
+/* Bytes of the character starting at s[0] (a lead byte and its continuation bytes), so that output
+ * is cut between characters, never inside one. */
+static size_t char_len(const char *s, size_t n)
+{
+    size_t k = 1;
+    if ((unsigned char)s[0] >= 0xc0)
+        while (k < n && k < 4 && ((unsigned char)s[k] & 0xc0) == 0x80)
+            k++;
+    return k;
+}
+
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -189,8 +200,8 @@ size_t analysis_message_template(const char *msg, size_t len, char *out, size_t 
         } else if ((m = match_number(s, n))) {
             puts_(&o, "<num>");
         } else {
-            m = 1;
-            put(&o, s, 1);
+            m = char_len(s, n);
+            put(&o, s, m);
         }
         i += m;
     }
@@ -209,8 +220,9 @@ static size_t normalise_symbol(an_slice_t s, char *out, size_t outlen)
                 i++;
             put(&o, "#", 1);
         } else {
-            put(&o, s.p + i, 1);
-            i++;
+            size_t m = char_len(s.p + i, s.n - i);
+            put(&o, s.p + i, m);
+            i += m;
         }
     }
     return o.len;

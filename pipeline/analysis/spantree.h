@@ -63,7 +63,7 @@ typedef struct {
     size_t nspans_in, nduplicates, ninvalid, norphans, ncycles;
     analysis_skew_t *skews; /* one per cross-service pair seen, by (parent, child) service */
     size_t nskews;
-    int *critical; /* the critical path from the entry span, by corrected start */
+    int *critical; /* the critical path from the entry span, by corrected start (then depth) */
     size_t ncritical;
     int64_t start_ns, end_ns; /* the trace window (corrected times) */
 } analysis_tree_t;

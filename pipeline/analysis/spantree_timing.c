@@ -81,6 +81,7 @@ static int cmp_critical(const void *pa, const void *pb, void *arg)
     const analysis_node_t *nodes = arg;
     int a = *(const int *)pa, b = *(const int *)pb;
     if (nodes[a].start_ns != nodes[b].start_ns) return nodes[a].start_ns < nodes[b].start_ns ? -1 : 1;
+    if (nodes[a].depth != nodes[b].depth) return nodes[a].depth - nodes[b].depth;
     return (a > b) - (a < b);
 }
 
