@@ -67,6 +67,10 @@ json_t *an_json_str(const char *s, size_t n, size_t max, int *cut)
     char small[512];
     if (s == NULL) n = 0;
     size_t lim = n < max ? n : max;
+    if (lim == 0) {
+        if (cut) *cut = n > 0;
+        return json_string("");
+    }
     char *out = lim < sizeof(small) ? small : xmalloc(lim + 1);
     size_t o = 0, i = 0;
     while (i < lim) {
