@@ -179,6 +179,28 @@ static double named(const rk_run_t *run, uint32_t x, uint32_t y, double sym)
     return total ? own * (double)hit / (double)total : 0.0;
 }
 
+typedef struct {
+    uint32_t from, to;
+    double moved;
+    int named;
+} push_t;
+
+static void record_push(rk_run_t *run, const push_t *p)
+{
+    const char *from = rk_svc_name(run, p->from), *to = rk_svc_name(run, p->to);
+    const char *edge = rk_arena_printf(run->out, "%s -> %s", from, to);
+    rk_ev_t *ev = rk_ev_add(run, p->from, RANK_CH_GRAPH, RANK_EV_EXPLAINED, -p->moved);
+    ev->peer = p->to;
+    ev->subject = edge;
+    ev->text = rk_arena_printf(run->out, "error lines of %s are explained by %s %s (%.1f moved to it)", from,
+                               p->named ? "the service they name," : "its abnormal callee", to, p->moved);
+    ev = rk_ev_add(run, p->to, RANK_CH_GRAPH, RANK_EV_CALLERS, p->moved);
+    ev->peer = p->from;
+    ev->subject = edge;
+    ev->text = rk_arena_printf(run->out, "%s writes more error lines %s %s (%.1f moved here)", from,
+                               p->named ? "that name" : "in traces that reach", to, p->moved);
+}
+
 static void push_down(rk_run_t *run, const graph_t *g, size_t n)
 {
     double *sym = symptoms(run, n);
@@ -187,6 +209,8 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
     const rk_ev_t **items = items_by_service(run, n, &first);
     uint32_t *traces =
         rk_arena_alloc(run->scratch, (run->target.n_logs ? run->target.n_logs : 1) * sizeof(uint32_t));
+    push_t *pushes = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(push_t));
+    size_t n_pushes = 0;
     for (uint32_t x = 0; x < n; x++) {
         if (sym[x] <= 0) continue;
         size_t nt = error_traces(run, x, traces);
@@ -209,22 +233,14 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
             }
         }
         if (best_y == RK_NONE || best <= 0) continue;
-        double moved = RK_PUSH_SHARE * best;
-        run->channel[x * RANK_CHANNELS + RANK_CH_GRAPH] -= moved;
-        moved_in[best_y] += moved;
-        rk_ev_t *ev = rk_ev_add(run, x, RANK_CH_GRAPH, RANK_EV_EXPLAINED, -moved);
-        ev->peer = best_y;
-        ev->subject = rk_arena_printf(run->out, "%s -> %s", rk_svc_name(run, x), rk_svc_name(run, best_y));
-        ev->text = rk_arena_printf(
-            run->out, "error lines of %s are explained by %s %s (%.1f moved to it)", rk_svc_name(run, x),
-            best_named ? "the service they name," : "its abnormal callee", rk_svc_name(run, best_y), moved);
-        rk_ev_t *in = rk_ev_add(run, best_y, RANK_CH_GRAPH, RANK_EV_CALLERS, moved);
-        in->peer = x;
-        in->subject = ev->subject;
-        in->text = rk_arena_printf(run->out, "%s writes more error lines %s %s (%.1f moved here)",
-                                   rk_svc_name(run, x), best_named ? "that name" : "in traces that reach",
-                                   rk_svc_name(run, best_y), moved);
+        push_t *p = &pushes[n_pushes++];
+        *p = (push_t){x, best_y, RK_PUSH_SHARE * best, best_named};
+        run->channel[x * RANK_CHANNELS + RANK_CH_GRAPH] -= p->moved;
+        moved_in[best_y] += p->moved;
     }
+    /* Evidence last: adding items may move the ones `items` points at. */
+    for (size_t i = 0; i < n_pushes; i++)
+        record_push(run, &pushes[i]);
     for (uint32_t y = 0; y < n; y++)
         run->channel[y * RANK_CHANNELS + RANK_CH_GRAPH] += moved_in[y];
 }

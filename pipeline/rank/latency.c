@@ -184,8 +184,10 @@ static void emit(rk_run_t *run, const series_t *x, const lshift_t *r, int cut)
                         "gap between %s's client spans and %s's server spans: median %.2f ms -> %.2f ms "
                         "(%zu -> %zu calls, z %.1f)%s",
                         caller, callee, r->med_ref, r->med_suf, r->n_ref, r->n_suf, r->z, later);
-    rk_ev_t *in = rk_ev_add(run, x->b, RANK_CH_GAP, RANK_EV_GAP_IN, r->score);
-    rk_ev_t *out = rk_ev_add(run, x->a, RANK_CH_GAP, RANK_EV_GAP_OUT, RK_GAP_OUT_SHARE * r->score);
+    size_t first = run->ev.len; /* adding an item may move the others: take pointers after both */
+    rk_ev_add(run, x->b, RANK_CH_GAP, RANK_EV_GAP_IN, r->score);
+    rk_ev_add(run, x->a, RANK_CH_GAP, RANK_EV_GAP_OUT, RK_GAP_OUT_SHARE * r->score);
+    rk_ev_t *in = &RK_AT(&run->ev, rk_ev_t, first), *out = &RK_AT(&run->ev, rk_ev_t, first + 1);
     in->peer = x->a;
     out->peer = x->b;
     rk_ev_t *both[2] = {in, out};

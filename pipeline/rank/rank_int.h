@@ -195,7 +195,8 @@ void rk_logshift_evidence(rk_run_t *run);
 void rk_latency_evidence(rk_run_t *run);
 void rk_metrics_evidence(rk_run_t *run);
 void rk_changes_evidence(rk_run_t *run, const rank_input_t *target);
-/* Appends an item (zeroed but for the fields given) and returns it. */
+/* Appends an item (zeroed but for the fields given) and returns it. The pointer (and any other into
+ * run->ev) is valid until the next rk_ev_add(): the array may move. */
 rk_ev_t *rk_ev_add(rk_run_t *run, uint32_t svc, rank_channel_t ch, rank_evidence_kind_t kind, double score);
 
 /* score.c: channel scores and combined score per service (before the call graph). */
