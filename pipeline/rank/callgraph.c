@@ -115,15 +115,17 @@ static const rk_ev_t **items_by_service(rk_run_t *run, size_t n, size_t **first_
     return items;
 }
 
-/* Traces of `caller`'s target error lines (one entry per line). */
-static size_t error_traces(const rk_run_t *run, uint32_t caller, uint32_t *out)
+/* `caller`'s target error lines: their indexes, and the traces of those that have one. */
+static void error_lines(const rk_run_t *run, uint32_t caller, uint32_t *lines, size_t *n_lines,
+                        uint32_t *traces, size_t *n_traces)
 {
-    size_t k = 0;
+    *n_lines = *n_traces = 0;
     for (size_t i = 0; i < run->target.n_logs; i++) {
         const rk_log_t *l = &run->target.logs[i];
-        if (l->svc == caller && l->severity >= 4 && l->trace != RK_NONE) out[k++] = l->trace;
+        if (l->svc != caller || l->severity < 4) continue;
+        lines[(*n_lines)++] = (uint32_t)i;
+        if (l->trace != RK_NONE) traces[(*n_traces)++] = l->trace;
     }
-    return k;
 }
 
 /* What callee y explains of a symptom `sym` seen on error lines in traces[0..nt). */
@@ -164,19 +166,15 @@ static int names_service(const char *msg, const char *name)
 /* What service y explains of x's symptom because x's error lines name it ("No instances available for
  * y", "connection refused by y"): the share of those lines times min(symptom, y's own score). The
  * failing requests never reach y then, so the traces cannot show it. */
-static double named(const rk_run_t *run, uint32_t x, uint32_t y, double sym)
+static double named(const rk_run_t *run, const uint32_t *lines, size_t n_lines, uint32_t y, double sym)
 {
     double own = run->score[y] < sym ? run->score[y] : sym;
-    if (own <= 0) return 0;
+    if (own <= 0 || n_lines == 0) return 0;
     const char *name = rk_svc_name(run, y);
-    size_t total = 0, hit = 0;
-    for (size_t i = 0; i < run->target.n_logs; i++) {
-        const rk_log_t *l = &run->target.logs[i];
-        if (l->svc != x || l->severity < 4) continue;
-        total++;
-        hit += names_service(l->msg, name);
-    }
-    return total ? own * (double)hit / (double)total : 0.0;
+    size_t hit = 0;
+    for (size_t i = 0; i < n_lines; i++)
+        hit += names_service(run->target.logs[lines[i]].msg, name);
+    return own * (double)hit / (double)n_lines;
 }
 
 typedef struct {
@@ -207,23 +205,26 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
     double *moved_in = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(double));
     size_t *first;
     const rk_ev_t **items = items_by_service(run, n, &first);
-    uint32_t *traces =
-        rk_arena_alloc(run->scratch, (run->target.n_logs ? run->target.n_logs : 1) * sizeof(uint32_t));
+    size_t cap = run->target.n_logs ? run->target.n_logs : 1;
+    uint32_t *traces = rk_arena_alloc(run->scratch, cap * sizeof(uint32_t));
+    uint32_t *lines = rk_arena_alloc(run->scratch, cap * sizeof(uint32_t));
     push_t *pushes = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(push_t));
     size_t n_pushes = 0;
     for (uint32_t x = 0; x < n; x++) {
         if (sym[x] <= 0) continue;
-        size_t nt = error_traces(run, x, traces);
-        if (nt == 0) continue;
+        size_t nl, nt;
+        error_lines(run, x, lines, &nl, traces, &nt);
+        if (nl == 0) continue;
         uint32_t best_y = RK_NONE;
         double best = 0;
         int best_named = 0;
         for (uint32_t y = 0; y < n; y++) {
             if (y == x) continue;
             int callee = rk_map_get(&g->edges, ((uint64_t)x << 32) | y) != NULL;
-            double e =
-                callee ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x]) : 0;
-            double m = named(run, x, y, sym[x]);
+            double e = callee && nt
+                           ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x])
+                           : 0;
+            double m = named(run, lines, nl, y, sym[x]);
             if (m > e) e = m;
             if (e > best ||
                 (e == best && e > 0 && strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {

@@ -1,8 +1,11 @@
 /* Log evidence: how often each template is written per call of the operation whose span the line
  * belongs to (or per line of the service when the line has no span), baseline vs target, and the
- * share of error/warn lines of each service. A shift scores sqrt(G) x relative change (a z-like
- * significance times an effect size in [0, 1]) in the bad direction: more error lines, fewer usual
- * lines. New non-error lines count RK_W_INFO_NEW; fewer error lines count nothing (a recovery).
+ * share of error/warn lines of each service. A shift scores sqrt(G) x (relative change)^2 (a z-like
+ * significance times an effect size in [0, 1], squared so that appearing and vanishing templates
+ * count fully and mixes that drift with the workload little) in the bad direction: more error lines,
+ * fewer usual lines. New non-error lines count RK_W_INFO_NEW; fewer error lines count nothing (a
+ * recovery). Ids too large for the cell key (over 2^21 services or templates, 2^22 operations) are
+ * not counted.
  *
  * Cells are counted once per target segment, so every cut of the scan is a sum:
  *   reference = baseline + segments before the cut, suffix = segments from the cut on. */
@@ -64,12 +67,13 @@ static void bump(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int targe
 static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *tmpl_err, size_t ntmpl)
 {
     for (size_t i = 0; i < w->n_spans; i++)
-        bump(t, w->spans[i].svc, w->spans[i].op, T_EXPOSURE, target, w->spans[i].seg);
+        if (w->spans[i].op < OP_ALL)
+            bump(t, w->spans[i].svc, w->spans[i].op, T_EXPOSURE, target, w->spans[i].seg);
     for (size_t i = 0; i < w->n_logs; i++) {
         const rk_log_t *l = &w->logs[i];
         int err = l->severity >= 4;
         if (l->tmpl < ntmpl && err) tmpl_err[l->tmpl] = 1;
-        uint32_t op = l->op == RK_NONE ? OP_NONE : l->op;
+        uint32_t op = l->op == RK_NONE || l->op >= OP_ALL ? OP_NONE : l->op;
         if (op == OP_NONE) bump(t, l->svc, OP_NONE, T_EXPOSURE, target, l->seg);
         if (l->tmpl < T_ERRLINES) bump(t, l->svc, op, l->tmpl, target, l->seg);
         bump(t, l->svc, OP_ALL, T_EXPOSURE, target, l->seg);
