@@ -7,7 +7,8 @@
  *   - self time of each service's own spans per operation, and the gap between a caller's client
  *     span and the callee's server span (network or queueing delay, charged to the callee);
  *   - metric shifts against the metric history given as the baseline (resource metrics first);
- *   - the service call graph: symptoms of a caller are pushed down to an abnormal callee;
+ *   - the service call graph: error symptoms of a caller are pushed down to a callee that is abnormal in
+ *     the failing requests, or to the service its error lines name;
  *   - change events (deploys, config changes) of a service inside or shortly before the window.
  * Each service gets a score, the evidence behind it, and the window a verdict: a top candidate, or
  * "nothing stands out" when the top score is weak. The method is described in docs/ranking.md.
@@ -108,7 +109,8 @@ typedef struct {
     double score;             /* this item's contribution before channel combination */
     const char *subject;      /* template text, operation, metric name, "caller -> callee", change type */
     const char *context;      /* operation the rates are per call of; NULL when none */
-    double before, after;     /* rate per call, median ms, or metric value: baseline vs target */
+    double before, after;     /* rate per call, median ms, or metric value: the reference (baseline plus
+                                 the window before the cut) vs the rest of the window */
     double n_before, n_after; /* calls / samples / points behind before and after */
     const char *text;         /* one sentence for people */
 } rank_evidence_t;
@@ -139,9 +141,10 @@ typedef struct {
 void rank_opts_default(rank_opts_t *o);
 
 /* Ranks the services of `target` against `baseline`. `opts` may be NULL (defaults). Returns 0 and
- * fills *out (free with rank_result_dispose()), or -1 with *out empty when an argument is NULL. An
- * empty target gives 0 services and the "nothing stands out" verdict. Deterministic: the same sets of
- * records give the same result whatever their order. */
+ * fills *out (free with rank_result_dispose()), or -1 with *out empty when an argument is NULL. A
+ * target without records gives no evidence and the "nothing stands out" verdict. Deterministic: the
+ * same sets of records give the same result whatever their order. Allocation failure aborts (as for
+ * every control structure); message text is read only up to RK_MSG_MAX bytes of its first line. */
 int rank_window(const rank_input_t *baseline, const rank_input_t *target, const rank_opts_t *opts,
                 rank_result_t *out);
 
