@@ -471,18 +471,25 @@ static void add_metrics(window_t *w, const day_metrics_t *d, int64_t from, int64
     }
 }
 
+/* Loads the trace and log files of the given minutes. A missing or unreadable file is reported and
+ * skipped (the window is ranked with what there is); -1 only when no file could be read. */
 static int load_minutes(window_t *w, const char *root, const char *day, char minutes[][8], int n)
 {
+    int loaded = 0;
     for (int i = 0; i < n; i++) {
         char path[4096];
-        if (path_fmt(path, sizeof(path), "%s/%s/trace/%s_trace.csv.gz", root, day, minutes[i]) ||
-            load_spans(w, path))
-            return -1;
-        if (path_fmt(path, sizeof(path), "%s/%s/log/%s_log.csv.gz", root, day, minutes[i]) ||
-            load_logs(w, path))
-            return -1;
+        if (path_fmt(path, sizeof(path), "%s/%s/trace/%s_trace.csv.gz", root, day, minutes[i]) == 0 &&
+            load_spans(w, path) == 0)
+            loaded++;
+        else
+            fprintf(stderr, "warning: cannot read %s\n", path);
+        if (path_fmt(path, sizeof(path), "%s/%s/log/%s_log.csv.gz", root, day, minutes[i]) == 0 &&
+            load_logs(w, path) == 0)
+            loaded++;
+        else
+            fprintf(stderr, "warning: cannot read %s\n", path);
     }
-    return 0;
+    return loaded ? 0 : -1;
 }
 
 static double clock_ms(clockid_t id)
@@ -921,14 +928,9 @@ int main(int argc, char **argv)
         if (path_fmt(broot, sizeof(broot), "%s/baseline", a.dir)) continue;
         char bmin[1][8];
         copy_field(bmin[0], sizeof(bmin[0]), k->baseline_minute);
-        if (load_minutes(&base, broot, k->day, bmin, 1) ||
-            load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes)) {
-            fprintf(stderr, "%s: cannot read its files\n", k->id);
-            rc = 1;
-            window_free(&base);
-            window_free(&target);
-            continue;
-        }
+        if (load_minutes(&base, broot, k->day, bmin, 1)) fprintf(stderr, "%s: no baseline files\n", k->id);
+        if (load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes))
+            fprintf(stderr, "%s: no target files; ranked empty (counted as a miss)\n", k->id);
         int64_t t0, t1;
         window_bounds(&target, &t0, &t1);
         add_metrics(&base, &metrics, t0 - METRIC_HISTORY_NS, t0);

@@ -144,7 +144,7 @@ void rank_opts_default(rank_opts_t *o);
  * fills *out (free with rank_result_dispose()), or -1 with *out empty when an argument is NULL. A
  * target without records gives no evidence and the "nothing stands out" verdict. Deterministic: the
  * same sets of records give the same result whatever their order. Allocation failure aborts (as for
- * every control structure); message text is read only up to RK_MSG_MAX bytes of its first line. */
+ * every control structure); only the first 2 KiB of a message's first line are read. */
 int rank_window(const rank_input_t *baseline, const rank_input_t *target, const rank_opts_t *opts,
                 rank_result_t *out);
 
