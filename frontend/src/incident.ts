@@ -225,7 +225,7 @@ function reportCard(state: string | undefined, a: Analysis | null, r: Report, ev
       typeof erc.duration_ms === 'number' ? [el('dt', {}, 'duration'), el('dd', {},
         `${fmtMs(erc.duration_ms)}${typeof erc.self_ms === 'number' ? ` (${fmtMs(erc.self_ms)} own time)` : ''}${typeof usual === 'number' ? `, usually ${fmtMs(usual)}` : ''}`)] : null,
       rc.span_id ? [el('dt', {}, 'span'), el('dd', {}, cite(`span:${rc.span_id}`))] : null),
-    r.explanation && r.explanation !== r.summary ? el('p', { class: 'explanation' }, r.explanation) : null,
+    r.explanation && !(r.summary || '').includes(r.explanation) ? el('p', { class: 'explanation' }, r.explanation) : null,
     el('h4', {}, 'Impact'), el('p', { id: 'impact' }, r.impact || '—'),
     el('h4', {}, 'Evidence'), el('p', { id: 'evidence', class: 'cites' }, evidence.length ? evidence : '—'),
     (ev.propagation_path || []).length ? el('p', { class: 'path', id: 'propagation' }, el('b', {}, 'Propagation: '), pathChain(ev, cite)) : null,

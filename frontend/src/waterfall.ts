@@ -111,6 +111,8 @@ export class Waterfall {
         el('span', { class: 'legend' }, el('i', { class: 'lg lg-root' }), 'root cause', el('i', { class: 'lg lg-path' }), 'propagation path',
           el('i', { class: 'lg lg-err' }), 'error')),
       this.ruler(), this.list.node, this.detail);
+    /* short traces get a short box; long ones scroll inside 420 px */
+    this.list.node.style.height = `${Math.min(420, Math.max(3, this.rows.length) * ROW_H + 2)}px`;
     this.list.setItems(this.rows);
   }
 
