@@ -153,10 +153,40 @@ static int on_changes(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     return 0;
 }
 
+/* ---------------- GET /query/incidents/{id}/feedback ---------------- */
+
+/* What engineers said about the incident's reports, newest first; 404 for an unknown incident. */
+static const char feedback_sql[] =
+    "SELECT json_build_object('incident_id', i.id, 'feedback', coalesce((SELECT json_agg(f ORDER BY"
+    "  f.created_at DESC, f.id DESC) FROM (SELECT id, analysis_id, verdict, true_service, true_cause, "
+    "comment,"
+    "  created_at FROM feedback WHERE incident_id = i.id ORDER BY created_at DESC, id DESC LIMIT $2::int) f),"
+    "  '[]'::json))::text "
+    "FROM incidents i WHERE i.id = $1::bigint";
+
+static int on_feedback_list(void *ctx, h2o_req_t *req, const httpd_match_t *m)
+{
+    query_api_t *q = ctx;
+    char id[24];
+    long limit;
+    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id)) || !qp_int(req, "limit", 1, 500, 20, &limit))
+        return 0;
+    char limit_s[16];
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    query_sql_t s = {.sql = feedback_sql,
+                     .nparams = 2,
+                     .params = {id, limit_s},
+                     .not_found = "no such incident",
+                     .read_only = 1};
+    query_sql_submit(q->pool, req, m, &s);
+    return 0;
+}
+
 void query_dashboard_register(httpd_t *h, query_api_t *q)
 {
     const keyset_t *keys = &q->cfg->read_keys;
     httpd_route(h, "GET", "/query/services/series", keys, on_series, q);
     httpd_route(h, "GET", "/query/metrics/names", keys, on_metric_names, q);
     httpd_route(h, "GET", "/query/changes", keys, on_changes, q);
+    httpd_route(h, "GET", "/query/incidents/{id}/feedback", keys, on_feedback_list, q);
 }

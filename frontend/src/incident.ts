@@ -285,6 +285,14 @@ function suspectsCard(s: { suspects: Suspect[]; note?: string } | null, firstSee
 
 /* ---------------- feedback (the only write) ---------------- */
 
+interface FeedbackRow {
+  id: number;
+  verdict: string;
+  true_service?: string | null;
+  comment?: string | null;
+  created_at?: string;
+}
+
 function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): HTMLElement {
   const named = r.root_cause?.service || inc.root_service || '';
   const msg = el('p', { id: 'fb-msg', class: 'muted', 'aria-live': 'polite' });
@@ -294,6 +302,18 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
   const send = el('button', { id: 'fb-send', type: 'button', class: 'primary' }, 'Send');
   const wrongForm = el('div', { id: 'fb-wrong-form', class: 'fb-form', hidden: true },
     el('label', {}, 'True service ', svc, names), el('label', {}, comment), send);
+  const history = el('ul', { id: 'fb-history', class: 'fb-history' });
+  const rows: FeedbackRow[] = [];
+  const showHistory = () => {
+    history.replaceChildren(...rows.slice(0, 5).map((f) => el('li', {},
+      badge(f.verdict, f.verdict === 'right' ? 'ok' : 'error'), f.true_service ? ` true service ${f.true_service}` : '',
+      f.comment ? el('span', { class: 'muted' }, ` — ${f.comment}`) : '', el('span', { class: 'muted small' }, ` · ${fmtAgo(isoToMs(f.created_at))}`))));
+    history.hidden = !rows.length;
+  };
+  history.hidden = true;
+  /* what others said (GET …/feedback: a backend without it just shows nothing) */
+  api<{ feedback: FeedbackRow[] }>(`/query/incidents/${enc}/feedback?limit=5`)
+    .then((f) => { rows.push(...f.feedback); showHistory(); }).catch(() => {});
   const right = el('button', { id: 'fb-right', type: 'button' }, 'Right');
   const wrong = el('button', { id: 'fb-wrong', type: 'button' }, 'Wrong');
 
@@ -305,8 +325,9 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
     msg.className = 'muted';
     msg.textContent = 'Sending…';
     try {
-      const row = await api<{ id: number; verdict: string; true_service?: string | null }>(`/query/incidents/${enc}/feedback`,
-        { method: 'POST', body: JSON.stringify(body) });
+      const row = await api<FeedbackRow>(`/query/incidents/${enc}/feedback`, { method: 'POST', body: JSON.stringify(body) });
+      rows.unshift(row);
+      showHistory();
       msg.className = 'ok';
       msg.textContent = `Recorded (#${row.id}): ${row.verdict}${row.true_service ? `, true service ${row.true_service}` : ''}. Thank you.`;
       wrongForm.hidden = true;
@@ -325,7 +346,7 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
   send.addEventListener('click', () => void post('wrong'));
   return card('feedback', 'Was the named root cause right?',
     el('p', { class: 'muted' }, named ? `The report names ${named}.` : 'The report names no service.'),
-    el('div', { class: 'fb-buttons' }, right, wrong), wrongForm, msg);
+    el('div', { class: 'fb-buttons' }, right, wrong), wrongForm, msg, history);
 }
 
 /* ---------------- metric charts ---------------- */

@@ -254,6 +254,11 @@ try {
     await page.waitForFunction(() => document.querySelector('#fb-msg').textContent.includes('Recorded'));
     const row = sql(`SELECT verdict || '|' || true_service || '|' || (analysis_id IS NOT NULL) FROM feedback WHERE incident_id = ${paymentId}`);
     expect(row === 'wrong|inventory|true', `feedback row: "${row}"`);
+    expect((await page.textContent('#fb-history')).includes('true service inventory'), 'the sent feedback is not listed');
+    if (hasDashboardRoutes) {
+      await page.reload();
+      await page.waitForFunction(() => document.querySelector('#fb-history')?.textContent.includes('inventory locked the table'));
+    }
   });
 
   await check('a deterministic report after an LLM failure shows the LLM error', async () => {
@@ -341,6 +346,9 @@ try {
       const r = await get(path);
       expect(r.status === 400 && r.body.error.path === param, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
     }
+    const fb = await get(`/query/incidents/${paymentId}/feedback`);
+    expect(fb.status === 200 && fb.body.feedback.length === 1 && fb.body.feedback[0].true_service === 'inventory', `feedback list: ${JSON.stringify(fb.body)}`);
+    expect((await get('/query/incidents/99999999/feedback')).status === 404, 'feedback of an unknown incident');
     const anon = await fetch(`${base}/query/changes`);
     expect(anon.status === 401, `no key: ${anon.status}`);
   });
