@@ -164,7 +164,7 @@ function tracePicker(ids: string[], current: string, onPick: (t: string) => void
 
 /* ---------------- report ---------------- */
 
-function frameText(f: Frame | undefined): string {
+export function frameText(f: Frame | undefined): string {
   if (!f) return '';
   if (typeof f === 'string') return f;
   const where = [f.file, f.line].filter((v) => v !== undefined && v !== null && v !== '').join(':');

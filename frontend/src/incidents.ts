@@ -5,6 +5,7 @@
 import { api, qs, type IncidentPage, type IncidentRow } from './api';
 import { badge, el } from './dom';
 import { fmtAgo, fmtDateTime, isoToMs, localInputToIso } from './format';
+import { mergeLive } from './live';
 import { replaceQuery, type Cleanup, type Route } from './route';
 import { VirtualList } from './virtual';
 
@@ -22,15 +23,6 @@ const RANGES: [string, string, number][] = [
   ['30d', 'last 30 days', 30 * 86400],
   ['custom', 'custom…', 0],
 ];
-
-/* Sort key of the API's order: (last_seen µs, id) descending. */
-function key(it: IncidentRow): [number, number] {
-  return [it.last_seen_us ?? isoToMs(it.last_seen) * 1000, it.id];
-}
-function older(a: IncidentRow, b: [number, number]): boolean {
-  const k = key(a);
-  return k[0] < b[0] || (k[0] === b[0] && k[1] < b[1]);
-}
 
 export function incidentList(root: HTMLElement, route: Route): Cleanup {
   const p = route.params;
@@ -155,19 +147,12 @@ export function incidentList(root: HTMLElement, route: Route): Cleanup {
     if (mine !== epoch || loadingMore) return;
     const anchorIndex = Math.floor(list.node.scrollTop / ROW_H);
     const anchor = list.node.scrollTop > ROW_H ? items[anchorIndex] : undefined;
-    const before = new Set(items.map((i) => i.id));
-    const ids = new Set(page.incidents.map((i) => i.id));
-    let merged: IncidentRow[];
-    if (!page.next_cursor) {
-      merged = page.incidents;
-      cursor = null;
-    } else {
-      const oldest = key(page.incidents[page.incidents.length - 1]);
-      merged = page.incidents.concat(items.filter((i) => !ids.has(i.id) && older(i, oldest)));
-    }
+    const m = mergeLive(items, page.incidents, page.next_cursor !== null);
+    if (m.complete) cursor = null;
     const now = Date.now();
-    let added = 0;
-    for (const i of page.incidents) if (!before.has(i.id) && before.size) { fresh.set(i.id, now); added++; }
+    for (const id of m.added) fresh.set(id, now);
+    const added = m.added.length;
+    const merged = m.items;
     for (const [id, t] of fresh) if (now - t > 15000) fresh.delete(id);
     items = merged;
     list.setItems(items);

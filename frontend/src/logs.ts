@@ -48,22 +48,7 @@ export class LogView {
   /* Finds the line an evidence entry names (same time, service and message; else the n-th line in
    * the analyser's order), shows it with its stack trace open and highlights it. */
   focus(ev: EvidenceLog | undefined, citeIndex: number): boolean {
-    let i = -1;
-    if (ev) {
-      /* same time (and service); among several, the one whose message the (possibly cut) one begins.
-       * The evidence's ts_ns is a JSON number past 2^53 (parsed with ~256 ns of error): compare within
-       * a microsecond. */
-      const ts = ev.ts_ns !== undefined && ev.ts_ns !== null && ev.ts_ns !== '' ? Number(ev.ts_ns) : NaN;
-      const msg = ev.message || '';
-      const same: number[] = [];
-      this.logs.forEach((l, k) => {
-        const near = Number.isFinite(ts) ? Math.abs(Number(l.ts_ns) - ts) < 1000 : l.message === msg;
-        if (near && (!ev.service || l.service === ev.service)) same.push(k);
-      });
-      i = same.find((k) => this.logs[k].message === msg) ?? same.find((k) => msg !== '' && this.logs[k].message.startsWith(msg)) ??
-        (same.length ? same[0] : -1);
-    }
-    if (i < 0 && Number.isInteger(citeIndex)) i = analyserOrder(this.logs)[citeIndex] ?? -1;
+    const i = findLog(this.logs, ev, citeIndex);
     if (i < 0) return false;
     this.level.value = '0';
     this.text.value = '';
@@ -158,7 +143,7 @@ function severityOf(level: string): number {
 }
 
 /* The analyser numbers the trace's logs ("log:<n>") in order of time, service, message, span id. */
-function analyserOrder(logs: LogLine[]): number[] {
+export function analyserOrder(logs: LogLine[]): number[] {
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return logs.map((_, i) => i).sort((a, b) => {
     const x = logs[a], y = logs[b];
@@ -172,4 +157,25 @@ function analyserOrder(logs: LogLine[]): number[] {
     if (ta !== tb) return ta < tb ? -1 : 1;
     return cmp(x.service, y.service) || cmp(x.message, y.message) || cmp(x.span_id || '', y.span_id || '');
   });
+}
+
+/* The index in `logs` of the line an evidence entry names: same time within a microsecond (the
+ * evidence's ts_ns is a JSON number past 2^53, parsed with ~256 ns of error) and service; among
+ * several, the same message, else one the (possibly cut) message begins; without a match, the
+ * citeIndex-th line in the analyser's order. -1 when none. */
+export function findLog(logs: LogLine[], ev: EvidenceLog | undefined, citeIndex: number): number {
+  if (ev) {
+    const ts = ev.ts_ns !== undefined && ev.ts_ns !== null && ev.ts_ns !== '' ? Number(ev.ts_ns) : NaN;
+    const msg = ev.message || '';
+    const same: number[] = [];
+    logs.forEach((l, k) => {
+      const near = Number.isFinite(ts) ? Math.abs(Number(l.ts_ns) - ts) < 1000 : l.message === msg;
+      if (near && (!ev.service || l.service === ev.service)) same.push(k);
+    });
+    const i = same.find((k) => logs[k].message === msg) ?? same.find((k) => msg !== '' && logs[k].message.startsWith(msg)) ??
+      (same.length ? same[0] : -1);
+    if (i >= 0) return i;
+  }
+  if (!Number.isInteger(citeIndex) || citeIndex < 0) return -1;
+  return analyserOrder(logs)[citeIndex] ?? -1;
 }
