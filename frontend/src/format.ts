@@ -68,3 +68,13 @@ export function localInputToIso(v: string): string {
   const ms = Date.parse(v.length === 16 ? `${v}:00Z` : `${v}Z`);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : '';
 }
+
+/* "45 s", "22 min", "3.5 h", "2 d" for a span of seconds. */
+export function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '—';
+  const a = Math.abs(s);
+  if (a < 120) return `${Math.round(s)} s`;
+  if (a < 7200) return `${Math.round(s / 60)} min`;
+  if (a < 172800) return `${Number((s / 3600).toFixed(1))} h`;
+  return `${Math.round(s / 86400)} d`;
+}

@@ -7,7 +7,7 @@ import {
 } from './api';
 import { lineChart, type Mark } from './charts';
 import { badge, card, el, routeLink, type Child } from './dom';
-import { fmtAgo, fmtDateTime, fmtMs, fmtNum, fmtPct, isoToMs, nsToMs } from './format';
+import { fmtAgo, fmtDateTime, fmtMs, fmtNum, fmtPct, fmtSeconds, isoToMs, nsToMs } from './format';
 import { LogView } from './logs';
 import type { Cleanup, Route } from './route';
 import { Waterfall } from './waterfall';
@@ -277,7 +277,7 @@ function suspectsCard(s: { suspects: Suspect[]; note?: string } | null, firstSee
         const ev = Array.isArray(x.evidence) ? x.evidence.join('; ') : x.evidence;
         return el('tr', { class: 'suspect' },
           el('td', {}, badge(x.type || 'change', 'change'), ' ', el('b', {}, x.service || 'all services'), x.description ? ` ${x.description}` : ''),
-          el('td', { title: Number.isFinite(t) ? `${fmtDateTime(t)} UTC` : '' }, Number.isFinite(before) ? `${fmtNum(Math.round(before))} s before` : '—'),
+          el('td', { title: Number.isFinite(t) ? `${fmtDateTime(t)} UTC` : '' }, Number.isFinite(before) ? `${fmtSeconds(before)} before` : '—'),
           el('td', {}, meter(conf(x))),
           el('td', { class: 'small' }, ev || ''));
       })));

@@ -81,14 +81,23 @@ export function incidentList(root: HTMLElement, route: Route): Cleanup {
     el('span', { class: 'c-report' }, badge(it.report_state || 'pending')));
   }
 
-  function query(limit: number, cur?: string): string {
+  /* The filters in force: read from the controls when they change (a half-typed service name is not
+   * applied, not even by a live poll meanwhile). */
+  let applied = { status: '', service: '', from: '', to: '', since: 0 };
+  function apply(): void {
     const r = RANGES.find(([v]) => v === range.value);
-    let fromIso = '', toIso = '';
-    if (range.value === 'custom') {
-      fromIso = localInputToIso(from.value);
-      toIso = localInputToIso(to.value);
-    } else if (r && r[2]) fromIso = new Date(Date.now() - r[2] * 1000).toISOString();
-    return `/query/incidents${qs({ status: status.value, service: service.value.trim(), from: fromIso, to: toIso, limit, cursor: cur })}`;
+    applied = {
+      status: status.value, service: service.value.trim(),
+      from: range.value === 'custom' ? localInputToIso(from.value) : '',
+      to: range.value === 'custom' ? localInputToIso(to.value) : '',
+      since: r && range.value !== 'custom' ? r[2] : 0,
+    };
+  }
+
+  function query(limit: number, cur?: string): string {
+    const a = applied;
+    const fromIso = a.since ? new Date(Date.now() - a.since * 1000).toISOString() : a.from;
+    return `/query/incidents${qs({ status: a.status, service: a.service, from: fromIso, to: a.to, limit, cursor: cur })}`;
   }
 
   function showCount(): void {
@@ -166,6 +175,7 @@ export function incidentList(root: HTMLElement, route: Route): Cleanup {
 
   function filtersChanged(): void {
     clearTimeout(typing);
+    apply();
     custom.hidden = range.value !== 'custom';
     const q = new URLSearchParams();
     if (status.value) q.set('status', status.value);
@@ -192,6 +202,7 @@ export function incidentList(root: HTMLElement, route: Route): Cleanup {
     filtersChanged();
   });
   custom.hidden = range.value !== 'custom';
+  apply();
 
   /* service names for the filter's suggestions (best effort) */
   api<{ services: { service: string }[] }>('/query/services')

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncidentRow, LogLine, Span } from '../src/api';
-import { fmtMs, fmtNum, localInputToIso, nsToMs } from '../src/format';
+import { fmtMs, fmtNum, fmtSeconds, localInputToIso, nsToMs } from '../src/format';
 import { frameText } from '../src/incident';
 import { mergeLive } from '../src/live';
 import { analyserOrder, findLog } from '../src/logs';
@@ -96,6 +96,9 @@ test('formatting', () => {
   assert.equal(fmtNum(7650), '7,650');
   assert.equal(fmtNum(0.004), '0.004');
   assert.equal(fmtNum(2.5), '2.5');
+  assert.equal(fmtSeconds(60), '60 s');
+  assert.equal(fmtSeconds(1320), '22 min');
+  assert.equal(fmtSeconds(9000), '2.5 h');
   assert.equal(localInputToIso('2026-11-22T13:05'), '2026-11-22T13:05:00.000Z');
   assert.equal(localInputToIso(''), '');
   assert.equal(frameText({ function: 'Repo.save', file: 'Repo.java', line: 88 }), 'Repo.save (Repo.java:88)');
