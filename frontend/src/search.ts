@@ -74,10 +74,11 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
     const t = nsToMs(it.ts_ns ?? it.start_ns);
     const cells: (HTMLElement | string)[] = [el('span', { class: 's-time mono' }, fmtDateTime(t)), el('span', { class: 's-svc' }, it.service)];
     if (it.message !== undefined) {
-      cells.push(badge((it.level || '?').toUpperCase(), /ERR|FATAL/i.test(it.level || '') ? 'lvl-5' : /WARN/i.test(it.level || '') ? 'lvl-4' : 'lvl'),
+      cells.push(el('span', { class: 's-lvl' }, badge((it.level || '?').toUpperCase(),
+        /ERR|FATAL/i.test(it.level || '') ? 'lvl-5' : /WARN/i.test(it.level || '') ? 'lvl-4' : 'lvl')),
         el('span', { class: 's-main' }, it.message.split('\n')[0], it.stack_trace ? el('span', { class: 'muted' }, ' [stack]') : null));
     } else if (it.duration_ms !== undefined) {
-      cells.push(badge(it.status || '?', (it.status || '').toLowerCase()), el('span', { class: 's-main' }, it.name || ''),
+      cells.push(el('span', { class: 's-lvl' }, badge(it.status || '?', (it.status || '').toLowerCase())), el('span', { class: 's-main' }, it.name || ''),
         el('span', { class: 's-num' }, fmtMs(it.duration_ms)));
     } else {
       cells.push(el('span', { class: 's-main' }, it.name || ''), el('span', { class: 's-num' }, String(it.value)));
