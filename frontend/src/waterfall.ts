@@ -17,6 +17,7 @@ export interface WfRow {
   start: number; /* ns since the trace's first span, as a double (exact enough for drawing) */
   end: number;
   children: number;
+  parent: number; /* index of the parent row in tree order, -1 for a root */
 }
 
 function rel(ns: string, t0: bigint): number {
@@ -48,7 +49,7 @@ export function treeRows(spans: Span[]): { rows: WfRow[]; t0: bigint; total: num
     const start = rel(s.start_ns, base), end = Math.max(start, rel(s.end_ns, base));
     total = Math.max(total, end);
     const parent = s.parent_span_id && ids.has(s.parent_span_id) && s.parent_span_id !== s.span_id ? s.parent_span_id : null;
-    const row: WfRow = { s, depth: 0, start, end, children: 0 };
+    const row: WfRow = { s, depth: 0, start, end, children: 0, parent: -1 };
     const list = kids.get(parent);
     if (list) list.push(row);
     else kids.set(parent, [row]);
@@ -63,24 +64,36 @@ export function treeRows(spans: Span[]): { rows: WfRow[]; t0: bigint; total: num
       if (placed.has(r.s.span_id)) continue;
       placed.add(r.s.span_id);
       rows.push(r);
-      const ch = kids.get(r.s.span_id) || [];
+      const ch = (kids.get(r.s.span_id) || []).filter((c) => !placed.has(c.s.span_id));
       r.children = ch.length;
       for (let i = ch.length - 1; i >= 0; i--) {
         ch[i].depth = r.depth + 1;
+        ch[i].parent = rows.length - 1;
         stack.push(ch[i]);
       }
     }
   };
   visit(kids.get(null) || []);
-  /* spans only reachable through a cycle */
-  for (const [p, list] of kids) if (p !== null && !placed.has(p)) visit(list.filter((r) => !placed.has(r.s.span_id)));
+  /* spans only reachable through a cycle: each cycle is entered at one of its spans, made a root */
+  for (const [p, list] of kids) {
+    if (p === null || placed.has(p)) continue;
+    const rest = list.filter((r) => !placed.has(r.s.span_id));
+    for (const r of rest) r.depth = 0, r.parent = -1;
+    visit(rest);
+  }
   return { rows, t0: base, total };
 }
 
 export class Waterfall {
   readonly node: HTMLElement;
-  readonly rows: WfRow[];
-  private readonly index = new Map<string, number>();
+  readonly rows: WfRow[]; /* every span, tree order */
+  private shown: WfRow[] = []; /* the rows drawn: collapsed subtrees and filtered rows left out */
+  private readonly index = new Map<string, number>(); /* span id -> index in rows */
+  private readonly collapsed = new Set<string>();
+  private errorsOnly = false;
+  private readonly keep = new Set<string>(); /* failing spans, the path, and their ancestors */
+  private readonly count: HTMLElement;
+  private readonly errorsBox: HTMLInputElement;
   private readonly list: VirtualList<WfRow>;
   private readonly detail: HTMLElement;
   private selected: string | null = null;
@@ -102,18 +115,71 @@ export class Waterfall {
     this.list = new VirtualList<WfRow>({ rowHeight: ROW_H, id: 'waterfall', className: 'waterfall', render: (r, i) => this.renderRow(r, i) });
     this.detail = el('div', { id: 'span-detail', class: 'span-detail muted' }, 'Click a span to see its attributes and events.');
     const errors = this.rows.filter((r) => r.s.status === 'ERROR').length;
+    for (const r of this.rows) {
+      if (r.s.status !== 'ERROR' && !this.path.has(r.s.span_id) && r.s.span_id !== rootId) continue;
+      for (let k = this.index.get(r.s.span_id) ?? -1; k >= 0 && !this.keep.has(this.rows[k].s.span_id); k = this.rows[k].parent)
+        this.keep.add(this.rows[k].s.span_id);
+    }
     const target = this.errorTarget();
     const jump = el('button', { id: 'jump', type: 'button', disabled: target === null }, 'Jump to error');
     jump.addEventListener('click', () => this.jumpToError());
+    this.errorsBox = el('input', { type: 'checkbox', id: 'wf-errors-only', disabled: this.keep.size === 0 });
+    this.errorsBox.addEventListener('change', () => {
+      this.errorsOnly = this.errorsBox.checked;
+      this.recompute();
+    });
+    const expand = el('button', { type: 'button', id: 'wf-expand', class: 'small' }, 'Expand all');
+    expand.addEventListener('click', () => {
+      this.collapsed.clear();
+      this.recompute();
+    });
+    this.count = el('span', { class: 'muted', id: 'wf-count' });
     this.node = el('div', { class: 'wf' },
       el('div', { class: 'wf-toolbar' }, jump,
         el('span', { class: 'muted' }, `${this.rows.length.toLocaleString('en-US')} spans · ${errors} failed · ${fmtMs(this.total / 1e6)}`),
+        el('label', { class: 'small' }, this.errorsBox, ' only failing spans, the path and their callers'), expand, this.count,
         el('span', { class: 'legend' }, el('i', { class: 'lg lg-root' }), 'root cause', el('i', { class: 'lg lg-path' }), 'propagation path',
           el('i', { class: 'lg lg-err' }), 'error')),
       this.ruler(), this.list.node, this.detail);
     /* short traces get a short box; long ones scroll inside 420 px */
     this.list.node.style.height = `${Math.min(420, Math.max(3, this.rows.length) * ROW_H + 2)}px`;
-    this.list.setItems(this.rows);
+    this.recompute();
+  }
+
+  /* The rows to draw: tree order minus the descendants of collapsed spans and, with "only failing",
+   * minus the spans that neither failed, nor are on the path, nor call one that did. */
+  private recompute(): void {
+    const out: WfRow[] = [];
+    let cut = -1; /* depth of a collapsed row whose subtree is being skipped */
+    for (const r of this.rows) {
+      if (cut >= 0 && r.depth > cut) continue;
+      cut = -1;
+      if (this.errorsOnly && !this.keep.has(r.s.span_id)) continue;
+      out.push(r);
+      if (r.children && this.collapsed.has(r.s.span_id)) cut = r.depth;
+    }
+    this.shown = out;
+    this.count.textContent = out.length === this.rows.length ? '' : `showing ${out.length.toLocaleString('en-US')}`;
+    this.list.setItems(out);
+  }
+
+  private toggle(spanId: string): void {
+    if (this.collapsed.has(spanId)) this.collapsed.delete(spanId);
+    else this.collapsed.add(spanId);
+    this.recompute();
+  }
+
+  /* Makes the span drawable: expands its collapsed callers, drops the filter if it hides it. */
+  private reveal(spanId: string): void {
+    let changed = false;
+    for (let k = this.index.get(spanId) ?? -1; k >= 0; k = this.rows[k].parent) {
+      if (k !== this.index.get(spanId) && this.collapsed.delete(this.rows[k].s.span_id)) changed = true;
+    }
+    if (this.errorsOnly && !this.keep.has(spanId)) {
+      this.errorsOnly = this.errorsBox.checked = false;
+      changed = true;
+    }
+    if (changed) this.recompute();
   }
 
   has(spanId: string): boolean {
@@ -134,8 +200,10 @@ export class Waterfall {
 
   /* Scrolls the row of `spanId` into the middle of the view, selects and flashes it. */
   focus(spanId: string): boolean {
-    const i = this.index.get(spanId);
-    if (i === undefined) return false;
+    if (!this.index.has(spanId)) return false;
+    this.reveal(spanId);
+    const i = this.shown.findIndex((r) => r.s.span_id === spanId);
+    if (i < 0) return false;
     this.select(spanId);
     this.flash = spanId;
     this.node.scrollIntoView({ block: 'nearest' });
@@ -175,6 +243,7 @@ export class Waterfall {
     const width = Math.max(0.2, ((r.end - r.start) / this.total) * 100);
     const row = el('div', { class: cls.join(' '), 'data-span': s.span_id, 'data-index': i, title: `${s.service} · ${s.name}` },
       el('span', { class: 'wf-label', style: `padding-left:${4 + Math.min(r.depth, MAX_INDENT) * 12}px` },
+        this.caret(r),
         el('i', { class: 'svc-dot', style: `background:${serviceColor(s.service)}` }),
         el('span', { class: 'wf-svc' }, s.service), ' ', el('span', { class: 'wf-name' }, s.name)),
       el('span', { class: 'wf-bars' },
@@ -182,6 +251,19 @@ export class Waterfall {
       el('span', { class: 'wf-dur' }, fmtMs(Number(s.duration_ms))));
     row.addEventListener('click', () => this.select(s.span_id));
     return row;
+  }
+
+  /* ▾/▸ before a span with children: a click folds or unfolds its subtree. */
+  private caret(r: WfRow): HTMLElement {
+    if (!r.children) return el('span', { class: 'wf-caret' });
+    const open = !this.collapsed.has(r.s.span_id);
+    const c = el('span', { class: 'wf-caret on', role: 'button', title: `${open ? 'fold' : 'unfold'} ${r.children} child span${r.children > 1 ? 's' : ''}`,
+      'aria-expanded': open ? 'true' : 'false' }, open ? '▾' : '▸');
+    c.addEventListener('click', (e) => {
+      e.stopPropagation();
+      this.toggle(r.s.span_id);
+    });
+    return c;
   }
 
   private showDetail(r: WfRow): void {

@@ -21,6 +21,8 @@ function span(id: string, parent: string | null, startUs: number, endUs: number,
 test('waterfall: depth-first, children by start time, depths', () => {
   const { rows, total } = treeRows([span('c2', 'a', 30, 40), span('a', null, 0, 100), span('c1', 'a', 10, 20), span('g', 'c1', 11, 12)]);
   assert.deepEqual(rows.map((r) => `${r.s.span_id}:${r.depth}`), ['a:0', 'c1:1', 'g:2', 'c2:1']);
+  assert.deepEqual(rows.map((r) => r.parent), [-1, 0, 1, 0]);
+  assert.deepEqual(rows.map((r) => r.children), [2, 1, 0, 0]);
   assert.equal(total, 100000);
   assert.equal(rows[1].start, 10000);
 });
@@ -29,6 +31,7 @@ test('waterfall: a missing parent makes a root; a cycle and a self-parent cannot
   const { rows } = treeRows([span('x', 'gone', 5, 6), span('p', 'q', 0, 1), span('q', 'p', 1, 2), span('s', 's', 3, 4)]);
   assert.deepEqual(rows.map((r) => r.s.span_id).sort(), ['p', 'q', 's', 'x']);
   assert.equal(rows.length, 4);
+  for (const r of rows) assert.ok(r.parent < rows.indexOf(r), 'a parent comes before its child');
 });
 
 test('waterfall: 5,000 spans in a chain (no recursion limit)', () => {

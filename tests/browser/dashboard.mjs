@@ -199,6 +199,23 @@ try {
     await page.locator('#trace').screenshot({ path: join(out, 'dashboard-waterfall.png') });
   });
 
+  await check('waterfall: fold a subtree, show only failing spans and their callers; jump reveals', async () => {
+    await page.$eval('#waterfall', (s) => { s.scrollTop = 0; });
+    await page.click('#waterfall .wf-row[data-index="0"] .wf-caret.on');
+    await page.waitForFunction(() => document.querySelector('#wf-count').textContent === 'showing 1');
+    await page.click('#jump');
+    await page.locator('#waterfall .wf-row.root-cause').waitFor({ state: 'visible' });
+    expect((await page.textContent('#wf-count')) === '', 'jump did not unfold the callers of the root cause');
+    await page.check('#wf-errors-only');
+    const shown = Number((await page.textContent('#wf-count')).replace(/\D/g, ''));
+    expect(shown > 10 && shown < 40, `only failing: showing ${shown}`);
+    const statuses = await page.$$eval('#waterfall .wf-row', (r) => r.map((x) => x.classList.contains('error') || x.classList.contains('on-path') || x.classList.contains('root-cause')));
+    expect(statuses.filter((x) => !x).length <= 10, 'only failing spans shows too many healthy spans');
+    await page.click('#jump');
+    await page.locator('#waterfall .wf-row.root-cause').waitFor({ state: 'visible' });
+    await page.uncheck('#wf-errors-only');
+  });
+
   await check('report: a cited span link scrolls to and highlights the span', async () => {
     await page.$eval('#waterfall', (s) => { s.scrollTop = 0; });
     await page.click('#evidence a.cite[data-cite="span:0000000000000870"]');
