@@ -13,6 +13,26 @@
 
 #define MAX_ROWS 500000 /* per kind and window: a guard, far above a 3-minute window of a busy system */
 
+/* Metric points in [$1, $2): the baseline's history. */
+static const char HISTORY_SQL[] =
+    "SELECT ts_ns, service, name, value FROM metric_points WHERE ts_ns >= $1::bigint AND "
+    "ts_ns < $2::bigint LIMIT $3::int";
+
+/* Metric points that describe [$1, $2). A point is stamped at the end of the interval it aggregates (a
+ * scrape, a minute of a per-minute export), so the points up to one reporting period after the window
+ * still describe it: the last minute of a CPU fault shows in the row stamped a minute later. The period
+ * of each series is the median gap between its points around the window (at most 10 minutes). */
+static const char TARGET_SQL[] =
+    "WITH pts AS (SELECT ts_ns, service, name, labels, value FROM metric_points "
+    "  WHERE ts_ns >= $1::bigint - 3600000000000 AND ts_ns < $2::bigint + 600000000000), "
+    "gaps AS (SELECT service, name, labels, "
+    "  ts_ns - lag(ts_ns) OVER (PARTITION BY service, name, labels ORDER BY ts_ns) AS gap FROM pts), "
+    "per AS (SELECT service, name, labels, percentile_disc(0.5) WITHIN GROUP (ORDER BY gap) AS period "
+    "  FROM gaps WHERE gap > 0 GROUP BY service, name, labels) "
+    "SELECT p.ts_ns, p.service, p.name, p.value FROM pts p LEFT JOIN per USING (service, name, labels) "
+    "WHERE p.ts_ns >= $1::bigint AND p.ts_ns < $2::bigint + LEAST(COALESCE(per.period, 0), 600000000000) "
+    "LIMIT $3::int";
+
 typedef struct {
     httpd_job_t super;
     int64_t from, to, bfrom, bto;
@@ -49,9 +69,10 @@ static PGresult *fetch(PGconn *c, const char *sql, int64_t a, int64_t b)
     return r;
 }
 
-/* Loads one window: spans and logs in [from, to), metric points in [mfrom, mto), changes in [cfrom, to). */
-static int load(PGconn *c, int64_t from, int64_t to, int64_t mfrom, int64_t mto, int64_t cfrom,
-                window_data_t *w)
+/* Loads one window: spans and logs in [from, to), metric points of [mfrom, mto) by metrics_sql, changes in
+ * [cfrom, to). */
+static int load(PGconn *c, int64_t from, int64_t to, const char *metrics_sql, int64_t mfrom, int64_t mto,
+                int64_t cfrom, window_data_t *w)
 {
     memset(w, 0, sizeof(*w));
     w->res[0] = fetch(c,
@@ -62,10 +83,7 @@ static int load(PGconn *c, int64_t from, int64_t to, int64_t mfrom, int64_t mto,
                       "SELECT ts_ns, service, severity, message, trace_id, span_id FROM logs "
                       "WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT $3::int",
                       from, to);
-    w->res[2] = fetch(c,
-                      "SELECT ts_ns, service, name, value FROM metric_points WHERE ts_ns >= $1::bigint AND "
-                      "ts_ns < $2::bigint LIMIT $3::int",
-                      mfrom, mto);
+    w->res[2] = fetch(c, metrics_sql, mfrom, mto);
     w->res[3] =
         fetch(c,
               "SELECT ts_ns, service, type, description FROM change_events WHERE ts_ns >= $1::bigint AND "
@@ -141,8 +159,8 @@ static void run(httpd_job_t *hjob, worker_t *wk)
     const int64_t hour = (int64_t)3600 * 1000000000;
     window_data_t base, target;
     /* the baseline's metric points are the history the target's are judged against */
-    int ok = load(wk->pg, j->bfrom, j->bto, j->from - hour, j->from, j->bfrom, &base) == 0 &&
-             load(wk->pg, j->from, j->to, j->from, j->to, j->from - hour / 2, &target) == 0;
+    int ok = load(wk->pg, j->bfrom, j->bto, HISTORY_SQL, j->from - hour, j->from, j->bfrom, &base) == 0 &&
+             load(wk->pg, j->from, j->to, TARGET_SQL, j->from, j->to, j->from - hour / 2, &target) == 0;
     if (ok) {
         rank_opts_t o;
         rank_opts_default(&o);

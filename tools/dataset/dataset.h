@@ -1,0 +1,122 @@
+/* Reading a labelled fault dataset laid out like datasets/nezha-train-ticket (see its README.md):
+ * cases.csv, <day>/trace/HH_MM_trace.csv.gz, <day>/log/HH_MM_log.csv.gz, <day>/metric/<pod>_metric.csv.gz
+ * and baseline/<day>/{trace,log}/HH_MM_*.csv.gz, read through zcat, into the ranker's record types.
+ * Shared by eval-offline (ranks in process) and eval-replay (sends the records through the ingest API).
+ * Batch-program conventions: out-of-memory exits; strings live in the window's or metrics' pool. */
+#ifndef PS_DATASET_H
+#define PS_DATASET_H
+
+#include "rank/rank.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#define DS_MAX_FIELDS 64
+#define DS_MAX_MINUTES 8
+#define DS_MAX_TYPES 16
+#define DS_METRIC_HISTORY_NS (60LL * 60 * 1000000000LL)
+#define DS_METRIC_ROW_NS (60LL * 1000000000LL)
+
+/* A string pool: chunks that live until ds_pool_free(). */
+typedef struct ds_pool_chunk {
+    struct ds_pool_chunk *next;
+    size_t used, cap;
+    char data[];
+} ds_pool_chunk_t;
+
+typedef struct {
+    ds_pool_chunk_t *head;
+} ds_pool_t;
+
+typedef struct {
+    FILE *f;
+    char *line;
+    size_t cap;
+    char *field[DS_MAX_FIELDS];
+    int n;
+} ds_csv_t;
+
+typedef struct {
+    rank_span_t *spans;
+    size_t n_spans, cap_spans;
+    rank_log_t *logs;
+    size_t n_logs, cap_logs;
+    rank_metric_t *metrics;
+    size_t n_metrics, cap_metrics;
+    ds_pool_t pool;
+} ds_window_t;
+
+/* Every per-pod metric row of the day, one point per numeric column. */
+typedef struct {
+    rank_metric_t *pts;
+    const char **pods; /* pods[i]: the pod of pts[i] */
+    size_t n, cap, cap_pods;
+    ds_pool_t pool;
+} ds_metrics_t;
+
+typedef struct {
+    char id[96], day[16], service[128], fault[48], baseline_minute[8];
+    char minutes[DS_MAX_MINUTES][8];
+    int n_minutes;
+} ds_case_t;
+
+typedef struct {
+    char name[48];
+    int n;
+    int hit[5]; /* top-1..top-5 */
+} ds_tally_t;
+
+void *ds_grow(void *p, size_t *cap, size_t need, size_t item);
+const char *ds_pool_dup(ds_pool_t *p, const char *s, size_t n);
+void ds_pool_free(ds_pool_t *p);
+/* Formats a path into out; -1 when it does not fit (the caller skips that file). */
+int ds_path_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ds_copy_field(char *dst, size_t cap, const char *src);
+
+/* CSV through zcat (gz=1) or cat: ds_csv_next() returns the field count of the next record, -1 at the
+ * end; fields point into the record until the next call. */
+int ds_csv_open(ds_csv_t *c, const char *path, int gz);
+int ds_csv_next(ds_csv_t *c);
+void ds_csv_close(ds_csv_t *c);
+int ds_col_of(const ds_csv_t *c, const char *name);
+
+/* "ts-basic-service-5dc8d4f9fd-llznp" -> "ts-basic-service" (pooled copy). */
+const char *ds_service_of_pod(ds_pool_t *p, const char *pod);
+/* The Docker JSON line's "log" text "16:42:22.382 INFO  t.s.Class#532 message": severity 1..6 (0 when
+ * the line has another shape) and where the message starts (the logger). */
+void ds_parse_log_text(const char *text, int *sev, const char **msg);
+int64_t ds_log_time(const char *unix_ns, const char *stamp);
+
+void ds_window_free(ds_window_t *w);
+int ds_load_spans(ds_window_t *w, const char *path);
+int ds_load_logs(ds_window_t *w, const char *path);
+/* Loads the trace and log files of the given minutes; a missing file is reported and skipped; -1 only
+ * when no file could be read. */
+int ds_load_minutes(ds_window_t *w, const char *root, const char *day, char minutes[][8], int n);
+/* [from, to): the q and 1 - q quantiles of the window's span start times (a few spans of this kind of
+ * data carry broken clocks); -1 when the window has no spans. */
+int ds_window_span_range(const ds_window_t *w, double q, int64_t *from, int64_t *to);
+/* The window's first and last span start. */
+void ds_window_bounds(const ds_window_t *w, int64_t *t0, int64_t *t1);
+
+/* Every per-pod metric row of a day (<day>/metric/<pod>_metric.csv.gz), one point per numeric column. */
+int ds_load_day_metrics(ds_metrics_t *d, const char *dir);
+void ds_metrics_free(ds_metrics_t *d);
+/* Appends the points of d with from <= ts < to to the window. */
+void ds_add_metrics(ds_window_t *w, const ds_metrics_t *d, int64_t from, int64_t to);
+
+int ds_load_cases(const char *dir, ds_case_t **out, size_t *n_out);
+
+/* Scoring: the rank of `service` with ties at the worst tied position (n + 1 when absent), for a
+ * result or for parallel arrays of names and scores sorted best first. */
+size_t ds_strict_rank(const rank_result_t *r, const char *service);
+size_t ds_strict_rank_of(const char *const *names, const double *scores, size_t n, const char *service);
+int ds_cmp_double(const void *a, const void *b);
+void ds_tally_add(ds_tally_t *t, size_t rank);
+void ds_tally_print(const ds_tally_t *t);
+ds_tally_t *ds_tally_for(ds_tally_t *types, int *n_types, const char *name);
+double ds_clock_ms(clockid_t id);
+
+#endif

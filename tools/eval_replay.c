@@ -1,0 +1,430 @@
+/* eval-replay: measures the root-cause ranking of a running stack on a labelled fault dataset laid out
+ * like datasets/nezha-train-ticket (see tools/dataset/dataset.h), end to end through the public API:
+ * for each case it sends the baseline minute (once), the per-pod metric rows of the hour before the
+ * window up to one row after it (each row once), and the case's minute files of spans and logs through
+ * POST /ingest/{traces,logs,metrics} of the backend, then asks the pipeline's
+ * POST /debug/analyze-window for the ranking of the case's window against the baseline minute's. The
+ * labels (root_cause_service, fault_type) are read only to score the answer; nothing of them is sent.
+ *
+ * A window is where its records lie in time: from the 0.5 % to the 99.5 % quantile of the start times
+ * of the spans sent for it. Minute files are not clock minutes (a file holds the traces collected up
+ * to its name's minute, mostly from the minute before) and a few spans carry broken clocks.
+ *
+ * The dataset's records map onto ours as its README says: the service is the pod name without its
+ * last two dash-separated parts, a span's name its OperationName, a log's level and message come from
+ * the text inside the Docker JSON line (a line without a level is sent as INFO with all its text).
+ *
+ * Prints each case (rank of the true service with ties at the worst tied position, the answer's wall
+ * time, what the ranking looked at), then top-1, top-3 and Avg@5 overall and per fault type, and the
+ * ranking time per window (mean, p95, max).
+ *
+ *   eval-replay --backend URL --pipeline URL [--dir DATASET] [--case CASE_ID] [--top N] [--json]
+ *               [--batch N]
+ * Keys come from INGEST_KEY and ADMIN_KEY in the environment (scripts/eval sets them). Exit status 0
+ * when every case was sent and ranked, 1 otherwise, 2 on bad arguments. */
+#include "dataset/dataset.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_MESSAGE 65536          /* the ingest API's limit on a log message */
+#define MAX_BODY (4 * 1024 * 1024) /* bytes per request: well under the API's default 16 MiB */
+#define SEND_ATTEMPTS 20           /* 503 and 429 are retried after Retry-After (1 s when absent) */
+#define WINDOW_TIMEOUT_S 120
+#define WINDOW_QUANTILE 0.005 /* a window lies between these quantiles of its span start times */
+#define MAX_BASELINES 64
+
+typedef struct {
+    const char *dir, *backend, *pipeline, *only_case, *ingest_key, *admin_key;
+    size_t top, batch;
+    int json;
+} args_t;
+
+typedef struct {
+    CURL *curl;
+    char *body; /* last answer */
+    size_t len, cap;
+    long retry_after;
+} http_t;
+
+/* ---- HTTP ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    http_t *h = ud;
+    size_t add = size * n;
+    h->body = ds_grow(h->body, &h->cap, h->len + add + 1, 1);
+    memcpy(h->body + h->len, p, add);
+    h->len += add;
+    h->body[h->len] = '\0';
+    return add;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    http_t *h = ud;
+    size_t len = size * n;
+    if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) h->retry_after = strtol(p + 12, NULL, 10);
+    return len;
+}
+
+/* POSTs a JSON body; returns the HTTP status (0 on a transport error). The answer is in h->body. */
+static long post(http_t *h, const char *url, const char *key, const char *json, size_t len, long timeout_s)
+{
+    char auth[512];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    struct curl_slist *hd = curl_slist_append(NULL, auth);
+    hd = curl_slist_append(hd, "Content-Type: application/json");
+    h->len = 0;
+    h->retry_after = 0;
+    if (h->body) h->body[0] = '\0';
+    curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, timeout_s);
+    long status = 0;
+    if (curl_easy_perform(h->curl) == CURLE_OK) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hd);
+    return status;
+}
+
+/* Sends one ingest batch, retrying what the API asks to retry; 0 when committed. */
+static int send_batch(http_t *h, const args_t *a, const char *path, const char *kind, json_t *records,
+                      size_t *sent)
+{
+    if (json_array_size(records) == 0) return 0;
+    json_t *doc = json_pack("{s:O}", kind, records);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (body == NULL) return -1;
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", a->backend, path);
+    long st = 0;
+    for (int attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
+        st = post(h, url, a->ingest_key, body, strlen(body), 60);
+        if (st != 503 && st != 429 && st != 0) break;
+        sleep(h->retry_after > 0 && h->retry_after < 30 ? (unsigned)h->retry_after : 1);
+    }
+    free(body);
+    if (st != 200) {
+        fprintf(stderr, "%s: HTTP %ld %.300s\n", path, st, h->body ? h->body : "");
+        return -1;
+    }
+    *sent += json_array_size(records);
+    json_array_clear(records);
+    return 0;
+}
+
+/* Appends a record; sends the batch when it is full (by count or by an estimate of its bytes). */
+static int add_record(http_t *h, const args_t *a, const char *path, const char *kind, json_t *batch,
+                      size_t *bytes, json_t *rec, size_t rec_bytes, size_t *sent)
+{
+    json_array_append_new(batch, rec);
+    *bytes += rec_bytes + 200;
+    if (json_array_size(batch) < a->batch && *bytes < MAX_BODY) return 0;
+    *bytes = 0;
+    return send_batch(h, a, path, kind, batch, sent);
+}
+
+/* ---- Dataset records as ingest JSON ---- */
+
+static const char *level_name(int sev)
+{
+    static const char *names[] = {"INFO", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+    return sev >= 0 && sev <= 6 ? names[sev] : "INFO";
+}
+
+/* Length of s cut to at most max bytes without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+static int send_window(http_t *h, const args_t *a, const ds_window_t *w, size_t *n_spans, size_t *n_logs)
+{
+    json_t *batch = json_array();
+    size_t bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; i < w->n_spans && rc == 0; i++) {
+        const rank_span_t *s = &w->spans[i];
+        json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "trace_id", s->trace_id, "span_id",
+                              s->span_id, "service", s->service, "name", s->name, "start_time",
+                              (json_int_t)s->start_ns, "end_time", (json_int_t)s->end_ns);
+        if (r && s->parent_span_id) json_object_set_new(r, "parent_span_id", json_string(s->parent_span_id));
+        rc = r ? add_record(h, a, "/ingest/traces", "spans", batch, &bytes, r, strlen(s->name), n_spans) : -1;
+    }
+    if (rc == 0) rc = send_batch(h, a, "/ingest/traces", "spans", batch, n_spans);
+    bytes = 0;
+    for (size_t i = 0; i < w->n_logs && rc == 0; i++) {
+        const rank_log_t *l = &w->logs[i];
+        size_t mlen = utf8_cut(l->message, MAX_MESSAGE);
+        json_t *r = json_pack("{s:I, s:s, s:s, s:s%}", "timestamp", (json_int_t)l->ts_ns, "service",
+                              l->service, "level", level_name(l->severity), "message", l->message, mlen);
+        if (r && l->trace_id && *l->trace_id) json_object_set_new(r, "trace_id", json_string(l->trace_id));
+        if (r && l->span_id && *l->span_id) json_object_set_new(r, "span_id", json_string(l->span_id));
+        rc = r ? add_record(h, a, "/ingest/logs", "logs", batch, &bytes, r, mlen, n_logs) : -1;
+    }
+    if (rc == 0) rc = send_batch(h, a, "/ingest/logs", "logs", batch, n_logs);
+    json_decref(batch);
+    return rc;
+}
+
+/* Sends the metric points with from <= ts < to (each row carries its pod as a label). */
+static int send_metrics(http_t *h, const args_t *a, const ds_metrics_t *d, int64_t from, int64_t to,
+                        size_t *sent)
+{
+    json_t *batch = json_array();
+    size_t bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; i < d->n && rc == 0; i++) {
+        const rank_metric_t *m = &d->pts[i];
+        if (m->ts_ns < from || m->ts_ns >= to) continue;
+        json_t *r = json_pack("{s:I, s:s, s:s, s:f, s:{s:s}}", "timestamp", (json_int_t)m->ts_ns, "service",
+                              m->service, "name", m->name, "value", m->value, "labels", "pod", d->pods[i]);
+        rc = r ? add_record(h, a, "/ingest/metrics", "metrics", batch, &bytes, r, 0, sent) : -1;
+    }
+    if (rc == 0) rc = send_batch(h, a, "/ingest/metrics", "metrics", batch, sent);
+    json_decref(batch);
+    return rc;
+}
+
+/* ---- One case ---- */
+
+typedef struct {
+    size_t rank, n_services, spans_ranked, logs_ranked;
+    double ms, top_score;
+    int quiet;
+} answer_t;
+
+static int ask_ranking(http_t *h, const args_t *a, const ds_case_t *k, int64_t from, int64_t to,
+                       int64_t bfrom, int64_t bto, answer_t *ans)
+{
+    char url[1024], body[256];
+    snprintf(url, sizeof(url), "%s/debug/analyze-window", a->pipeline);
+    snprintf(body, sizeof(body),
+             "{\"from\":%" PRId64 ",\"to\":%" PRId64 ",\"baseline_from\":%" PRId64 ",\"baseline_to\":%" PRId64
+             "}",
+             from, to, bfrom, bto);
+    double t0 = ds_clock_ms(CLOCK_MONOTONIC);
+    long st = post(h, url, a->admin_key, body, strlen(body), WINDOW_TIMEOUT_S);
+    ans->ms = ds_clock_ms(CLOCK_MONOTONIC) - t0;
+    if (st != 200) {
+        fprintf(stderr, "%s: analyze-window HTTP %ld %.300s\n", k->id, st, h->body ? h->body : "");
+        return -1;
+    }
+    json_t *doc = json_loads(h->body, 0, NULL);
+    json_t *svcs = json_object_get(doc, "services");
+    size_t n = json_array_size(svcs);
+    const char **names = calloc(n + 1, sizeof(char *));
+    double *scores = calloc(n + 1, sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(svcs, i);
+        names[i] = json_string_value(json_object_get(s, "service"));
+        scores[i] = json_number_value(json_object_get(s, "score"));
+        if (names[i] == NULL) names[i] = "";
+    }
+    ans->n_services = n;
+    ans->rank = ds_strict_rank_of(names, scores, n, k->service);
+    ans->quiet = json_is_true(json_object_get(doc, "nothing_stands_out"));
+    ans->top_score = n ? scores[0] : 0;
+    json_t *seen = json_object_get(doc, "looked_at");
+    ans->spans_ranked = (size_t)json_integer_value(json_object_get(seen, "spans"));
+    ans->logs_ranked = (size_t)json_integer_value(json_object_get(seen, "logs"));
+    printf("%-28s %-15s %-30s rank %2zu  %7.1f ms  spans %6zu logs %5zu  |", k->id, k->fault, k->service,
+           ans->rank, ans->ms, ans->spans_ranked, ans->logs_ranked);
+    for (size_t i = 0; i < a->top && i < n; i++)
+        printf(" %s %.1f", names[i], scores[i]);
+    printf("%s\n", ans->quiet ? "  [nothing stands out]" : "");
+    if (a->json) {
+        char *s = json_dumps(doc, JSON_INDENT(2));
+        if (s) printf("%s\n", s);
+        free(s);
+    }
+    free(names);
+    free(scores);
+    json_decref(doc);
+    return 0;
+}
+
+/* ---- Baselines: each (day, minute) sent once; its window is where its spans lie ---- */
+
+typedef struct {
+    char key[24];
+    int64_t from, to;
+} baseline_t;
+
+static const baseline_t *baseline_of(baseline_t *tab, int *n, http_t *h, const args_t *a, const ds_case_t *k,
+                                     size_t *spans_sent, size_t *logs_sent)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%.15s %.7s", k->day, k->baseline_minute);
+    for (int i = 0; i < *n; i++)
+        if (strcmp(tab[i].key, key) == 0) return &tab[i];
+    if (*n == MAX_BASELINES) return NULL;
+    baseline_t *b = &tab[*n];
+    ds_window_t w = {0};
+    char root[4096], minute[1][8];
+    ds_copy_field(minute[0], sizeof(minute[0]), k->baseline_minute);
+    int ok = ds_path_fmt(root, sizeof(root), "%s/baseline", a->dir) == 0 &&
+             ds_load_minutes(&w, root, k->day, minute, 1) == 0 &&
+             ds_window_span_range(&w, WINDOW_QUANTILE, &b->from, &b->to) == 0 &&
+             send_window(h, a, &w, spans_sent, logs_sent) == 0;
+    ds_window_free(&w);
+    if (!ok) {
+        fprintf(stderr, "%s: baseline minute %s not readable or not accepted\n", k->id, key);
+        return NULL;
+    }
+    snprintf(b->key, sizeof(b->key), "%s", key);
+    (*n)++;
+    return b;
+}
+
+/* ---- Main ---- */
+
+static int parse_args(int argc, char **argv, args_t *a)
+{
+    *a = (args_t){.dir = "../shared/datasets/nezha-train-ticket", .top = 3, .batch = 2000};
+    a->ingest_key = getenv("INGEST_KEY");
+    a->admin_key = getenv("ADMIN_KEY");
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--json") == 0)
+            a->json = 1;
+        else if (v && strcmp(argv[i], "--dir") == 0)
+            a->dir = argv[++i];
+        else if (v && strcmp(argv[i], "--backend") == 0)
+            a->backend = argv[++i];
+        else if (v && strcmp(argv[i], "--pipeline") == 0)
+            a->pipeline = argv[++i];
+        else if (v && strcmp(argv[i], "--case") == 0)
+            a->only_case = argv[++i];
+        else if (v && strcmp(argv[i], "--top") == 0)
+            a->top = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (v && strcmp(argv[i], "--batch") == 0)
+            a->batch = (size_t)strtoul(argv[++i], NULL, 10);
+        else
+            goto usage;
+    }
+    if (a->backend && a->pipeline && a->ingest_key && a->admin_key && a->batch > 0) return 0;
+usage:
+    fprintf(stderr,
+            "usage: INGEST_KEY=... ADMIN_KEY=... %s --backend URL --pipeline URL [--dir DATASET] [--case ID] "
+            "[--top N] [--json] [--batch N]\n",
+            argv[0]);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    args_t a;
+    if (parse_args(argc, argv, &a)) return 2;
+    ds_case_t *cases = NULL;
+    size_t n_cases = 0;
+    if (ds_load_cases(a.dir, &cases, &n_cases)) {
+        fprintf(stderr, "cannot read %s/cases.csv\n", a.dir);
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    http_t h = {.curl = curl_easy_init()};
+    ds_metrics_t metrics = {0};
+    char metrics_day[16] = "";
+    baseline_t baselines[MAX_BASELINES];
+    int n_baselines = 0;
+    int64_t metrics_lo = 0, metrics_hi = 0; /* the metric rows already sent: [lo, hi) of metrics_day */
+    ds_tally_t all = {.name = "all"}, types[DS_MAX_TYPES];
+    int n_types = 0, failures = 0, said_quiet = 0;
+    size_t spans_sent = 0, logs_sent = 0, metrics_sent = 0, n_times = 0;
+    double *times = calloc(n_cases + 1, sizeof(double)), send_ms = 0;
+    printf("%-28s %-15s %-30s %-4s %-2s  %-10s  %-23s  | top %zu by score\n", "case", "fault", "true service",
+           "", "", "answer", "window", a.top);
+    for (size_t i = 0; i < n_cases; i++) {
+        const ds_case_t *k = &cases[i];
+        if (a.only_case && strcmp(a.only_case, k->id) != 0) continue;
+        double t0 = ds_clock_ms(CLOCK_MONOTONIC);
+        const baseline_t *base = baseline_of(baselines, &n_baselines, &h, &a, k, &spans_sent, &logs_sent);
+        ds_window_t target = {0};
+        int64_t from = 0, to = 0;
+        int rc = base ? 0 : -1;
+        if (ds_load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes) ||
+            ds_window_span_range(&target, WINDOW_QUANTILE, &from, &to)) {
+            fprintf(stderr, "%s: no spans in the case's files\n", k->id);
+            rc = -1;
+        }
+        /* metric rows: the hour before the window and the rows that describe it (each row is stamped at
+         * the end of its minute), each row once */
+        if (rc == 0 && strcmp(metrics_day, k->day) != 0) {
+            ds_metrics_free(&metrics);
+            char dir[4096];
+            if (ds_path_fmt(dir, sizeof(dir), "%s/%s/metric", a.dir, k->day) ||
+                ds_load_day_metrics(&metrics, dir))
+                fprintf(stderr, "warning: some metric files of %s unreadable\n", k->day);
+            ds_copy_field(metrics_day, sizeof(metrics_day), k->day);
+            metrics_lo = metrics_hi = 0;
+        }
+        int64_t mlo = from - DS_METRIC_HISTORY_NS, mhi = to + DS_METRIC_ROW_NS;
+        if (rc == 0 && !(mlo >= metrics_lo && mhi <= metrics_hi)) {
+            int64_t start = mlo >= metrics_lo && mlo <= metrics_hi ? metrics_hi : mlo;
+            rc = send_metrics(&h, &a, &metrics, start, mhi, &metrics_sent);
+            if (start == mlo) metrics_lo = mlo;
+            metrics_hi = mhi;
+        }
+        /* the case's minute files */
+        if (rc == 0) rc = send_window(&h, &a, &target, &spans_sent, &logs_sent);
+        ds_window_free(&target);
+        send_ms += ds_clock_ms(CLOCK_MONOTONIC) - t0;
+        answer_t ans = {0};
+        if (rc != 0 || ask_ranking(&h, &a, k, from, to, base->from, base->to, &ans) != 0) {
+            failures++;
+            ans.rank = SIZE_MAX; /* a case that could not be ranked counts as a miss */
+            printf("%-28s %-15s %-30s FAILED (see stderr)\n", k->id, k->fault, k->service);
+        } else {
+            times[n_times++] = ans.ms;
+            said_quiet += ans.quiet;
+        }
+        ds_tally_add(&all, ans.rank);
+        ds_tally_t *t = ds_tally_for(types, &n_types, k->fault);
+        if (t) ds_tally_add(t, ans.rank);
+        fflush(stdout);
+    }
+    printf("\n");
+    ds_tally_print(&all);
+    for (int i = 0; i < n_types; i++)
+        ds_tally_print(&types[i]);
+    if (n_times) {
+        double sum = 0;
+        for (size_t i = 0; i < n_times; i++)
+            sum += times[i];
+        qsort(times, n_times, sizeof(double), ds_cmp_double);
+        size_t p95 = (size_t)ceil(0.95 * (double)n_times) - 1;
+        printf(
+            "ranking answer per window (POST /debug/analyze-window, wall, loading from PostgreSQL included): "
+            "mean %.0f ms, p95 %.0f ms, max %.0f ms\n",
+            sum / (double)n_times, times[p95], times[n_times - 1]);
+    }
+    printf("windows judged \"nothing stands out\": %d of %d; cases failed to send or rank: %d\n", said_quiet,
+           all.n, failures);
+    printf("replayed through the ingest API: %zu spans, %zu logs, %zu metric points in %.1f s\n", spans_sent,
+           logs_sent, metrics_sent, send_ms / 1000.0);
+    free(times);
+    ds_metrics_free(&metrics);
+    free(h.body);
+    curl_easy_cleanup(h.curl);
+    curl_global_cleanup();
+    free(cases);
+    return failures ? 1 : 0;
+}
