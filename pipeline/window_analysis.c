@@ -171,7 +171,7 @@ static void run(httpd_job_t *hjob, worker_t *wk)
                                 json_pack("{s:I,s:I,s:I,s:I}", "from_ns", (json_int_t)j->from, "to_ns",
                                           (json_int_t)j->to, "baseline_from_ns", (json_int_t)j->bfrom,
                                           "baseline_to_ns", (json_int_t)j->bto));
-            j->body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            j->body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
             json_decref(js);
             rank_result_dispose(&res);
             j->status = j->body ? 200 : 500;

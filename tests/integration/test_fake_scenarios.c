@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *db_url;
@@ -149,6 +150,80 @@ START_TEST(network_delay_past_the_timeout_names_the_call)
 }
 END_TEST
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Sends n orders one after another (all must succeed). */
+static void orders(const char *tag, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char id[64], trace[33];
+        snprintf(id, sizeof(id), "ord-%s-%d", tag, i);
+        ck_assert_int_eq(order(id, trace), 200);
+    }
+}
+
+/* Waits until PostgreSQL holds at least `n` spans of `service` starting in [from, to). */
+static void wait_spans(const char *service, int64_t from, int64_t to, int n)
+{
+    PGconn *c = ts_pg(db_url);
+    char f[24], t[24];
+    snprintf(f, sizeof(f), "%lld", (long long)from);
+    snprintf(t, sizeof(t), "%lld", (long long)to);
+    const char *p[] = {service, f, t};
+    int have = 0;
+    for (int i = 0; i < 100 && have < n; i++) {
+        PGresult *r = PQexecParams(c,
+                                   "SELECT count(*) FROM spans WHERE service = $1 AND start_ns >= $2::bigint "
+                                   "AND start_ns < $3::bigint",
+                                   3, NULL, p, NULL, NULL, 0);
+        have = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+        PQclear(r);
+        if (have < n) usleep(200 * 1000);
+    }
+    PQfinish(c);
+    ck_assert_msg(have >= n, "%d of %d spans of %s arrived", have, n, service);
+}
+
+/* Network delay in front of one service, short of any timeout: no span fails, no error line is written,
+ * the delayed service's own spans look normal. The window ranking still names it, from the gap between
+ * its callers' client spans and its server spans (issue: window-level ranking, network delay). */
+START_TEST(network_delay_without_errors_ranks_the_delayed_service_first)
+{
+    int64_t b0 = now_ns();
+    orders("nd-base", 25);
+    int64_t b1 = now_ns();
+    control(&payment, "/control/network-delay", "{\"delay_ms\":120,\"duration_s\":60}");
+    int64_t d0 = now_ns();
+    orders("nd-delayed", 25);
+    int64_t d1 = now_ns();
+    wait_spans("payment", b0, b1, 25);
+    wait_spans("payment", d0, d1, 25);
+    char url[160], body[256];
+    snprintf(url, sizeof(url), "%s/debug/analyze-window", pipeline.url);
+    snprintf(body, sizeof(body), "{\"from\":%lld,\"to\":%lld,\"baseline_from\":%lld,\"baseline_to\":%lld}",
+             (long long)d0, (long long)d1, (long long)b0, (long long)b1);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, TS_ADMIN_KEY, body, &r), 0);
+    ck_assert_msg(r.status == 200, "analyze-window: %ld %s", r.status, r.body);
+    json_t *doc = json_loads(r.body, 0, NULL);
+    json_t *top = json_array_get(json_object_get(doc, "services"), 0);
+    const char *svc = json_string_value(json_object_get(top, "service"));
+    json_t *ev = json_array_get(json_object_get(top, "evidence"), 0);
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    fprintf(stderr, "network delay ranking: %.600s\n", r.body);
+    ck_assert_msg(svc && strcmp(svc, "payment") == 0, "top service %s", svc ? svc : "(none)");
+    ck_assert_msg(kind && strcmp(kind, "gap_in") == 0, "top evidence %s", kind ? kind : "(none)");
+    ck_assert(!json_is_true(json_object_get(doc, "nothing_stands_out")));
+    json_decref(doc);
+    ts_resp_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fake_scenarios");
@@ -159,6 +234,7 @@ int main(void)
     tcase_add_test(tc, latency_past_the_timeout_names_the_slow_service);
     tcase_add_test(tc, crash_loop_fails_the_callers_call);
     tcase_add_test(tc, network_delay_past_the_timeout_names_the_call);
+    tcase_add_test(tc, network_delay_without_errors_ranks_the_delayed_service_first);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
