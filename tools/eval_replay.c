@@ -207,7 +207,7 @@ static int send_metrics(http_t *h, const args_t *a, const ds_metrics_t *d, int64
 
 typedef struct {
     size_t rank, n_services, spans_ranked, logs_ranked;
-    double ms, top_score;
+    double ms, top_score, margin;
     int quiet;
 } answer_t;
 
@@ -242,11 +242,20 @@ static int ask_ranking(http_t *h, const args_t *a, const ds_case_t *k, int64_t f
     ans->rank = ds_strict_rank_of(names, scores, n, k->service);
     ans->quiet = json_is_true(json_object_get(doc, "nothing_stands_out"));
     ans->top_score = n ? scores[0] : 0;
+    /* the true service's score minus the best other one: negative when it is not first */
+    double truth = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], k->service) == 0)
+            truth = scores[i];
+        else if (scores[i] > other)
+            other = scores[i];
+    }
+    ans->margin = truth - other;
     json_t *seen = json_object_get(doc, "looked_at");
     ans->spans_ranked = (size_t)json_integer_value(json_object_get(seen, "spans"));
     ans->logs_ranked = (size_t)json_integer_value(json_object_get(seen, "logs"));
-    printf("%-28s %-15s %-30s rank %2zu  %7.1f ms  spans %6zu logs %5zu  |", k->id, k->fault, k->service,
-           ans->rank, ans->ms, ans->spans_ranked, ans->logs_ranked);
+    printf("%-28s %-15s %-30s rank %2zu  margin %5.1f  %7.1f ms  spans %6zu logs %5zu  |", k->id, k->fault,
+           k->service, ans->rank, ans->margin, ans->ms, ans->spans_ranked, ans->logs_ranked);
     for (size_t i = 0; i < a->top && i < n; i++)
         printf(" %s %.1f", names[i], scores[i]);
     printf("%s\n", ans->quiet ? "  [nothing stands out]" : "");
@@ -349,9 +358,10 @@ int main(int argc, char **argv)
     ds_tally_t all = {.name = "all"}, types[DS_MAX_TYPES];
     int n_types = 0, failures = 0, said_quiet = 0;
     size_t spans_sent = 0, logs_sent = 0, metrics_sent = 0, n_times = 0;
-    double *times = calloc(n_cases + 1, sizeof(double)), send_ms = 0;
-    printf("%-28s %-15s %-30s %-4s %-2s  %-10s  %-23s  | top %zu by score\n", "case", "fault", "true service",
-           "", "", "answer", "window", a.top);
+    double *times = calloc(n_cases + 1, sizeof(double)), *margins = calloc(n_cases + 1, sizeof(double));
+    double send_ms = 0;
+    printf("%-28s %-15s %-30s %-7s  %-12s  %-10s  %-23s  | top %zu by score\n", "case", "fault",
+           "true service", "", "", "answer", "window", a.top);
     for (size_t i = 0; i < n_cases; i++) {
         const ds_case_t *k = &cases[i];
         if (a.only_case && strcmp(a.only_case, k->id) != 0) continue;
@@ -393,6 +403,7 @@ int main(int argc, char **argv)
             ans.rank = SIZE_MAX; /* a case that could not be ranked counts as a miss */
             printf("%-28s %-15s %-30s FAILED (see stderr)\n", k->id, k->fault, k->service);
         } else {
+            margins[n_times] = ans.margin;
             times[n_times++] = ans.ms;
             said_quiet += ans.quiet;
         }
@@ -416,11 +427,17 @@ int main(int argc, char **argv)
             "mean %.0f ms, p95 %.0f ms, max %.0f ms\n",
             sum / (double)n_times, times[p95], times[n_times - 1]);
     }
+    if (n_times) {
+        qsort(margins, n_times, sizeof(double), ds_cmp_double);
+        printf("margin of the true service over the best other (score points): min %.2f, median %.2f\n",
+               margins[0], margins[n_times / 2]);
+    }
     printf("windows judged \"nothing stands out\": %d of %d; cases failed to send or rank: %d\n", said_quiet,
            all.n, failures);
     printf("replayed through the ingest API: %zu spans, %zu logs, %zu metric points in %.1f s\n", spans_sent,
            logs_sent, metrics_sent, send_ms / 1000.0);
     free(times);
+    free(margins);
     ds_metrics_free(&metrics);
     free(h.body);
     curl_easy_cleanup(h.curl);
