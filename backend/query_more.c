@@ -311,7 +311,9 @@ void query_more_register(httpd_t *h, query_api_t *q)
 }
 
 /* ---- POST /query/incidents/{id}/rerun (ADMIN key): queue the incident's sample trace for a new
- * analysis version (the report is written again even though the incident has one). ---- */
+ * analysis version (the report is written again even though the incident has one); a degradation
+ * incident goes back to 'pending' for a new window-ranking report. 202 {"queued": trace id or
+ * "window"}. ---- */
 
 typedef struct {
     httpd_job_t super;
@@ -327,9 +329,21 @@ static void rerun_run(httpd_job_t *hjob, worker_t *w)
     j->status = 503;
     if (!db_ensure(&w->pg, w->database_url)) goto out;
     const char *p[] = {j->id};
-    PGresult *r = PQexecParams(w->pg, "SELECT sample_trace_id FROM incidents WHERE id = $1::bigint", 1, NULL,
-                               p, NULL, NULL, 0);
+    /* a degradation has no failing trace: its report is a window ranking, which the pipeline's
+     * degradation runner writes again for an incident sent back to 'pending' */
+    PGresult *r = PQexecParams(w->pg,
+                               "WITH d AS (UPDATE incidents SET report_state = 'pending', updated_at = now() "
+                               "  WHERE id = $1::bigint AND kind = 'degradation' RETURNING id) "
+                               "SELECT i.sample_trace_id, i.kind, EXISTS (SELECT 1 FROM d) FROM incidents i "
+                               "WHERE i.id = $1::bigint",
+                               1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        goto out;
+    }
+    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+        snprintf(j->trace, sizeof(j->trace), "window");
+        j->status = 202;
         PQclear(r);
         goto out;
     }

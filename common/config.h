@@ -43,8 +43,11 @@ typedef struct {
     int retention_days;
     int visibility_timeout_ms;
     int max_attempts;
-    int anomaly_period_s; /* how often the anomaly detector scans new metric points */
-    int anomaly_lag_s;    /* points younger than this wait for the next scan */
+    int anomaly_period_s;   /* how often the anomaly detector scans new metric points */
+    int anomaly_lag_s;      /* points younger than this wait for the next scan */
+    int degrade_period_s;   /* how often the degradation watcher runs */
+    int degrade_window_s;   /* its rolling window */
+    int degrade_baseline_s; /* the baseline before the window */
     char *migrations_dir;
     char *frontend_dir;
     char *backend_url;           /* where fake services send telemetry */

@@ -2,6 +2,7 @@
 #include "degradation_runner.h"
 #include "alloc.h"
 #include "db.h"
+#include "degradation_report.h"
 #include "degrade.h"
 #include "log.h"
 #include "program.h"
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define DEGRADE_REPORTS_PER_PASS 4
 
 struct degradation_runner {
     const config_t *cfg;
@@ -36,20 +39,24 @@ static const char windows_sql[] =
     "   AND (s.kind = 'SERVER' OR s.parent_span_id IS NULL)"
     " GROUP BY s.service, s.name ORDER BY s.service, s.name";
 
+/* Opens the incident (or refreshes the open one). Its report waits as 'pending' for
+ * degradation_report_pending(); its sample trace is the endpoint's slowest in the window. */
 static void open_incident(degradation_runner_t *dr, PGconn *c, const char *service, const char *endpoint,
-                          const degrade_verdict_t *v)
+                          const degrade_verdict_t *v, const char *split, const char *to)
 {
     char fp[600];
     snprintf(fp, sizeof(fp), "degradation:%s:%s", service, endpoint);
-    const char *p[] = {fp, v->explanation, service, endpoint};
-    PGresult *r =
-        PQexecParams(c,
-                     "INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, "
-                     "first_seen, last_seen, trace_count, services, endpoints, report_state) "
-                     "VALUES ($1, 'degradation', $2, $3, $4, now(), now(), 0, ARRAY[$3], ARRAY[$4], 'ready') "
-                     "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET last_seen = now(), "
-                     "updated_at = now(), title = EXCLUDED.title RETURNING id, (xmax = 0)",
-                     4, NULL, p, NULL, NULL, 0);
+    const char *p[] = {fp, v->explanation, service, endpoint, split, to};
+    PGresult *r = PQexecParams(
+        c,
+        "INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, "
+        "first_seen, last_seen, trace_count, services, endpoints, report_state, sample_trace_id) "
+        "VALUES ($1, 'degradation', $2, $3, $4, now(), now(), 0, ARRAY[$3], ARRAY[$4], 'pending', "
+        " (SELECT trace_id FROM spans WHERE service = $3 AND name = $4 AND start_ns >= $5::bigint "
+        "  AND start_ns < $6::bigint ORDER BY end_ns - start_ns DESC LIMIT 1)) "
+        "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET last_seen = now(), "
+        "updated_at = now(), title = EXCLUDED.title RETURNING id, (xmax = 0)",
+        6, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
         log_warn("degradation: %s", v->explanation);
         json_t *payload =
@@ -67,8 +74,8 @@ static void pass(degradation_runner_t *dr, PGconn *c)
 {
     const int64_t ns_per_s = 1000000000;
     int64_t now = (int64_t)now_ms() * 1000000;
-    int64_t from_ns = now - (int64_t)(DEGRADE_WINDOW_S + DEGRADE_BASELINE_S) * ns_per_s;
-    int64_t split_ns = now - (int64_t)DEGRADE_WINDOW_S * ns_per_s;
+    int64_t from_ns = now - (int64_t)(dr->cfg->degrade_window_s + dr->cfg->degrade_baseline_s) * ns_per_s;
+    int64_t split_ns = now - (int64_t)dr->cfg->degrade_window_s * ns_per_s;
     char from[24], split[24], to[24];
     snprintf(from, sizeof(from), "%" PRId64, from_ns);
     snprintf(split, sizeof(split), "%" PRId64, split_ns);
@@ -87,7 +94,7 @@ static void pass(degradation_runner_t *dr, PGconn *c)
                               atof(PQgetvalue(r, i, 7))};
         degrade_verdict_t v;
         degrade_judge(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &base, &cur, atoi(PQgetvalue(r, i, 8)), &v);
-        if (v.degraded) open_incident(dr, c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &v);
+        if (v.degraded) open_incident(dr, c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &v, split, to);
     }
     PQclear(r);
 }
@@ -97,10 +104,15 @@ static void *runner_main(void *arg)
     degradation_runner_t *dr = arg;
     PGconn *c = NULL;
     for (int waited = 0; !atomic_load(&dr->stopping); waited++) {
-        if (waited >= DEGRADE_PERIOD_S) {
+        if (waited >= dr->cfg->degrade_period_s) {
             waited = 0;
             if (db_ensure(&c, dr->cfg->database_url)) pass(dr, c);
         }
+        /* new incidents and re-runs: reports over their window, a few per second */
+        if (db_ensure(&c, dr->cfg->database_url) &&
+            degradation_report_pending(c, dr->alerts, dr->cfg->degrade_window_s, DEGRADE_REPORTS_PER_PASS) <
+                0)
+            log_warn("degradation reports: %s", PQerrorMessage(c));
         sleep(1);
     }
     PQfinish(c);

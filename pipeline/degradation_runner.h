@@ -1,16 +1,14 @@
 /* The degradation watcher's thread: every DEGRADE_PERIOD_S it compares each service endpoint's last
  * DEGRADE_WINDOW_S of entry spans (SERVER spans and roots) with the DEGRADE_BASELINE_S before, adds the
  * service's metric anomaly episodes, and when two signals agree (anomaly/degrade.h) opens (or keeps
- * open) a 'degradation' incident with the explanation, and alerts. */
+ * open) a 'degradation' incident with the explanation, and alerts. Each second it also writes the
+ * window-ranking reports of pending degradation incidents (degradation_report.h). The three periods
+ * come from the configuration (defaults 30 s, 300 s, 1800 s). */
 #ifndef PS_DEGRADATION_RUNNER_H
 #define PS_DEGRADATION_RUNNER_H
 
 #include "alerts.h"
 #include "config.h"
-
-#define DEGRADE_PERIOD_S 30
-#define DEGRADE_WINDOW_S 300
-#define DEGRADE_BASELINE_S 1800
 
 typedef struct degradation_runner degradation_runner_t;
 

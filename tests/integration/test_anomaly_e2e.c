@@ -1,6 +1,8 @@
 /* Deploy, then latency: the simulated payment service runs under steady traffic, a deploy is recorded
  * at the backend, then payment gets 400 ms of extra latency. The pipeline's anomaly detector must find
- * the p95 latency episode of payment and rank the deploy first among its suspects. */
+ * the p95 latency episode of payment and rank the deploy first among its suspects; the degradation
+ * watcher must open a degradation incident (latency and the metric episode agree) whose report, a
+ * ranking of the services over the incident's window, names payment; a re-run adds a report version. */
 #include "ts.h"
 
 #include <jansson.h>
@@ -25,7 +27,8 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
 {
     db_url = ts_create_database("anomaly");
     ck_assert_int_eq(ts_start_backend(&backend, db_url, "t:anom:", NULL), 0);
-    const char *penv[] = {"ANOMALY_PERIOD_S=3", "ANOMALY_LAG_S=6", NULL};
+    const char *penv[] = {"ANOMALY_PERIOD_S=3",  "ANOMALY_LAG_S=6",       "DEGRADE_PERIOD_S=3",
+                          "DEGRADE_WINDOW_S=20", "DEGRADE_BASELINE_S=30", NULL};
     ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, "t:anom:", penv), 0);
     start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
     char inv[96], pay[96];
@@ -76,6 +79,55 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     ck_assert_ptr_nonnull(
         strstr(json_string_value(json_object_get(first, "evidence")), "p95_latency_ms on payment"));
     json_decref(sus);
+
+    /* the degradation incident and its window-ranking report */
+    char id[24] = "";
+    json_t *report = NULL;
+    for (int i = 0; i < 90 && !report; i++) {
+        PGresult *q =
+            PQexec(c, "SELECT i.id, a.report::text FROM incidents i JOIN analyses a ON a.incident_id = "
+                      "i.id WHERE i.kind = 'degradation' ORDER BY a.id LIMIT 1");
+        if (PQntuples(q) == 1) {
+            snprintf(id, sizeof(id), "%s", PQgetvalue(q, 0, 0));
+            report = json_loads(PQgetvalue(q, 0, 1), 0, NULL);
+        }
+        PQclear(q);
+        if (!report) sleep(1);
+    }
+    ck_assert_msg(report != NULL, "no degradation report");
+    char *dump = json_dumps(report, 0);
+    fprintf(stderr, "degradation report: %.1500s\n", dump);
+    const char *named = json_string_value(json_object_get(json_object_get(report, "root_cause"), "service"));
+    ck_assert_msg(named && strcmp(named, "payment") == 0, "degradation report names %s: %s",
+                  named ? named : "none", dump);
+    ck_assert_str_eq(json_string_value(json_object_get(report, "verdict")), "conclusive");
+    ck_assert(json_number_value(json_object_get(report, "confidence")) >= 0.6);
+    free(dump);
+    json_decref(report);
+    /* every degradation report names payment (the gateway's endpoint slows down too, as an echo) */
+    PGresult *q =
+        PQexec(c, "SELECT count(*) FILTER (WHERE a.report->'root_cause'->>'service' IS DISTINCT FROM "
+                  "'payment') FROM analyses a JOIN incidents i ON i.id = a.incident_id WHERE i.kind = "
+                  "'degradation'");
+    ck_assert_str_eq(PQgetvalue(q, 0, 0), "0");
+    PQclear(q);
+
+    /* a re-run writes a new version of the report over the same window */
+    snprintf(url, sizeof(url), "%s/query/incidents/%s/rerun", backend.url, id);
+    ck_assert_int_eq(ts_post_json(url, TS_ADMIN_KEY, "{}", &r), 0);
+    ck_assert_msg(r.status == 202, "rerun: %ld %s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"queued\":\"window\""));
+    ts_resp_free(&r);
+    const char *ip[] = {id};
+    int versions = 0;
+    for (int i = 0; i < 30 && versions < 2; i++) {
+        q = PQexecParams(c, "SELECT count(*) FROM analyses WHERE incident_id = $1::bigint", 1, NULL, ip, NULL,
+                         NULL, 0);
+        versions = atoi(PQgetvalue(q, 0, 0));
+        PQclear(q);
+        if (versions < 2) sleep(1);
+    }
+    ck_assert_int_ge(versions, 2);
     PQfinish(c);
     kill(traffic, SIGTERM);
     waitpid(traffic, NULL, 0);
@@ -92,7 +144,7 @@ int main(void)
 {
     Suite *s = suite_create("anomaly_e2e");
     TCase *tc = tcase_create("deploy");
-    tcase_set_timeout(tc, 240);
+    tcase_set_timeout(tc, 360);
     tcase_add_test(tc, deploy_then_latency_ranks_the_deploy_first);
     suite_add_tcase(s, tc);
     return ts_run(s);
