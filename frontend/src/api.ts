@@ -161,6 +161,34 @@ export interface Evidence {
   logs?: EvidenceLog[];
   suspects?: Suspect[];
   anomalies?: MetricHint[] | unknown;
+  window_ranking?: WindowRanking;
+}
+
+/* The window ranking behind a degradation incident's report (pipeline/rank): services best first,
+ * each with its score per channel and its strongest evidence. */
+export interface RankEvidence {
+  kind: string;
+  score?: number;
+  subject?: string | null;
+  context?: string | null;
+  text?: string;
+}
+
+export interface RankedService {
+  service: string;
+  rank?: number;
+  score: number;
+  channels?: Record<string, number>;
+  evidence?: RankEvidence[];
+}
+
+export interface WindowRanking {
+  verdict?: string;
+  nothing_stands_out?: boolean;
+  top_score?: number;
+  quiet_threshold?: number;
+  services?: RankedService[];
+  window?: { from_ns: number; to_ns: number; baseline_from_ns: number; baseline_to_ns: number };
 }
 
 export interface Analysis {

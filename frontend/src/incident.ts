@@ -3,7 +3,7 @@
 // and metric charts of the affected services. The incident is polled: a new report version is offered.
 import {
   api, qs, type Analysis, type AnalysisAnswer, type Anomaly, type ChangeEvent, type Evidence, type IncidentDetail,
-  type Frame, type MetricHint, type MetricPoint, type Report, type Suspect, type Trace,
+  type Frame, type MetricHint, type MetricPoint, type Report, type Suspect, type Trace, type WindowRanking,
 } from './api';
 import { lineChart, type Mark } from './charts';
 import { badge, card, el, routeLink, type Child } from './dom';
@@ -62,19 +62,22 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
 
   const rcSpan = report.root_cause?.span_id || evidence.root_cause?.span_id || null;
   const pathIds = new Set((evidence.propagation_path || []).map((p) => p.span_id).filter(Boolean));
-  const traceIds = Array.from(new Set([latest?.trace_id, inc.sample_trace_id, ...(detail.traces || [])].filter((t): t is string => !!t)));
+  /* a window report of an endpoint without any trace carries "window:<incident>" instead of a trace id */
+  const traceIds = Array.from(new Set([latest?.trace_id, inc.sample_trace_id, ...(detail.traces || [])]
+    .filter((t): t is string => !!t && !t.startsWith('window:'))));
   const banner = el('div', { id: 'new-version', class: 'banner', hidden: true });
   let head = header(inc);
   const traceCard = card('trace', 'Trace waterfall', el('p', { class: 'muted' }, traceIds.length ? 'Loading the trace…' : 'This incident has no trace.'));
   const logsCard = card('logs', 'Logs of the trace', el('p', { class: 'muted' }, traceIds.length ? 'Loading…' : 'No trace, no logs.'));
   const metricsCard = card('metrics', 'Metrics of the affected services', metricHints(evidence), el('div', { class: 'charts', id: 'charts' }));
 
-  root.replaceChildren(
+  const cards: HTMLElement[] = [
     el('p', { class: 'crumbs' }, routeLink([''], '← Incidents')), head, banner,
     el('div', { class: 'grid-2' },
       reportCard(inc.report_state, latest, report, evidence, cite, analysis?.versions || []),
-      el('div', {}, suspectsCard(suspects, inc.first_seen), feedbackCard(enc, inc, report))),
-    traceCard, logsCard, metricsCard);
+      el('div', {}, suspectsCard(suspects, inc.first_seen), feedbackCard(enc, inc, report)))];
+  if (evidence.window_ranking) cards.push(rankingCard(evidence.window_ranking));
+  root.replaceChildren(...cards, traceCard, logsCard, metricsCard);
 
   let alive = true;
   const loadTrace = async (traceId: string): Promise<void> => {
@@ -281,6 +284,30 @@ function suspectsCard(s: { suspects: Suspect[]; note?: string } | null, firstSee
           el('td', {}, meter(conf(x))),
           el('td', { class: 'small' }, ev || ''));
       })));
+}
+
+/* ---------------- window ranking (degradation reports) ---------------- */
+
+/* The services ranked over the incident's window, each with the evidence behind its score: what a
+ * degradation report rests on, since no trace failed. */
+function rankingCard(w: WindowRanking): HTMLElement {
+  const svcs = w.services || [];
+  const top = Math.max(1e-9, ...svcs.map((s) => s.score));
+  const win = w.window;
+  return card('ranking', 'Services ranked over the window',
+    el('p', { class: 'muted', id: 'ranking-verdict' }, w.verdict || '',
+      win ? ` · window ${fmtDateTime(nsToMs(win.from_ns))}–${fmtDateTime(nsToMs(win.to_ns))} UTC against the ${fmtSeconds((win.baseline_to_ns - win.baseline_from_ns) / 1e9)} before` : ''),
+    svcs.length ? el('table', { class: 'ranking' },
+      el('tr', {}, el('th', {}, '#'), el('th', {}, 'service'), el('th', {}, 'score'), el('th', {}, 'evidence')),
+      svcs.map((s, i) => el('tr', { class: 'ranked' },
+        el('td', {}, String(s.rank ?? i + 1)),
+        el('td', {}, el('b', {}, s.service)),
+        el('td', { title: Object.entries(s.channels || {}).filter(([, v]) => v).map(([k, v]) => `${k} ${fmtNum(v)}`).join(', ') },
+          el('span', { class: 'meter' }, el('span', { class: 'meter-fill', style: `width:${Math.max(0, s.score) / top * 100}%` }),
+            el('span', { class: 'meter-text' }, fmtNum(s.score)))),
+        el('td', { class: 'small' }, (s.evidence || []).slice(0, 3).map((e) =>
+          el('div', { class: 'rank-ev' }, badge(e.kind.replace(/_/g, ' '), 'change'), ' ', e.text || ''))))))
+      : el('p', { class: 'muted' }, 'No service had telemetry in the window.'));
 }
 
 /* ---------------- feedback (the only write) ---------------- */

@@ -296,6 +296,45 @@ try {
     await page.waitForSelector('#charts svg.chart');
   });
 
+  await check('degradation: the report rests on the services ranked over the window, with their evidence', async () => {
+    sql(`INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, first_seen, last_seen, services,
+                                endpoints, report_state)
+         VALUES ('seed-degradation', 'degradation', 'gateway POST /orders: p95 16 ms → 414 ms; 2 metric anomaly episodes',
+                 'payment', 'POST /charge', now() - interval '2 hours', now() - interval '2 hours', ARRAY['gateway'],
+                 ARRAY['POST /orders'], 'ready')`);
+    const id = idOf('seed-degradation');
+    const ranking = {
+      verdict: 'payment stands out (score 10.4)', nothing_stands_out: false, top_score: 10.4, quiet_threshold: 3,
+      window: { from_ns: 1.7e18, to_ns: 1.7e18 + 300e9, baseline_from_ns: 1.7e18 - 300e9, baseline_to_ns: 1.7e18 },
+      services: [
+        { service: 'payment', rank: 1, score: 10.4, channels: { latency: 10.4, changes: 1.5 }, evidence: [
+          { kind: 'self_time', score: 10.4, text: 'self time of POST /charge: median 0.09 ms -> 400.15 ms' },
+          { kind: 'change', score: 1.5, text: 'deploy of payment 10 s after the window starts: v2.3.1' }] },
+        { service: 'gateway', rank: 2, score: 0.4, evidence: [{ kind: 'gap_out', score: 0.4, text: '<i>echo</i>' }] }],
+    };
+    const report = {
+      summary: 'gateway POST /orders degraded. The window ranking puts payment first (score 10.4, next gateway 0.4).',
+      root_cause: { service: 'payment', operation: 'POST /charge', span_id: null, exception: null },
+      impact: 'gateway POST /orders: p95 16 ms → 414 ms', evidence: ['self time of POST /charge: median 0.09 ms -> 400.15 ms'],
+      remediation: ['Look at what payment does in POST /charge'], confidence: 0.95, verdict: 'conclusive',
+      generated_by: 'deterministic',
+    };
+    const q = (o) => `'${JSON.stringify(o).replace(/'/g, "''")}'::jsonb`;
+    sql(`INSERT INTO analyses (incident_id, trace_id, version, root_service, root_operation, evidence, report, generated_by)
+         VALUES (${id}, 'window:${id}', 1, 'payment', 'POST /charge',
+                 ${q({ window_ranking: ranking, root_cause: { service: 'payment', operation: 'POST /charge' } })}, ${q(report)}, 'deterministic')`);
+    await page.goto(`${base}/#/incident/${id}`);
+    await page.waitForSelector('#ranking table.ranking');
+    const rows = await page.$$eval('#ranking tr.ranked', (r) => r.map((x) => x.textContent));
+    expect(rows.length === 2, `${rows.length} ranked rows`);
+    expect(rows[0].includes('payment') && rows[0].includes('self time of POST /charge') && rows[0].includes('v2.3.1'), `first row: ${rows[0]}`);
+    expect(rows[1].includes('<i>echo</i>'), `evidence not shown as text: ${rows[1]}`);
+    expect((await page.textContent('#ranking-verdict')).includes('payment stands out'), 'verdict');
+    expect((await page.textContent('#root-cause')).includes('payment'), 'root cause in the report');
+    expect((await page.textContent('#trace')).includes('has no trace'), 'a window report has no trace to load');
+    await shot('degradation');
+  });
+
   await check('services page: health per service and endpoint, sparklines', async () => {
     await page.goto(`${base}/#/services`);
     await page.waitForSelector('#services .service-row');
