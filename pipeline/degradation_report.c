@@ -10,6 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The change events suspected by the metric anomaly episodes that overlap [from, to): each once (the
+ * highest confidence any episode gave it, with that episode's evidence), best first. */
+static json_t *episode_suspects(PGconn *c, int64_t from, int64_t to)
+{
+    char f[24], t[24];
+    snprintf(f, sizeof(f), "%" PRId64, from);
+    snprintf(t, sizeof(t), "%" PRId64, to);
+    const char *p[] = {f, t};
+    PGresult *r =
+        PQexecParams(c,
+                     "SELECT coalesce(jsonb_agg(s ORDER BY (s->>'confidence')::float8 DESC, s->>'ts_ns'), "
+                     "'[]')::text FROM (SELECT DISTINCT ON (x->>'type', x->>'service', x->>'ts_ns') x AS s "
+                     "  FROM anomaly_episodes e, jsonb_array_elements(e.suspects) x "
+                     "  WHERE e.end_ns >= $1::bigint AND e.start_ns < $2::bigint "
+                     "  ORDER BY x->>'type', x->>'service', x->>'ts_ns', (x->>'confidence')::float8 DESC) d",
+                     2, NULL, p, NULL, NULL, 0);
+    json_t *out = PQresultStatus(r) == PGRES_TUPLES_OK ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    PQclear(r);
+    return out ? out : json_array();
+}
+
 static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int window_s)
 {
     const char *id = PQgetvalue(r, i, 0), *title = PQgetvalue(r, i, 1);
@@ -19,9 +40,10 @@ static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int
     int db_failed = 0;
     json_t *ranking = window_rank(c, to - len, to, to - 2 * len, to - len, &db_failed);
     if (ranking == NULL) return db_failed ? -1 : 0;
-    json_t *evidence = NULL;
-    json_t *report = window_report_build(ranking, title, &evidence);
+    json_t *evidence = NULL, *suspects = episode_suspects(c, to - len, to);
+    json_t *report = window_report_build(ranking, title, suspects, &evidence);
     json_decref(ranking);
+    json_decref(suspects);
     if (report == NULL) return 0;
     char trace[64];
     snprintf(trace, sizeof(trace), "window:%s", id); /* a degradation without any trace of its endpoint */

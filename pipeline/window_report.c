@@ -38,7 +38,8 @@ static void remedy(const json_t *ev, const char *svc, char *out, size_t n)
         snprintf(out, n, "Start with %.100s: %.200s", svc, subject);
 }
 
-json_t *window_report_build(const json_t *ranking, const char *symptom_in, json_t **evidence_out)
+json_t *window_report_build(const json_t *ranking, const char *symptom_in, const json_t *suspects,
+                            json_t **evidence_out)
 {
     char symptom[640]; /* a sentence: ends with a full stop */
     size_t sn = strlen(symptom_in);
@@ -101,6 +102,19 @@ json_t *window_report_build(const json_t *ranking, const char *symptom_in, json_
         json_object_set_new(evidence, "root_cause",
                             json_pack("{s:s, s:s?, s:s}", "service", svc, "operation", *op ? op : NULL,
                                       "reason", str(ev0, "text")));
+    }
+    json_object_set_new(evidence, "suspects",
+                        json_is_array(suspects) ? json_deep_copy(suspects) : json_array());
+    const json_t *best = json_array_get(suspects, 0);
+    if (best) {
+        snprintf(line, sizeof(line), "suspect change (confidence %.0f%%): %.400s",
+                 100 * num(best, "confidence"), str(best, "evidence"));
+        json_array_append_new(cites, json_string(line));
+        snprintf(line, sizeof(line),
+                 "Review or roll back the %.40s%s%.100s%s%.200s: the most likely change before it",
+                 str(best, "type"), *str(best, "service") ? " of " : "", str(best, "service"),
+                 *str(best, "description") ? ", " : "", str(best, "description"));
+        json_array_append_new(remediation, json_string(line));
     }
     const json_t *rc = json_object_get(evidence, "root_cause");
     json_t *report = json_pack(

@@ -112,6 +112,19 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     ck_assert_str_eq(PQgetvalue(q, 0, 0), "0");
     PQclear(q);
 
+    /* the deploy before it is the incident's first suspect */
+    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", backend.url, id);
+    const char *rh[] = {"Authorization: Bearer " TS_READ_KEY, NULL};
+    ck_assert_int_eq(ts_http("GET", url, rh, NULL, 0, &r), 0);
+    ck_assert_msg(r.status == 200, "suspects: %ld %s", r.status, r.body);
+    json_t *sj = json_loads(r.body, 0, NULL);
+    json_t *s0 = json_array_get(json_object_get(sj, "suspects"), 0);
+    ck_assert_msg(s0 && !strcmp(json_string_value(json_object_get(s0, "type")) ?: "", "deploy") &&
+                      !strcmp(json_string_value(json_object_get(s0, "service")) ?: "", "payment"),
+                  "suspects: %s", r.body);
+    json_decref(sj);
+    ts_resp_free(&r);
+
     /* a re-run writes a new version of the report over the same window */
     snprintf(url, sizeof(url), "%s/query/incidents/%s/rerun", backend.url, id);
     ck_assert_int_eq(ts_post_json(url, TS_ADMIN_KEY, "{}", &r), 0);

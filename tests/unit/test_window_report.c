@@ -42,8 +42,11 @@ START_TEST(a_clear_leader_is_named_with_its_evidence)
         item("change", "deploy", NULL, "deploy of payment 10 s after the window starts: v2.3.1"));
     json_t *r =
         ranking(0, 8.0, json_pack("[o, o]", service("payment", 8.0, ev), service("gateway", 2.0, NULL)));
+    json_t *sus = json_pack("[{s:s, s:s, s:s, s:f, s:s}]", "type", "deploy", "service", "payment",
+                            "description", "v2.3.1", "confidence", 0.8, "evidence",
+                            "p95_latency_ms on payment abnormal, deploy v2.3.1 12 s before");
     json_t *evidence = NULL;
-    json_t *rep = window_report_build(r, "gateway POST /orders: p95 16 ms -> 414 ms", &evidence);
+    json_t *rep = window_report_build(r, "gateway POST /orders: p95 16 ms -> 414 ms", sus, &evidence);
     ck_assert_ptr_nonnull(rep);
     ck_assert_ptr_nonnull(evidence);
     ck_assert_str_eq(sget(rep, "root_cause", "service"), "payment");
@@ -56,11 +59,16 @@ START_TEST(a_clear_leader_is_named_with_its_evidence)
     const char *summary = sget(rep, "summary", NULL);
     ck_assert_ptr_nonnull(
         strstr(summary, "414 ms. The window ranking puts payment first (score 8.0, next gateway 2.0)"));
-    ck_assert_int_eq(json_array_size(json_object_get(rep, "evidence")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(rep, "evidence")), 3); /* two items and the suspect */
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(json_object_get(rep, "evidence"), 2)),
+                                 "suspect change (confidence 80%)"));
     json_t *rem = json_object_get(rep, "remediation");
-    ck_assert_int_eq(json_array_size(rem), 2);
+    ck_assert_int_eq(json_array_size(rem), 3);
     ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(rem, 0)), "POST /charge"));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(rem, 1)), "v2.3.1"));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(rem, 2)), "deploy of payment, v2.3.1"));
+    ck_assert_int_eq(json_array_size(json_object_get(evidence, "suspects")), 1);
+    json_decref(sus);
     json_decref(rep);
     json_decref(evidence);
     json_decref(r);
@@ -74,7 +82,7 @@ START_TEST(a_close_race_is_inconclusive)
                                   service("a", 3.2, json_pack("[o]", item("log_new", "t", "op", "new line"))),
                                   service("b", 3.0, NULL)));
     json_t *evidence = NULL;
-    json_t *rep = window_report_build(r, "x slowed down.", &evidence);
+    json_t *rep = window_report_build(r, "x slowed down.", NULL, &evidence);
     ck_assert_double_eq_tol(json_number_value(json_object_get(rep, "confidence")), 0.52, 1e-9);
     ck_assert_str_eq(sget(rep, "verdict", NULL), "inconclusive");
     ck_assert_str_eq(sget(rep, "root_cause", "service"), "a");
@@ -91,13 +99,14 @@ START_TEST(a_quiet_window_names_nobody)
 {
     json_t *r = ranking(1, 1.4, json_pack("[o]", service("a", 1.4, NULL)));
     json_t *evidence = NULL;
-    json_t *rep = window_report_build(r, "x slowed down", &evidence);
+    json_t *rep = window_report_build(r, "x slowed down", NULL, &evidence);
     ck_assert(json_is_null(json_object_get(json_object_get(rep, "root_cause"), "service")));
     ck_assert(json_is_null(json_object_get(evidence, "root_cause")));
     ck_assert_str_eq(sget(rep, "verdict", NULL), "inconclusive");
     ck_assert_double_eq_tol(json_number_value(json_object_get(rep, "confidence")),
                             WINDOW_REPORT_QUIET_CONFIDENCE, 1e-9);
     ck_assert_ptr_nonnull(strstr(sget(rep, "summary", NULL), "no service is named"));
+    ck_assert_int_eq(json_array_size(json_object_get(evidence, "suspects")), 0);
     json_decref(rep);
     json_decref(evidence);
     json_decref(r);
@@ -112,7 +121,7 @@ START_TEST(the_stored_ranking_keeps_the_first_services)
         json_array_append_new(svcs, service(names[i], 10 - i, NULL));
     json_t *r = ranking(0, 10, svcs);
     json_t *evidence = NULL;
-    json_t *rep = window_report_build(r, "s", &evidence);
+    json_t *rep = window_report_build(r, "s", NULL, &evidence);
     json_t *kept = json_object_get(json_object_get(evidence, "window_ranking"), "services");
     ck_assert_int_eq(json_array_size(kept), WINDOW_REPORT_SERVICES);
     ck_assert_str_eq(sget(json_array_get(kept, 4), "service", NULL), "e");
