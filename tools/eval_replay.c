@@ -19,9 +19,10 @@
  * ranking time per window (mean, p95, max).
  *
  *   eval-replay --backend URL --pipeline URL [--dir DATASET] [--case CASE_ID] [--top N] [--json]
- *               [--batch N]
+ *               [--batch N] [--require-top1 PCT] [--require-top3 PCT]
  * Keys come from INGEST_KEY and ADMIN_KEY in the environment (scripts/eval sets them). Exit status 0
- * when every case was sent and ranked, 1 otherwise, 2 on bad arguments. */
+ * when every case was sent and ranked (and reached the required top-1 / top-3), 1 otherwise, 2 on bad
+ * arguments. */
 #include "dataset/dataset.h"
 
 #include <curl/curl.h>
@@ -44,6 +45,7 @@ typedef struct {
     const char *dir, *backend, *pipeline, *only_case, *ingest_key, *admin_key;
     size_t top, batch;
     int json;
+    double require_top1, require_top3; /* percent; a lower figure fails the run (0: no requirement) */
 } args_t;
 
 typedef struct {
@@ -326,6 +328,10 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->top = (size_t)strtoul(argv[++i], NULL, 10);
         else if (v && strcmp(argv[i], "--batch") == 0)
             a->batch = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (v && strcmp(argv[i], "--require-top1") == 0)
+            a->require_top1 = strtod(argv[++i], NULL);
+        else if (v && strcmp(argv[i], "--require-top3") == 0)
+            a->require_top3 = strtod(argv[++i], NULL);
         else
             goto usage;
     }
@@ -333,7 +339,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 usage:
     fprintf(stderr,
             "usage: INGEST_KEY=... ADMIN_KEY=... %s --backend URL --pipeline URL [--dir DATASET] [--case ID] "
-            "[--top N] [--json] [--batch N]\n",
+            "[--top N] [--json] [--batch N] [--require-top1 PCT] [--require-top3 PCT]\n",
             argv[0]);
     return -1;
 }
@@ -436,6 +442,13 @@ int main(int argc, char **argv)
            all.n, failures);
     printf("replayed through the ingest API: %zu spans, %zu logs, %zu metric points in %.1f s\n", spans_sent,
            logs_sent, metrics_sent, send_ms / 1000.0);
+    int below = 0;
+    if (all.n &&
+        (100.0 * all.hit[0] / all.n < a.require_top1 || 100.0 * all.hit[2] / all.n < a.require_top3)) {
+        printf("FAILED: top-1 %.1f%% / top-3 %.1f%% below the required %.1f%% / %.1f%%\n",
+               100.0 * all.hit[0] / all.n, 100.0 * all.hit[2] / all.n, a.require_top1, a.require_top3);
+        below = 1;
+    }
     free(times);
     free(margins);
     ds_metrics_free(&metrics);
@@ -443,5 +456,5 @@ int main(int argc, char **argv)
     curl_easy_cleanup(h.curl);
     curl_global_cleanup();
     free(cases);
-    return failures ? 1 : 0;
+    return failures || below ? 1 : 0;
 }
