@@ -1,6 +1,9 @@
 /* Window-ranking reports of degradation incidents (see degradation_report.h). */
 #include "degradation_report.h"
+#include "alloc.h"
 #include "log.h"
+#include "priors.h"
+#include "suspects.h"
 #include "store.h"
 #include "window_rank.h"
 #include "window_report.h"
@@ -10,25 +13,77 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The change events suspected by the metric anomaly episodes that overlap [from, to): each once (the
- * highest confidence any episode gave it, with that episode's evidence), best first. */
-static json_t *episode_suspects(PGconn *c, int64_t from, int64_t to)
+/* The change events suspected of the degradation, ranked now (anomaly/suspects.h) rather than taken
+ * from the episodes' stored lists: an episode that began before a deploy (and was extended) kept the
+ * suspects of its start. Symptoms: the metric episodes overlapping [from, to) and the degradation
+ * itself, seen at `to` on `service` (the incident's service) and on `ranked` (the ranking's leader, may
+ * be NULL). Best first, as {"type", "service", "ts_ns", "description", "confidence", "evidence"}. */
+static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *service, const char *ranked)
 {
-    char f[24], t[24];
+    suspect_opts_t so;
+    suspect_opts_default(&so);
+    priors_load(c, &so, NULL, 0); /* engineers' labels shift the type priors */
+    char f[24], t[24], lo[24];
     snprintf(f, sizeof(f), "%" PRId64, from);
     snprintf(t, sizeof(t), "%" PRId64, to);
+    snprintf(lo, sizeof(lo), "%" PRId64, from - so.window_ns);
     const char *p[] = {f, t};
-    PGresult *r =
+    PGresult *er =
         PQexecParams(c,
-                     "SELECT coalesce(jsonb_agg(s ORDER BY (s->>'confidence')::float8 DESC, s->>'ts_ns'), "
-                     "'[]')::text FROM (SELECT DISTINCT ON (x->>'type', x->>'service', x->>'ts_ns') x AS s "
-                     "  FROM anomaly_episodes e, jsonb_array_elements(e.suspects) x "
-                     "  WHERE e.end_ns >= $1::bigint AND e.start_ns < $2::bigint "
-                     "  ORDER BY x->>'type', x->>'service', x->>'ts_ns', (x->>'confidence')::float8 DESC) d",
+                     "SELECT service, metric, start_ns, end_ns, baseline, peak, pct_change, peak_z, "
+                     "direction FROM anomaly_episodes WHERE end_ns >= $1::bigint AND start_ns < "
+                     "$2::bigint ORDER BY start_ns LIMIT 64",
                      2, NULL, p, NULL, NULL, 0);
-    json_t *out = PQresultStatus(r) == PGRES_TUPLES_OK ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
-    PQclear(r);
-    return out ? out : json_array();
+    const char *q[] = {lo, t};
+    PGresult *cr =
+        PQexecParams(c,
+                     "SELECT ts_ns, service, type, description FROM change_events WHERE ts_ns BETWEEN "
+                     "$1::bigint AND $2::bigint ORDER BY ts_ns, event_hash LIMIT 1000",
+                     2, NULL, q, NULL, NULL, 0);
+    json_t *arr = json_array();
+    if (PQresultStatus(er) == PGRES_TUPLES_OK && PQresultStatus(cr) == PGRES_TUPLES_OK && PQntuples(cr) > 0) {
+        int ne = PQntuples(er), nc = PQntuples(cr);
+        symptom_t *sym = xcalloc((size_t)ne + 2, sizeof(*sym));
+        size_t ns = 0;
+        for (int i = 0; i < ne; i++) {
+            symptom_t *y = &sym[ns++];
+            y->service = PQgetvalue(er, i, 0);
+            y->what = PQgetvalue(er, i, 1);
+            y->ep = (episode_t){strtoll(PQgetvalue(er, i, 2), NULL, 10),
+                                strtoll(PQgetvalue(er, i, 3), NULL, 10),
+                                strtod(PQgetvalue(er, i, 4), NULL),
+                                strtod(PQgetvalue(er, i, 5), NULL),
+                                strtod(PQgetvalue(er, i, 6), NULL),
+                                strtod(PQgetvalue(er, i, 7), NULL),
+                                atoi(PQgetvalue(er, i, 8)),
+                                1};
+        }
+        const char *who[] = {service, ranked && strcmp(ranked, service) ? ranked : NULL};
+        for (int k = 0; k < 2; k++)
+            if (who[k])
+                sym[ns++] =
+                    (symptom_t){who[k], "degradation", {.start_ns = to, .end_ns = to, .direction = 1}};
+        change_event_t *ev = xcalloc((size_t)nc, sizeof(*ev));
+        for (int i = 0; i < nc; i++)
+            ev[i] = (change_event_t){
+                strtoll(PQgetvalue(cr, i, 0), NULL, 10), PQgetisnull(cr, i, 1) ? NULL : PQgetvalue(cr, i, 1),
+                PQgetvalue(cr, i, 2), PQgetisnull(cr, i, 3) ? NULL : PQgetvalue(cr, i, 3)};
+        suspect_t *s = NULL;
+        size_t n = suspects_rank(ev, (size_t)nc, sym, ns, &so, &s);
+        for (size_t i = 0; i < n; i++) {
+            const change_event_t *e = &ev[s[i].event_index];
+            json_array_append_new(arr, json_pack("{s:s,s:s?,s:I,s:s?,s:f,s:s}", "type", e->type, "service",
+                                                 e->service, "ts_ns", (json_int_t)e->ts_ns, "description",
+                                                 e->description, "confidence", s[i].confidence, "evidence",
+                                                 s[i].evidence));
+        }
+        free(s);
+        free(ev);
+        free(sym);
+    }
+    PQclear(er);
+    PQclear(cr);
+    return arr;
 }
 
 static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int window_s)
@@ -40,7 +95,11 @@ static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int
     int db_failed = 0;
     json_t *ranking = window_rank(c, to - len, to, to - 2 * len, to - len, &db_failed);
     if (ranking == NULL) return db_failed ? -1 : 0;
-    json_t *evidence = NULL, *suspects = episode_suspects(c, to - len, to);
+    const json_t *lead = json_array_get(json_object_get(ranking, "services"), 0);
+    const char *leader = json_is_true(json_object_get(ranking, "nothing_stands_out"))
+                             ? NULL
+                             : json_string_value(json_object_get(lead, "service"));
+    json_t *evidence = NULL, *suspects = rank_suspects(c, to - len, to, PQgetvalue(r, i, 4), leader);
     json_t *report = window_report_build(ranking, title, suspects, &evidence);
     json_decref(ranking);
     json_decref(suspects);
@@ -94,7 +153,8 @@ int degradation_report_pending(PGconn *c, const alerts_t *alerts, int window_s, 
     const char *p[] = {lim};
     PGresult *r =
         PQexecParams(c,
-                     "SELECT id, title, (extract(epoch FROM first_seen) * 1e9)::bigint, sample_trace_id "
+                     "SELECT id, title, (extract(epoch FROM first_seen) * 1e9)::bigint, sample_trace_id, "
+                     "coalesce(services[1], root_service, '') "
                      "FROM incidents WHERE kind = 'degradation' AND report_state = 'pending' "
                      "ORDER BY id LIMIT $1::int",
                      1, NULL, p, NULL, NULL, 0);
