@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define QUERY_STATEMENT_TIMEOUT "15s" /* per read query */
+
 typedef struct {
     httpd_job_t super;
     char *sql;
@@ -29,7 +31,9 @@ static void run(httpd_job_t *hjob, worker_t *w)
     if (!db_ensure(&w->pg, w->database_url)) goto out;
     PGresult *r = NULL;
     if (j->read_only) {
-        r = PQexec(w->pg, "BEGIN READ ONLY");
+        /* a heavy query (a wide time range on a busy system) must not hold a pool thread for long: it is
+         * cancelled and the client told to narrow it */
+        r = PQexec(w->pg, "BEGIN READ ONLY; SET LOCAL statement_timeout = '" QUERY_STATEMENT_TIMEOUT "'");
         PQclear(r);
     }
     r = PQexecParams(w->pg, j->sql, j->nparams, NULL, (const char *const *)j->params, NULL, NULL, 0);
@@ -43,10 +47,16 @@ static void run(httpd_job_t *hjob, worker_t *w)
         }
     } else if (PQstatus(w->pg) == CONNECTION_OK) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        /* 22xxx: a parameter PostgreSQL could not use (e.g. an out-of-range number) */
-        j->status = state && strncmp(state, "22", 2) == 0 ? 400 : 500;
+        /* 22xxx: a parameter PostgreSQL could not use (e.g. an out-of-range number); 57014: cancelled by
+         * the statement timeout */
+        j->status = state && strncmp(state, "22", 2) == 0  ? 400
+                    : state && strcmp(state, "57014") == 0 ? 504
+                                                           : 500;
         snprintf(j->error, sizeof(j->error), "%s",
-                 j->status == 400 ? PQresultErrorMessage(r) : "query failed");
+                 j->status == 400   ? PQresultErrorMessage(r)
+                 : j->status == 504 ? "query took longer than " QUERY_STATEMENT_TIMEOUT
+                                      "; narrow the time range"
+                                    : "query failed");
         if (j->status == 500) log_error("query failed: %s", PQerrorMessage(w->pg));
     }
     PQclear(r);
@@ -63,7 +73,10 @@ static void done(httpd_job_t *hjob, h2o_req_t *req)
             httpd_send_text(req, 200, "application/json", j->json, strlen(j->json));
         } else {
             if (j->status == 503) httpd_add_header(req, "Retry-After", "2");
-            const char *code = j->status == 404 ? "not_found" : j->status == 400 ? "invalid" : "unavailable";
+            const char *code = j->status == 404   ? "not_found"
+                               : j->status == 400 ? "invalid"
+                               : j->status == 504 ? "timeout"
+                                                  : "unavailable";
             httpd_send_error(req, j->status, code, j->error, NULL);
         }
     }
