@@ -19,7 +19,12 @@ static void fmt_i64(char *out, size_t n, int64_t v)
 }
 
 /* GET /query/signals?kind=logs|spans|metrics&service&level&trace_id&from&to&q&limit&cursor
- * Newest first; cursor "<ts_ns>:<offset within that ts>" kept simple as "<ts_ns>:0". */
+ * Newest first, ties in time ordered by the record's unique key; cursor "<ts_ns>:<n>": the page goes on
+ * from the records at ts_ns, past the n of them already returned (records sharing a timestamp across a
+ * page boundary are neither skipped nor repeated). */
+#define NEXT_CURSOR(ts)                                                                                      \
+    "min(" ts ")::text || ':' || (count(*) FILTER (WHERE " ts " = (SELECT min(" ts ") FROM page)) + CASE "   \
+    "WHEN min(" ts ") = $7::bigint THEN $10::int ELSE 0 END)::text"
 static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
@@ -51,15 +56,16 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
             "FROM logs WHERE ($1::text IS NULL OR service = $1) AND ($2::int IS NULL OR severity >= $2::int) "
             "AND ($3::text IS NULL OR trace_id = $3) AND ($4::bigint IS NULL OR ts_ns >= $4::bigint) "
             "AND ($5::bigint IS NULL OR ts_ns <= $5::bigint) AND ($6::text IS NULL OR message ILIKE '%' || "
-            "replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND ($7::bigint IS NULL OR ts_ns < "
+            "replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND ($7::bigint IS NULL OR ts_ns <= "
             "$7::bigint) "
-            "AND ($9::text IS NULL OR $9 = $9) ORDER BY ts_ns DESC LIMIT $8::int) "
+            "AND ($9::text IS NULL OR $9 = $9) ORDER BY ts_ns DESC, content_hash DESC OFFSET $10::int LIMIT "
+            "$8::int) "
             "SELECT json_build_object('kind', 'logs', 'items', coalesce(json_agg(json_build_object('ts_ns', "
             "ts_ns::text, 'service', service, 'level', level, 'message', message, 'trace_id', trace_id, "
             "'span_id', "
             "span_id, 'stack_trace', stack_trace) ORDER BY ts_ns DESC), '[]'::json), 'next_cursor', CASE "
             "WHEN "
-            "count(*) = $8::int THEN min(ts_ns)::text || ':0' END)::text FROM page";
+            "count(*) = $8::int THEN " NEXT_CURSOR("ts_ns") " END)::text FROM page";
     else if (!strcmp(kind, "spans"))
         sql = "WITH page AS (SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, "
               "status, "
@@ -70,8 +76,8 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
               "NULL OR "
               "name ILIKE '%' || replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND ($7::bigint IS "
               "NULL OR "
-              "start_ns < $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY start_ns DESC LIMIT "
-              "$8::int) "
+              "start_ns <= $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY start_ns DESC, trace_id "
+              "DESC, span_id DESC OFFSET $10::int LIMIT $8::int) "
               "SELECT json_build_object('kind', 'spans', 'items', "
               "coalesce(json_agg(json_build_object('trace_id', "
               "trace_id, 'span_id', span_id, 'parent_span_id', parent_span_id, 'service', service, 'name', "
@@ -80,9 +86,8 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
               "WHEN 2 "
               "THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END, 'status_message', status_message) ORDER BY "
               "start_ns "
-              "DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN min(start_ns)::text || "
-              "':0' "
-              "END)::text FROM page";
+              "DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR(
+                  "start_ns") " END)::text FROM page";
     else
         sql =
             "WITH page AS (SELECT ts_ns, service, name, value, labels FROM metric_points WHERE ($1::text IS "
@@ -91,19 +96,19 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
             "AND "
             "($4::bigint IS NULL OR ts_ns >= $4::bigint) AND ($5::bigint IS NULL OR ts_ns <= $5::bigint) AND "
             "($6::text IS NULL OR name ILIKE '%' || replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND "
-            "($7::bigint IS NULL OR ts_ns < $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY ts_ns "
-            "DESC "
+            "($7::bigint IS NULL OR ts_ns <= $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY ts_ns "
+            "DESC, point_hash DESC OFFSET $10::int "
             "LIMIT $8::int) SELECT json_build_object('kind', 'metrics', 'items', "
             "coalesce(json_agg(json_build_object("
             "'ts_ns', ts_ns::text, 'service', service, 'name', name, 'value', value, 'labels', labels) ORDER "
             "BY "
-            "ts_ns DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN min(ts_ns)::text || "
-            "':0' "
-            "END)::text FROM page";
+            "ts_ns DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR(
+                "ts_ns") " END)::text FROM page";
     query_sql_t s = {.sql = sql,
-                     .nparams = 9,
+                     .nparams = 10,
                      .params = {service, *sev_s ? sev_s : NULL, trace, has_from ? from_s : NULL,
-                                has_to ? to_s : NULL, text, has_cursor ? ca : NULL, limit_s, name},
+                                has_to ? to_s : NULL, text, has_cursor ? ca : NULL, limit_s, name,
+                                has_cursor ? cb : "0"},
                      .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;

@@ -105,6 +105,64 @@ START_TEST(bad_filters_name_the_parameter)
 }
 END_TEST
 
+/* Seven logs and seven spans share one timestamp; pages of 3 must return each exactly once. */
+START_TEST(signals_pages_neither_skip_nor_repeat_records_sharing_a_timestamp)
+{
+    long long ts = (long long)time(NULL) * 1000000000LL - 5000000000LL;
+    char body[4096], url[256], trace[33];
+    ts_hex(trace, 32);
+    size_t n = (size_t)snprintf(body, sizeof(body), "{\"logs\":[");
+    for (int i = 0; i < 7; i++)
+        n += (size_t)snprintf(
+            body + n, sizeof(body) - n,
+            "%s{\"timestamp\":%lld,\"service\":\"tie\",\"level\":\"INFO\",\"message\":\"m%d\"}", i ? "," : "",
+            ts, i);
+    snprintf(body + n, sizeof(body) - n, "]}");
+    snprintf(url, sizeof(url), "%s/ingest/logs", backend.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    n = (size_t)snprintf(body, sizeof(body), "{\"spans\":[");
+    for (int i = 0; i < 7; i++)
+        n += (size_t)snprintf(body + n, sizeof(body) - n,
+                              "%s{\"trace_id\":\"%s\",\"span_id\":\"00000000000000b%d\",\"service\":\"tie\","
+                              "\"name\":\"s%d\",\"start_time\":%lld,\"end_time\":%lld}",
+                              i ? "," : "", trace, i, i, ts, ts + 1000);
+    snprintf(body + n, sizeof(body) - n, "]}");
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ts_resp_free(&r);
+    const char *kinds[] = {"logs", "spans"};
+    for (int k = 0; k < 2; k++) {
+        int seen[7] = {0}, total = 0;
+        char cursor[64] = "", path[256];
+        for (int page = 0; page < 10; page++) {
+            snprintf(path, sizeof(path), "/query/signals?kind=%s&service=tie&limit=3%s%s", kinds[k],
+                     *cursor ? "&cursor=" : "", cursor);
+            json_t *o = get(path, 200);
+            json_t *items = json_object_get(o, "items"), *it;
+            size_t i;
+            json_array_foreach(items, i, it)
+            {
+                const char *v = json_string_value(json_object_get(it, k ? "name" : "message"));
+                ck_assert_ptr_nonnull(v);
+                seen[v[1] - '0']++;
+                total++;
+            }
+            const char *next = json_string_value(json_object_get(o, "next_cursor"));
+            snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+            json_decref(o);
+            if (!*cursor) break;
+        }
+        ck_assert_int_eq(total, 7);
+        for (int i = 0; i < 7; i++)
+            ck_assert_msg(seen[i] == 1, "%s record %d seen %d times", kinds[k], i, seen[i]);
+    }
+}
+END_TEST
+
 START_TEST(signals_services_metrics_anomalies_suspects)
 {
     char trace[33], body[2048], url[256];
@@ -207,6 +265,7 @@ int main(void)
     tcase_add_test(tc, incidents_page_with_cursor_newest_first);
     tcase_add_test(tc, bad_filters_name_the_parameter);
     tcase_add_test(tc, signals_services_metrics_anomalies_suspects);
+    tcase_add_test(tc, signals_pages_neither_skip_nor_repeat_records_sharing_a_timestamp);
     tcase_add_test(tc, feedback_round_trip_and_accuracy);
     suite_add_tcase(s, tc);
     return ts_run(s);
