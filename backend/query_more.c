@@ -278,7 +278,8 @@ static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
                      .params = {id, verdict, json_is_string(ts) ? json_string_value(ts) : NULL,
                                 json_is_string(cm) ? json_string_value(cm) : NULL},
                      .not_found = "no such incident",
-                     .read_only = 0};
+                     .read_only = 0,
+                     .created = 1};
     query_sql_submit(q->pool, req, m, &s);
     json_decref(b);
     return 0;

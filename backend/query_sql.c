@@ -17,6 +17,7 @@ typedef struct {
     char *params[QUERY_MAX_PARAMS];
     char *not_found;
     int read_only;
+    int created;
     /* result */
     int status;
     char *json;
@@ -42,7 +43,7 @@ static void run(httpd_job_t *hjob, worker_t *w)
             j->status = 404;
             snprintf(j->error, sizeof(j->error), "%s", j->not_found ? j->not_found : "not found");
         } else {
-            j->status = 200;
+            j->status = j->created ? 201 : 200;
             j->json = xstrdup(PQgetvalue(r, 0, 0));
         }
     } else if (PQstatus(w->pg) == CONNECTION_OK) {
@@ -69,8 +70,8 @@ static void done(httpd_job_t *hjob, h2o_req_t *req)
 {
     query_job_t *j = (query_job_t *)hjob;
     if (req) {
-        if (j->status == 200) {
-            httpd_send_text(req, 200, "application/json", j->json, strlen(j->json));
+        if (j->status == 200 || j->status == 201) {
+            httpd_send_text(req, j->status, "application/json", j->json, strlen(j->json));
         } else {
             if (j->status == 503) httpd_add_header(req, "Retry-After", "2");
             const char *code = j->status == 404   ? "not_found"
@@ -97,6 +98,7 @@ void query_sql_submit(workpool_t *pool, h2o_req_t *req, const httpd_match_t *m, 
         j->params[i] = q->params[i] ? xstrdup(q->params[i]) : NULL;
     j->not_found = q->not_found ? xstrdup(q->not_found) : NULL;
     j->read_only = q->read_only;
+    j->created = q->created;
     httpd_job_attach(&j->super, req, m->request_id, done);
     workpool_submit(pool, &j->super, run);
 }

@@ -15,10 +15,11 @@ typedef struct {
     const char *params[QUERY_MAX_PARAMS]; /* copied by query_sql_submit(); NULL is SQL NULL */
     const char *not_found;                /* message for a 404 when no row comes back */
     int read_only;                        /* 1: run in a READ ONLY transaction */
+    int created;                          /* 1: a row was written; answer 201 instead of 200 */
 } query_sql_t;
 
-/* Copies what it needs from `q`, runs it on a pool thread and answers the request: 200 with the
- * JSON, 404 with q->not_found, 503 when PostgreSQL is unreachable. Loop thread. */
+/* Copies what it needs from `q`, runs it on a pool thread and answers the request: 200 (201 when
+ * q->created) with the JSON, 404 with q->not_found, 503 when PostgreSQL is unreachable. Loop thread. */
 void query_sql_submit(workpool_t *pool, h2o_req_t *req, const httpd_match_t *m, const query_sql_t *q);
 
 #endif

@@ -237,13 +237,13 @@ START_TEST(feedback_round_trip_and_accuracy)
     ts_resp_free(&r);
     const char *wrong = "{\"verdict\":\"wrong\",\"true_service\":\"inventory\"}";
     ck_assert_int_eq(ts_http("POST", url, h, wrong, strlen(wrong), &r), 0);
-    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.status, 201);
     ck_assert_ptr_nonnull(strstr(r.body, "\"true_service\":\"inventory\""));
     ts_resp_free(&r);
     snprintf(url, sizeof(url), "%s/query/incidents/2/feedback", backend.url);
     const char *right = "{\"verdict\":\"right\"}";
     ck_assert_int_eq(ts_http("POST", url, h, right, strlen(right), &r), 0);
-    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.status, 201);
     ts_resp_free(&r);
     json_t *a = get("/query/accuracy", 200);
     ck_assert_int_eq(json_integer_value(json_object_get(a, "labelled")), 2);
