@@ -97,7 +97,8 @@ int traceparent_parse(const char *s, size_t n, char trace[33], char span[17], in
     if (all_zero(trace) || all_zero(span)) return -1;
     int f1 = hexval(s[53]), f2 = hexval(s[54]);
     if (f1 < 0 || f2 < 0) return -1;
-    if (n > 55 && s[55] != '-') return -1; /* future versions may append fields */
+    /* version 00 is exactly 55 characters; only later versions may append "-fields" */
+    if (n > 55 && (s[55] != '-' || (s[0] == '0' && s[1] == '0'))) return -1;
     *sampled = f2 & 1;
     return 0;
 }
