@@ -5,6 +5,7 @@
 #include "hexid.h"
 #include "ingest_json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,10 @@ static json_t *any_value(json_t *v, int depth)
         if (json_is_integer(x)) return json_incref(x);
         if (json_is_string(x)) {
             char *end;
+            errno = 0;
             long long n = strtoll(json_string_value(x), &end, 10);
-            if (*end == '\0' && end != json_string_value(x)) return json_integer(n);
+            /* past 64 bits strtoll clamps: keep the digits as sent rather than change the value */
+            if (*end == '\0' && end != json_string_value(x) && errno != ERANGE) return json_integer(n);
             return json_incref(x); /* keep what was sent rather than lose it */
         }
         return json_incref(x);

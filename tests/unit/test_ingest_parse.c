@@ -960,6 +960,7 @@ START_TEST(otlp_span_values)
               "\"x\"}]}}},"
               "{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"z\",\"value\":{"
               "\"doubleValue\":2.5}}]}}},"
+              "{\"key\":\"big\",\"value\":{\"intValue\":\"18446744073709551616\"}},"
               "{\"key\":\"e\",\"value\":{}}]},"
               "{" OSPAN ",\"kind\":4,\"status\":{\"code\":1}},{" OSPAN
               ",\"kind\":0,\"status\":{\"code\":0}}"),
@@ -968,7 +969,7 @@ START_TEST(otlp_span_values)
     col_eq(rows, 0, 5, "PRODUCER");
     col_eq(rows, 0, 8, "1");
     col_eq(rows, 0, 10,
-           "{\"arr\":[1,\"x\"],\"b\":false,\"d\":1.5,\"e\":null,\"i\":-42,\"j\":7,\"kv\":{\"z\":2.5},\"s\":"
+           "{\"arr\":[1,\"x\"],\"b\":false,\"big\":\"18446744073709551616\",\"d\":1.5,\"e\":null,\"i\":-42,\"j\":7,\"kv\":{\"z\":2.5},\"s\":"
            "\"a\\\\tb\","
            "\"y\":\"AQI=\"}");
     col_eq(rows, 1, 5, "PRODUCER");
