@@ -67,10 +67,11 @@ static int find_node(const tree_t *t, const char *span_id)
     return -1;
 }
 
-static const tree_t *sort_ctx;
-static int cmp_child(const void *a, const void *b)
+/* qsort_r comparator: children by start, then span id; `tree` is the tree they belong to. */
+static int cmp_child(const void *a, const void *b, void *tree)
 {
-    const node_t *x = &sort_ctx->nodes[*(const int *)a], *y = &sort_ctx->nodes[*(const int *)b];
+    const tree_t *t = tree;
+    const node_t *x = &t->nodes[*(const int *)a], *y = &t->nodes[*(const int *)b];
     if (x->s->start_ns != y->s->start_ns) return x->s->start_ns < y->s->start_ns ? -1 : 1;
     return cmp_str(x->s->span_id, y->s->span_id);
 }
@@ -91,11 +92,8 @@ static int has_exception_event(const rca_span_t *s)
 
 static void sort_children(tree_t *t, int *idx, int n)
 {
-    /* qsort with a file-local context pointer: set and used on this thread only, inside this call */
-    const tree_t *saved = sort_ctx;
-    sort_ctx = t;
-    qsort(idx, (size_t)n, sizeof(int), cmp_child);
-    sort_ctx = saved;
+    /* the tree goes to the comparator as an argument: worker threads sort their trees at once */
+    qsort_r(idx, (size_t)n, sizeof(int), cmp_child, t);
 }
 
 static void build_tree(const rca_trace_t *tr, tree_t *t)
