@@ -101,6 +101,8 @@ static const var_spec_t vars[] = {
      "comma-separated webhook URLs, each optionally prefixed slack: (Slack-compatible) or json: (plain)"},
     {"ALERT_MIN_CONFIDENCE", "0", T_FRACTION, CFG_PIPELINE, OFF(alert_min_confidence), 0, 0,
      "report alerts below this confidence (0..1) are not sent"},
+    {"ALERT_RETRY_BASE_MS", "1000", T_INT, CFG_PIPELINE, OFF(alert_retry_base_ms), 10, 600000,
+     "a failed alert is retried after this times 2^attempts (at most 10 minutes)"},
     {"ALERT_RATE_PER_MIN", "30", T_INT, CFG_PIPELINE, OFF(alert_rate_per_min), 1, 100000,
      "most alerts sent to one destination per minute (the rest wait)"},
     {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,

@@ -54,6 +54,7 @@ typedef struct {
     char *alert_webhooks;        /* comma-separated [slack:|json:]URL; NULL: no alerts */
     double alert_min_confidence; /* alerts below this report confidence are not sent */
     int alert_rate_per_min;      /* per destination */
+    int alert_retry_base_ms;     /* backoff: this times 2^attempts */
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`

@@ -131,13 +131,14 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
     char rate[16];
     snprintf(rate, sizeof(rate), "%d", a->cfg->alert_rate_per_min);
     const char *p[] = {rate};
+    /* at most the rate per destination: what was delivered in the last minute, plus this batch */
     PGresult *r = PQexecParams(
         c,
-        "SELECT d.id, d.destination, d.format, d.payload::text, d.attempts FROM alert_deliveries d "
-        "WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND (SELECT count(*) FROM alert_deliveries "
-        "s "
-        "  WHERE s.destination = d.destination AND s.delivered_at > now() - interval '1 minute') < $1::int "
-        "ORDER BY d.id LIMIT 20",
+        "SELECT id, destination, format, payload::text, attempts FROM (SELECT d.*, row_number() OVER "
+        "  (PARTITION BY d.destination ORDER BY d.id) AS nth, (SELECT count(*) FROM alert_deliveries s "
+        "  WHERE s.destination = d.destination AND s.delivered_at > now() - interval '1 minute') AS recent "
+        "  FROM alert_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= now()) x "
+        "WHERE nth <= $1::int - recent ORDER BY id LIMIT 20",
         1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
@@ -148,11 +149,13 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
         int ok =
             post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), err, sizeof(err)) == 0;
         int attempts = atoi(PQgetvalue(r, i, 4)) + 1;
-        int backoff = attempts >= 10 ? MAX_BACKOFF_S : (1 << attempts);
-        if (backoff > MAX_BACKOFF_S) backoff = MAX_BACKOFF_S;
-        char att[16], wait[16];
+        /* exponential backoff: base x 2^attempts, at most MAX_BACKOFF_S */
+        double backoff_ms =
+            (double)a->cfg->alert_retry_base_ms * (double)(1LL << (attempts < 20 ? attempts : 20));
+        if (backoff_ms > MAX_BACKOFF_S * 1000.0) backoff_ms = MAX_BACKOFF_S * 1000.0;
+        char att[16], wait[32];
         snprintf(att, sizeof(att), "%d", attempts);
-        snprintf(wait, sizeof(wait), "%d", backoff);
+        snprintf(wait, sizeof(wait), "%.0f", backoff_ms);
         PGresult *u;
         if (ok) {
             const char *q[] = {PQgetvalue(r, i, 0), att};
@@ -163,15 +166,16 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
                 2, NULL, q, NULL, NULL, 0);
         } else {
             const char *q[] = {PQgetvalue(r, i, 0), att, err, wait};
-            u = PQexecParams(c,
-                             "UPDATE alert_deliveries SET attempts = $2::int, last_error = $3, "
-                             "next_attempt_at = now() + $4::int * interval '1 second' WHERE id = $1::bigint",
-                             4, NULL, q, NULL, NULL, 0);
+            u = PQexecParams(
+                c,
+                "UPDATE alert_deliveries SET attempts = $2::int, last_error = $3, "
+                "next_attempt_at = now() + $4::bigint * interval '1 millisecond' WHERE id = $1::bigint",
+                4, NULL, q, NULL, NULL, 0);
         }
         PQclear(u);
         if (!ok)
-            log_info("alert %s to %s failed (%s); retry in %d s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                     err, backoff);
+            log_info("alert %s to %s failed (%s); retry in %.0f ms", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                     err, backoff_ms);
     }
     PQclear(r);
 }
@@ -183,7 +187,7 @@ static void *sender_main(void *arg)
     CURL *curl = curl_easy_init();
     while (!atomic_load(&a->stopping)) {
         if (db_ensure(&c, a->cfg->database_url)) send_due(a, c, curl);
-        usleep(500 * 1000);
+        usleep(200 * 1000);
     }
     curl_easy_cleanup(curl);
     PQfinish(c);

@@ -206,6 +206,19 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
         alerts_enqueue(a->shared->alerts, pg, "incident", key, payload,
                        json_is_number(conf) ? json_number_value(conf) : 0);
         json_decref(payload);
+    } else if (a->shared->alerts) {
+        /* a later report of a known incident (a re-run): the new incident's alert carried its first */
+        char key[64], text[1024];
+        snprintf(key, sizeof(key), "report:%lld:%d", inc.id, version);
+        snprintf(text, sizeof(text), "Report v%d for incident #%lld: %s", version, inc.id,
+                 json_string_value(json_object_get(report, "summary")) ?: res.title);
+        json_t *payload =
+            json_pack("{s:s,s:I,s:i,s:s,s:O,s:s}", "kind", "report", "incident_id", (json_int_t)inc.id,
+                      "version", version, "title", res.title, "report", report, "text", text);
+        json_t *conf = json_object_get(report, "confidence");
+        alerts_enqueue(a->shared->alerts, pg, "report", key, payload,
+                       json_is_number(conf) ? json_number_value(conf) : 0);
+        json_decref(payload);
     }
     log_write(LOG_INFO, NULL, req->trace_id, "analysed: incident %lld, %s, root cause %s/%s (%s)", inc.id,
               row.generated_by, res.found_root ? res.service : "-", res.found_root ? res.operation : "-",
