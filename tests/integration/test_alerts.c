@@ -60,17 +60,6 @@ static void send_failure(const char *service, const char *exception)
     ts_resp_free(&r);
 }
 
-static long wait_count(PGconn *c, const char *sql, long want, int seconds)
-{
-    long n = -1;
-    for (int i = 0; i < seconds * 10; i++) {
-        n = ts_pg_long(c, sql);
-        if (n >= want) return n;
-        usleep(100 * 1000);
-    }
-    return n;
-}
-
 static void wait_sink(size_t want, int seconds)
 {
     for (int i = 0; i < seconds * 10 && ts_sink_accepted(sink) < want; i++)
@@ -104,11 +93,12 @@ START_TEST(a_down_receiver_loses_nothing_and_each_form_is_sent)
     PGconn *c = ts_pg(db_url);
     send_failure("payment", "com.acme.DbTimeoutException");
     /* the receiver is down: both deliveries are retried, with growing waits, and stay pending */
-    ck_assert_int_eq(wait_count(c,
-                                "SELECT count(*) FROM alert_deliveries WHERE kind = 'incident' AND state = "
-                                "'pending' AND attempts >= 3 AND last_error IS NOT NULL",
-                                2, 30),
-                     2);
+    ck_assert_int_eq(
+        ts_pg_wait_long(c,
+                        "SELECT count(*) FROM alert_deliveries WHERE kind = 'incident' AND state = "
+                        "'pending' AND attempts >= 3 AND last_error IS NOT NULL",
+                        2, 30),
+        2);
     ck_assert_int_eq(ts_pg_long(c,
                                 "SELECT count(*) FROM alert_deliveries WHERE next_attempt_at < created_at + "
                                 "interval '200 milliseconds'"),
@@ -116,8 +106,8 @@ START_TEST(a_down_receiver_loses_nothing_and_each_form_is_sent)
     ts_sink_up(sink, 200);
     wait_sink(2, 20);
     ck_assert_int_eq(
-        wait_count(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'delivered' AND attempts > 3", 2,
-                   10),
+        ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'delivered' AND attempts > 3",
+                        2, 10),
         2);
     json_t *slack = received("/slack", NULL), *plain = received("/json", "incident");
     ck_assert_ptr_nonnull(slack);
@@ -132,7 +122,7 @@ START_TEST(a_down_receiver_loses_nothing_and_each_form_is_sent)
     /* more traces of the same cause join the incident: no second alert */
     for (int i = 0; i < 3; i++)
         send_failure("payment", "com.acme.DbTimeoutException");
-    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM incident_traces", 4, 20), 4);
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM incident_traces", 4, 20), 4);
     sleep(1);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries"), 2);
     ck_assert_int_eq(ts_sink_count(sink), 2);
@@ -165,7 +155,7 @@ START_TEST(the_rate_per_destination_holds_alerts_back_without_dropping_them)
     const char *exc[] = {"E1Exception", "E2Exception", "E3Exception", "E4Exception", "E5Exception"};
     for (int i = 0; i < 5; i++)
         send_failure("inventory", exc[i]);
-    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM alert_deliveries", 5, 30), 5);
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries", 5, 30), 5);
     wait_sink(2, 10);
     sleep(2);
     ck_assert_int_eq(ts_sink_count(sink), 2);
@@ -185,8 +175,8 @@ START_TEST(reports_below_the_minimum_confidence_are_stored_not_sent)
     start_stack(hooks, "ALERT_RATE_PER_MIN=30", "ALERT_MIN_CONFIDENCE=1");
     PGconn *c = ts_pg(db_url);
     send_failure("payment", "com.acme.DbTimeoutException");
-    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'suppressed'", 1, 30),
-                     1);
+    ck_assert_int_eq(
+        ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'suppressed'", 1, 30), 1);
     sleep(1);
     ck_assert_int_eq(ts_sink_count(sink), 0);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE state <> 'suppressed'"), 0);

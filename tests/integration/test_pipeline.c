@@ -90,17 +90,6 @@ static void send_failing_trace(const char *trace, const char *exception, const c
     post("/ingest/logs", body);
 }
 
-static long wait_count(PGconn *c, const char *sql, long want, int seconds)
-{
-    long n = -1;
-    for (int i = 0; i < seconds * 10; i++) {
-        n = ts_pg_long(c, sql);
-        if (n >= want) return n;
-        usleep(100 * 1000);
-    }
-    return n;
-}
-
 /* The latest analysis of a trace, as JSON text of (generated_by, report, llm_error). */
 static json_t *latest_analysis(PGconn *c, const char *trace)
 {
@@ -120,7 +109,7 @@ static json_t *analysis_after_wait(PGconn *c, const char *trace)
 {
     char sql[160];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
-    ck_assert_int_ge(wait_count(c, sql, 1, 20), 1);
+    ck_assert_int_ge(ts_pg_wait_long(c, sql, 1, 20), 1);
     return latest_analysis(c, trace);
 }
 
@@ -239,14 +228,15 @@ START_TEST(storm_of_one_cause_is_one_incident_and_one_llm_call)
         ts_hex(trace, 32);
         send_failing_trace(trace, "com.acme.StormException", NULL);
     }
-    ck_assert_int_eq(wait_count(c, "SELECT coalesce(sum(trace_count), 0) FROM incidents", storm, 60), storm);
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT coalesce(sum(trace_count), 0) FROM incidents", storm, 60),
+                     storm);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM incidents"), 1);
     ck_assert_int_eq(llm_requests(), 1);
     /* a new cause opens a new incident */
     char trace[33];
     ts_hex(trace, 32);
     send_failing_trace(trace, "com.acme.OtherCauseException", NULL);
-    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM incidents", 2, 20), 2);
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM incidents", 2, 20), 2);
     PQfinish(c);
     stop_stack();
 }
@@ -271,7 +261,7 @@ START_TEST(worker_killed_mid_job_is_taken_over_and_stored_once)
     ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, env2), 0);
     char sql[200];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
-    ck_assert_int_eq(wait_count(c, sql, 1, 30), 1);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 30), 1);
     sleep(3); /* nothing more arrives: stored once */
     ck_assert_int_eq(ts_pg_long(c, sql), 1);
     snprintf(sql, sizeof(sql),
@@ -299,7 +289,7 @@ START_TEST(llm_down_gives_deterministic_reports_and_opens_the_breaker)
         snprintf(exc, sizeof(exc), "com.acme.Down%dException", i);
         send_failing_trace(traces[i], exc, NULL);
     }
-    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM analyses", 7, 60), 7);
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM analyses", 7, 60), 7);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses WHERE generated_by = 'deterministic'"), 7);
     ck_assert_int_ge(
         ts_pg_long(c, "SELECT count(*) FROM analyses WHERE llm_error LIKE '%circuit breaker open%'"), 1);
@@ -376,13 +366,13 @@ START_TEST(manual_trigger_and_dead_letters)
     PGconn *pc = ts_pg(db_url);
     char sql[200];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
-    long before = wait_count(pc, sql, 1, 20);
-    long incident = wait_count(pc, "SELECT max(id) FROM incidents", 1, 20);
+    long before = ts_pg_wait_long(pc, sql, 1, 20);
+    long incident = ts_pg_wait_long(pc, "SELECT max(id) FROM incidents", 1, 20);
     snprintf(url, sizeof(url), "%s/query/incidents/%ld/rerun", backend.url, incident);
     ck_assert_int_eq(ts_http("POST", url, h, NULL, 0, &r), 0);
     ck_assert_int_eq(r.status, 202);
     ts_resp_free(&r);
-    ck_assert_int_eq(wait_count(pc, sql, before + 1, 20), before + 1);
+    ck_assert_int_eq(ts_pg_wait_long(pc, sql, before + 1, 20), before + 1);
     snprintf(sql, sizeof(sql), "SELECT count(DISTINCT version) FROM analyses WHERE trace_id = '%s'", trace);
     ck_assert_int_eq(ts_pg_long(pc, sql), before + 1);
     PQfinish(pc);
@@ -392,7 +382,7 @@ START_TEST(manual_trigger_and_dead_letters)
     freeReplyObject(rep);
     redisFree(rc);
     PGconn *c = ts_pg(db_url);
-    ck_assert_int_eq(wait_count(c, "SELECT count(*) FROM dead_letters", 1, 20), 1);
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM dead_letters", 1, 20), 1);
     snprintf(url, sizeof(url), "%s/query/dead-letters", backend.url);
     char rauth[64];
     snprintf(rauth, sizeof(rauth), "Authorization: Bearer %s", TS_READ_KEY);

@@ -258,6 +258,17 @@ long ts_pg_long(PGconn *c, const char *sql)
     return v;
 }
 
+long ts_pg_wait_long(PGconn *c, const char *sql, long want, int seconds)
+{
+    long n = -1;
+    for (int i = 0; i < seconds * 10; i++) {
+        n = ts_pg_long(c, sql);
+        if (n >= want) return n;
+        usleep(100 * 1000);
+    }
+    return n;
+}
+
 int ts_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);

@@ -67,6 +67,8 @@ void ts_resp_free(ts_resp_t *r);
 PGconn *ts_pg(const char *url);
 /* First column of the first row as a long; -1 on error. */
 long ts_pg_long(PGconn *c, const char *sql);
+/* Polls ts_pg_long() every 100 ms until it reaches `want` or `seconds` pass; returns the last value. */
+long ts_pg_wait_long(PGconn *c, const char *sql, long want, int seconds);
 /* A random lowercase hex string of `n` digits into out (n+1 bytes). */
 void ts_hex(char *out, size_t n);
 

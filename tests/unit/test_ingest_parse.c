@@ -969,7 +969,8 @@ START_TEST(otlp_span_values)
     col_eq(rows, 0, 5, "PRODUCER");
     col_eq(rows, 0, 8, "1");
     col_eq(rows, 0, 10,
-           "{\"arr\":[1,\"x\"],\"b\":false,\"big\":\"18446744073709551616\",\"d\":1.5,\"e\":null,\"i\":-42,\"j\":7,\"kv\":{\"z\":2.5},\"s\":"
+           "{\"arr\":[1,\"x\"],\"b\":false,\"big\":\"18446744073709551616\",\"d\":1.5,\"e\":null,\"i\":-42,"
+           "\"j\":7,\"kv\":{\"z\":2.5},\"s\":"
            "\"a\\\\tb\","
            "\"y\":\"AQI=\"}");
     col_eq(rows, 1, 5, "PRODUCER");
