@@ -1,8 +1,8 @@
-/* libFuzzer target: the stack-trace parser (pipeline/analysis/stacktrace.h) on any bytes. It must never
- * read outside the text (the copy is exactly `size` bytes, so ASan sees any over-read), every slice it
- * returns must lie inside the text (or be one of the Go type names), the bounds must hold, and two
- * parses must agree. The message template and the fingerprint run on the same text. */
-#include "fingerprint.h"
+/* libFuzzer target: the stack-trace recognisers of the trace analysis (pipeline/rca/stacktrace.h:
+ * Python, Java, Go, Node.js, .NET) and the message template used by fingerprints, on any text. Every
+ * field must stay NUL-terminated inside its buffer, the counts within their bounds, a failed parse must
+ * leave no format, and two parses of the same text must agree. */
+#include "rca.h"
 #include "stacktrace.h"
 
 #include <stddef.h>
@@ -10,57 +10,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int inside(an_slice_t s, const char *text, size_t size)
+static void terminated(const char *s, size_t cap)
 {
-    if (s.n == 0) return 1;
-    if (s.p >= text && s.p + s.n <= text + size) return 1;
-    static const char *const go_types[] = {"runtime.Error", "fatal error", "panic", NULL};
-    for (const char *const *t = go_types; *t; t++)
-        if (s.n == strlen(*t) && memcmp(s.p, *t, s.n) == 0) return 1;
-    return 0;
+    if (memchr(s, '\0', cap) == NULL) abort();
 }
 
-static void check(const analysis_stacktrace_t *st, const char *text, size_t size)
+static void check(const st_info_t *st)
 {
-    if (st->nchain < 0 || st->nchain > ANALYSIS_ST_MAX_CHAIN) abort();
-    if (st->nframes < 0 || st->nframes > ANALYSIS_ST_MAX_FRAMES) abort();
-    for (int c = 0; c < st->nchain; c++) {
-        const analysis_exception_t *e = &st->chain[c];
-        if (!inside(e->type, text, size) || !inside(e->message, text, size)) abort();
-        if (e->nframes < 0 || e->nframes > ANALYSIS_ST_MAX_FRAMES_PER_EXC) abort();
-        if (e->nframes && (e->first_frame < 0 || e->first_frame + e->nframes > st->nframes)) abort();
+    terminated(st->type, ST_TEXT);
+    terminated(st->message, ST_TEXT);
+    terminated(st->root_type, ST_TEXT);
+    terminated(st->root_message, ST_TEXT);
+    terminated(st->app_frame.function, ST_TEXT);
+    terminated(st->app_frame.file, ST_TEXT);
+    if (st->ntop < 0 || st->ntop > ST_MAX_FRAMES || st->chain_length < 1) abort();
+    for (int i = 0; i < st->ntop; i++) {
+        terminated(st->top[i].function, ST_TEXT);
+        terminated(st->top[i].file, ST_TEXT);
     }
-    for (int i = 0; i < st->nframes; i++)
-        if (!inside(st->frames[i].function, text, size) || !inside(st->frames[i].file, text, size)) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size ? size : 1);
-    if (size) memcpy(text, data, size);
-    analysis_stacktrace_t a, b;
-    int ra = analysis_stacktrace_parse(text, size, &a);
-    int rb = analysis_stacktrace_parse(text, size, &b);
-    if (ra != rb || a.format != b.format || a.nchain != b.nchain || a.nframes != b.nframes) abort();
+    char *text = malloc(size + 1); /* exactly the text and its NUL: ASan sees any over-read */
+    memcpy(text, data, size);
+    text[size] = '\0';
+    st_info_t a, b;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    int ra = stacktrace_parse(text, &a), rb = stacktrace_parse(text, &b);
+    if (ra != rb || a.format != b.format) abort();
     if (ra == 0) {
-        check(&a, text, size);
-        const analysis_frame_t *f = analysis_stacktrace_app_frame(&a);
-        if (f && !f->is_app) abort();
-        if (analysis_stacktrace_root(&a) == NULL) abort();
-    } else if (a.nchain != 0 || a.format != ANALYSIS_ST_NONE) {
+        check(&a);
+        if (strcmp(a.type, b.type) || strcmp(a.root_type, b.root_type) || a.ntop != b.ntop ||
+            strcmp(a.app_frame.function, b.app_frame.function))
+            abort();
+        if (stacktrace_format_name(a.format) == NULL) abort();
+    } else if (a.format != ST_NONE) {
         abort();
     }
-    char tmpl[256];
-    size_t n = analysis_message_template(text, size, tmpl, sizeof(tmpl));
-    if (n >= sizeof(tmpl) || tmpl[n] != '\0') abort();
-    char *msg = malloc(size + 1); /* the fingerprint takes NUL-terminated strings */
-    if (size) memcpy(msg, data, size);
-    msg[size] = '\0';
-    analysis_fp_input_t in = {"svc", "error", "T", NULL, ra == 0 ? &a : NULL, msg, msg};
-    char fp[ANALYSIS_FP_SIZE];
-    analysis_fingerprint(&in, fp);
-    if (strlen(fp) != 32) abort();
-    free(msg);
+    char tmpl[512];
+    rca_template(text, tmpl, sizeof(tmpl));
+    terminated(tmpl, sizeof(tmpl));
     free(text);
     return 0;
 }

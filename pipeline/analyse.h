@@ -1,5 +1,5 @@
 /* Analysis of one trace, end to end: load its context from PostgreSQL (context_load.h), correlate
- * (pure: analysis/), open or join the incident of its fingerprint, and for a new incident (or on
+ * (pure: rca/), open or join the incident of its fingerprint, and for a new incident (or on
  * demand) have the LLM write the report, checked against the evidence; then store the analysis as a
  * new version. Without an LLM, or when the LLM fails or invents, the deterministic report is stored
  * and says why. Each worker thread owns one analyser_t (it holds the thread's LLM client). */
