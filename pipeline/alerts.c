@@ -16,6 +16,8 @@
 #define MAX_DESTINATIONS 16
 #define SEND_TIMEOUT_MS 5000L
 #define MAX_BACKOFF_S 600
+/* the dashboard's page of an incident (a hash route, relative to where the dashboard is served) */
+#define ALERTS_LINK_FMT "/#/incident/%lld"
 
 typedef struct {
     char url[512];
@@ -53,7 +55,11 @@ int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *d
 {
     if (a == NULL) return 0;
     int rc = 0;
-    char *body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *body = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (body == NULL) {
+        log_warn("alert %s not queued: no payload", dedup_key);
+        return -1;
+    }
     char conf[32];
     snprintf(conf, sizeof(conf), "%.6f", confidence);
     int suppressed = confidence >= 0 && confidence < a->cfg->alert_min_confidence;
@@ -80,6 +86,56 @@ int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *d
     free(body);
     return rc;
 }
+
+/* ---- Payloads ---- */
+
+json_t *alerts_incident_payload(long long incident_id, const char *title, const char *service)
+{
+    json_t *link = json_sprintf(ALERTS_LINK_FMT, incident_id);
+    json_t *text =
+        service ? json_sprintf("New incident #%lld in %s: %s %s", incident_id, service, title,
+                               json_string_value(link))
+                : json_sprintf("New incident #%lld: %s %s", incident_id, title, json_string_value(link));
+    json_t *p =
+        json_pack("{s:s,s:I,s:s,s:s?,s:o,s:o}", "kind", "incident", "incident_id", (json_int_t)incident_id,
+                  "title", title, "service", service, "link", link, "text", text);
+    return p; /* json_pack steals link and text, even when it fails */
+}
+
+json_t *alerts_degradation_payload(long long incident_id, const char *service, const char *endpoint,
+                                   const char *explanation)
+{
+    json_t *link = json_sprintf(ALERTS_LINK_FMT, incident_id);
+    json_t *text = json_sprintf("Degradation #%lld of %s %s: %s %s", incident_id, service, endpoint,
+                                explanation, json_string_value(link));
+    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o}", "kind", "degradation", "incident_id",
+                     (json_int_t)incident_id, "title", explanation, "service", service, "endpoint", endpoint,
+                     "link", link, "text", text);
+}
+
+double alerts_report_confidence(const json_t *report)
+{
+    const json_t *c = json_object_get(report, "confidence");
+    return json_is_number(c) ? json_number_value(c) : 0;
+}
+
+json_t *alerts_report_payload(long long incident_id, int version, const char *title, const char *service,
+                              json_t *report)
+{
+    const char *summary = json_string_value(json_object_get(report, "summary"));
+    if (summary == NULL) summary = title;
+    json_t *conf = json_object_get(report, "confidence");
+    json_t *link = json_sprintf(ALERTS_LINK_FMT, incident_id);
+    json_t *text = json_sprintf("Report v%d for incident #%lld (%s, confidence %.2f): %s %s", version,
+                                incident_id, service ? service : "no root service",
+                                alerts_report_confidence(report), summary, json_string_value(link));
+    return json_pack("{s:s,s:I,s:i,s:s,s:s?,s:s,s:O?,s:o,s:O,s:o}", "kind", "report", "incident_id",
+                     (json_int_t)incident_id, "version", version, "title", title, "service", service,
+                     "summary", summary, "confidence", json_is_number(conf) ? conf : NULL, "link", link,
+                     "report", report, "text", text);
+}
+
+/* ---- Sender ---- */
 
 static size_t discard(char *p, size_t s, size_t n, void *ud)
 {

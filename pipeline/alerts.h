@@ -17,9 +17,28 @@ typedef struct alerts alerts_t;
 alerts_t *alerts_start(const config_t *cfg);
 void alerts_stop(alerts_t *a);
 /* Queues an alert for every destination. `payload` (borrowed) is the plain JSON form and must hold a
- * "text" string used for Slack. confidence < 0 means "not a report" (never suppressed). Any thread,
- * with the caller's connection. Returns 0 or -1. NULL `a` is a no-op. */
+ * "text" string used for Slack. `dedup_key` names the alert: queuing it again for a destination that
+ * has it is a no-op, so callers may queue whenever in doubt. confidence < 0 means "not a report"
+ * (never suppressed). Any thread, with the caller's connection. Returns 0, or -1 when some
+ * destination's row could not be stored (or `payload` is NULL). NULL `a` is a no-op. */
 int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *dedup_key, json_t *payload,
                    double confidence);
+
+/* ---- Payloads (pure): the plain JSON form; its "text" is what Slack shows. Each returns a new
+ * reference, or NULL when a string is not UTF-8. `service` may be NULL; `report` is borrowed. */
+
+/* A new incident: kind, incident_id, title, service, link (the dashboard's page of the incident). */
+json_t *alerts_incident_payload(long long incident_id, const char *title, const char *service);
+/* A degradation of `endpoint` of `service`: kind, incident_id, title (the `explanation`), service,
+ * endpoint, link. */
+json_t *alerts_degradation_payload(long long incident_id, const char *service, const char *endpoint,
+                                   const char *explanation);
+/* A finished report (analysis `version` of the incident): kind, incident_id, version, title, service,
+ * summary, confidence (the report's, null when it has none), link, and the whole report. */
+json_t *alerts_report_payload(long long incident_id, int version, const char *title, const char *service,
+                              json_t *report);
+/* The report's confidence for alerts_enqueue(): its "confidence", or 0 when it has none (a report
+ * that does not say how sure it is counts as unsure). */
+double alerts_report_confidence(const json_t *report);
 
 #endif

@@ -117,6 +117,26 @@ static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *ro
     return r;
 }
 
+/* Queues the alerts of a stored report: the incident's, then the report's own (keyed by its analysis
+ * version and id). The incident is announced once: every report of it queues the announcement and the
+ * dedup key makes all but the first a no-op, so an announcement lost with a crashed worker comes with
+ * the incident's next report. Returns 0, or -1 when an alert could not be stored. */
+static int alert_report(const alerts_t *al, PGconn *pg, long long incident, int version,
+                        long long analysis_id, const char *title, const char *service, json_t *report)
+{
+    if (al == NULL) return 0;
+    char key[96];
+    snprintf(key, sizeof(key), "incident:%lld", incident);
+    json_t *p = alerts_incident_payload(incident, title, service);
+    int rc = alerts_enqueue(al, pg, "incident", key, p, -1);
+    json_decref(p);
+    snprintf(key, sizeof(key), "report:%lld:v%d:%lld", incident, version, analysis_id);
+    p = alerts_report_payload(incident, version, title, service, report);
+    rc |= alerts_enqueue(al, pg, "report", key, p, alerts_report_confidence(report));
+    json_decref(p);
+    return rc;
+}
+
 int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analyse_outcome_t *out, char *err,
                   size_t errlen)
 {
@@ -195,37 +215,51 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
     out->analysis_id = id;
     out->version = version;
     out->report = report;
-    if (inc.created && a->shared->alerts) {
-        char key[64], text[1024];
-        snprintf(key, sizeof(key), "incident:%lld", inc.id);
-        snprintf(text, sizeof(text), "New incident #%lld: %s", inc.id,
-                 json_string_value(json_object_get(report, "summary")) ?: res.title);
-        json_t *payload = json_pack("{s:s,s:I,s:s,s:O,s:s}", "kind", "incident", "incident_id",
-                                    (json_int_t)inc.id, "title", res.title, "report", report, "text", text);
-        json_t *conf = json_object_get(report, "confidence");
-        alerts_enqueue(a->shared->alerts, pg, "incident", key, payload,
-                       json_is_number(conf) ? json_number_value(conf) : 0);
-        json_decref(payload);
-    } else if (a->shared->alerts) {
-        /* a later report of a known incident (a re-run): the new incident's alert carried its first */
-        char key[64], text[1024];
-        snprintf(key, sizeof(key), "report:%lld:%d", inc.id, version);
-        snprintf(text, sizeof(text), "Report v%d for incident #%lld: %s", version, inc.id,
-                 json_string_value(json_object_get(report, "summary")) ?: res.title);
-        json_t *payload =
-            json_pack("{s:s,s:I,s:i,s:s,s:O,s:s}", "kind", "report", "incident_id", (json_int_t)inc.id,
-                      "version", version, "title", res.title, "report", report, "text", text);
-        json_t *conf = json_object_get(report, "confidence");
-        alerts_enqueue(a->shared->alerts, pg, "report", key, payload,
-                       json_is_number(conf) ? json_number_value(conf) : 0);
-        json_decref(payload);
+    if (id == 0) {
+        /* another delivery of this job stored it first: queue its alerts, they may not be yet */
+        rc = analyse_realert(a, pg, req->job_id);
+        if (rc != 0) snprintf(err, errlen, "alerts of job %s not queued", req->job_id);
+        goto out;
+    }
+    if (alert_report(a->shared->alerts, pg, inc.id, version, id, res.title,
+                     res.found_root ? res.service : NULL, report) != 0) {
+        /* the analysis is stored: the redelivered job queues the alerts again (analyse_realert) */
+        snprintf(err, errlen, "analysis %lld stored, its alerts not queued", id);
+        goto out;
     }
     log_write(LOG_INFO, NULL, req->trace_id, "analysed: incident %lld, %s, root cause %s/%s (%s)", inc.id,
               row.generated_by, res.found_root ? res.service : "-", res.found_root ? res.operation : "-",
               res.fingerprint);
     rc = 0;
 out:
+    if (rc != 0) analyse_outcome_dispose(out);
     rca_result_dispose(&res);
     context_dispose(&ctx);
+    return rc;
+}
+
+int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id)
+{
+    if (a->shared->alerts == NULL || job_id == NULL) return 0;
+    const char *p[] = {job_id};
+    PGresult *r =
+        PQexecParams(pg,
+                     "SELECT a.incident_id, a.version, a.id, i.title, a.root_service, a.report::text "
+                     "FROM analyses a JOIN incidents i ON i.id = a.incident_id WHERE a.job_id = $1",
+                     1, NULL, p, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("alerts of job %s: %s", job_id, PQerrorMessage(pg));
+        goto out;
+    }
+    rc = 0;
+    if (PQntuples(r) == 0) goto out; /* no analysis, or one of no incident: nothing to announce */
+    json_t *report = json_loads(PQgetvalue(r, 0, 5), 0, NULL);
+    rc = alert_report(a->shared->alerts, pg, strtoll(PQgetvalue(r, 0, 0), NULL, 10),
+                      atoi(PQgetvalue(r, 0, 1)), strtoll(PQgetvalue(r, 0, 2), NULL, 10), PQgetvalue(r, 0, 3),
+                      PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4), report);
+    json_decref(report);
+out:
+    PQclear(r);
     return rc;
 }

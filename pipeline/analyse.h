@@ -40,9 +40,15 @@ typedef struct {
     json_t *evidence; /* owned */
 } analyse_outcome_t;
 
-/* Returns 0 (out filled; found may be 0), or -1 with err when the job should be retried. */
+/* Returns 0 (out filled; found may be 0; the caller disposes it), or -1 with err when the job should be
+ * retried (out holds nothing then). A stored report queues its alerts (alerts.h) before returning 0:
+ * -1 when they could not be queued, though the analysis is stored. */
 int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analyse_outcome_t *out, char *err,
                   size_t errlen);
+/* Queues again the alerts of the analysis stored by queue job `job_id` (a job delivered again after
+ * its analysis was stored, perhaps not its alerts); deduplicated, so alerts already queued are not
+ * queued twice. Returns 0 (also when alerts are off or the job stored nothing), or -1. */
+int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id);
 void analyse_outcome_dispose(analyse_outcome_t *o);
 
 #endif

@@ -129,16 +129,11 @@ static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int
                          "WHERE id = $1::bigint",
                          3, NULL, p, NULL, NULL, 0));
     }
-    if (ok && alerts) {
-        char key[96], text[2048];
-        snprintf(key, sizeof(key), "report:%s:%d", id, version);
-        snprintf(text, sizeof(text), "Report for incident #%s (v%d): %s", id, version,
-                 json_string_value(json_object_get(report, "summary")));
-        json_t *payload =
-            json_pack("{s:s, s:I, s:i, s:O, s:s}", "kind", "report", "incident_id",
-                      (json_int_t)row.incident_id, "version", version, "report", report, "text", text);
-        alerts_enqueue(alerts, c, "report", key, payload,
-                       json_number_value(json_object_get(report, "confidence")));
+    if (ok && aid && alerts) {
+        char key[96];
+        snprintf(key, sizeof(key), "report:%s:v%d:%lld", id, version, aid);
+        json_t *payload = alerts_report_payload(row.incident_id, version, title, row.root_service, report);
+        alerts_enqueue(alerts, c, "report", key, payload, alerts_report_confidence(report));
         json_decref(payload);
     }
     json_decref(report);

@@ -59,9 +59,8 @@ static void open_incident(degradation_runner_t *dr, PGconn *c, const char *servi
         6, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
         log_warn("degradation: %s", v->explanation);
-        json_t *payload =
-            json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "degradation", "incident_id", PQgetvalue(r, 0, 0),
-                      "service", service, "endpoint", endpoint, "text", v->explanation);
+        json_t *payload = alerts_degradation_payload(strtoll(PQgetvalue(r, 0, 0), NULL, 10), service,
+                                                     endpoint, v->explanation);
         char key[640];
         snprintf(key, sizeof(key), "degradation:%s", PQgetvalue(r, 0, 0));
         alerts_enqueue(dr->alerts, c, "degradation", key, payload, -1);

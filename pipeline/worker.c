@@ -55,8 +55,9 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
     }
     if (job->deliveries > 1) {
         atomic_fetch_add(&ws->stats->jobs_redelivered, 1);
-        /* the previous worker may have committed before dying: never store a result twice */
-        if (store_job_done(*pg, job->id) == 1) return 1;
+        /* the previous worker may have committed before dying: never store a result twice, but
+         * queue its alerts, which it may not have done (deduplicated when it had) */
+        if (store_job_done(*pg, job->id) == 1) return analyse_realert(a, *pg, job->id) == 0;
     }
     analyse_request_t req = {.trace_id = trace, .job_id = job->id, .force_report = job->force};
     analyse_outcome_t out;
