@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SINK_MAX 256
@@ -19,11 +20,13 @@
 struct ts_sink {
     int port, fd;
     atomic_int status, stopping;
+    atomic_int fail_left, fail_status;
     pthread_t tid;
     int running;
     pthread_mutex_t lock;
     char *path[SINK_MAX], *body[SINK_MAX];
     int answered[SINK_MAX];
+    long long at_ms[SINK_MAX];
     size_t n;
 };
 
@@ -63,7 +66,14 @@ static void serve(ts_sink_t *s, int c)
         if (body && (long)(len - (size_t)(body - buf)) >= want) break;
     }
     buf[len] = '\0';
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     int status = atomic_load(&s->status);
+    int left = atomic_load(&s->fail_left); /* only this thread counts down */
+    if (body && left > 0) {
+        atomic_store(&s->fail_left, left - 1);
+        status = atomic_load(&s->fail_status);
+    }
     char path[256] = "";
     sscanf(buf, "%*s %255s", path);
     pthread_mutex_lock(&s->lock);
@@ -71,6 +81,7 @@ static void serve(ts_sink_t *s, int c)
         s->path[s->n] = strdup(path);
         s->body[s->n] = strdup(body);
         s->answered[s->n] = status;
+        s->at_ms[s->n] = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         s->n++;
     }
     pthread_mutex_unlock(&s->lock);
@@ -127,6 +138,12 @@ void ts_sink_set_status(ts_sink_t *s, int status)
     atomic_store(&s->status, status);
 }
 
+void ts_sink_fail_next(ts_sink_t *s, int n, int status)
+{
+    atomic_store(&s->fail_status, status);
+    atomic_store(&s->fail_left, n);
+}
+
 size_t ts_sink_count(ts_sink_t *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -161,6 +178,22 @@ char *ts_sink_path(ts_sink_t *s, size_t i)
 char *ts_sink_body(ts_sink_t *s, size_t i)
 {
     return copy_at(s, s->body, i);
+}
+
+long long ts_sink_time_ms(ts_sink_t *s, size_t i)
+{
+    pthread_mutex_lock(&s->lock);
+    long long v = i < s->n ? s->at_ms[i] : 0;
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+int ts_sink_status(ts_sink_t *s, size_t i)
+{
+    pthread_mutex_lock(&s->lock);
+    int v = i < s->n ? s->answered[i] : 0;
+    pthread_mutex_unlock(&s->lock);
+    return v;
 }
 
 void ts_sink_free(ts_sink_t *s)
