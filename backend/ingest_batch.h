@@ -45,15 +45,15 @@ typedef struct {
 
 typedef struct {
     ingest_kind_t kind;
-    size_t records; /* rows in `copy` */
-    buf_t copy;     /* the rows; bounded by the cap given to ingest_batch_init() */
+    size_t records;  /* rows in `copy` */
+    buf_t copy;      /* the rows; bounded by the cap given to ingest_batch_init() */
     buf_t resources; /* rows of the `resources` table (COPY text), distinct within the batch */
     char (*resource_hashes)[33];
     size_t nresources;
     int64_t min_ns, max_ns; /* acceptance window of record times (ingest_batch_set_window) */
     size_t rejected;        /* records refused one by one (OTLP partial success) */
     ingest_err_t first_rejection;
-    int64_t *days;  /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
+    int64_t *days; /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
     size_t ndays;
     char (*error_traces)[INGEST_TRACE_ID_LEN + 1]; /* distinct trace ids carrying an error signal */
     size_t nerror_traces;

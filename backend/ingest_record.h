@@ -99,8 +99,21 @@ enum {
 };
 
 /* Field names of a span as the wire format spells them, for error paths (index: SF_*). */
-enum { SF_TRACE_ID, SF_SPAN_ID, SF_PARENT, SF_SERVICE, SF_NAME, SF_START, SF_END, SF_STATUS_MESSAGE,
-       SF_ATTRIBUTES, SF_EVENTS, SF_LINKS, SF_TRACE_STATE, SF_COUNT };
+enum {
+    SF_TRACE_ID,
+    SF_SPAN_ID,
+    SF_PARENT,
+    SF_SERVICE,
+    SF_NAME,
+    SF_START,
+    SF_END,
+    SF_STATUS_MESSAGE,
+    SF_ATTRIBUTES,
+    SF_EVENTS,
+    SF_LINKS,
+    SF_TRACE_STATE,
+    SF_COUNT
+};
 
 typedef struct {
     const ingest_resource_t *resource; /* NULL: none (our JSON) */
@@ -127,8 +140,19 @@ int ingest_record_span(ingest_batch_t *b, const ingest_span_t *s, const char *co
 
 /* ---------------- logs ---------------- */
 
-enum { LF_TIME, LF_SERVICE, LF_LEVEL, LF_MESSAGE, LF_TRACE_ID, LF_SPAN_ID, LF_STACK, LF_ATTRIBUTES,
-       LF_BODY, LF_EVENT_NAME, LF_COUNT };
+enum {
+    LF_TIME,
+    LF_SERVICE,
+    LF_LEVEL,
+    LF_MESSAGE,
+    LF_TRACE_ID,
+    LF_SPAN_ID,
+    LF_STACK,
+    LF_ATTRIBUTES,
+    LF_BODY,
+    LF_EVENT_NAME,
+    LF_COUNT
+};
 
 typedef struct {
     const ingest_resource_t *resource;
@@ -215,8 +239,8 @@ typedef struct {
     istr_t name;
     istr_t unit;
     ingest_metric_kind_t kind;
-    int temporality; /* TEMPORALITY_*; gauges: unspecified */
-    int monotonic;   /* sums */
+    int temporality;  /* TEMPORALITY_*; gauges: unspecified */
+    int monotonic;    /* sums */
     int64_t start_ns; /* 0: not sent */
     int64_t ts_ns;
     double value;
