@@ -49,6 +49,7 @@ int main(int argc, char **argv)
     char err[512];
     if (backend_start(&app, err, sizeof(err)) != 0) {
         log_error("cannot start: %s", err);
+        config_dispose(&app.cfg);
         return 1;
     }
     if (app.cfg.otlp_http_port)

@@ -313,7 +313,8 @@ START_TEST(port_held_by_another_backend_refused)
                          "READ_API_KEYS=abcdefgh2",
                          "ADMIN_API_KEY=abcdefgh3",
                          NULL};
-    ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", NULL, env, out, sizeof(out)), 1);
+    int rc = ts_run_program("backend/prodsentinel-backend", NULL, env, out, sizeof(out));
+    ck_assert_msg(rc == 1, "exit status %d: %s", rc, out);
     char want[64];
     snprintf(want, sizeof(want), "port %d", withal.otlp_http_port);
     ck_assert_msg(strstr(out, want) != NULL, "output: %s", out);
