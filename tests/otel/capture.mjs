@@ -2,7 +2,8 @@
 // and fuzz seeds: starts a local HTTP/1.1 receiver and an HTTP/2 cleartext (h2c) gRPC receiver (node
 // built-ins only), runs send.mjs against them in every transport with a fixed run id and clock, and
 // writes into tests/fixtures/otlp/ (or --out DIR):
-//   {traces,logs,metrics}.json      http/json           metrics-2.*: the second metric collection
+//   {traces,logs,metrics}.captured.json  http/json      metrics-2.*: the second metric collection
+//                                   ({traces,logs,metrics}.json are older hand-written fixtures, kept)
 //   {traces,logs,metrics}.json.gz   http/json, gzip     (as sent: still compressed)
 //   {traces,logs,metrics}.pb        http/protobuf
 //   {traces,logs,metrics}.pb.gz     http/protobuf, gzip (as sent)
@@ -118,8 +119,10 @@ async function send(transport, endpoint, gzip) {
 function fixtureName(r, nth) {
   const base = nth > 1 ? `${r.signal}-${nth}` : r.signal;
   if (r.transport === 'grpc') return `grpc-${base}.pb`;
-  const ext = r.transport === 'http/json' ? 'json' : 'pb';
-  return `${base}.${ext}${r.gzip ? '.gz' : ''}`;
+  // traces.json, logs.json, metrics.json are older hand-written fixtures (tests/unit/test_ingest_parse.c
+  // and tests/integration/test_ingest.c check their content): the captured JSON is *.captured.json.
+  if (r.transport === 'http/json') return r.gzip ? `${base}.json.gz` : `${base}.captured.json`;
+  return `${base}.pb${r.gzip ? '.gz' : ''}`;
 }
 
 async function main() {
@@ -197,7 +200,10 @@ function readme(files, sent) {
       `${r.transport === 'grpc' ? r.payload.length : r.body.length} |`);
   lines.push('');
   lines.push('HTTP files are the body as sent (the `.gz` ones still gzip-compressed); `grpc-*.pb` are the gRPC');
-  lines.push('message payloads, unframed and decompressed (serialized `Export*ServiceRequest`).');
+  lines.push('message payloads, unframed and decompressed (serialized `Export*ServiceRequest`). `X.json.gz`');
+  lines.push('decompresses to exactly `X.captured.json`; `X.pb.gz` to `X.pb`; `grpc-X.pb` equals `X.pb`.');
+  lines.push('`traces.json`, `logs.json`, `metrics.json` are not captured: they are older hand-written OTLP/JSON');
+  lines.push('fixtures (Java stack trace, base64 ids) that the parser unit test checks field by field.');
   lines.push('');
   lines.push('## Request headers');
   lines.push('');
