@@ -161,7 +161,12 @@ function exportOnce(exporter, what, items) {
   return new Promise((resolve, reject) => {
     exporter.export(items, (result) => {
       if (result.code === 0) resolve();
-      else reject(new Error(`${what} export failed: ${result.error?.message ?? 'no error given'}`));
+      else {
+        // OTLPExporterError carries the HTTP status and the receiver's answer: worth seeing in a test log.
+        const e = result.error;
+        const detail = [e?.code && `status ${e.code}`, e?.data && `answer ${String(e.data).slice(0, 500)}`];
+        reject(new Error(`${what} export failed: ${e?.message ?? 'no error given'} ${detail.filter(Boolean).join(', ')}`));
+      }
     });
   });
 }
