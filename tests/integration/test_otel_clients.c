@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SEND_TIMEOUT_S "90"  /* one send.mjs run: 3 exports of at most 10 s each, plus retries */
-#define REPORT_WAIT_S 60     /* debounce (quiet 500 ms) + analysis + the fake LLM */
+#define SEND_TIMEOUT_S "90"   /* one send.mjs run: 3 exports of at most 10 s each, plus retries */
+#define REPORT_WAIT_S 60      /* debounce (quiet 500 ms) + analysis + the fake LLM */
 #define SEND_OUTPUT_MAX 65536 /* send.mjs prints one JSON line of a few kB */
 
 static char *db_url;
@@ -51,7 +51,8 @@ static void setup(void)
     while (otlp_grpc_port == otlp_http_port);
     snprintf(http_port_env, sizeof(http_port_env), "OTLP_HTTP_PORT=%d", otlp_http_port);
     snprintf(grpc_port_env, sizeof(grpc_port_env), "OTLP_GRPC_PORT=%d", otlp_grpc_port);
-    const char *benv[] = {"DEBOUNCE_QUIET_MS=500", "DEBOUNCE_MAX_MS=3000", http_port_env, grpc_port_env, NULL};
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=500", "DEBOUNCE_MAX_MS=3000", http_port_env, grpc_port_env,
+                          NULL};
     ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
     const char *lenv[] = {"FAKE_LLM_MODE=normal", NULL};
     ck_assert_int_eq(ts_start(&llm, "fake-services/fake-llm", "FAKE_LLM_PORT", db_url, prefix, lenv), 0);
@@ -87,9 +88,12 @@ typedef enum { TR_HTTP_JSON, TR_HTTP_PROTOBUF, TR_GRPC } transport_t;
 static const char *transport_arg(transport_t t)
 {
     switch (t) {
-    case TR_HTTP_JSON: return "http";
-    case TR_HTTP_PROTOBUF: return "proto";
-    case TR_GRPC: return "grpc";
+    case TR_HTTP_JSON:
+        return "http";
+    case TR_HTTP_PROTOBUF:
+        return "proto";
+    case TR_GRPC:
+        return "grpc";
     }
     return "?";
 }
@@ -106,7 +110,8 @@ static int endpoint_for(transport_t t, char *out, size_t n)
     if (listening(otlp_http_port))
         snprintf(out, n, "http://127.0.0.1:%d", otlp_http_port);
     else {
-        fprintf(stderr, "test_otel_clients: no listener on OTLP_HTTP_PORT yet: OTLP/HTTP through BACKEND_PORT\n");
+        fprintf(stderr,
+                "test_otel_clients: no listener on OTLP_HTTP_PORT yet: OTLP/HTTP through BACKEND_PORT\n");
         snprintf(out, n, "%s", backend.url);
     }
     return 1;
@@ -162,7 +167,8 @@ static void sent_free(sent_t *s)
 
 static const char *span_id(const sent_t *s, size_t i)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(s->root, "spans"), i), "span_id"));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(s->root, "spans"), i), "span_id"));
 }
 
 /* ---------------------------------------------------------------- PostgreSQL */
@@ -197,11 +203,12 @@ static void expect_text(PGconn *c, const char *what, const char *sql, const char
 static json_t *wait_report(PGconn *c, const char *trace, int seconds)
 {
     for (int i = 0; i < seconds * 5; i++) {
-        char *v = pg_text(c,
-                          "SELECT json_build_object('report', report, 'evidence', evidence)::text FROM analyses a "
-                          "JOIN incident_traces t ON t.incident_id = a.incident_id WHERE t.trace_id = $1 "
-                          "ORDER BY a.id DESC LIMIT 1",
-                          trace, NULL);
+        char *v =
+            pg_text(c,
+                    "SELECT json_build_object('report', report, 'evidence', evidence)::text FROM analyses a "
+                    "JOIN incident_traces t ON t.incident_id = a.incident_id WHERE t.trace_id = $1 "
+                    "ORDER BY a.id DESC LIMIT 1",
+                    trace, NULL);
         json_t *o = *v ? json_loads(v, 0, NULL) : NULL;
         free(v);
         if (o) return o;
@@ -298,11 +305,12 @@ static void expect_metrics(PGconn *c, const sent_t *s)
     snprintf(sql, sizeof(sql), "%s'queue_depth'", series);
     expect_text(c, "queue_depth", sql, run, "5,9");
     /* the histogram: both collections, their sums (290 then 297) among the stored points */
-    ck_assert_int_eq(pg_count(c,
-                              "SELECT count(DISTINCT ts_ns) FROM metric_points WHERE labels->>'ps.run_id' = $1 "
-                              "AND name LIKE 'request_duration_ms%'",
-                              run, NULL),
-                     2);
+    ck_assert_int_eq(
+        pg_count(c,
+                 "SELECT count(DISTINCT ts_ns) FROM metric_points WHERE labels->>'ps.run_id' = $1 "
+                 "AND name LIKE 'request_duration_ms%'",
+                 run, NULL),
+        2);
     ck_assert_int_eq(pg_count(c,
                               "SELECT count(*) FROM metric_points WHERE labels->>'ps.run_id' = $1 AND "
                               "name LIKE 'request_duration_ms%' AND value IN (290, 297)",
@@ -331,11 +339,12 @@ static void expect_incident(PGconn *c, const sent_t *s)
     ck_assert_msg(exc && strstr(exc, "CardDeclinedError"), "exception in %s", dump);
     free(dump);
     json_decref(a);
-    ck_assert_int_eq(pg_count(c,
-                              "SELECT count(*) FROM incidents i JOIN incident_traces t ON t.incident_id = i.id "
-                              "WHERE t.trace_id = $1 AND i.root_service = 'payment'",
-                              s->trace, NULL),
-                     1);
+    ck_assert_int_eq(
+        pg_count(c,
+                 "SELECT count(*) FROM incidents i JOIN incident_traces t ON t.incident_id = i.id "
+                 "WHERE t.trace_id = $1 AND i.root_service = 'payment'",
+                 s->trace, NULL),
+        1);
 }
 
 static long long now_ms(void)
@@ -353,12 +362,12 @@ static void one_transport(transport_t t, int gzip)
     sent_t s;
     int rc = send_otel(t, gzip, run, now_ms(), &s);
     if (rc == -1) {
-        fprintf(stderr, "SKIPPED %s: the backend does not listen on OTLP_GRPC_PORT (%d) yet\n", transport_arg(t),
-                otlp_grpc_port);
+        fprintf(stderr, "SKIPPED %s: the backend does not listen on OTLP_GRPC_PORT (%d) yet\n",
+                transport_arg(t), otlp_grpc_port);
         return;
     }
-    ck_assert_msg(rc == 0, "send.mjs --transport %s%s failed (exit %d; its stderr is above)", transport_arg(t),
-                  gzip ? " --gzip" : "", rc);
+    ck_assert_msg(rc == 0, "send.mjs --transport %s%s failed (exit %d; its stderr is above)",
+                  transport_arg(t), gzip ? " --gzip" : "", rc);
     PGconn *c = ts_pg(db_url);
     expect_spans(c, &s);
     expect_logs(c, &s);
@@ -396,7 +405,8 @@ START_TEST(grpc_gzip)
 END_TEST
 
 /* The same records (same run id and clock: same ids, times and content) through every transport the
- * backend serves: stored once, one incident, one report. */
+ * backend serves (HTTP JSON uncompressed, protobuf and gRPC with gzip): stored once, one incident, one
+ * report. */
 START_TEST(same_records_through_two_transports_stored_once)
 {
     char run[17];
@@ -408,12 +418,15 @@ START_TEST(same_records_through_two_transports_stored_once)
     PGconn *c = ts_pg(db_url);
     for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
         sent_t s;
-        int rc = send_otel(order[i], 1, run, base, &s);
+        int gzip = order[i] != TR_HTTP_JSON; /* JSON plain, the others compressed: every decoder path */
+        int rc = send_otel(order[i], gzip, run, base, &s);
         if (rc == -1) {
-            fprintf(stderr, "SKIPPED the %s leg: no listener on OTLP_GRPC_PORT yet\n", transport_arg(order[i]));
+            fprintf(stderr, "SKIPPED the %s leg: no listener on OTLP_GRPC_PORT yet\n",
+                    transport_arg(order[i]));
             continue;
         }
-        ck_assert_msg(rc == 0, "send.mjs --transport %s --gzip failed (exit %d)", transport_arg(order[i]), rc);
+        ck_assert_msg(rc == 0, "send.mjs --transport %s%s failed (exit %d)", transport_arg(order[i]),
+                      gzip ? " --gzip" : "", rc);
         if (!first.root)
             first = s;
         else {
@@ -429,8 +442,8 @@ START_TEST(same_records_through_two_transports_stored_once)
     expect_incident(c, &first);
     /* give a second (wrong) trigger time to be analysed, then: one incident, one analysis */
     sleep(3);
-    ck_assert_int_eq(pg_count(c, "SELECT count(*) FROM incident_traces WHERE trace_id = $1", first.trace, NULL),
-                     1);
+    ck_assert_int_eq(
+        pg_count(c, "SELECT count(*) FROM incident_traces WHERE trace_id = $1", first.trace, NULL), 1);
     ck_assert_int_eq(pg_count(c, "SELECT count(*) FROM analyses WHERE trace_id = $1", first.trace, NULL), 1);
     PQfinish(c);
     sent_free(&first);
@@ -445,16 +458,18 @@ static int clients_installed(void)
     const char *src = getenv("PS_SOURCE_DIR");
     if (!src) return 1; /* ts_env() will skip with its own message */
     char path[512];
-    snprintf(path, sizeof(path), "%s/tests/otel/node_modules/@opentelemetry/exporter-trace-otlp-grpc/package.json",
-             src);
+    snprintf(path, sizeof(path),
+             "%s/tests/otel/node_modules/@opentelemetry/exporter-trace-otlp-grpc/package.json", src);
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "test_otel_clients SKIPPED: %s is missing (cd tests/otel && npm ci; scripts/test does "
-                        "it when Node.js 20+ is installed)\n",
+        fprintf(stderr,
+                "test_otel_clients SKIPPED: %s is missing (cd tests/otel && npm ci; scripts/test does "
+                "it when Node.js 20+ is installed)\n",
                 path);
         return 0;
     }
-    if (system("node -e 'process.exit(+process.versions.node.split(\".\")[0] >= 20 ? 0 : 1)' >/dev/null 2>&1") !=
+    if (system(
+            "node -e 'process.exit(+process.versions.node.split(\".\")[0] >= 20 ? 0 : 1)' >/dev/null 2>&1") !=
         0) {
         fprintf(stderr, "test_otel_clients SKIPPED: Node.js 20+ is not installed\n");
         return 0;
