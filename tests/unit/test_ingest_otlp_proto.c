@@ -156,7 +156,7 @@ START_TEST(spans_rows)
     ck_assert_uint_eq(b.nresources, 1);
     rows_well_formed(&b);
     const char *c = b.copy.data;
-    ck_assert_ptr_nonnull(strstr(c, TRACE_HEX "\t" SPAN_HEX));
+    ck_assert_ptr_nonnull(strstr(c, TRACE_HEX "\teee19b7ec3c1"));
     ck_assert_ptr_nonnull(strstr(c, "checkout"));
     ck_assert_ptr_nonnull(strstr(c, "SERVER"));
     ck_assert_ptr_nonnull(strstr(c, "\"http.route\":\"/pay\""));
@@ -243,7 +243,7 @@ START_TEST(bounded)
     ingest_batch_t b;
     ingest_err_t e;
     /* AnyValue{array_value{values: AnyValue{array_value{...}}}} nested 100,000 deep inside a log body */
-    size_t depth = 100000, cap = depth * 12 + 64, n = 0;
+    size_t depth = 100000, cap = depth * 12 + 128, n = 0;
     uint8_t *p = malloc(cap), *q = malloc(cap);
     for (size_t i = 0; i < depth; i++) {
         /* wrap p[0..n) as field 1 of ArrayValue then field 5 of AnyValue */
@@ -263,6 +263,20 @@ START_TEST(bounded)
             p = q, q = t;
         }
         n = m;
+    }
+    /* into LogRecord.body (5), ScopeLogs.log_records (2), ResourceLogs.scope_logs (2), request (1) */
+    const uint8_t tags[4] = {0x2a, 0x12, 0x12, 0x0a};
+    for (int w = 0; w < 4; w++) {
+        size_t h = 0;
+        q[h++] = tags[w];
+        for (size_t v = n;; v >>= 7) {
+            q[h++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+            if (v <= 0x7f) break;
+        }
+        memcpy(q + h, p, n);
+        n += h;
+        uint8_t *t = p;
+        p = q, q = t;
     }
     int rc = decode(INGEST_LOGS, p, n, &b, &e);
     ck_assert_int_eq(rc, -1);
