@@ -596,6 +596,12 @@ START_TEST(speed)
 {
     size_t n;
     uint8_t *p = traces_request(1000, &n, NULL);
+    const char *dump = getenv("PS_OTLP_DUMP"); /* keeps the request for profiling elsewhere */
+    FILE *f = dump ? fopen(dump, "wb") : NULL;
+    if (f) {
+        fwrite(p, 1, n, f);
+        fclose(f);
+    }
     ingest_batch_t b;
     ingest_err_t e;
     int rounds = 50;
