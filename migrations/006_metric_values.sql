@@ -273,3 +273,19 @@ $$;
 
 -- Points that are not gauges, for the windowed branch above (none in a native-JSON-only store).
 CREATE INDEX metric_points_not_gauge ON metric_points (ts_ns) WHERE kind <> 0;
+
+-- The analysable names points of `kind` named `name` give in metric_values() (for listings: the
+-- dashboard's metric names). Summaries: one per quantile in `hist` (NULL hist: .count only). Keep in
+-- step with the suffixes metric_values() emits above.
+CREATE FUNCTION metric_value_names(kind smallint, name text, hist jsonb) RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT name WHERE kind IN (0, 1)
+UNION ALL
+SELECT name || s FROM unnest(ARRAY['.p50', '.p95', '.p99', '.count']) s WHERE kind IN (2, 3)
+UNION ALL
+SELECT name || '.count' WHERE kind = 4
+UNION ALL
+SELECT name || '.' || metric_quantile_suffix((e->>0)::double precision)
+  FROM jsonb_array_elements(CASE WHEN kind = 4 AND jsonb_typeof(hist->'quantiles') = 'array'
+                                 THEN hist->'quantiles' END) e
+$$;
