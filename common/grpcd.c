@@ -60,11 +60,11 @@ static int open_listener(grpcd_t *s, const char *bind_addr, char *err, size_t er
     memset(&ss, 0, sizeof(ss));
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, s->opt.bind, &v4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons((uint16_t)s->opt.port);
         sl = sizeof(*v4);
-    } else if (inet_pton(AF_INET6, s->opt.bind, &v6->sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons((uint16_t)s->opt.port);
         sl = sizeof(*v6);
