@@ -136,7 +136,7 @@ int grpcd_port(const grpcd_t *s)
 
 /* ---- connections --------------------------------------------------------------------------------- */
 
-static void conn_close(conn_t *c)
+void grpcd_conn_close(conn_t *c)
 {
     grpcd_t *s = c->srv;
     grpcd_conn_session_close(c);
@@ -174,7 +174,28 @@ int grpcd_conn_flush(conn_t *c)
 
 static void flush_or_close(conn_t *c)
 {
-    if (grpcd_conn_flush(c) != 0) conn_close(c);
+    if (grpcd_conn_flush(c) != 0) grpcd_conn_close(c);
+}
+
+conn_t *grpcd_conn_new(grpcd_t *s, int fd)
+{
+    conn_t *c = xcalloc(1, sizeof(*c));
+    c->srv = s;
+    c->fd = fd;
+    c->events = EPOLLIN;
+    c->last_active_ms = now_ms();
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (grpcd_conn_session_open(c) != 0 || (fd >= 0 && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)) {
+        if (c->session) nghttp2_session_del(c->session);
+        free(c);
+        return NULL;
+    }
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    atomic_fetch_add(&s->count.connections_open, 1);
+    return c;
 }
 
 static void accept_all(grpcd_t *s)
@@ -193,24 +214,12 @@ static void accept_all(grpcd_t *s)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_t *c = xcalloc(1, sizeof(*c));
-        c->srv = s;
-        c->fd = fd;
-        c->events = EPOLLIN;
-        c->last_active_ms = now_ms();
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (grpcd_conn_session_open(c) != 0 || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            if (c->session) nghttp2_session_del(c->session);
+        conn_t *c = grpcd_conn_new(s, fd);
+        if (c == NULL) {
             close(fd);
-            free(c);
             continue;
         }
-        c->next = s->conns;
-        if (s->conns) s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
         atomic_fetch_add(&s->count.connections_accepted, 1);
-        atomic_fetch_add(&s->count.connections_open, 1);
         flush_or_close(c); /* our SETTINGS */
     }
 }
@@ -236,7 +245,7 @@ static int conn_read(conn_t *c)
 static void conn_event(conn_t *c, uint32_t events)
 {
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && conn_read(c) != 0) {
-        conn_close(c);
+        grpcd_conn_close(c);
         return;
     }
     flush_or_close(c);
@@ -251,7 +260,7 @@ static void close_idle(grpcd_t *s, int64_t now)
             /* a GOAWAY first, sent if the socket takes it */
             nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
             nghttp2_session_send(c->session);
-            conn_close(c);
+            grpcd_conn_close(c);
         }
     }
 }
@@ -441,7 +450,7 @@ void grpcd_free(grpcd_t *s)
         pthread_join(s->thread, NULL);
     }
     while (s->conns)
-        conn_close(s->conns);
+        grpcd_conn_close(s->conns);
     wait_outstanding(s);
     if (s->listen_fd >= 0) close(s->listen_fd);
     if (s->epoll_fd >= 0) close(s->epoll_fd);

@@ -84,6 +84,11 @@ void grpcd_conn_session_close(conn_t *c);
 /* Submits the answer of a finished call when its stream still lives and frees the call. Returns the
  * connection that now has output to send, or NULL. */
 conn_t *grpcd_call_deliver(grpcd_call_t *call);
+/* grpcd.c: a connection on socket `fd` (registered with epoll), or -1 for a socketless session whose
+ * output is discarded (fuzzing). Returns NULL when the session cannot start (the caller closes fd). */
+conn_t *grpcd_conn_new(grpcd_t *s, int fd);
+/* Frees the connection, its streams and its session; closes its socket. */
+void grpcd_conn_close(conn_t *c);
 /* grpcd.c: takes every finished call off the queue and delivers it, flushing the connections. */
 void grpcd_drain_finished(grpcd_t *s);
 /* Sends what the session has queued; returns 0, or -1 when the connection should close. */
