@@ -81,12 +81,9 @@ static grpcd_call_t *later_wait(later_t *l, int i)
 
 static later_t g_later = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}, 0};
 
-static grpcd_t *start_server(const keyset_t *keys, size_t max_msg)
+static grpcd_t *start_server_with(const grpcd_options_t *opts)
 {
-    grpcd_options_t o;
-    grpcd_options_default(&o);
-    o.keys = keys;
-    if (max_msg) o.max_message_bytes = max_msg;
+    grpcd_options_t o = *opts;
     char err[256];
     grpcd_t *s = grpcd_create(&o, err, sizeof(err));
     ck_assert_msg(s != NULL, "%s", err);
@@ -98,6 +95,15 @@ static grpcd_t *start_server(const keyset_t *keys, size_t max_msg)
     ck_assert_int_eq(grpcd_register(s, BUSY, busy, NULL), 0);
     ck_assert_int_eq(grpcd_start(s, err, sizeof(err)), 0);
     return s;
+}
+
+static grpcd_t *start_server(const keyset_t *keys, size_t max_msg)
+{
+    grpcd_options_t o;
+    grpcd_options_default(&o);
+    o.keys = keys;
+    if (max_msg) o.max_message_bytes = max_msg;
+    return start_server_with(&o);
 }
 
 /* ---- client side --------------------------------------------------------------------------------- */
@@ -695,6 +701,71 @@ START_TEST(ipv6_and_bad_addresses)
 }
 END_TEST
 
+START_TEST(connection_buffer_cap)
+{
+    grpcd_options_t o;
+    grpcd_options_default(&o);
+    o.max_conn_buffered_bytes = 1000;
+    grpcd_t *s = start_server_with(&o);
+    char big[3000];
+    memset(big, 'y', sizeof(big));
+    req_opts_t e = {.path = ECHO};
+    resp_t r;
+    one_call(s, &e, big, sizeof(big), 0, &r);
+    ck_assert_int_eq(r.grpc_status, GRPC_RESOURCE_EXHAUSTED);
+    buf_dispose(&r.body);
+    one_call(s, &e, big, 900, 0, &r);
+    ck_assert_int_eq(r.grpc_status, 0);
+    buf_dispose(&r.body);
+    grpcd_free(s);
+}
+END_TEST
+
+START_TEST(header_list_limit_resets_the_stream)
+{
+    grpcd_t *s = start_server(NULL, 0);
+    char *huge = malloc(20000);
+    memset(huge, 'h', 19999);
+    huge[19999] = '\0';
+    req_opts_t o = {.path = ECHO, .auth_name = "x-padding", .auth_value = huge};
+    resp_t r;
+    one_call(s, &o, "x", 1, 0, &r);
+    ck_assert_int_eq(r.closed, 1);
+    ck_assert_int_eq(r.grpc_status, -1);
+    ck_assert_uint_ne(r.close_error, 0);
+    buf_dispose(&r.body);
+    free(huge);
+    grpcd_stats_t st;
+    grpcd_stats(s, &st);
+    ck_assert_uint_eq(st.streams_reset, 1);
+    grpcd_free(s);
+}
+END_TEST
+
+START_TEST(connection_limit_and_idle_timeout)
+{
+    grpcd_options_t o;
+    grpcd_options_default(&o);
+    o.max_connections = 1;
+    o.idle_timeout_ms = 100;
+    grpcd_t *s = start_server_with(&o);
+    client_t a, b;
+    client_open(&a, grpcd_port(s));
+    ck_assert_int_eq(nghttp2_session_send(a.session), 0);
+    uint8_t buf[1024];
+    ck_assert_int_gt(recv(a.fd, buf, sizeof(buf), 0), 0); /* the server's SETTINGS: a is in */
+    client_open(&b, grpcd_port(s));
+    ck_assert_int_eq(recv(b.fd, buf, sizeof(buf), 0), 0); /* b is closed at once */
+    grpcd_stats_t st;
+    grpcd_stats(s, &st);
+    ck_assert_uint_eq(st.connections_refused, 1);
+    wait_until_closed(s); /* a goes idle and is closed */
+    client_close(&a);
+    client_close(&b);
+    grpcd_free(s);
+}
+END_TEST
+
 /* ---- pure pieces --------------------------------------------------------------------------------- */
 
 START_TEST(frame_reader_any_split)
@@ -822,6 +893,9 @@ int main(void)
     tcase_add_test(srv, free_waits_for_pending_calls);
     tcase_add_test(srv, concurrent_streams_on_one_connection);
     tcase_add_test(srv, ipv6_and_bad_addresses);
+    tcase_add_test(srv, connection_buffer_cap);
+    tcase_add_test(srv, header_list_limit_resets_the_stream);
+    tcase_add_test(srv, connection_limit_and_idle_timeout);
     suite_add_tcase(s, srv);
     return ts_run(s);
 }
