@@ -256,7 +256,8 @@ static void close_idle(grpcd_t *s, int64_t now)
     conn_t *next;
     for (conn_t *c = s->conns; c; c = next) {
         next = c->next;
-        if (c->nstreams == 0 && now - c->last_active_ms >= s->opt.idle_timeout_ms) {
+        /* a call held by a handler keeps its connection; streams that merely sit open do not */
+        if (c->held == 0 && now - c->last_active_ms >= s->opt.idle_timeout_ms) {
             /* a GOAWAY first, sent if the socket takes it */
             nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
             nghttp2_session_send(c->session);

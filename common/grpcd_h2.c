@@ -66,7 +66,10 @@ static void stream_drop_body(stream_t *st)
 static void stream_free(stream_t *st)
 {
     conn_t *c = st->conn;
-    if (st->call) st->call->stream = NULL; /* the call is freed when finished */
+    if (st->call) { /* the call is freed when finished */
+        st->call->stream = NULL;
+        c->held--;
+    }
     stream_drop_body(st);
     if (st->prev)
         st->prev->next = st->next;
@@ -176,6 +179,7 @@ conn_t *grpcd_call_deliver(grpcd_call_t *call)
     } else {
         c = st->conn;
         st->call = NULL;
+        c->held--;
         if (call->status == GRPC_OK)
             answer_ok(st, call);
         else
@@ -259,6 +263,7 @@ static void dispatch(stream_t *st, const uint8_t *msg, size_t len)
     call->key_index = st->key_index;
     st->call = call;
     st->answered = 1;
+    st->conn->held++;
     pthread_mutex_lock(&s->mu);
     s->outstanding++;
     pthread_mutex_unlock(&s->mu);
@@ -381,6 +386,18 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     return 0;
 }
 
+/* After an answer ends our side of a stream whose request is still coming (an early refusal), ask the
+ * client to stop sending with RST_STREAM(NO_ERROR) (RFC 9113 8.1), which also frees the stream's slot. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)user_data;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && frame->hd.stream_id > 0 &&
+        nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
 static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_code, void *user_data)
 {
     (void)error_code;
@@ -421,6 +438,7 @@ int grpcd_conn_session_open(conn_t *c)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     int rc = nghttp2_session_server_new(&c->session, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) return -1;

@@ -59,6 +59,7 @@ struct grpcd_conn {
     stream_t *streams; /* open streams, to free them with the connection */
     size_t nstreams;
     size_t buffered; /* request bytes held by this connection's streams */
+    size_t held;     /* calls of this connection held by handlers (not finished yet) */
     int64_t last_active_ms;
     uint32_t events; /* epoll interest currently registered */
 };

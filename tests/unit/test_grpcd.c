@@ -431,6 +431,17 @@ START_TEST(missing_key_is_refused_before_any_body)
     ck_assert_int_eq(c.resps[0].http_status, 200);
     ck_assert_int_eq(c.resps[0].grpc_status, GRPC_UNAUTHENTICATED);
     ck_assert_uint_eq(c.resps[0].body.len, 0);
+    /* the refused stream is then reset with NO_ERROR: the client stops sending, the slot is free */
+    for (int i = 0; i < 100 && !c.resps[0].closed; i++) {
+        struct pollfd pfd = {.fd = c.fd, .events = POLLIN};
+        uint8_t buf[4096];
+        if (poll(&pfd, 1, 50) <= 0) continue;
+        ssize_t got = recv(c.fd, buf, sizeof(buf), 0);
+        ck_assert_int_gt(got, 0);
+        ck_assert_int_eq(nghttp2_session_mem_recv(c.session, buf, (size_t)got), got);
+    }
+    ck_assert_int_eq(c.resps[0].closed, 1);
+    ck_assert_uint_eq(c.resps[0].close_error, NGHTTP2_NO_ERROR);
     client_close(&c);
     /* an unknown method with no key is still UNAUTHENTICATED: nothing is told before the key */
     resp_t r;
