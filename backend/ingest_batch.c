@@ -1,6 +1,7 @@
 /* Ingest batch container and COPY text encoding (see ingest_batch.h). */
 #include "ingest_batch.h"
 #include "alloc.h"
+#include "rfc3339.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,17 +13,34 @@ void ingest_batch_init(ingest_batch_t *b, ingest_kind_t kind, size_t max_copy_by
     memset(b, 0, sizeof(*b));
     b->kind = kind;
     buf_init(&b->copy, max_copy_bytes);
+    buf_init(&b->resources, max_copy_bytes);
+    b->min_ns = RFC3339_MIN_NS;
+    b->max_ns = RFC3339_MAX_NS;
+}
+
+void ingest_batch_set_window(ingest_batch_t *b, int64_t min_ns, int64_t max_ns)
+{
+    b->min_ns = min_ns;
+    b->max_ns = max_ns;
+}
+
+void ingest_batch_reject(ingest_batch_t *b, const ingest_err_t *err)
+{
+    if (b->rejected++ == 0) b->first_rejection = *err;
 }
 
 void ingest_batch_dispose(ingest_batch_t *b)
 {
     if (b == NULL) return;
     buf_dispose(&b->copy);
+    buf_dispose(&b->resources);
     free(b->days);
     free(b->error_traces);
+    free(b->resource_hashes);
     b->days = NULL;
     b->error_traces = NULL;
-    b->ndays = b->nerror_traces = b->records = 0;
+    b->resource_hashes = NULL;
+    b->ndays = b->nerror_traces = b->records = b->nresources = 0;
 }
 
 void ingest_batch_add_day(ingest_batch_t *b, int64_t ns)
@@ -46,11 +64,20 @@ static const char *tables[] = {"spans", "logs", "metric_points", "change_events"
 static const char *names[] = {"spans", "logs", "metrics", "events"};
 static const char *columns[] = {
     "trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status, status_message, "
-    "attributes, events",
-    "ts_ns, service, level, severity, message, trace_id, span_id, stack_trace, attributes, content_hash",
-    "ts_ns, service, name, value, labels, point_hash",
+    "attributes, events, resource_hash, scope_name, scope_version, trace_state, flags, links, "
+    "dropped_attributes_count, dropped_events_count, dropped_links_count",
+    "ts_ns, service, level, severity, message, trace_id, span_id, stack_trace, attributes, content_hash, "
+    "resource_hash, scope_name, scope_version, severity_number, observed_ns, body, flags, event_name, "
+    "dropped_attributes_count",
+    "ts_ns, service, name, value, labels, point_hash, resource_hash, scope_name, scope_version, kind, "
+    "temporality, monotonic, start_ns, unit, hist",
     "ts_ns, service, type, description, meta, event_hash",
 };
+
+const char *ingest_batch_resource_columns(void)
+{
+    return "resource_hash, service, attributes, schema_url, dropped_attributes";
+}
 
 const char *ingest_batch_table(ingest_kind_t kind)
 {

@@ -35,11 +35,25 @@ enum { SPAN_STATUS_UNSET = 0, SPAN_STATUS_OK = 1, SPAN_STATUS_ERROR = 2 };
 #define INGEST_SPAN_ID_LEN 16
 #define INGEST_NS_PER_DAY 86400000000000LL
 
+/* Why a batch was refused: HTTP status (400, 413 or 415), the JSON path of the bad field (e.g.
+ * "spans[3].start_time", empty for the whole body) and the reason. */
+typedef struct {
+    int status;
+    char path[256];
+    char reason[256];
+} ingest_err_t;
+
 typedef struct {
     ingest_kind_t kind;
-    size_t records; /* rows in `copy` */
-    buf_t copy;     /* the rows; bounded by the cap given to ingest_batch_init() */
-    int64_t *days;  /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
+    size_t records;  /* rows in `copy` */
+    buf_t copy;      /* the rows; bounded by the cap given to ingest_batch_init() */
+    buf_t resources; /* rows of the `resources` table (COPY text), distinct within the batch */
+    char (*resource_hashes)[33];
+    size_t nresources;
+    int64_t min_ns, max_ns; /* acceptance window of record times (ingest_batch_set_window) */
+    size_t rejected;        /* records refused one by one (OTLP partial success) */
+    ingest_err_t first_rejection;
+    int64_t *days; /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
     size_t ndays;
     char (*error_traces)[INGEST_TRACE_ID_LEN + 1]; /* distinct trace ids carrying an error signal */
     size_t nerror_traces;
@@ -66,12 +80,12 @@ int ingest_copy_null(buf_t *b);
 int ingest_copy_i64(buf_t *b, int64_t v);
 int ingest_copy_double(buf_t *b, double v); /* round-trips exactly (%.17g) */
 
-/* Why a batch was refused: HTTP status (400, 413 or 415), the JSON path of the bad field (e.g.
- * "spans[3].start_time", empty for the whole body) and the reason. */
-typedef struct {
-    int status;
-    char path[256];
-    char reason[256];
-} ingest_err_t;
+/* Records a refused record (partial success): counts it and keeps the first reason. */
+void ingest_batch_reject(ingest_batch_t *b, const ingest_err_t *err);
+/* Records are accepted with times in [min_ns, max_ns) only; the default is RFC 3339's range of
+ * rfc3339.h (2000..2100). */
+void ingest_batch_set_window(ingest_batch_t *b, int64_t min_ns, int64_t max_ns);
+/* Columns of the `resources` table rows. */
+const char *ingest_batch_resource_columns(void);
 
 #endif
