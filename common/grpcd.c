@@ -25,6 +25,8 @@
 #define LISTEN_BACKLOG 512
 #define MAX_MESSAGE_TEXT 1024
 #define MAX_DETAILS_BYTES (64 * 1024)
+#define OUT_BATCH (64 * 1024) /* bytes gathered from the session per write */
+#define OUT_MAX (16u << 20)   /* sanity cap of one gathering: a batch plus one frame */
 
 void grpcd_options_default(grpcd_options_t *o)
 {
@@ -148,15 +150,23 @@ void grpcd_conn_close(conn_t *c)
     if (c->next) c->next->prev = c->prev;
     s->nconns--;
     atomic_fetch_sub(&s->count.connections_open, 1);
+    buf_dispose(&c->out);
     free(c);
 }
 
 /* Registers the epoll interest the session wants. Returns -1 when it wants nothing (it is over). */
+static int out_pending(const conn_t *c)
+{
+    return c->out_off < c->out.len;
+}
+
+/* Registers the epoll interest the session wants. Returns -1 when it wants nothing (it is over) and
+ * nothing is left to send. */
 static int conn_update_events(conn_t *c)
 {
     uint32_t want = 0;
     if (nghttp2_session_want_read(c->session)) want |= EPOLLIN;
-    if (nghttp2_session_want_write(c->session)) want |= EPOLLOUT;
+    if (nghttp2_session_want_write(c->session) || out_pending(c)) want |= EPOLLOUT;
     if (want == 0) return -1;
     if (c->fd < 0 || want == c->events) return 0;
     struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -165,10 +175,39 @@ static int conn_update_events(conn_t *c)
     return 0;
 }
 
+/* Gathers the session's frames into c->out (one write for many small frames, e.g. a response's
+ * HEADERS, DATA and trailers), up to OUT_BATCH bytes. Returns 0 or -1. */
+static int fill_out(conn_t *c)
+{
+    buf_reset(&c->out);
+    c->out_off = 0;
+    while (c->out.len < OUT_BATCH) {
+        const uint8_t *p;
+        ssize_t n = nghttp2_session_mem_send(c->session, &p);
+        if (n < 0) return -1;
+        if (n == 0) break;
+        if (buf_append(&c->out, p, (size_t)n) != 0) return -1;
+    }
+    if (c->fd < 0) c->out_off = c->out.len; /* socketless: output discarded */
+    return 0;
+}
+
 int grpcd_conn_flush(conn_t *c)
 {
-    if (nghttp2_session_send(c->session) != 0) return -1;
-    c->last_active_ms = now_ms();
+    for (;;) {
+        if (!out_pending(c)) {
+            if (fill_out(c) != 0) return -1;
+            if (!out_pending(c)) break;
+        }
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break; /* EPOLLOUT resumes */
+            return -1;
+        }
+        c->out_off += (size_t)n;
+        c->last_active_ms = now_ms();
+    }
     return conn_update_events(c);
 }
 
@@ -184,9 +223,11 @@ conn_t *grpcd_conn_new(grpcd_t *s, int fd)
     c->fd = fd;
     c->events = EPOLLIN;
     c->last_active_ms = now_ms();
+    buf_init(&c->out, OUT_MAX);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (grpcd_conn_session_open(c) != 0 || (fd >= 0 && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)) {
         if (c->session) nghttp2_session_del(c->session);
+        buf_dispose(&c->out);
         free(c);
         return NULL;
     }
@@ -260,7 +301,7 @@ static void close_idle(grpcd_t *s, int64_t now)
         if (c->held == 0 && now - c->last_active_ms >= s->opt.idle_timeout_ms) {
             /* a GOAWAY first, sent if the socket takes it */
             nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
-            nghttp2_session_send(c->session);
+            (void)grpcd_conn_flush(c); /* best effort: the connection closes either way */
             grpcd_conn_close(c);
         }
     }

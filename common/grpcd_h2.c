@@ -6,12 +6,10 @@
 #include "alloc.h"
 #include "inflate.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #define MAX_KEY_LEN 512       /* longer authorization values cannot hold a valid key */
 #define MAX_MESSAGE_TEXT 1024 /* grpc-message bytes kept (before percent-encoding) */
@@ -410,21 +408,6 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
     return 0;
 }
 
-static ssize_t on_send(nghttp2_session *session, const uint8_t *data, size_t len, int flags, void *user_data)
-{
-    (void)session;
-    (void)flags;
-    conn_t *c = user_data;
-    if (c->fd < 0) return (ssize_t)len;
-    for (;;) {
-        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
-        if (n >= 0) return n;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return NGHTTP2_ERR_WOULDBLOCK;
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
-    }
-}
-
 /* ---- session ------------------------------------------------------------------------------------- */
 
 int grpcd_conn_session_open(conn_t *c)
@@ -432,7 +415,6 @@ int grpcd_conn_session_open(conn_t *c)
     const grpcd_options_t *o = &c->srv->opt;
     nghttp2_session_callbacks *cb;
     if (nghttp2_session_callbacks_new(&cb) != 0) return -1;
-    nghttp2_session_callbacks_set_send_callback(cb, on_send);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);

@@ -60,6 +60,8 @@ struct grpcd_conn {
     size_t nstreams;
     size_t buffered; /* request bytes held by this connection's streams */
     size_t held;     /* calls of this connection held by handlers (not finished yet) */
+    buf_t out;       /* frames gathered from the session, sent from out_off on */
+    size_t out_off;
     int64_t last_active_ms;
     uint32_t events; /* epoll interest currently registered */
 };

@@ -1,7 +1,9 @@
 /* Benchmark of the gRPC unary server (common/grpcd.h) in-process over loopback: `calls` unary calls of
  * a `size`-byte message spread over `conns` connections (one client thread each), `inflight` calls in
  * flight per connection; the handler answers OK with an empty response at once.
- *   Usage: bench-grpcd [calls=1000] [size=204800] [conns=1] [inflight=1] [gzip=0] */
+ *   Usage: bench-grpcd [calls=1000] [size=204800] [conns=1] [inflight=1] [gzip=0]
+ *          bench-grpcd serve SECONDS   (server only, for an outside client such as h2load; prints the port)
+ */
 #include "grpc_frame.h"
 #include "grpcd.h"
 
@@ -145,8 +147,28 @@ static void *run_client(void *arg)
     return NULL;
 }
 
+static int serve(int seconds)
+{
+    grpcd_options_t o;
+    grpcd_options_default(&o);
+    char err[256];
+    grpcd_t *s = grpcd_create(&o, err, sizeof(err));
+    if (s == NULL || grpcd_register(s, "/bench.Svc/Export", answer, NULL) != 0 ||
+        grpcd_start(s, err, sizeof(err)))
+        return fprintf(stderr, "bench-grpcd: %s\n", err), 1;
+    printf("%d\n", grpcd_port(s));
+    fflush(stdout);
+    sleep((unsigned)seconds);
+    grpcd_stats_t st;
+    grpcd_stats(s, &st);
+    fprintf(stderr, "bench-grpcd: %llu OK\n", (unsigned long long)st.calls[GRPC_OK]);
+    grpcd_free(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "serve") == 0) return serve(atoi(argv[2]));
     int calls = argc > 1 ? atoi(argv[1]) : 1000, conns = argc > 3 ? atoi(argv[3]) : 1;
     size_t size = argc > 2 ? (size_t)atol(argv[2]) : 204800;
     int inflight = argc > 4 ? atoi(argv[4]) : 1, gzip = argc > 5 ? atoi(argv[5]) : 0;
