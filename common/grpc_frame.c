@@ -1,6 +1,9 @@
 /* Incremental reader of the one length-prefixed message of a unary gRPC request (see grpc_frame.h). */
 #include "grpc_frame.h"
 
+#include "alloc.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #define FLAG_COMPRESSED 0x01u
@@ -25,10 +28,22 @@ static int header_done(grpc_frame_reader_t *r)
              (uint32_t)r->header[4];
     if (r->len > r->max_len) return fail(r, GRPC_FRAME_ERR_TOO_BIG);
     r->complete = r->len == 0;
+    if (r->len > 0) r->msg = xmalloc(r->len);
     return 0;
 }
 
-int grpc_frame_feed(grpc_frame_reader_t *r, const uint8_t *p, size_t n, buf_t *msg)
+void grpc_frame_reader_dispose(grpc_frame_reader_t *r)
+{
+    free(r->msg);
+    r->msg = NULL;
+}
+
+size_t grpc_frame_reserved(const grpc_frame_reader_t *r)
+{
+    return r->msg ? r->len : 0;
+}
+
+int grpc_frame_feed(grpc_frame_reader_t *r, const uint8_t *p, size_t n)
 {
     if (r->err != GRPC_FRAME_ERR_NONE) return -1;
     while (n > 0) {
@@ -45,7 +60,7 @@ int grpc_frame_feed(grpc_frame_reader_t *r, const uint8_t *p, size_t n, buf_t *m
         }
         size_t take = r->len - r->have;
         if (take > n) take = n;
-        if (buf_append(msg, p, take) != 0) return fail(r, GRPC_FRAME_ERR_TOO_BIG);
+        memcpy(r->msg + r->have, p, take);
         r->have += take;
         p += take;
         n -= take;

@@ -8,8 +8,6 @@
 #ifndef PS_GRPC_FRAME_H
 #define PS_GRPC_FRAME_H
 
-#include "buf.h"
-
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,10 +23,11 @@ typedef enum {
 } grpc_frame_err_t;
 
 typedef struct {
-    size_t max_len;
+    size_t max_len; /* the caller may lower it between feeds (e.g. to a remaining memory budget) */
     uint8_t header[GRPC_FRAME_HEADER_LEN];
     size_t header_have;
     uint32_t len;   /* declared message length, once the header is complete */
+    uint8_t *msg;   /* exactly `len` bytes, allocated when the header is complete */
     size_t have;    /* message bytes received so far */
     int compressed; /* flag bit 0 of the message */
     int complete;   /* the one message is complete */
@@ -37,12 +36,16 @@ typedef struct {
 
 /* Prepares a reader for one unary request body whose message may be at most max_len bytes. */
 void grpc_frame_reader_init(grpc_frame_reader_t *r, size_t max_len);
-/* Feeds the next n body bytes (any split) and appends message bytes to `msg`, whose cap should be at
- * least max_len. A declared length above max_len fails as soon as the header is complete, before any of
- * the message is buffered. Returns 0, or -1 with r->err set; once failed every call returns -1. */
-int grpc_frame_feed(grpc_frame_reader_t *r, const uint8_t *p, size_t n, buf_t *msg);
-/* The body ended (END_STREAM). Returns 0 when exactly one complete message was read, else -1 with
- * r->err set. */
+/* Frees the message. Accepts a reader that never allocated one. */
+void grpc_frame_reader_dispose(grpc_frame_reader_t *r);
+/* Bytes the reader holds or has reserved: the declared length once the header is complete. */
+size_t grpc_frame_reserved(const grpc_frame_reader_t *r);
+/* Feeds the next n body bytes (any split). When the header completes, a declared length above max_len
+ * fails at once; otherwise exactly that many bytes are allocated (one allocation, no regrowth: the
+ * length is known and bounded). Returns 0, or -1 with r->err set; once failed every call returns -1. */
+int grpc_frame_feed(grpc_frame_reader_t *r, const uint8_t *p, size_t n);
+/* The body ended (END_STREAM). Returns 0 when exactly one complete message was read (r->msg holds
+ * r->len bytes, NULL when empty), else -1 with r->err set. */
 int grpc_frame_end(grpc_frame_reader_t *r);
 /* A short English reason for an error, for grpc-message. */
 const char *grpc_frame_err_str(grpc_frame_err_t err);

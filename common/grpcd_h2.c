@@ -30,9 +30,8 @@ struct grpcd_stream {
     int key_index;                /* in the keyset, once authenticated; -1 without a keyset */
     const grpcd_method_t *method; /* set once the headers passed every check */
     int answered;                 /* a response was submitted or a handler holds the call */
-    grpc_frame_reader_t reader;
-    buf_t msg;
-    size_t counted; /* bytes of msg counted in conn->buffered */
+    grpc_frame_reader_t reader;   /* holds the request message */
+    size_t counted;               /* bytes of the reader counted in conn->buffered */
     grpcd_call_t *call;
     uint8_t *out; /* OK answer being sent: the framed response */
     size_t out_len, out_off;
@@ -45,7 +44,6 @@ static stream_t *stream_new(conn_t *c, int32_t id)
     stream_t *st = xcalloc(1, sizeof(*st));
     st->conn = c;
     st->id = id;
-    buf_init(&st->msg, c->srv->opt.max_message_bytes);
     st->next = c->streams;
     if (c->streams) c->streams->prev = st;
     c->streams = st;
@@ -58,7 +56,7 @@ static void stream_drop_body(stream_t *st)
 {
     st->conn->buffered -= st->counted;
     st->counted = 0;
-    buf_dispose(&st->msg);
+    grpc_frame_reader_dispose(&st->reader);
 }
 
 static void stream_free(stream_t *st)
@@ -280,8 +278,8 @@ static int decompress(stream_t *st, buf_t *plain)
         return -1;
     }
     char err[128], why[200];
-    int rc = inflate_bounded(st->encoding == ENC_GZIP ? INFLATE_GZIP : INFLATE_DEFLATE, st->msg.data,
-                             st->msg.len, st->conn->srv->opt.max_message_bytes, plain, err, sizeof(err));
+    int rc = inflate_bounded(st->encoding == ENC_GZIP ? INFLATE_GZIP : INFLATE_DEFLATE, st->reader.msg,
+                             st->reader.len, st->conn->srv->opt.max_message_bytes, plain, err, sizeof(err));
     if (rc == 0) return 0;
     snprintf(why, sizeof(why), "compressed message: %s", err);
     answer_error(st, rc == -2 ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL, why);
@@ -295,7 +293,7 @@ static void complete_request(stream_t *st)
     if (grpc_frame_end(&st->reader) != 0)
         return answer_error(st, frame_err_status(st->reader.err), grpc_frame_err_str(st->reader.err));
     if (!st->reader.compressed) {
-        dispatch(st, (const uint8_t *)st->msg.data, st->msg.len);
+        dispatch(st, st->reader.msg, st->reader.len);
         stream_drop_body(st);
         return;
     }
@@ -371,16 +369,17 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
     conn_t *c = user_data;
     stream_t *st = stream_of(session, id);
     if (st == NULL || st->answered) return 0; /* refused already: the bytes are dropped */
-    if (c->buffered + len > c->srv->opt.max_conn_buffered_bytes) {
-        answer_error(st, GRPC_RESOURCE_EXHAUSTED, "connection buffer limit reached");
-        return 0;
-    }
-    if (grpc_frame_feed(&st->reader, data, len, &st->msg) != 0) {
+    /* The whole declared message is reserved when its header completes: it must fit both the message
+     * limit and what is left of the connection's budget. */
+    size_t left = c->srv->opt.max_conn_buffered_bytes - c->buffered + st->counted;
+    if (left < st->reader.max_len) st->reader.max_len = left;
+    if (grpc_frame_feed(&st->reader, data, len) != 0) {
         answer_error(st, frame_err_status(st->reader.err), grpc_frame_err_str(st->reader.err));
         return 0;
     }
-    c->buffered += st->msg.len - st->counted;
-    st->counted = st->msg.len;
+    size_t reserved = grpc_frame_reserved(&st->reader);
+    c->buffered += reserved - st->counted;
+    st->counted = reserved;
     return 0;
 }
 

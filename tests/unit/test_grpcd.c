@@ -784,14 +784,14 @@ START_TEST(frame_reader_any_split)
     const uint8_t body[] = {0, 0, 0, 0, 3, 'a', 'b', 'c'};
     for (size_t cut = 0; cut <= sizeof(body); cut++) {
         grpc_frame_reader_t r;
-        buf_t msg;
-        buf_init(&msg, 16);
         grpc_frame_reader_init(&r, 16);
-        ck_assert_int_eq(grpc_frame_feed(&r, body, cut, &msg), 0);
-        ck_assert_int_eq(grpc_frame_feed(&r, body + cut, sizeof(body) - cut, &msg), 0);
+        ck_assert_int_eq(grpc_frame_feed(&r, body, cut), 0);
+        ck_assert_uint_eq(grpc_frame_reserved(&r), cut >= 5 ? 3 : 0);
+        ck_assert_int_eq(grpc_frame_feed(&r, body + cut, sizeof(body) - cut), 0);
         ck_assert_int_eq(grpc_frame_end(&r), 0);
-        ck_assert_str_eq(msg.data, "abc");
-        buf_dispose(&msg);
+        ck_assert_uint_eq(r.len, 3);
+        ck_assert(memcmp(r.msg, "abc", 3) == 0);
+        grpc_frame_reader_dispose(&r);
     }
 }
 END_TEST
@@ -813,16 +813,22 @@ START_TEST(frame_reader_errors)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         grpc_frame_reader_t r;
-        buf_t msg;
-        buf_init(&msg, 16);
         grpc_frame_reader_init(&r, 16);
-        int rc = grpc_frame_feed(&r, (const uint8_t *)cases[i].p, cases[i].n, &msg);
+        int rc = grpc_frame_feed(&r, (const uint8_t *)cases[i].p, cases[i].n);
         if (rc == 0) rc = grpc_frame_end(&r);
         ck_assert_msg(rc == -1 && r.err == cases[i].err, "case %zu: rc %d err %d", i, rc, r.err);
-        ck_assert_uint_eq(msg.len, cases[i].err == GRPC_FRAME_ERR_TOO_BIG ? 0 : msg.len);
+        if (cases[i].err == GRPC_FRAME_ERR_TOO_BIG) ck_assert_uint_eq(grpc_frame_reserved(&r), 0);
         ck_assert_str_ne(grpc_frame_err_str(r.err), "");
-        buf_dispose(&msg);
+        grpc_frame_reader_dispose(&r);
     }
+    /* a lowered limit between feeds (the connection's budget) applies to the header still to come */
+    grpc_frame_reader_t r;
+    grpc_frame_reader_init(&r, 16);
+    ck_assert_int_eq(grpc_frame_feed(&r, (const uint8_t *)"\0\0\0", 3), 0);
+    r.max_len = 4;
+    ck_assert_int_eq(grpc_frame_feed(&r, (const uint8_t *)"\0\5", 2), -1);
+    ck_assert_int_eq(r.err, GRPC_FRAME_ERR_TOO_BIG);
+    grpc_frame_reader_dispose(&r);
 }
 END_TEST
 
