@@ -23,7 +23,7 @@
 #define READ_CHUNK 65536
 #define READS_PER_EVENT 4 /* bounded so one busy connection cannot starve the others */
 #define LISTEN_BACKLOG 512
-#define MAX_MESSAGE_TEXT 1024
+#define MAX_MESSAGE_TEXT 1024 /* grpc-message keeps about this much text (3x once percent-encoded) */
 #define MAX_DETAILS_BYTES (64 * 1024)
 #define OUT_BATCH (64 * 1024) /* bytes gathered from the session per write */
 #define OUT_MAX (16u << 20)   /* sanity cap of one gathering: a batch plus one frame */
@@ -309,7 +309,7 @@ static void close_idle(grpcd_t *s, int64_t now)
 
 /* ---- finished calls ------------------------------------------------------------------------------ */
 
-static char *encode_message(const char *message)
+char *grpcd_message_encode(const char *message)
 {
     if (message == NULL || *message == '\0') return NULL;
     buf_t enc;
@@ -349,7 +349,7 @@ void grpcd_call_finish(grpcd_call_t *call, int grpc_status, const char *message,
         grpc_frame_header_write(call->body, 0, (uint32_t)response_len);
         if (response_len) memcpy(call->body + GRPC_FRAME_HEADER_LEN, response, response_len);
     } else {
-        call->message = encode_message(message);
+        call->message = grpcd_message_encode(message);
         call->details = encode_details(status_details, details_len);
     }
     pthread_mutex_lock(&s->mu);

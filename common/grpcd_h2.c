@@ -12,7 +12,6 @@
 #include <strings.h>
 
 #define MAX_KEY_LEN 512       /* longer authorization values cannot hold a valid key */
-#define MAX_MESSAGE_TEXT 1024 /* grpc-message bytes kept (before percent-encoding) */
 #define CONN_WINDOW_STREAMS 4 /* the connection window holds this many stream windows */
 #define HEADER_OVERHEAD 32    /* RFC 7540 6.5.2: each header counts name + value + 32 */
 #define ACCEPT_ENCODING "gzip,deflate,identity"
@@ -112,12 +111,9 @@ static void answer_status(stream_t *st, int status, const char *message, const c
 /* A server-made error; `message` is plain text. */
 static void answer_error(stream_t *st, int status, const char *message)
 {
-    buf_t enc;
-    buf_init(&enc, 4 * MAX_MESSAGE_TEXT);
-    /* a message too long to encode whole is sent cut (our own texts are short) */
-    if (grpc_percent_encode(message, &enc) != 0 && enc.len == 0) buf_reset(&enc);
-    answer_status(st, status, enc.data ? enc.data : "", NULL);
-    buf_dispose(&enc);
+    char *enc = grpcd_message_encode(message);
+    answer_status(st, status, enc, NULL);
+    free(enc);
 }
 
 /* HTTP-level refusal (405, 415): gRPC clients map the HTTP status; grpc-status INTERNAL as grpc-go. */

@@ -92,6 +92,9 @@ conn_t *grpcd_call_deliver(grpcd_call_t *call);
 conn_t *grpcd_conn_new(grpcd_t *s, int fd);
 /* Frees the connection, its streams and its session; closes its socket. */
 void grpcd_conn_close(conn_t *c);
+/* grpcd.c: the grpc-message value of a plain text: percent-encoded, cut past a few KiB; NULL for NULL or
+ * "". Caller frees. */
+char *grpcd_message_encode(const char *message);
 /* grpcd.c: takes every finished call off the queue and delivers it, flushing the connections. */
 void grpcd_drain_finished(grpcd_t *s);
 /* Sends what the session has queued; returns 0, or -1 when the connection should close. */
