@@ -294,6 +294,7 @@ static void conn_event(conn_t *c, uint32_t events)
 
 static void close_idle(grpcd_t *s, int64_t now)
 {
+    if (s->opt.idle_timeout_ms <= 0) return;
     conn_t *next;
     for (conn_t *c = s->conns; c; c = next) {
         next = c->next;

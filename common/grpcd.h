@@ -35,7 +35,7 @@ typedef struct {
     size_t max_connections;          /* connections past this are closed at once */
     uint32_t max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS */
     uint32_t max_header_list_bytes;  /* SETTINGS_MAX_HEADER_LIST_SIZE, enforced per request */
-    int idle_timeout_ms;             /* a connection without streams and traffic this long is closed */
+    int idle_timeout_ms;             /* no traffic and no call held this long: closed; <= 0: never */
     size_t max_conn_buffered_bytes;  /* request bytes buffered per connection over all its streams */
     uint32_t stream_window_bytes;    /* HTTP/2 flow-control window per stream */
 } grpcd_options_t;
