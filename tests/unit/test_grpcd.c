@@ -26,6 +26,8 @@
 #define BUSY "/test.Svc/Busy"
 #define KEY "secret-key-123"
 #define MAX_STREAMS 8
+#define MAX_LATER 64
+#define RACES 40
 #define WAIT_MS 10000
 
 /* ---- server side --------------------------------------------------------------------------------- */
@@ -34,8 +36,8 @@
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    grpcd_call_t *calls[MAX_STREAMS];
-    size_t lens[MAX_STREAMS];
+    grpcd_call_t *calls[MAX_LATER];
+    size_t lens[MAX_LATER];
     int n;
 } later_t;
 
@@ -777,6 +779,41 @@ START_TEST(connection_limit_and_idle_timeout)
 }
 END_TEST
 
+static void *finish_all_later(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < RACES; i++) {
+        grpcd_call_t *call = later_wait(&g_later, i);
+        usleep((useconds_t)(rand() % 3000));
+        grpcd_call_finish(call, i % 2 ? GRPC_OK : GRPC_UNAVAILABLE, "racing", "r", 1, "d", 1);
+    }
+    return NULL;
+}
+
+/* Answers from another thread race with clients leaving: each call is answered or dropped, never
+ * touched after its stream is gone (ASan). */
+START_TEST(finish_races_with_disconnects)
+{
+    grpcd_t *s = start_server(NULL, 0);
+    srand(7);
+    pthread_t t;
+    pthread_create(&t, NULL, finish_all_later, NULL);
+    for (int i = 0; i < RACES; i++) {
+        client_t c;
+        client_open(&c, grpcd_port(s));
+        req_opts_t o = {.path = LATER};
+        body_src_t b = {(const uint8_t *)"\0\0\0\0\0", 5, 0};
+        client_request(&c, &o, &b);
+        ck_assert_int_eq(nghttp2_session_send(c.session), 0);
+        later_wait(&g_later, i);
+        usleep((useconds_t)(rand() % 3000));
+        client_close(&c);
+    }
+    pthread_join(t, NULL);
+    grpcd_free(s); /* every call was finished: nothing to wait for */
+}
+END_TEST
+
 /* ---- pure pieces --------------------------------------------------------------------------------- */
 
 START_TEST(frame_reader_any_split)
@@ -913,6 +950,7 @@ int main(void)
     tcase_add_test(srv, connection_buffer_cap);
     tcase_add_test(srv, header_list_limit_resets_the_stream);
     tcase_add_test(srv, connection_limit_and_idle_timeout);
+    tcase_add_test(srv, finish_races_with_disconnects);
     suite_add_tcase(s, srv);
     return ts_run(s);
 }
