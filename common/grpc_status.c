@@ -100,9 +100,13 @@ out:
 
 int grpc_status_encode(int code, const char *message, const grpc_duration_t *retry_delay, buf_t *out)
 {
-    if (put_int_field(out, 1, code) != 0) return -1;
-    if (message != NULL && *message != '\0' && put_bytes_field(out, 2, message, strlen(message)) != 0)
+    size_t mark = out->len;
+    if (put_int_field(out, 1, code) != 0 ||
+        (message != NULL && *message != '\0' && put_bytes_field(out, 2, message, strlen(message)) != 0) ||
+        (retry_delay != NULL && encode_retry_any(retry_delay, out) != 0)) {
+        out->len = mark; /* nothing half-written stays */
+        if (out->data) out->data[mark] = '\0';
         return -1;
-    if (retry_delay != NULL && encode_retry_any(retry_delay, out) != 0) return -1;
+    }
     return 0;
 }

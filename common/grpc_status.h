@@ -32,7 +32,7 @@ typedef enum {
 #define GRPC_CODE_COUNT 17
 
 /* Appends `s` percent-encoded as grpc-message wants it: bytes outside 0x20..0x7E and '%' become %XX.
- * Returns 0, or -1 when out's cap is reached. */
+ * Returns 0, or -1 when out's cap is reached, after appending the whole escapes that fit (a cut text). */
 int grpc_percent_encode(const char *s, buf_t *out) __attribute__((warn_unused_result));
 /* Appends the base64 (standard alphabet, no padding) of n bytes, as "-bin" metadata is sent.
  * Returns 0, or -1 when out's cap is reached. */
@@ -45,7 +45,7 @@ typedef struct {
 
 /* Appends the protobuf encoding of google.rpc.Status{code, message, details}. When retry_delay is not
  * NULL, details holds one google.protobuf.Any of type "type.googleapis.com/google.rpc.RetryInfo" with
- * retry_delay. `message` may be NULL. Returns 0, or -1 when out's cap is reached. */
+ * retry_delay. `message` may be NULL. Returns 0, or -1 when out's cap is reached (out unchanged). */
 int grpc_status_encode(int code, const char *message, const grpc_duration_t *retry_delay, buf_t *out)
     __attribute__((warn_unused_result));
 

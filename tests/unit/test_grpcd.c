@@ -899,6 +899,13 @@ START_TEST(status_encoding_bytes)
     ck_assert_int_eq(grpc_status_encode(GRPC_OK, NULL, &d2, &b), 0);
     const char tail[] = "\x0a\x08\x08\xac\x02\x10\x80\xe5\x9a\x77";
     ck_assert(memcmp(b.data + b.len - 10, tail, 10) == 0);
+    /* past the cap nothing is left half-written */
+    buf_t small;
+    buf_init(&small, 20);
+    ck_assert_int_eq(buf_append(&small, "ab", 2), 0);
+    ck_assert_int_eq(grpc_status_encode(GRPC_UNAVAILABLE, "a longer message", &d, &small), -1);
+    ck_assert_uint_eq(small.len, 2);
+    buf_dispose(&small);
     buf_dispose(&want);
     buf_dispose(&b);
 }
