@@ -5,6 +5,7 @@
 #include "hash.h"
 #include "hexid.h"
 #include "ingest_json.h"
+#include "ingest_record.h"
 #include "jscan.h"
 #include "rfc3339.h"
 
@@ -30,8 +31,7 @@ typedef struct {
     int64_t ns[MAX_FIELDS];
     double num[MAX_FIELDS];
     buf_t bufs[MAX_FIELDS];
-    buf_t events; /* rebuilt events JSON */
-    int has_exception;
+    ingest_list_t events;
 } record_t;
 
 typedef struct {
@@ -96,39 +96,26 @@ static int read_time(parser_t *p, const char *field, int64_t *ns)
     return field_fail(p, field, 400, "expected an RFC 3339 time string or integer epoch nanoseconds");
 }
 
-/* events: [{"name","time","attributes"?}] rebuilt as [{"name","time_ns","attributes"}]. */
+/* events: [{"name","time","attributes"?}] into the record layer's list. */
 static int read_events(parser_t *p, const char *field)
 {
     record_t *r = &p->rec;
-    buf_t *out = &r->events;
-    buf_reset(out);
-    buf_append_char(out, '[');
+    ingest_list_reset(&r->events);
     if (jscan_array_begin(&p->j) != 0) return field_fail(p, field, 400, "expected an array");
     int k, n = 0;
     while ((k = jscan_array_next(&p->j)) == 1) {
         char path[64];
         snprintf(path, sizeof(path), "events[%d]", n);
         if (jscan_object_begin(&p->j) != 0) return field_fail(p, path, 400, "expected an object");
-        jstr_t key, name_raw = {NULL, 0}, attrs = {"{}", 2};
+        jstr_t key, name = {NULL, 0}, attrs = {NULL, 0};
         int64_t ns = 0;
-        int has_name = 0, has_time = 0, m;
+        int has_time = 0, m;
         while ((m = jscan_object_next(&p->j, &key, &p->key)) == 1) {
             char fp[96];
             if (key.n == 4 && memcmp(key.s, "name", 4) == 0) {
                 snprintf(fp, sizeof(fp), "events[%d].name", n);
                 if (jscan_peek(&p->j) != JT_STRING) return field_fail(p, fp, 400, "expected a string");
-                jstr_t decoded;
-                const char *at = p->j.p;
-                if (jscan_string(&p->j, &decoded, &p->rec.bufs[MAX_FIELDS - 1]) != 0)
-                    return syntax_fail(p, fp);
-                while (*at != '"')
-                    at++;
-                name_raw.s = at;
-                name_raw.n = (size_t)(p->j.p - at);
-                if (decoded.n == 0) return field_fail(p, fp, 400, "must not be empty");
-                if (decoded.n > IJ_MAX_NAME) return field_fail(p, fp, 400, "too long");
-                if (decoded.n == 9 && memcmp(decoded.s, "exception", 9) == 0) r->has_exception = 1;
-                has_name = 1;
+                if (jscan_string(&p->j, &name, &p->rec.bufs[MAX_FIELDS - 1]) != 0) return syntax_fail(p, fp);
             } else if (key.n == 4 && memcmp(key.s, "time", 4) == 0) {
                 snprintf(fp, sizeof(fp), "events[%d].time", n);
                 if (read_time(p, fp, &ns) != 0) return -1;
@@ -138,32 +125,26 @@ static int read_events(parser_t *p, const char *field)
                 jtype_t t = jscan_peek(&p->j);
                 if (t != JT_OBJECT && t != JT_NULL) return field_fail(p, fp, 400, "expected an object");
                 if (jscan_skip(&p->j, &attrs) != 0) return syntax_fail(p, fp);
-                if (t == JT_NULL) attrs = (jstr_t){"{}", 2};
-            } else if (jscan_skip(&p->j, NULL) != 0) {
-                return syntax_fail(p, path);
+                if (t == JT_NULL) attrs = (jstr_t){NULL, 0};
+            } else {
+                snprintf(fp, sizeof(fp), "events[%d].%.*s", n, (int)(key.n > 40 ? 40 : key.n), key.s);
+                return field_fail(p, fp, 400, "unknown field");
             }
         }
         if (m < 0) return syntax_fail(p, path);
-        if (!has_name) {
-            char fp[64];
-            snprintf(fp, sizeof(fp), "events[%d].name", n);
-            return field_fail(p, fp, 400, "missing");
-        }
         if (!has_time) {
             char fp[64];
             snprintf(fp, sizeof(fp), "events[%d].time", n);
             return field_fail(p, fp, 400, "missing");
         }
-        /* every append is checked: a truncated events array would be stored as broken JSON */
-        if ((n && buf_append_char(out, ',')) || buf_append_str(out, "{\"name\":") ||
-            buf_append(out, name_raw.s, name_raw.n) ||
-            buf_printf(out, ",\"time_ns\":%lld,\"attributes\":", (long long)ns) ||
-            buf_append(out, attrs.s, attrs.n) || buf_append_char(out, '}'))
-            return TOO_BIG(p);
+        char prefix[320];
+        snprintf(prefix, sizeof(prefix), "%s[%zu].events[%d]", p->top, p->index, n);
+        if (ingest_list_add_event(&r->events, (istr_t){name.s, name.n}, ns, (istr_t){attrs.s, attrs.n}, 0,
+                                  prefix, p->err) != 0)
+            return -1;
         n++;
     }
     if (k < 0) return syntax_fail(p, field);
-    if (buf_append_char(out, ']') != 0) return TOO_BIG(p);
     return 0;
 }
 
@@ -172,7 +153,6 @@ static int read_record(parser_t *p, const field_spec_t *spec, size_t nspec)
 {
     record_t *r = &p->rec;
     memset(r->present, 0, sizeof(r->present));
-    r->has_exception = 0;
     if (jscan_peek(&p->j) != JT_OBJECT) return field_fail(p, NULL, 400, "expected an object");
     jscan_object_begin(&p->j);
     jstr_t key;
@@ -184,9 +164,10 @@ static int read_record(parser_t *p, const field_spec_t *spec, size_t nspec)
                 f = i;
                 break;
             }
-        if (f == nspec) {
-            if (jscan_skip(&p->j, NULL) != 0) return syntax_fail(p, NULL);
-            continue;
+        if (f == nspec) { /* our own API: an unknown field is a mistake worth hearing about */
+            char name[64];
+            snprintf(name, sizeof(name), "%.*s", (int)(key.n > 60 ? 60 : key.n), key.s);
+            return field_fail(p, name, 400, "unknown field");
         }
         const char *name = spec[f].name;
         jtype_t t = jscan_peek(&p->j);
@@ -226,23 +207,9 @@ static int read_record(parser_t *p, const field_spec_t *spec, size_t nspec)
     return 0;
 }
 
-/* Required string field of at most max bytes (allow_empty: "" accepted). */
-static int need_str(parser_t *p, const field_spec_t *spec, int f, size_t max, int allow_empty)
+static istr_t field_str(const record_t *r, int f)
 {
-    if (!p->rec.present[f]) return field_fail(p, spec[f].name, 400, "missing");
-    if (p->rec.str[f].n == 0 && !allow_empty) return field_fail(p, spec[f].name, 400, "must not be empty");
-    if (p->rec.str[f].n > max) {
-        char why[64];
-        snprintf(why, sizeof(why), "longer than %zu bytes", max);
-        return field_fail(p, spec[f].name, 400, why);
-    }
-    return 0;
-}
-
-static int opt_str(parser_t *p, const field_spec_t *spec, int f, size_t max)
-{
-    if (!p->rec.present[f]) return 0;
-    return need_str(p, spec, f, max, 1);
+    return r->present[f] ? (istr_t){r->str[f].s, r->str[f].n} : ISTR_NONE;
 }
 
 static int need(parser_t *p, const field_spec_t *spec, int f)
@@ -250,35 +217,28 @@ static int need(parser_t *p, const field_spec_t *spec, int f)
     return p->rec.present[f] ? 0 : field_fail(p, spec[f].name, 400, "missing");
 }
 
-static int id_of(parser_t *p, const field_spec_t *spec, int f, size_t nbytes, int required, char *out,
-                 int *has)
+/* An id field into lowercase hex ("" when absent or empty and not required). */
+static int id_of(parser_t *p, const field_spec_t *spec, int f, size_t nbytes, int required, char *out)
 {
-    *has = 0;
+    out[0] = '\0';
     if (!p->rec.present[f] || (!required && p->rec.str[f].n == 0))
         return required ? field_fail(p, spec[f].name, 400, "missing") : 0;
     const char *why;
     if (hexid_parse(p->rec.str[f].s, p->rec.str[f].n, nbytes, out, &why) != 0)
         return field_fail(p, spec[f].name, 400, why);
-    *has = 1;
     return 0;
 }
 
-static int col_str(buf_t *c, const record_t *r, int f, char sep)
+static int match_word(const jstr_t *s, const char *const *words, size_t n)
 {
-    return r->present[f] ? ij_col_text(c, r->str[f].s, r->str[f].n, sep) : ij_col_null(c, sep);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(words[i]) == s->n && strncasecmp(words[i], s->s, s->n) == 0) return (int)i;
+    return -1;
 }
 
-static int col_json(buf_t *c, const record_t *r, int f, char sep)
+static void record_prefix(const parser_t *p, char *out, size_t n)
 {
-    return r->present[f] ? ij_col_text(c, r->str[f].s, r->str[f].n, sep) : ij_col_text(c, "{}", 2, sep);
-}
-
-static void hash_field(hash128_state_t *h, const record_t *r, int f)
-{
-    if (r->present[f])
-        hash128_field(h, r->str[f].s, r->str[f].n);
-    else
-        hash128_field(h, "\x01null", 5);
+    snprintf(out, n, "%s[%zu]", p->top, p->index);
 }
 
 /* ---------------- spans ---------------- */
@@ -302,29 +262,34 @@ static const field_spec_t span_spec[] = {
     {"name", F_STRING},     {"kind", F_STRING},           {"start_time", F_TIME},       {"end_time", F_TIME},
     {"status", F_STRING},   {"status_message", F_STRING}, {"attributes", F_OBJECT},     {"events", F_EVENTS},
 };
-
-static int match_word(const jstr_t *s, const char *const *words, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strlen(words[i]) == s->n && strncasecmp(words[i], s->s, s->n) == 0) return (int)i;
-    return -1;
-}
+static const char *const span_names[SF_COUNT] = {
+    [SF_TRACE_ID] = "trace_id",
+    [SF_SPAN_ID] = "span_id",
+    [SF_PARENT] = "parent_span_id",
+    [SF_SERVICE] = "service",
+    [SF_NAME] = "name",
+    [SF_START] = "start_time",
+    [SF_END] = "end_time",
+    [SF_STATUS_MESSAGE] = "status_message",
+    [SF_ATTRIBUTES] = "attributes",
+    [SF_EVENTS] = "events",
+    [SF_LINKS] = "links",
+    [SF_TRACE_STATE] = "trace_state",
+};
 
 static int one_span(parser_t *p)
 {
     const field_spec_t *sp = span_spec;
     if (read_record(p, sp, 12) != 0) return -1;
     record_t *r = &p->rec;
-    char trace[33], span[17], parent[17];
-    int has, has_parent;
-    if (id_of(p, sp, S_TRACE, TRACE_ID_BYTES, 1, trace, &has) ||
-        id_of(p, sp, S_SPAN, SPAN_ID_BYTES, 1, span, &has) ||
-        id_of(p, sp, S_PARENT, SPAN_ID_BYTES, 0, parent, &has_parent) ||
-        need_str(p, sp, S_SERVICE, IJ_MAX_SERVICE, 0) || need_str(p, sp, S_NAME, IJ_MAX_NAME, 0) ||
-        need(p, sp, S_START) || need(p, sp, S_END) || opt_str(p, sp, S_MSG, IJ_MAX_MESSAGE))
+    ingest_span_t s;
+    memset(&s, 0, sizeof(s));
+    if (id_of(p, sp, S_TRACE, TRACE_ID_BYTES, 1, s.trace_id) ||
+        id_of(p, sp, S_SPAN, SPAN_ID_BYTES, 1, s.span_id) ||
+        id_of(p, sp, S_PARENT, SPAN_ID_BYTES, 0, s.parent_span_id) || need(p, sp, S_SERVICE) ||
+        need(p, sp, S_START) || need(p, sp, S_END))
         return -1;
-    if (r->ns[S_END] < r->ns[S_START]) return field_fail(p, "end_time", 400, "end_time is before start_time");
-    static const char *kinds[] = {"SERVER", "CLIENT", "INTERNAL", "PRODUCER", "CONSUMER"};
+    static const char *kinds[] = {"INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"};
     int kind = -1;
     if (r->present[S_KIND] && (kind = match_word(&r->str[S_KIND], kinds, 5)) < 0)
         return field_fail(p, "kind", 400, "expected SERVER, CLIENT, INTERNAL, PRODUCER or CONSUMER");
@@ -332,20 +297,18 @@ static int one_span(parser_t *p)
     int status = SPAN_STATUS_UNSET;
     if (r->present[S_STATUS] && (status = match_word(&r->str[S_STATUS], statuses, 3)) < 0)
         return field_fail(p, "status", 400, "expected OK, ERROR or UNSET");
-    buf_t *c = &p->b->copy;
-    if (ij_col_text(c, trace, 32, '\t') || ij_col_text(c, span, 16, '\t') ||
-        (has_parent ? ij_col_text(c, parent, 16, '\t') : ij_col_null(c, '\t')) ||
-        col_str(c, r, S_SERVICE, '\t') || col_str(c, r, S_NAME, '\t') ||
-        (kind >= 0 ? ij_col_text(c, kinds[kind], strlen(kinds[kind]), '\t') : ij_col_null(c, '\t')) ||
-        ij_col_i64(c, r->ns[S_START], '\t') || ij_col_i64(c, r->ns[S_END], '\t') ||
-        ij_col_i64(c, status, '\t') || col_str(c, r, S_MSG, '\t') || col_json(c, r, S_ATTRS, '\t') ||
-        (r->present[S_EVENTS] ? ij_col_text(c, r->events.data, r->events.len, '\n')
-                              : ij_col_text(c, "[]", 2, '\n')))
-        return TOO_BIG(p);
-    ingest_batch_add_day(p->b, r->ns[S_START]);
-    if (status == SPAN_STATUS_ERROR || (r->present[S_EVENTS] && r->has_exception))
-        ingest_batch_add_error_trace(p->b, trace);
-    return 0;
+    s.service = field_str(r, S_SERVICE);
+    s.name = field_str(r, S_NAME);
+    s.kind = kind + 1; /* SPAN_KIND_INTERNAL.. in the order above; 0 when absent */
+    s.start_ns = r->ns[S_START];
+    s.end_ns = r->ns[S_END];
+    s.status = status;
+    s.status_message = field_str(r, S_MSG);
+    s.attributes = field_str(r, S_ATTRS);
+    s.events = r->present[S_EVENTS] ? &r->events : NULL;
+    char prefix[64];
+    record_prefix(p, prefix, sizeof(prefix));
+    return ingest_record_span(p->b, &s, span_names, prefix, p->err);
 }
 
 /* ---------------- logs ---------------- */
@@ -355,45 +318,38 @@ static const field_spec_t log_spec[] = {
     {"timestamp", F_TIME},  {"service", F_STRING}, {"level", F_STRING},       {"message", F_STRING},
     {"trace_id", F_STRING}, {"span_id", F_STRING}, {"stack_trace", F_STRING}, {"attributes", F_OBJECT},
 };
+static const char *const log_names[LF_COUNT] = {
+    [LF_TIME] = "timestamp",        [LF_SERVICE] = "service",       [LF_LEVEL] = "level",
+    [LF_MESSAGE] = "message",       [LF_TRACE_ID] = "trace_id",     [LF_SPAN_ID] = "span_id",
+    [LF_STACK] = "stack_trace",     [LF_ATTRIBUTES] = "attributes", [LF_BODY] = "message",
+    [LF_EVENT_NAME] = "event_name",
+};
 
 static int one_log(parser_t *p)
 {
     const field_spec_t *sp = log_spec;
     if (read_record(p, sp, 8) != 0) return -1;
     record_t *r = &p->rec;
-    char trace[33], span[17];
-    int has_trace, has_span;
-    if (need(p, sp, L_TS) || need_str(p, sp, L_SERVICE, IJ_MAX_SERVICE, 0) ||
-        need_str(p, sp, L_LEVEL, IJ_MAX_LEVEL, 0) || need_str(p, sp, L_MSG, IJ_MAX_MESSAGE, 1) ||
-        id_of(p, sp, L_TRACE, TRACE_ID_BYTES, 0, trace, &has_trace) ||
-        id_of(p, sp, L_SPAN, SPAN_ID_BYTES, 0, span, &has_span) || opt_str(p, sp, L_STACK, IJ_MAX_STACK))
+    ingest_log_t l;
+    memset(&l, 0, sizeof(l));
+    if (need(p, sp, L_TS) || need(p, sp, L_SERVICE) || need(p, sp, L_LEVEL) || need(p, sp, L_MSG) ||
+        id_of(p, sp, L_TRACE, TRACE_ID_BYTES, 0, l.trace_id) ||
+        id_of(p, sp, L_SPAN, SPAN_ID_BYTES, 0, l.span_id))
         return -1;
-    int severity = ij_severity_of(r->str[L_LEVEL].s, r->str[L_LEVEL].n);
-    if (severity == 0)
+    if (r->str[L_LEVEL].n == 0) return field_fail(p, "level", 400, "must not be empty");
+    if (r->str[L_LEVEL].n > INGEST_MAX_LEVEL) return field_fail(p, "level", 400, "longer than 32 bytes");
+    l.severity = ingest_severity_of_level(r->str[L_LEVEL].s, r->str[L_LEVEL].n);
+    if (l.severity == 0)
         return field_fail(p, "level", 400, "expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL");
-    /* same content and time: same record (attributes as sent) */
-    hash128_state_t h;
-    hash128_init(&h);
-    hash128_update(&h, &r->ns[L_TS], sizeof(int64_t));
-    hash_field(&h, r, L_SERVICE);
-    hash_field(&h, r, L_LEVEL);
-    hash_field(&h, r, L_MSG);
-    hash128_field(&h, has_trace ? trace : "", has_trace ? 32 : 0);
-    hash128_field(&h, has_span ? span : "", has_span ? 16 : 0);
-    hash_field(&h, r, L_STACK);
-    hash_field(&h, r, L_ATTRS);
-    char hex[33];
-    hash128_hex(hash128_final(&h), hex);
-    buf_t *c = &p->b->copy;
-    if (ij_col_i64(c, r->ns[L_TS], '\t') || col_str(c, r, L_SERVICE, '\t') || col_str(c, r, L_LEVEL, '\t') ||
-        ij_col_i64(c, severity, '\t') || col_str(c, r, L_MSG, '\t') ||
-        (has_trace ? ij_col_text(c, trace, 32, '\t') : ij_col_null(c, '\t')) ||
-        (has_span ? ij_col_text(c, span, 16, '\t') : ij_col_null(c, '\t')) || col_str(c, r, L_STACK, '\t') ||
-        col_json(c, r, L_ATTRS, '\t') || ij_col_text(c, hex, 32, '\n'))
-        return TOO_BIG(p);
-    ingest_batch_add_day(p->b, r->ns[L_TS]);
-    if (severity >= 5 && has_trace) ingest_batch_add_error_trace(p->b, trace);
-    return 0;
+    l.ts_ns = r->ns[L_TS];
+    l.service = field_str(r, L_SERVICE);
+    l.level = field_str(r, L_LEVEL);
+    l.message = field_str(r, L_MSG);
+    l.stack_trace = field_str(r, L_STACK);
+    l.attributes = field_str(r, L_ATTRS);
+    char prefix[64];
+    record_prefix(p, prefix, sizeof(prefix));
+    return ingest_record_log(p->b, &l, log_names, prefix, p->err);
 }
 
 /* ---------------- metrics ---------------- */
@@ -403,32 +359,28 @@ static const field_spec_t metric_spec[] = {
     {"timestamp", F_TIME}, {"service", F_STRING}, {"name", F_STRING},
     {"value", F_NUMBER},   {"labels", F_OBJECT},
 };
+static const char *const metric_names[MF_COUNT] = {
+    [MF_TIME] = "timestamp", [MF_SERVICE] = "service",  [MF_NAME] = "name",       [MF_VALUE] = "value",
+    [MF_LABELS] = "labels",  [MF_START] = "start_time", [MF_BUCKETS] = "buckets",
+};
 
 static int one_metric(parser_t *p)
 {
     const field_spec_t *sp = metric_spec;
     if (read_record(p, sp, 5) != 0) return -1;
     record_t *r = &p->rec;
-    if (need(p, sp, M_TS) || need_str(p, sp, M_SERVICE, IJ_MAX_SERVICE, 0) ||
-        need_str(p, sp, M_NAME, IJ_MAX_NAME, 0) || need(p, sp, M_VALUE))
-        return -1;
-    if (!isfinite(r->num[M_VALUE])) return field_fail(p, "value", 400, "not a finite number");
-    hash128_state_t h;
-    hash128_init(&h);
-    hash_field(&h, r, M_SERVICE);
-    hash_field(&h, r, M_NAME);
-    hash_field(&h, r, M_LABELS);
-    hash128_update(&h, &r->ns[M_TS], sizeof(int64_t));
-    hash128_update(&h, &r->num[M_VALUE], sizeof(double));
-    char hex[33];
-    hash128_hex(hash128_final(&h), hex);
-    buf_t *c = &p->b->copy;
-    if (ij_col_i64(c, r->ns[M_TS], '\t') || col_str(c, r, M_SERVICE, '\t') || col_str(c, r, M_NAME, '\t') ||
-        ingest_copy_double(c, r->num[M_VALUE]) || buf_append_char(c, '\t') ||
-        col_json(c, r, M_LABELS, '\t') || ij_col_text(c, hex, 32, '\n'))
-        return TOO_BIG(p);
-    ingest_batch_add_day(p->b, r->ns[M_TS]);
-    return 0;
+    if (need(p, sp, M_TS) || need(p, sp, M_SERVICE) || need(p, sp, M_NAME) || need(p, sp, M_VALUE)) return -1;
+    ingest_metric_t m;
+    memset(&m, 0, sizeof(m));
+    m.kind = METRIC_GAUGE;
+    m.ts_ns = r->ns[M_TS];
+    m.service = field_str(r, M_SERVICE);
+    m.name = field_str(r, M_NAME);
+    m.value = r->num[M_VALUE];
+    m.labels = field_str(r, M_LABELS);
+    char prefix[64];
+    record_prefix(p, prefix, sizeof(prefix));
+    return ingest_record_metric(p->b, &m, metric_names, prefix, p->err);
 }
 
 /* ---------------- change events ---------------- */
@@ -438,31 +390,25 @@ static const field_spec_t event_spec[] = {
     {"timestamp", F_TIME},     {"service", F_STRING}, {"type", F_STRING},
     {"description", F_STRING}, {"meta", F_OBJECT},
 };
+static const char *const event_names[EF_COUNT] = {
+    [EF_TIME] = "timestamp",          [EF_SERVICE] = "service", [EF_TYPE] = "type",
+    [EF_DESCRIPTION] = "description", [EF_META] = "meta",
+};
 
 static int one_event(parser_t *p)
 {
     const field_spec_t *sp = event_spec;
     if (read_record(p, sp, 5) != 0) return -1;
     record_t *r = &p->rec;
-    if (need(p, sp, E_TS) || need_str(p, sp, E_TYPE, IJ_MAX_TYPE, 0) ||
-        (r->present[E_SERVICE] && need_str(p, sp, E_SERVICE, IJ_MAX_SERVICE, 0)) ||
-        opt_str(p, sp, E_DESC, IJ_MAX_DESCRIPTION))
-        return -1;
-    hash128_state_t h;
-    hash128_init(&h);
-    hash128_update(&h, &r->ns[E_TS], sizeof(int64_t));
-    hash_field(&h, r, E_SERVICE);
-    hash_field(&h, r, E_TYPE);
-    hash_field(&h, r, E_DESC);
-    hash_field(&h, r, E_META);
-    char hex[33];
-    hash128_hex(hash128_final(&h), hex);
-    buf_t *c = &p->b->copy;
-    if (ij_col_i64(c, r->ns[E_TS], '\t') || col_str(c, r, E_SERVICE, '\t') || col_str(c, r, E_TYPE, '\t') ||
-        col_str(c, r, E_DESC, '\t') || col_json(c, r, E_META, '\t') || ij_col_text(c, hex, 32, '\n'))
-        return TOO_BIG(p);
-    ingest_batch_add_day(p->b, r->ns[E_TS]);
-    return 0;
+    if (need(p, sp, E_TS) || need(p, sp, E_TYPE)) return -1;
+    ingest_change_t e = {.ts_ns = r->ns[E_TS],
+                         .service = field_str(r, E_SERVICE),
+                         .type = field_str(r, E_TYPE),
+                         .description = field_str(r, E_DESC),
+                         .meta = field_str(r, E_META)};
+    char prefix[64];
+    record_prefix(p, prefix, sizeof(prefix));
+    return ingest_record_change(p->b, &e, event_names, prefix, p->err);
 }
 
 /* ---------------- batch ---------------- */
@@ -473,7 +419,7 @@ static void parser_dispose(parser_t *p)
 {
     for (int i = 0; i < MAX_FIELDS; i++)
         buf_dispose(&p->rec.bufs[i]);
-    buf_dispose(&p->rec.events);
+    ingest_list_dispose(&p->rec.events);
     buf_dispose(&p->key);
 }
 
@@ -489,7 +435,7 @@ int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t 
     p.top = tops[kind];
     for (int i = 0; i < MAX_FIELDS; i++)
         buf_init(&p.rec.bufs[i], IJ_MAX_STACK + 16);
-    buf_init(&p.rec.events, 4 * 1024 * 1024);
+    ingest_list_init(&p.rec.events, 4 * 1024 * 1024);
     buf_init(&p.key, IJ_MAX_STACK + 16);
     ingest_batch_init(out, kind, max_copy_bytes);
     jscan_init(&p.j, body, len, IJ_MAX_DEPTH);
@@ -501,8 +447,9 @@ int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t 
     }
     while ((m = jscan_object_next(&p.j, &key, &p.key)) == 1) {
         if (key.n != strlen(p.top) || memcmp(key.s, p.top, key.n) != 0) {
-            if (jscan_skip(&p.j, NULL) != 0) goto syntax;
-            continue;
+            ij_fail(err, 400, "", "unknown field \"%.*s\" (expected \"%s\")", (int)(key.n > 60 ? 60 : key.n),
+                    key.s, p.top);
+            goto out;
         }
         found = 1;
         if (jscan_peek(&p.j) != JT_ARRAY) {
@@ -518,7 +465,6 @@ int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t 
                 goto out;
             }
             if (fns[kind](&p) != 0) goto out;
-            out->records++;
             p.index++;
         }
         if (k < 0) {

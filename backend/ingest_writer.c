@@ -15,6 +15,7 @@
 #define GROUP_MAX_JOBS 64
 #define GROUP_MAX_BYTES (16u * 1024 * 1024)
 #define KNOWN_DAYS 64
+#define KNOWN_RESOURCES 256
 
 typedef struct node {
     struct node *next;
@@ -29,6 +30,11 @@ typedef struct {
     int staging_ready; /* temp staging tables exist on this connection */
     int64_t known_days[KNOWN_DAYS];
     size_t nknown;
+    /* resources this thread has committed: an SDK repeats its resource in every batch, so after the
+     * first commit nothing more is written for it. Filled only after COMMIT, so a rolled-back group
+     * never leaves a row referring to a resource that is not stored. */
+    char known_resources[KNOWN_RESOURCES][33];
+    size_t nresources, next_resource;
 } writer_thread_t;
 
 struct ingest_writer {
@@ -106,12 +112,11 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
     return db_exec(c, sql, err, errlen) == 0;
 }
 
-/* COPY `data` into `table`. Returns 0, or -1 with the SQLSTATE (or "" for a lost connection). */
-static int copy_into(PGconn *c, const char *table, ingest_kind_t kind, const buf_t *data, char sqlstate[6],
-                     char *err, size_t errlen)
+/* Runs `sql` (a COPY ... FROM STDIN) with `data`. Returns 0, or -1 with the SQLSTATE (or "" for a lost
+ * connection). */
+static int copy_rows(PGconn *c, const char *sql, const buf_t *data, char sqlstate[6], char *err,
+                     size_t errlen)
 {
-    char sql[512];
-    snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", table, ingest_batch_columns(kind));
     sqlstate[0] = '\0';
     PGresult *r = PQexec(c, sql);
     int rc = -1;
@@ -143,6 +148,15 @@ static int copy_into(PGconn *c, const char *table, ingest_kind_t kind, const buf
     return rc;
 }
 
+/* COPY the batch rows `data` of `kind` into `table`. */
+static int copy_into(PGconn *c, const char *table, ingest_kind_t kind, const buf_t *data, char sqlstate[6],
+                     char *err, size_t errlen)
+{
+    char sql[768];
+    snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", table, ingest_batch_columns(kind));
+    return copy_rows(c, sql, data, sqlstate, err, errlen);
+}
+
 static const char *staging_table(ingest_kind_t kind)
 {
     static const char *names[] = {"stage_spans", "stage_logs", "stage_metric_points", "stage_change_events"};
@@ -153,11 +167,12 @@ static const char *staging_table(ingest_kind_t kind)
 static int ensure_staging(writer_thread_t *t, char *err, size_t errlen)
 {
     if (t->staging_ready) return 0;
-    for (int k = 0; k < INGEST_KIND_COUNT; k++) {
+    for (int k = 0; k <= INGEST_KIND_COUNT; k++) {
         char sql[256];
         snprintf(sql, sizeof(sql),
                  "CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-                 staging_table((ingest_kind_t)k), ingest_batch_table((ingest_kind_t)k));
+                 k < INGEST_KIND_COUNT ? staging_table((ingest_kind_t)k) : "stage_resources",
+                 k < INGEST_KIND_COUNT ? ingest_batch_table((ingest_kind_t)k) : "resources");
         if (!exec_ok(t->pg, sql, err, errlen)) return -1;
     }
     t->staging_ready = 1;
@@ -169,7 +184,7 @@ static int insert_deduplicated(writer_thread_t *t, ingest_job_t *job, char sqlst
                                size_t errlen)
 {
     ingest_kind_t kind = job->batch.kind;
-    char sql[768];
+    char sql[1536];
     snprintf(sql, sizeof(sql), "DELETE FROM %s", staging_table(kind));
     if (!exec_ok(t->pg, sql, err, errlen)) return -1;
     if (copy_into(t->pg, staging_table(kind), kind, &job->batch.copy, sqlstate, err, errlen) != 0) return -1;
@@ -279,12 +294,58 @@ static int record_triggers(PGconn *c, char (*traces)[INGEST_TRACE_ID_LEN + 1], s
     return ok ? 0 : -1;
 }
 
+static int resource_known(const writer_thread_t *t, const char *hash)
+{
+    for (size_t i = 0; i < t->nresources; i++)
+        if (memcmp(t->known_resources[i], hash, 32) == 0) return 1;
+    return 0;
+}
+
+static void remember_resources(writer_thread_t *t, const ingest_batch_t *b)
+{
+    for (size_t i = 0; i < b->nresources; i++) {
+        if (resource_known(t, b->resource_hashes[i])) continue;
+        memcpy(t->known_resources[t->next_resource], b->resource_hashes[i], 33);
+        t->next_resource = (t->next_resource + 1) % KNOWN_RESOURCES;
+        if (t->nresources < KNOWN_RESOURCES) t->nresources++;
+    }
+}
+
+/* Stores the batch's resources not yet known to be stored (in the open transaction). */
+static int write_resources(writer_thread_t *t, ingest_job_t *job, char sqlstate[6], char *err, size_t errlen)
+{
+    const ingest_batch_t *b = &job->batch;
+    size_t unknown = 0;
+    for (size_t i = 0; i < b->nresources; i++)
+        unknown += !resource_known(t, b->resource_hashes[i]);
+    if (unknown == 0) return 0;
+    if (ensure_staging(t, err, errlen) != 0 || !exec_ok(t->pg, "DELETE FROM stage_resources", err, errlen))
+        return -1;
+    char sql[512];
+    snprintf(sql, sizeof(sql), "COPY stage_resources (%s) FROM STDIN", ingest_batch_resource_columns());
+    if (copy_rows(t->pg, sql, &b->resources, sqlstate, err, errlen) != 0) return -1;
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT (resource_hash) DO NOTHING",
+        ingest_batch_resource_columns(), ingest_batch_resource_columns());
+    return exec_ok(t->pg, sql, err, errlen) ? 0 : -1;
+}
+
 /* Writes one job inside the open transaction, isolated by a savepoint. Returns -1 only when the
  * connection is lost (the whole group fails); a refused batch gets status 400 and returns 0. */
 static int write_job(writer_thread_t *t, ingest_job_t *job)
 {
     char err[512], sqlstate[6];
     if (!exec_ok(t->pg, "SAVEPOINT job", err, sizeof(err))) return -1;
+    sqlstate[0] = '\0';
+    if (write_resources(t, job, sqlstate, err, sizeof(err)) != 0) {
+        if (PQstatus(t->pg) != CONNECTION_OK) return -1;
+        if (!exec_ok(t->pg, "ROLLBACK TO SAVEPOINT job", err, sizeof(err))) return -1;
+        job->status = 400;
+        snprintf(job->error, sizeof(job->error), "database refused the batch's resources: %.200s", err);
+        log_warn("resources refused by PostgreSQL (%s): %s", sqlstate, err);
+        return 0;
+    }
     if (copy_into(t->pg, ingest_batch_table(job->batch.kind), job->batch.kind, &job->batch.copy, sqlstate,
                   err, sizeof(err)) == 0) {
         job->accepted = job->batch.records;
@@ -341,6 +402,8 @@ static void write_group(writer_thread_t *t, ingest_job_t **jobs, size_t n)
     ntraces = collect_error_traces(jobs, n, &traces);
     if (ntraces && record_triggers(t->pg, traces, ntraces, now, err, sizeof(err)) != 0) goto lost;
     if (!exec_ok(t->pg, "COMMIT", err, sizeof(err))) goto lost;
+    for (size_t j = 0; j < n; j++)
+        if (jobs[j]->status == 200) remember_resources(t, &jobs[j]->batch);
     atomic_store(&w->opts.stats->db_up, 1);
     atomic_store(&w->db_down_since_ms, 0);
     atomic_fetch_add(&w->opts.stats->commits, 1);

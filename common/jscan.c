@@ -153,7 +153,7 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-static void put_utf8(buf_t *b, unsigned cp)
+static int put_utf8(buf_t *b, unsigned cp)
 {
     char t[4];
     size_t n;
@@ -167,7 +167,7 @@ static void put_utf8(buf_t *b, unsigned cp)
     else
         t[0] = (char)(0xF0 | (cp >> 18)), t[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
         t[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), t[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    buf_append(b, t, n);
+    return buf_append(b, t, n);
 }
 
 /* Validates (and, when `out` is given, decodes) the string at p. */
@@ -220,13 +220,14 @@ static int scan_string(jscan_t *j, jstr_t *s, buf_t *out)
         if (s) s->s = begin, s->n = (size_t)(stop - begin);
         return 0;
     }
-    /* decode (input already validated) */
+    /* decode (input already validated); a decoded string that does not fit the caller's buffer is an
+     * error, never stored with a hole */
     buf_reset(out);
     for (const char *q = begin; q < stop;) {
         const char *r = q;
         while (r < stop && *r != '\\')
             r++;
-        buf_append(out, q, (size_t)(r - q));
+        if (buf_append(out, q, (size_t)(r - q)) != 0) return fail(j, "string longer than accepted");
         if (r >= stop) break;
         char e = r[1];
         if (e == 'u') {
@@ -239,14 +240,15 @@ static int scan_string(jscan_t *j, jstr_t *s, buf_t *out)
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 q += 6;
             }
-            put_utf8(out, cp);
+            if (put_utf8(out, cp) != 0) return fail(j, "string longer than accepted");
             continue;
         }
         static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-        buf_append_char(out, to[strchr(from, e) - from]);
+        if (buf_append_char(out, to[strchr(from, e) - from]) != 0)
+            return fail(j, "string longer than accepted");
         q = r + 2;
     }
-    if (out->data == NULL) buf_append(out, "", 0);
+    if (out->data == NULL && buf_append(out, "", 0) != 0) return fail(j, "string longer than accepted");
     s->s = out->data ? out->data : "";
     s->n = out->len;
     return 0;
