@@ -33,9 +33,14 @@
 
 /* Skipping an unknown value may nest this deep; attribute values are bounded by INGEST_MAX_DEPTH. */
 #define SCAN_MAX_DEPTH 64
+/* AnyValue conversion stops past this depth (a bound on the recursion); the exact limit of
+ * INGEST_MAX_DEPTH levels is the record layer's, so both OTLP formats refuse the same values. */
+#define CONVERT_MAX_DEPTH (INGEST_MAX_DEPTH + 1)
 /* Attribute JSON past this is refused before the record layer sees it (its own cap is canonical). */
 #define ATTR_CAP (INGEST_MAX_ATTR_BYTES + 1024)
-#define BODY_CAP (INGEST_MAX_MESSAGE + 1024)
+/* JSON text of values whose decoded size is bounded elsewhere: escapes may take 6 bytes per byte. */
+#define BODY_CAP (6 * INGEST_MAX_MESSAGE + 1024)
+#define SPILL_CAP (6 * INGEST_MAX_STACK + 1024)
 #define LIST_CAP (4 * 1024 * 1024)
 #define ARRAY_CAP ((INGEST_MAX_BUCKETS + 1) * sizeof(double))
 
@@ -74,7 +79,7 @@ typedef struct {
     ingest_err_t *err; /* why the whole body is refused */
     size_t max_records, leaves;
     size_t text_cap; /* a decoded string is never longer than the body: never truncated */
-    buf_t key, str, bytes;
+    buf_t key, str, bytes, spill;
     char path[256];
     size_t plen;
     int bad;                /* the current record has a bad field: */
@@ -157,6 +162,13 @@ static istr_t istr_buf(const buf_t *b)
 static int skip_value(parser_t *p)
 {
     return jscan_skip(&p->j, NULL) == 0 ? 0 : syntax_fail(p);
+}
+
+/* An envelope of the wrong type refuses the body (400 at `path`), unless the body is malformed there. */
+static int envelope_fail(parser_t *p, const char *path, const char *expected)
+{
+    if (jscan_skip(&p->j, NULL) != 0) return syntax_fail(p);
+    return ij_fail(p->err, 400, path, "expected %s", expected);
 }
 
 /* Consumes null and returns 1, or 0 when the value is not null. */
@@ -499,7 +511,7 @@ static int kv_list(parser_t *p, buf_t *out, int depth, const char *field, const 
 /* arrayValue {"values":[AnyValue]} → [...]; kvlistValue {"values":[KeyValue]} → {...}. */
 static int container_value(parser_t *p, buf_t *out, int depth, const char *field, int is_kvlist)
 {
-    if (depth > INGEST_MAX_DEPTH) {
+    if (depth > CONVERT_MAX_DEPTH) {
         bad_field(p, field, "nested deeper than %d levels", INGEST_MAX_DEPTH);
         return skip_value(p);
     }
@@ -606,7 +618,9 @@ static int any_value(parser_t *p, buf_t *out, int depth, const char *field, text
 }
 
 /* One KeyValue {"key":..,"value":AnyValue} as "key":value. The value may come first: then it is
- * skipped, and read again once the key is known. Returns 1 when `special` matched and was dropped. */
+ * skipped, and read again once the key is known. The `special` key's string value is copied to
+ * `special_raw`; with drop_special that pair is written aside (p->spill: a stack trace may be larger
+ * than an attribute set) and left out when its value is a string (*dropped set). */
 static int key_value(parser_t *p, buf_t *out, int depth, const char *field, const char *special,
                      text_t *special_raw, int drop_special, int *dropped)
 {
@@ -619,7 +633,7 @@ static int key_value(parser_t *p, buf_t *out, int depth, const char *field, cons
     jstr_t k;
     int m, has_key = 0, has_value = 0, is_special = 0;
     jscan_t value_at = p->j;
-    size_t mark = out->len;
+    buf_t *dst = out;
     while ((m = jscan_object_next(&p->j, &k, &p->key)) == 1) {
         if (is(&k, "key", NULL) && !has_key) {
             if (jscan_peek(&p->j) != JT_STRING) {
@@ -631,11 +645,15 @@ static int key_value(parser_t *p, buf_t *out, int depth, const char *field, cons
             if (jscan_string(&p->j, &key, &p->str) != 0) return syntax_fail(p);
             has_key = 1;
             is_special = special && key.n == strlen(special) && memcmp(key.s, special, key.n) == 0;
-            if (jw_string(out, key.s, key.n) != 0 || jw_char(out, ':') != 0) too_large(p, field, out);
+            if (is_special && drop_special) {
+                dst = &p->spill;
+                buf_reset(dst);
+            }
+            if (jw_string(dst, key.s, key.n) != 0 || jw_char(dst, ':') != 0) too_large(p, field, dst);
             if (has_value) { /* the value came first: read it now */
                 jscan_t here = p->j;
                 p->j = value_at;
-                if (any_value(p, out, depth, field, is_special ? special_raw : NULL) != 0) return -1;
+                if (any_value(p, dst, depth, field, is_special ? special_raw : NULL) != 0) return -1;
                 p->j = here;
             }
         } else if (is(&k, "value", NULL) && !has_value) {
@@ -643,7 +661,7 @@ static int key_value(parser_t *p, buf_t *out, int depth, const char *field, cons
             if (!has_key) {
                 value_at = p->j;
                 if (skip_value(p) != 0) return -1;
-            } else if (any_value(p, out, depth, field, is_special ? special_raw : NULL) != 0) {
+            } else if (any_value(p, dst, depth, field, is_special ? special_raw : NULL) != 0) {
                 return -1;
             }
         } else if (skip_value(p) != 0) {
@@ -660,10 +678,12 @@ static int key_value(parser_t *p, buf_t *out, int depth, const char *field, cons
             p->j = here;
         }
     }
-    if (!has_value && jw_raw(out, "null", 4) != 0) too_large(p, field, out);
-    if (is_special && drop_special && special_raw->s.s) {
-        out->len = mark;
-        *dropped = 1;
+    if (!has_value && jw_raw(dst, "null", 4) != 0) too_large(p, field, dst);
+    if (dst != out) {
+        if (special_raw->s.s)
+            *dropped = 1;
+        else if (jw_raw(out, dst->data ? dst->data : "", dst->len) != 0)
+            too_large(p, field, out);
     }
     return 0;
 }
@@ -1424,7 +1444,7 @@ out:
 static int points(parser_t *p, const metric_ctx_t *c)
 {
     if (take_null(p)) return 0;
-    if (jscan_peek(&p->j) != JT_ARRAY) return ij_fail(p->err, 400, p->path, "dataPoints: expected an array");
+    if (jscan_peek(&p->j) != JT_ARRAY) return envelope_fail(p, p->path, "dataPoints to be an array");
     jscan_array_begin(&p->j);
     int e;
     size_t i = 0;
@@ -1455,7 +1475,7 @@ static int metric_data(parser_t *p, metric_ctx_t *c)
     int rc = -1, m, has_temporality = 0, has_monotonic = 0;
     later_t later = {0};
     if (jscan_peek(&p->j) != JT_OBJECT) {
-        rc = ij_fail(p->err, 400, p->path, "expected an object");
+        rc = envelope_fail(p, p->path, "an object");
         goto out;
     }
     jscan_object_begin(&p->j);
@@ -1570,7 +1590,7 @@ static int leaves(parser_t *p, const signal_t *sig)
         goto out;
     }
     if (jscan_peek(&p->j) != JT_ARRAY) {
-        rc = ij_fail(p->err, 400, p->path, "expected an array");
+        rc = envelope_fail(p, p->path, "an array");
         goto out;
     }
     jscan_array_begin(&p->j);
@@ -1609,7 +1629,7 @@ static int read_scope(parser_t *p)
 /* One ScopeSpans / ScopeLogs / ScopeMetrics {scope, <leaves>, schemaUrl}. */
 static int one_scope(parser_t *p, const signal_t *sig)
 {
-    if (jscan_peek(&p->j) != JT_OBJECT) return ij_fail(p->err, 400, p->path, "expected an object");
+    if (jscan_peek(&p->j) != JT_OBJECT) return envelope_fail(p, p->path, "an object");
     p->scope_name.s.s = p->scope_version.s.s = NULL;
     p->ctx_bad[CTX_SCOPE] = 0;
     p->bad = 0;
@@ -1656,7 +1676,7 @@ static int scopes(parser_t *p, const signal_t *sig)
         goto out;
     }
     if (jscan_peek(&p->j) != JT_ARRAY) {
-        rc = ij_fail(p->err, 400, p->path, "expected an array");
+        rc = envelope_fail(p, p->path, "an array");
         goto out;
     }
     jscan_array_begin(&p->j);
@@ -1722,7 +1742,7 @@ static int resource_done(parser_t *p, int has_attrs)
  * the whole object unless both came first. */
 static int one_resource(parser_t *p, const signal_t *sig)
 {
-    if (jscan_peek(&p->j) != JT_OBJECT) return ij_fail(p->err, 400, p->path, "expected an object");
+    if (jscan_peek(&p->j) != JT_OBJECT) return envelope_fail(p, p->path, "an object");
     memset(&p->res, 0, sizeof(p->res));
     p->service.s.s = p->schema_url.s.s = NULL;
     memset(p->ctx_bad, 0, sizeof(p->ctx_bad));
@@ -1772,11 +1792,7 @@ static const signal_t signals[] = {
 
 static int export_request(parser_t *p, const signal_t *sig)
 {
-    if (jscan_peek(&p->j) != JT_OBJECT) {
-        if (jscan_peek(&p->j) == JT_ERROR || jscan_peek(&p->j) == JT_END || jscan_skip(&p->j, NULL) != 0)
-            return syntax_fail(p);
-        return ij_fail(p->err, 400, "", "expected a JSON object");
-    }
+    if (jscan_peek(&p->j) != JT_OBJECT) return envelope_fail(p, "", "a JSON object");
     jscan_object_begin(&p->j);
     jstr_t k;
     int m;
@@ -1786,7 +1802,7 @@ static int export_request(parser_t *p, const signal_t *sig)
             continue;
         }
         if (take_null(p)) continue;
-        if (jscan_peek(&p->j) != JT_ARRAY) return ij_fail(p->err, 400, sig->top, "expected an array");
+        if (jscan_peek(&p->j) != JT_ARRAY) return envelope_fail(p, sig->top, "an array");
         jscan_array_begin(&p->j);
         int e;
         size_t i = 0;
@@ -1818,6 +1834,7 @@ static void parser_init(parser_t *p, size_t body_len)
     buf_init(&p->key, cap);
     buf_init(&p->str, cap);
     buf_init(&p->bytes, cap);
+    buf_init(&p->spill, SPILL_CAP);
     text_init(&p->service, cap);
     text_init(&p->schema_url, cap);
     buf_init(&p->res_attrs, ATTR_CAP);
@@ -1845,6 +1862,7 @@ static void parser_dispose(parser_t *p)
     buf_t *bufs[] = {&p->key,
                      &p->str,
                      &p->bytes,
+                     &p->spill,
                      &p->service.buf,
                      &p->schema_url.buf,
                      &p->res_attrs,
