@@ -110,7 +110,7 @@ __attribute__((format(printf, 3, 4))) static void bad_field(parser_t *p, const c
     if (p->bad) return;
     p->bad = 1;
     p->rej.status = 400;
-    snprintf(p->rej.path, sizeof(p->rej.path), "%s%s%s", p->path, field ? "." : "", field ? field : "");
+    snprintf(p->rej.path, sizeof(p->rej.path), "%.200s%s%.50s", p->path, field ? "." : "", field ? field : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(p->rej.reason, sizeof(p->rej.reason), fmt, ap);
