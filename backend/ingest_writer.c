@@ -437,7 +437,10 @@ static void answer(ingest_writer_t *w, ingest_job_t *job)
         atomic_fetch_add(&s->batches_rejected[k], 1);
     }
     ingest_stats_observe_latency(s, mono_us() - job->arrived_us);
-    httpd_job_finish(&job->super);
+    if (job->finish)
+        job->finish(job);
+    else
+        httpd_job_finish(&job->super);
 }
 
 static void *writer_main(void *arg)

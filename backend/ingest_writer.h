@@ -18,15 +18,23 @@
 
 typedef struct ingest_writer ingest_writer_t;
 
-typedef struct {
-    httpd_job_t super;    /* first: the job is answered through httpd */
-    ingest_batch_t batch; /* owned by the job */
+typedef struct ingest_job ingest_job_t;
+
+/* Hands a written job back to whoever answers it (an HTTP loop thread, the gRPC server). Called once
+ * per job on a writer thread, with the results set; takes ownership of the job. */
+typedef void (*ingest_job_finish_fn)(ingest_job_t *job);
+
+struct ingest_job {
+    httpd_job_t super;           /* first: HTTP jobs are answered through httpd */
+    ingest_job_finish_fn finish; /* NULL: httpd_job_finish(&super) */
+    void *call;                  /* the finisher's own context (e.g. a gRPC call) */
+    ingest_batch_t batch;        /* owned by the job */
     long long arrived_us; /* monotonic, for the latency histogram */
     /* results, set by the writer before httpd_job_finish() */
     int status; /* 200, 400 (PostgreSQL refused the data), 503 (database unavailable) */
     size_t accepted, duplicates;
     char error[256];
-} ingest_job_t;
+};
 
 typedef struct {
     int threads;
