@@ -20,6 +20,7 @@
 #include "alloc.h"
 #include "hexid.h"
 #include "ingest_json.h"
+#include "ingest_otlp_common.h"
 #include "ingest_record.h"
 #include "jscan.h"
 #include "jwrite.h"
@@ -33,9 +34,10 @@
 
 /* Skipping an unknown value may nest this deep; attribute values are bounded by INGEST_MAX_DEPTH. */
 #define SCAN_MAX_DEPTH 64
-/* AnyValue conversion stops past this depth (a bound on the recursion); the exact limit of
- * INGEST_MAX_DEPTH levels is the record layer's, so both OTLP formats refuse the same values. */
-#define CONVERT_MAX_DEPTH (INGEST_MAX_DEPTH + 1)
+/* AnyValue conversion stops past this depth (a bound on the recursion, the protobuf decoder's too);
+ * the stored limit of INGEST_MAX_DEPTH levels is the record layer's, so both formats refuse the same
+ * values. */
+#define CONVERT_MAX_DEPTH OTLP_ANY_MAX_DEPTH
 /* Attribute JSON past this is refused before the record layer sees it (its own cap is canonical). */
 #define ATTR_CAP (INGEST_MAX_ATTR_BYTES + 1024)
 /* JSON text of values whose decoded size is bounded elsewhere: escapes may take 6 bytes per byte. */
@@ -110,7 +112,8 @@ __attribute__((format(printf, 3, 4))) static void bad_field(parser_t *p, const c
     if (p->bad) return;
     p->bad = 1;
     p->rej.status = 400;
-    snprintf(p->rej.path, sizeof(p->rej.path), "%.200s%s%.50s", p->path, field ? "." : "", field ? field : "");
+    snprintf(p->rej.path, sizeof(p->rej.path), "%.200s%s%.50s", p->path, field ? "." : "",
+             field ? field : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(p->rej.reason, sizeof(p->rej.reason), fmt, ap);
@@ -429,7 +432,8 @@ static int base64_decode(parser_t *p, const char *s, size_t n)
 
 static int any_value(parser_t *p, buf_t *out, int depth, const char *field, text_t *raw);
 
-/* intValue: an int64 as a number or a string; digits past 64 bits are kept, as a string of digits. */
+/* intValue: an int64 as a number or a string; digits past 64 bits are kept as sent, a JSON number
+ * (ingest_otlp_common.h: OTLP_ANY_INT_TEXT). */
 static int int_value(parser_t *p, buf_t *out, const char *field)
 {
     jtype_t t = jscan_peek(&p->j);
@@ -455,7 +459,7 @@ static int int_value(parser_t *p, buf_t *out, const char *field)
         mag <= (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
         rc = jw_i64(out, neg ? (int64_t)(0 - mag) : (int64_t)mag);
     else
-        rc = jw_string(out, s.s, s.n);
+        rc = jw_raw(out, s.s, s.n);
     if (rc != 0) too_large(p, field, out);
     return 0;
 }
@@ -728,41 +732,12 @@ static int attributes(parser_t *p, buf_t *out, const char *field, const char *sp
     return kv_list(p, out, 1, field, special, special_raw, drop_special);
 }
 
-/* ---------------- OTLP rules (shared with the protobuf decoder) ----------------
- * TODO(ingest_otlp_common.h): these move to the module both OTLP formats share. */
+/* ---------------- enum names (the JSON mapping may send them instead of numbers) ---------------- */
 
 static const char *const span_kind_names[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
                                               "CLIENT",      "PRODUCER", "CONSUMER"};
 static const char *const status_code_names[] = {"UNSET", "OK", "ERROR"};
 static const char *const temporality_names[] = {"UNSPECIFIED", "DELTA", "CUMULATIVE"};
-
-/* Span status as stored from OTLP's StatusCode (0 unset, 1 ok, 2 error; anything else: unset). */
-static int span_status_of_code(int code)
-{
-    return code == 1 ? SPAN_STATUS_OK : code == 2 ? SPAN_STATUS_ERROR : SPAN_STATUS_UNSET;
-}
-
-/* Span kind as stored: OTLP's numbering; anything out of range is unspecified. */
-static int span_kind_of_number(int kind)
-{
-    return kind >= SPAN_KIND_INTERNAL && kind <= SPAN_KIND_CONSUMER ? kind : SPAN_KIND_UNSPECIFIED;
-}
-
-/* A log's severity class and level: the number's class, else the text's, else INFO; the level is the
- * text as sent when it fits, else the class's name. */
-static void log_severity(int number, istr_t text, int *severity, istr_t *level)
-{
-    int s = ingest_severity_of_number(number);
-    if (s == 0 && text.s && text.n) s = ingest_severity_of_level(text.s, text.n);
-    if (s == 0) s = SEV_INFO;
-    *severity = s;
-    if (text.s && text.n > 0 && text.n <= INGEST_MAX_LEVEL) {
-        *level = text;
-    } else {
-        const char *name = ingest_severity_name(s);
-        *level = (istr_t){name, strlen(name)};
-    }
-}
 
 /* SeverityNumber by name: "SEVERITY_NUMBER_ERROR2" or "ERROR2" → 18. */
 static const char *const severity_number_names[] = {
@@ -870,7 +845,7 @@ static int span_status(parser_t *p, ingest_span_t *s)
         if (rc != 0) return -1;
     }
     if (m < 0) return syntax_fail(p);
-    s->status = span_status_of_code(code);
+    s->status = ingest_otlp_span_status(code);
     return 0;
 }
 
@@ -1057,7 +1032,7 @@ static int one_span(parser_t *p)
         if (span_field(p, &k, &s, &has_attrs) != 0) return -1;
     if (m < 0) return syntax_fail(p);
     if (rejected(p)) return 0;
-    s.kind = span_kind_of_number(s.kind);
+    s.kind = ingest_otlp_span_kind(s.kind);
     s.name = istr_of(&sb->name);
     s.trace_state = istr_of(&sb->trace_state);
     s.status_message = istr_of(&sb->status_message);
@@ -1139,7 +1114,7 @@ static int one_log(parser_t *p)
         if (log_field(p, &k, &l, &has_attrs, &number) != 0) return -1;
     if (m < 0) return syntax_fail(p);
     if (rejected(p)) return 0;
-    log_severity(number, istr_of(&lb->level), &l.severity, &l.level);
+    l.severity = ingest_otlp_severity(number, istr_of(&lb->level), &l.level);
     l.severity_number = number >= 0 && number <= 24 ? number : 0;
     l.stack_trace = istr_of(&lb->stack);
     l.event_name = istr_of(&lb->event_name);

@@ -4,6 +4,7 @@
  * whole-body refusals (malformed JSON with its byte position, bad envelopes, 413), unknown fields
  * and snake_case names, free member order, nesting and string limits. */
 #include "ingest_json.h"
+#include "ingest_otlp_proto.h"
 #include "ingest_record.h"
 
 #include "ts.h"
@@ -166,6 +167,19 @@ static char *repeat(const char *unit, size_t n)
     for (size_t i = 0; i < n; i++)
         memcpy(s + i * u, unit, u);
     s[u * n] = '\0';
+    return s;
+}
+
+/* A fixture file's bytes (NUL-terminated; *len without it). Caller frees. */
+static char *fixture_bytes(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/fixtures/otlp/%s", getenv("PS_SOURCE_DIR"), name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    char *s = calloc(1, 1 << 20);
+    *len = fread(s, 1, (1 << 20) - 1, f);
+    fclose(f);
     return s;
 }
 
@@ -341,6 +355,44 @@ START_TEST(fixture_metrics)
 }
 END_TEST
 
+/* The requests the OpenTelemetry JS exporters sent as OTLP/HTTP JSON and as protobuf for the same
+ * records (tests/fixtures/otlp/README.md) give the same rows, byte for byte, and the same resources. */
+START_TEST(json_and_protobuf_give_the_same_rows)
+{
+    static const struct {
+        const char *json, *pb;
+        ingest_kind_t kind;
+        size_t records;
+    } pairs[] = {{"traces.captured.json", "traces.pb", INGEST_SPANS, 3},
+                 {"logs.captured.json", "logs.pb", INGEST_LOGS, 3},
+                 {"metrics.captured.json", "metrics.pb", INGEST_METRICS, 4},
+                 {"metrics-2.captured.json", "metrics-2.pb", INGEST_METRICS, 4}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++) {
+        size_t jn, pn;
+        char *json = fixture_bytes(pairs[i].json, &jn), *pb = fixture_bytes(pairs[i].pb, &pn);
+        ingest_batch_t j, p;
+        ingest_err_t e;
+        ck_assert_msg(ingest_json_otlp(pairs[i].kind, json, jn, 1000, 1 << 20, &j, &e) == 0, "%s: %s %s",
+                      pairs[i].json, e.path, e.reason);
+        ck_assert_msg(ingest_otlp_proto(pairs[i].kind, (const uint8_t *)pb, pn, 1000, 1 << 20, &p, &e) == 0,
+                      "%s: %s %s", pairs[i].pb, e.path, e.reason);
+        ck_assert_msg(j.records == pairs[i].records && j.rejected == 0, "%s: %zu records, %zu rejected (%s)",
+                      pairs[i].json, j.records, j.rejected, j.first_rejection.reason);
+        ck_assert_msg(strcmp(j.copy.data, p.copy.data) == 0, "%s rows differ:\njson:\n%s\nprotobuf:\n%s",
+                      pairs[i].json, j.copy.data, p.copy.data);
+        ck_assert_msg(strcmp(j.resources.data, p.resources.data) == 0,
+                      "%s resources differ:\njson:\n%s\nprotobuf:\n%s", pairs[i].json, j.resources.data,
+                      p.resources.data);
+        ck_assert_int_eq(j.nerror_traces, p.nerror_traces);
+        ck_assert_int_eq(j.ndays, p.ndays);
+        ingest_batch_dispose(&j);
+        ingest_batch_dispose(&p);
+        free(json);
+        free(pb);
+    }
+}
+END_TEST
+
 /* ---------------- spans ---------------- */
 
 START_TEST(span_values)
@@ -376,7 +428,7 @@ START_TEST(span_values)
     cell_eq(rows, 0, INGEST_SPANS, "status", "1");
     /* AnyValue as plain JSON; bytes in padded standard base64; ints past 64 bits keep their digits */
     cell_eq(rows, 0, INGEST_SPANS, "attributes",
-            "{\"arr\":[1,\"x\"],\"b\":false,\"big\":\"18446744073709551616\",\"d\":1.5,\"e\":null,\"i\":-42,"
+            "{\"arr\":[1,\"x\"],\"b\":false,\"big\":18446744073709551616,\"d\":1.5,\"e\":null,\"i\":-42,"
             "\"j\":7,\"kv\":{\"z\":2.5},\"nan\":\"NaN\",\"s\":\"a\\\\tb\",\"y\":\"AQI=\"}");
     cell_eq(rows, 1, INGEST_SPANS, "kind", "PRODUCER");
     cell_eq(rows, 1, INGEST_SPANS, "status", "1");
@@ -1004,6 +1056,7 @@ int main(void)
     tcase_add_test(tc, fixture_traces);
     tcase_add_test(tc, fixture_logs);
     tcase_add_test(tc, fixture_metrics);
+    tcase_add_test(tc, json_and_protobuf_give_the_same_rows);
     tcase_add_test(tc, span_values);
     tcase_add_test(tc, span_otel_fields);
     tcase_add_test(tc, span_error_signals);
