@@ -1,6 +1,7 @@
 /* Parsing and validation of ingest bodies into an ingest batch (ingest_batch.h): our JSON formats
- * (ingest_json_native.c) and OTLP/HTTP JSON (ingest_json_otlp.c). Pure: no I/O; any thread.
- * A batch is all or nothing: on any bad field the whole body is refused with the field's JSON path. */
+ * (ingest_json_native.c) and OTLP/HTTP JSON (ingest_otlp_json*.c). Pure: no I/O; any thread.
+ * Our formats are all or nothing: on any bad field the whole body is refused with the field's JSON
+ * path. OTLP accepts what it can (partial success, see ingest_json_otlp()). */
 #ifndef PS_INGEST_JSON_H
 #define PS_INGEST_JSON_H
 
@@ -25,7 +26,13 @@
  * is a 413. */
 int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
                        size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err);
-/* OTLP: kind INGEST_SPANS for /v1/traces, INGEST_LOGS for /v1/logs, INGEST_METRICS for /v1/metrics. */
+/* OTLP/HTTP JSON: kind INGEST_SPANS for /v1/traces, INGEST_LOGS for /v1/logs, INGEST_METRICS for
+ * /v1/metrics; one pass, no tree. Partial success: a record with a bad field (a span, a log record, a
+ * metric data point) is counted in out->rejected (the first reason in out->first_rejection, its path
+ * like "resourceSpans[0].scopeSpans[1].spans[3].traceId") and skipped; 0 is returned even when every
+ * record was rejected. -1 with `err` and nothing left to free: 400 for malformed JSON (byte position
+ * in the reason) or a bad envelope (resourceSpans not an array...), 413 past max_records records
+ * (rejected ones count) or max_copy_bytes, 404 for another kind. */
 int ingest_json_otlp(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
                      size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err);
 
