@@ -31,9 +31,16 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                          .rate_per_key = b->cfg.rate_per_key,
                          .max_connections =
                              (b->cfg.max_connections + b->cfg.http_threads - 1) / b->cfg.http_threads,
-                         .request_timeout_ms = b->cfg.request_timeout_ms};
+                         .request_timeout_ms = b->cfg.request_timeout_ms,
+                         .bind_addr = b->cfg.bind_addr,
+                         .cors_origins = b->cfg.cors_allowed_origins};
     atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);
+    if (httpd_add_port(b->http, b->cfg.otlp_http_port) != 0) { /* the same API for OTLP/HTTP exporters */
+        snprintf(err, errlen, "OTLP_HTTP_PORT: too many ports on one server");
+        httpd_free(b->http);
+        return -1;
+    }
     b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);
     b->debounce = debounce_create(&b->cfg, &b->stats);
     ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,

@@ -133,6 +133,6 @@ void ingest_http_register(httpd_t *h, ingest_http_t *ih)
         r->ih = ih;
         r->format = routes[i].format;
         r->kind = routes[i].kind;
-        httpd_route(h, "POST", routes[i].path, &ih->cfg->ingest_keys, on_ingest, r);
+        httpd_route_cors(h, "POST", routes[i].path, &ih->cfg->ingest_keys, on_ingest, r);
     }
 }

@@ -49,9 +49,14 @@ int main(int argc, char **argv)
     char err[512];
     if (backend_start(&app, err, sizeof(err)) != 0) {
         log_error("cannot start: %s", err);
+        config_dispose(&app.cfg);
         return 1;
     }
-    log_info("listening on port %d", app.cfg.backend_port);
+    if (app.cfg.otlp_http_port)
+        log_info("listening on %s port %d and OTLP/HTTP port %d", app.cfg.bind_addr, app.cfg.backend_port,
+                 app.cfg.otlp_http_port);
+    else
+        log_info("listening on %s port %d", app.cfg.bind_addr, app.cfg.backend_port);
     int sig = program_wait_signal();
     log_info("signal %d: stopping", sig);
     backend_stop(&app);
