@@ -240,7 +240,9 @@ static int resource_done(parser_t *p, int has_attrs)
     oj_take_ctx(p, CTX_RESOURCE);
     if (p->ctx_bad[CTX_RESOURCE]) return 0;
     ingest_err_t e;
-    if (ingest_record_resource(p->b, &p->res, p->path, &e) == 0) return 0;
+    char prefix[sizeof(p->path) + 16];
+    snprintf(prefix, sizeof(prefix), "%s.resource", p->path);
+    if (ingest_record_resource(p->b, &p->res, prefix, &e) == 0) return 0;
     if (e.status != 400) {
         *p->err = e;
         return -1;

@@ -126,8 +126,9 @@ int oj_read_bool(parser_t *p, const char *field, int *out);
  * "SERVER"); names[i] is the name of value i (NULL: no such value). */
 int oj_read_enum(parser_t *p, const char *field, const char *prefix, const char *const *names, int n,
                  int *out);
-/* A trace or span id into out (2*nbytes+1 bytes) in lowercase hex; "" when absent or empty. */
-int oj_read_id(parser_t *p, const char *field, size_t nbytes, char *out);
+/* A trace or span id into out (2*nbytes+1 bytes) in lowercase hex; "" when absent or empty, and when
+ * all zero with zero_is_absent (a log's "no trace context", as the protobuf decoder reads it). */
+int oj_read_id(parser_t *p, const char *field, size_t nbytes, int zero_is_absent, char *out);
 
 /* One AnyValue as plain JSON appended to `out` (ingest_otlp_common.h's rules): strings, booleans,
  * numbers, base64 strings for bytes, arrays, objects; an empty AnyValue is null. `raw` (may be NULL)

@@ -60,8 +60,8 @@ static int log_field(parser_t *p, const jstr_t *k, ingest_log_t *l, int *has_att
     if (oj_is(k, "droppedAttributesCount", "dropped_attributes_count"))
         return oj_read_u32(p, "droppedAttributesCount", &l->dropped_attributes);
     if (oj_is(k, "flags", NULL)) return oj_read_u32(p, "flags", &l->flags);
-    if (oj_is(k, "traceId", "trace_id")) return oj_read_id(p, "traceId", TRACE_ID_BYTES, l->trace_id);
-    if (oj_is(k, "spanId", "span_id")) return oj_read_id(p, "spanId", SPAN_ID_BYTES, l->span_id);
+    if (oj_is(k, "traceId", "trace_id")) return oj_read_id(p, "traceId", TRACE_ID_BYTES, 1, l->trace_id);
+    if (oj_is(k, "spanId", "span_id")) return oj_read_id(p, "spanId", SPAN_ID_BYTES, 1, l->span_id);
     if (oj_is(k, "eventName", "event_name")) return oj_read_text(p, "eventName", &lb->event_name);
     return oj_skip_value(p);
 }
@@ -84,7 +84,7 @@ int oj_one_log(parser_t *p)
     if (m < 0) return oj_syntax_fail(p);
     if (oj_rejected(p)) return 0;
     l.severity = ingest_otlp_severity(number, oj_istr_of(&lb->level), &l.level);
-    l.severity_number = number >= 0 && number <= 24 ? number : 0;
+    l.severity_number = number; /* as sent, like the protobuf decoder (an open enum) */
     l.stack_trace = oj_istr_of(&lb->stack);
     l.event_name = oj_istr_of(&lb->event_name);
     l.attributes = has_attrs ? oj_istr_buf(&lb->attrs) : ISTR_NONE;

@@ -158,6 +158,7 @@ static int point_field(parser_t *p, const jstr_t *k, point_t *pt)
         return rc;
     }
     if (oj_is(k, "asInt", "as_int")) {
+        if (oj_take_null(p)) return 0;
         rc = oj_read_i64(p, "asInt", &i);
         pt->m.value = (double)i;
         pt->has_value = 1;

@@ -272,7 +272,7 @@ int oj_read_enum(parser_t *p, const char *field, const char *prefix, const char 
     return 0;
 }
 
-int oj_read_id(parser_t *p, const char *field, size_t nbytes, char *out)
+int oj_read_id(parser_t *p, const char *field, size_t nbytes, int zero_is_absent, char *out)
 {
     out[0] = '\0';
     if (oj_take_null(p)) return 0;
@@ -285,7 +285,7 @@ int oj_read_id(parser_t *p, const char *field, size_t nbytes, char *out)
     if (jscan_string(&p->j, &s, &p->str) != 0) return oj_syntax_fail(p);
     if (s.n > 0 && hexid_parse(s.s, s.n, nbytes, out, &why) != 0) {
         out[0] = '\0';
-        oj_bad_field(p, field, "%s", why);
+        if (!zero_is_absent || strstr(why, "all-zero") == NULL) oj_bad_field(p, field, "%s", why);
     }
     return 0;
 }

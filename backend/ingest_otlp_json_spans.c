@@ -123,9 +123,9 @@ static int span_link(parser_t *p, size_t i)
     while ((m = jscan_object_next(&p->j, &k, &p->key)) == 1) {
         int r;
         if (oj_is(&k, "traceId", "trace_id"))
-            r = oj_read_id(p, "traceId", TRACE_ID_BYTES, trace);
+            r = oj_read_id(p, "traceId", TRACE_ID_BYTES, 0, trace);
         else if (oj_is(&k, "spanId", "span_id"))
-            r = oj_read_id(p, "spanId", SPAN_ID_BYTES, span);
+            r = oj_read_id(p, "spanId", SPAN_ID_BYTES, 0, span);
         else if (oj_is(&k, "traceState", "trace_state"))
             r = oj_read_text(p, "traceState", &sb->link_state);
         else if (oj_is(&k, "attributes", NULL))
@@ -180,10 +180,10 @@ static int span_list(parser_t *p, const char *field, int (*fn)(parser_t *, size_
 static int span_field(parser_t *p, const jstr_t *k, ingest_span_t *s, int *has_attrs)
 {
     span_bufs_t *sb = &p->sp;
-    if (oj_is(k, "traceId", "trace_id")) return oj_read_id(p, "traceId", TRACE_ID_BYTES, s->trace_id);
-    if (oj_is(k, "spanId", "span_id")) return oj_read_id(p, "spanId", SPAN_ID_BYTES, s->span_id);
+    if (oj_is(k, "traceId", "trace_id")) return oj_read_id(p, "traceId", TRACE_ID_BYTES, 0, s->trace_id);
+    if (oj_is(k, "spanId", "span_id")) return oj_read_id(p, "spanId", SPAN_ID_BYTES, 0, s->span_id);
     if (oj_is(k, "parentSpanId", "parent_span_id"))
-        return oj_read_id(p, "parentSpanId", SPAN_ID_BYTES, s->parent_span_id);
+        return oj_read_id(p, "parentSpanId", SPAN_ID_BYTES, 0, s->parent_span_id);
     if (oj_is(k, "name", NULL)) return oj_read_text(p, "name", &sb->name);
     if (oj_is(k, "kind", NULL)) return oj_read_enum(p, "kind", "SPAN_KIND_", span_kind_names, 6, &s->kind);
     if (oj_is(k, "startTimeUnixNano", "start_time_unix_nano"))

@@ -585,7 +585,7 @@ START_TEST(partial_success)
     ck_assert_int_eq(parse_otlp(INGEST_SPANS, big, &b, &e), 0);
     ck_assert_int_eq(b.records, 1);
     ck_assert_int_eq(b.rejected, 2);
-    ck_assert_str_eq(b.first_rejection.path, "resourceSpans[0].attributes.service.name");
+    ck_assert_str_eq(b.first_rejection.path, "resourceSpans[0].resource.attributes.service.name");
     ck_assert_int_eq(b.nresources, 1);
     ingest_batch_dispose(&b);
 }
@@ -879,7 +879,14 @@ START_TEST(log_error_signals_and_rejections)
     rejected_one(INGEST_LOGS, OLOG("{\"severityNumber\":3}"), 0, LPATH ".timeUnixNano", "missing");
     rejected_one(INGEST_LOGS, OLOG("{" LTIME ",\"traceId\":\"zz\"}"), 0, LPATH ".traceId",
                  "expected 32 hex digits");
-    rejected_one(INGEST_LOGS, OLOG("{" LTIME ",\"spanId\":\"AAAAAAAAAAA=\"}"), 0, LPATH ".spanId",
+    /* all-zero ids in a log mean "no trace context" (as in protobuf); in a span they are refused */
+    char *rows = rows_of(
+        INGEST_LOGS,
+        OLOG("{" LTIME ",\"spanId\":\"AAAAAAAAAAA=\",\"traceId\":\"00000000000000000000000000000000\"}"), 1);
+    cell_eq(rows, 0, INGEST_LOGS, "span_id", "\\N");
+    cell_eq(rows, 0, INGEST_LOGS, "trace_id", "\\N");
+    free(rows);
+    rejected_one(INGEST_SPANS, SPANS("{" OSPAN ",\"spanId\":\"AAAAAAAAAAA=\"}"), 0, SPATH ".spanId",
                  "all-zero");
     rejected_one(INGEST_LOGS, OLOG("{" LTIME ",\"severityNumber\":\"LOUDEST\"}"), 0, LPATH ".severityNumber",
                  "unknown");
