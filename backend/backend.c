@@ -16,6 +16,7 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     buf_init(&out, 4 * 1024 * 1024);
     httpd_write_metrics(b->http, &out);
     ingest_stats_write(&b->stats, &out);
+    ingest_grpc_write_metrics(b->grpc, &out);
     httpd_send_text(req, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
     buf_dispose(&out);
     return 0;
@@ -66,6 +67,15 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         httpd_free(b->http);
         return -1;
     }
+    if (b->cfg.otlp_grpc_port != 0 &&
+        (b->grpc = ingest_grpc_start(&b->cfg, b->writer, &b->stats, err, errlen)) == NULL) {
+        httpd_stop(b->http);
+        ingest_writer_free(b->writer);
+        debounce_free(b->debounce);
+        workpool_free(b->pool);
+        httpd_free(b->http);
+        return -1;
+    }
     debounce_start(b->debounce);
     b->retention = retention_start(&b->cfg);
     return 0;
@@ -74,7 +84,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
 void backend_stop(backend_t *b)
 {
     httpd_stop(b->http);
-    ingest_writer_free(b->writer);
+    ingest_writer_free(b->writer); /* answers every queued job, gRPC calls included */
+    ingest_grpc_stop(b->grpc);
     retention_stop(b->retention);
     debounce_free(b->debounce);
     workpool_free(b->pool);

@@ -52,11 +52,8 @@ int main(int argc, char **argv)
         config_dispose(&app.cfg);
         return 1;
     }
-    if (app.cfg.otlp_http_port)
-        log_info("listening on %s port %d and OTLP/HTTP port %d", app.cfg.bind_addr, app.cfg.backend_port,
-                 app.cfg.otlp_http_port);
-    else
-        log_info("listening on %s port %d", app.cfg.bind_addr, app.cfg.backend_port);
+    log_info("listening on %s: API port %d, OTLP/HTTP port %d, OTLP/gRPC port %d (0: off)", app.cfg.bind_addr,
+             app.cfg.backend_port, app.cfg.otlp_http_port, app.grpc ? ingest_grpc_port(app.grpc) : 0);
     int sig = program_wait_signal();
     log_info("signal %d: stopping", sig);
     backend_stop(&app);

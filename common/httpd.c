@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "cors.h"
 #include "listen.h"
+#include "ratelimit.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -32,21 +33,9 @@ typedef struct {
     _Atomic unsigned long counts[N_STATUS];
 } route_t;
 
-#define MAX_BUCKETS 64
-
-/* A token bucket per (route key set, key index), per loop thread: no locks; each thread gets its share
- * of the rate because connections spread over the threads. */
-typedef struct {
-    const keyset_t *keys;
-    int index;
-    double tokens;
-    long long last_ms;
-} bucket_t;
-
 struct httpd_thread {
-    h2o_context_t ctx; /* first, so a request's conn->ctx leads back here */
-    bucket_t buckets[MAX_BUCKETS];
-    int nbuckets;
+    h2o_context_t ctx;    /* first, so a request's conn->ctx leads back here */
+    ratelimit_t rate;     /* token buckets per (route key set, key index): this thread's share of the rate */
     int open_connections; /* loop thread only */
     h2o_accept_ctx_t accept;
     h2o_multithread_queue_t *queue;
@@ -210,30 +199,13 @@ static long long now_ms_mono(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 1 when the key may make one more request now. */
+/* 1 when the key may make one more request now. Each loop thread gets its share of the rate because
+ * connections spread over the threads; no locks. */
 static int rate_allows(httpd_t *h, h2o_req_t *req, const keyset_t *keys, int index)
 {
-    if (h->opts.rate_per_key <= 0) return 1;
     httpd_thread_t *t = (httpd_thread_t *)req->conn->ctx;
     double rate = (double)h->opts.rate_per_key / (double)(h->opts.threads > 0 ? h->opts.threads : 1);
-    bucket_t *b = NULL;
-    for (int i = 0; i < t->nbuckets && !b; i++)
-        if (t->buckets[i].keys == keys && t->buckets[i].index == index) b = &t->buckets[i];
-    long long now = now_ms_mono();
-    if (b == NULL) {
-        if (t->nbuckets == MAX_BUCKETS) return 1;
-        b = &t->buckets[t->nbuckets++];
-        b->keys = keys;
-        b->index = index;
-        b->tokens = rate * 2;
-        b->last_ms = now;
-    }
-    b->tokens += rate * (double)(now - b->last_ms) / 1000.0;
-    if (b->tokens > rate * 2) b->tokens = rate * 2;
-    b->last_ms = now;
-    if (b->tokens < 1.0) return 0;
-    b->tokens -= 1.0;
-    return 1;
+    return ratelimit_allow(&t->rate, keys, index, rate, now_ms_mono());
 }
 
 /* ---------------- CORS ---------------- */
