@@ -20,6 +20,7 @@
 #include "ingest_otlp_json_int.h"
 #include "alloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
