@@ -43,10 +43,11 @@ static size_t link_at(const char *s, const char *p)
     return (size_t)(q - p);
 }
 
-/* Length of the <...> construct at p (no newline, at most TAG_MAX), or 0. */
+/* Length of the <...> construct at p (it opens with a letter or one of / ! @ # ?, has no newline, at
+ * most TAG_MAX bytes), or 0: "a < b > c" is text. */
 static size_t tag_at(const char *p)
 {
-    if (*p != '<') return 0;
+    if (*p != '<' || !(is_alpha((unsigned char)p[1]) || (p[1] && strchr("/!@#?", p[1])))) return 0;
     for (size_t i = 1; i < TAG_MAX && p[i] && p[i] != '\n'; i++)
         if (p[i] == '>') return i + 1;
     return 0;
