@@ -16,6 +16,7 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     buf_init(&out, 4 * 1024 * 1024);
     httpd_write_metrics(b->http, &out);
     ingest_stats_write(&b->stats, &out);
+    ingest_grpc_write_metrics(b->grpc, &out);
     httpd_send_text(req, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
     buf_dispose(&out);
     return 0;
@@ -31,9 +32,16 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                          .rate_per_key = b->cfg.rate_per_key,
                          .max_connections =
                              (b->cfg.max_connections + b->cfg.http_threads - 1) / b->cfg.http_threads,
-                         .request_timeout_ms = b->cfg.request_timeout_ms};
+                         .request_timeout_ms = b->cfg.request_timeout_ms,
+                         .bind_addr = b->cfg.bind_addr,
+                         .cors_origins = b->cfg.cors_allowed_origins};
     atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);
+    if (httpd_add_port(b->http, b->cfg.otlp_http_port) != 0) { /* the same API for OTLP/HTTP exporters */
+        snprintf(err, errlen, "OTLP_HTTP_PORT: too many ports on one server");
+        httpd_free(b->http);
+        return -1;
+    }
     b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);
     b->debounce = debounce_create(&b->cfg, &b->stats);
     ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,
@@ -59,6 +67,15 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         httpd_free(b->http);
         return -1;
     }
+    if (b->cfg.otlp_grpc_port != 0 &&
+        (b->grpc = ingest_grpc_start(&b->cfg, b->writer, &b->stats, err, errlen)) == NULL) {
+        httpd_stop(b->http);
+        ingest_writer_free(b->writer);
+        debounce_free(b->debounce);
+        workpool_free(b->pool);
+        httpd_free(b->http);
+        return -1;
+    }
     debounce_start(b->debounce);
     b->retention = retention_start(&b->cfg);
     return 0;
@@ -67,7 +84,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
 void backend_stop(backend_t *b)
 {
     httpd_stop(b->http);
-    ingest_writer_free(b->writer);
+    ingest_writer_free(b->writer); /* answers every queued job, gRPC calls included */
+    ingest_grpc_stop(b->grpc);
     retention_stop(b->retention);
     debounce_free(b->debounce);
     workpool_free(b->pool);

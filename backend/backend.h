@@ -6,6 +6,7 @@
 #include "config.h"
 #include "debounce.h"
 #include "httpd.h"
+#include "ingest_grpc.h"
 #include "ingest_http.h"
 #include "ingest_stats.h"
 #include "ingest_writer.h"
@@ -21,6 +22,7 @@ typedef struct {
     debounce_t *debounce;
     ingest_writer_t *writer;
     ingest_http_t ingest;
+    ingest_grpc_t *grpc; /* NULL when OTLP_GRPC_PORT is 0 */
     retention_t *retention;
     query_api_t query;
 } backend_t;

@@ -1,7 +1,10 @@
 /* Ingest route handlers (see ingest_http.h). */
 #include "ingest_http.h"
 #include "alloc.h"
+#include "inflate.h"
 #include "ingest_json.h"
+#include "ingest_otlp_proto.h"
+#include "otlp_response.h"
 #include "log.h"
 #include "program.h"
 
@@ -10,60 +13,185 @@
 #include <string.h>
 #include <time.h>
 
-static void reject(ingest_http_t *ih, ingest_kind_t kind, h2o_req_t *req, const ingest_err_t *err)
+/* What a request body is, from its Content-Type and Content-Encoding. */
+typedef enum { BODY_JSON, BODY_PROTOBUF } body_encoding_t;
+
+typedef struct {
+    body_encoding_t encoding;
+    int compressed;               /* 0: identity */
+    inflate_format_t compression; /* when compressed */
+} body_form_t;
+
+/* The answer's encoding follows the request's (OTLP: a protobuf request gets a protobuf answer). */
+static int otlp_answer_proto(const ingest_route_t *route, const body_form_t *form)
 {
-    atomic_fetch_add(&ih->stats->batches_rejected[kind], 1);
+    return route->format == FORMAT_OTLP && form->encoding == BODY_PROTOBUF;
+}
+
+/* An error answer: our JSON routes say {"error":{code,message,path}}; OTLP routes answer a
+ * google.rpc.Status in the request's encoding, the path leading the message. */
+static void send_error(const ingest_route_t *route, const body_form_t *form, h2o_req_t *req, int status,
+                       const char *code, const char *reason, const char *path)
+{
+    if (status == 503 || status == 429) httpd_add_header(req, "Retry-After", status == 503 ? "2" : "1");
+    if (route->format != FORMAT_OTLP) {
+        httpd_send_error(req, status, code, reason, path && *path ? path : NULL);
+        return;
+    }
+    char message[600];
+    snprintf(message, sizeof(message), "%s%s%s", path && *path ? path : "", path && *path ? ": " : "",
+             reason);
+    buf_t out;
+    buf_init(&out, 4096);
+    int grpc_code = otlp_response_grpc_code(status);
+    int proto = otlp_answer_proto(route, form);
+    if ((proto ? otlp_response_status_proto(&out, grpc_code, message)
+               : otlp_response_status_json(&out, grpc_code, message)) != 0)
+        buf_reset(&out);
+    httpd_send_text(req, status, proto ? "application/x-protobuf" : "application/json",
+                    out.data ? out.data : "", out.len);
+    buf_dispose(&out);
+}
+
+static void send_batch_error(ingest_http_t *ih, const ingest_route_t *route, const body_form_t *form,
+                             h2o_req_t *req, const ingest_err_t *err)
+{
+    atomic_fetch_add(&ih->stats->batches_rejected[route->kind], 1);
     const char *code = err->status == 413   ? "too_large"
                        : err->status == 415 ? "unsupported_media_type"
                                             : "invalid";
-    httpd_send_error(req, err->status, code, err->reason, err->path);
+    send_error(route, form, req, err->status, code, err->reason, err->path);
 }
+
+/* The success answer. Our JSON: {"accepted","duplicates"}. OTLP: Export*ServiceResponse in the
+ * request's encoding, partialSuccess only when records were rejected (the specification's shape). */
+static void send_success(const ingest_route_t *route, const body_form_t *form, h2o_req_t *req,
+                         const ingest_batch_t *b, size_t accepted, size_t duplicates)
+{
+    if (route->format != FORMAT_OTLP) {
+        httpd_send_json(
+            req, 200,
+            json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted, "duplicates", (json_int_t)duplicates));
+        return;
+    }
+    char message[600] = "";
+    if (b->rejected)
+        snprintf(message, sizeof(message), "%.250s: %.300s", b->first_rejection.path,
+                 b->first_rejection.reason);
+    buf_t out;
+    buf_init(&out, 4096);
+    int proto = otlp_answer_proto(route, form);
+    const char *msg = b->rejected ? message : NULL;
+    if ((proto ? otlp_response_success_proto(&out, b->kind, b->rejected, msg)
+               : otlp_response_success_json(&out, b->kind, b->rejected, msg)) != 0)
+        buf_reset(&out);
+    httpd_send_text(req, 200, proto ? "application/x-protobuf" : "application/json", out.data ? out.data : "",
+                    out.len);
+    buf_dispose(&out);
+}
+
+/* A job and what its answer needs besides the batch. */
+typedef struct {
+    ingest_job_t job; /* first */
+    const ingest_route_t *route;
+    body_form_t form;
+} http_job_t;
 
 static void on_written(httpd_job_t *hjob, h2o_req_t *req)
 {
-    ingest_job_t *job = (ingest_job_t *)hjob;
+    http_job_t *hj = (http_job_t *)hjob;
+    ingest_job_t *job = &hj->job;
     if (req != NULL) {
-        if (job->status == 200) {
-            json_t *o = json_pack("{s:I,s:I,s:{}}", "accepted", (json_int_t)job->accepted, "duplicates",
-                                  (json_int_t)job->duplicates, "partialSuccess");
-            httpd_send_json(req, 200, o);
-        } else {
-            if (job->status == 503) httpd_add_header(req, "Retry-After", "2");
-            httpd_send_error(req, job->status, job->status == 503 ? "unavailable" : "refused", job->error,
-                             NULL);
-        }
+        if (job->status == 200)
+            send_success(hj->route, &hj->form, req, &job->batch, job->accepted, job->duplicates);
+        else
+            send_error(hj->route, &hj->form, req, job->status, job->status == 503 ? "unavailable" : "refused",
+                       job->error, NULL);
     }
     ingest_batch_dispose(&job->batch);
-    free(job);
+    free(hj);
 }
 
-/* OTLP exporters say what they send in Content-Type; protobuf is not supported (JSON is). */
-static int content_type_ok(h2o_req_t *req, wire_format_t format, ingest_err_t *err)
+static int header_is(h2o_iovec_t v, const char *word)
 {
+    size_t n = strlen(word);
+    /* the media type is what comes before any ';' parameter, spaces ignored */
+    size_t end = 0;
+    while (end < v.len && v.base[end] != ';')
+        end++;
+    while (end > 0 && v.base[end - 1] == ' ')
+        end--;
+    return end == n && h2o_lcstris(v.base, n, word, n);
+}
+
+/* Reads Content-Type and Content-Encoding. Our JSON routes take JSON; OTLP routes take JSON or
+ * protobuf (OTLP/HTTP's two encodings). Bodies may be gzip or deflate compressed. Returns 0, or -1 with
+ * a 415 in err. */
+static int body_form_of(h2o_req_t *req, wire_format_t format, body_form_t *form, ingest_err_t *err)
+{
+    memset(form, 0, sizeof(*form));
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (i != -1) {
         h2o_iovec_t v = req->headers.entries[i].value;
-        if (h2o_strstr(v.base, v.len, H2O_STRLIT("protobuf")) != SIZE_MAX) {
+        if (header_is(v, "application/json"))
+            form->encoding = BODY_JSON;
+        else if (format == FORMAT_OTLP &&
+                 (header_is(v, "application/x-protobuf") || header_is(v, "application/protobuf")))
+            form->encoding = BODY_PROTOBUF;
+        else {
             err->status = 415;
-            err->path[0] = '\0';
-            snprintf(err->reason, sizeof(err->reason),
-                     "protobuf bodies are not supported: send OTLP/HTTP with JSON encoding "
-                     "(Content-Type: application/json)");
-            return 0;
+            snprintf(err->reason, sizeof(err->reason), "Content-Type %.*s is not accepted here; send %s",
+                     (int)(v.len > 80 ? 80 : v.len), v.base,
+                     format == FORMAT_OTLP ? "application/x-protobuf or application/json"
+                                           : "application/json");
+            return -1;
         }
     }
     i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_ENCODING, -1);
-    if (i != -1 && !h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len,
-                              H2O_STRLIT("identity"))) {
-        err->status = 415;
-        err->path[0] = '\0';
-        snprintf(err->reason, sizeof(err->reason),
-                 "Content-Encoding %.*s is not supported; send uncompressed JSON",
-                 (int)req->headers.entries[i].value.len, req->headers.entries[i].value.base);
-        return 0;
+    if (i != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (header_is(v, "gzip") || header_is(v, "x-gzip")) {
+            form->compressed = 1;
+            form->compression = INFLATE_GZIP;
+        } else if (header_is(v, "deflate")) {
+            form->compressed = 1;
+            form->compression = INFLATE_DEFLATE;
+        } else if (!header_is(v, "identity")) {
+            err->status = 415;
+            snprintf(err->reason, sizeof(err->reason),
+                     "Content-Encoding %.*s is not supported; send gzip, deflate or identity",
+                     (int)(v.len > 80 ? 80 : v.len), v.base);
+            return -1;
+        }
     }
-    (void)format;
-    return 1;
+    return 0;
+}
+
+/* Decompresses a compressed body into `plain` within the body size limit: a decompression bomb gets a
+ * 413 and costs no more memory than the limit. */
+static int decompress(const body_form_t *form, h2o_req_t *req, size_t max, buf_t *plain, ingest_err_t *err)
+{
+    char why[200];
+    int rc =
+        inflate_bounded(form->compression, req->entity.base, req->entity.len, max, plain, why, sizeof(why));
+    if (rc == 0) return 0;
+    err->status = rc == -2 ? 413 : 400;
+    if (rc == -2)
+        snprintf(err->reason, sizeof(err->reason), "decompressed body larger than %zu bytes", max);
+    else
+        snprintf(err->reason, sizeof(err->reason), "body is not valid %s: %.180s",
+                 form->compression == INFLATE_GZIP ? "gzip" : "deflate", why);
+    return -1;
+}
+
+static int parse(const ingest_route_t *route, const body_form_t *form, const char *body, size_t len,
+                 size_t max_records, size_t max_copy, ingest_batch_t *batch, ingest_err_t *err)
+{
+    if (route->format == FORMAT_NATIVE)
+        return ingest_json_native(route->kind, body, len, max_records, max_copy, batch, err);
+    if (form->encoding == BODY_PROTOBUF)
+        return ingest_otlp_proto(route->kind, (const uint8_t *)body, len, max_records, max_copy, batch, err);
+    return ingest_json_otlp(route->kind, body, len, max_records, max_copy, batch, err);
 }
 
 static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
@@ -73,33 +201,45 @@ static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     long long arrived = mono_us();
     ingest_err_t err;
     memset(&err, 0, sizeof(err));
-    if (!content_type_ok(req, route->format, &err)) {
-        reject(ih, route->kind, req, &err);
+    body_form_t form;
+    if (body_form_of(req, route->format, &form, &err) != 0) {
+        send_batch_error(ih, route, &form, req, &err);
         return 0;
     }
     if (ingest_writer_db_down(ih->writer)) {
-        httpd_add_header(req, "Retry-After", "2");
-        httpd_send_error(req, 503, "unavailable", "database unavailable; retry later", NULL);
+        send_error(route, &form, req, 503, "unavailable", "database unavailable; retry later", NULL);
         return 0;
     }
-    ingest_job_t *job = xcalloc(1, sizeof(*job));
-    size_t max_records = (size_t)ih->cfg->max_batch_records;
-    size_t max_copy = (size_t)ih->cfg->max_body_bytes * 4;
-    int rc = route->format == FORMAT_NATIVE
-                 ? ingest_json_native(route->kind, req->entity.base, req->entity.len, max_records, max_copy,
-                                      &job->batch, &err)
-                 : ingest_json_otlp(route->kind, req->entity.base, req->entity.len, max_records, max_copy,
-                                    &job->batch, &err);
+    size_t max_body = (size_t)ih->cfg->max_body_bytes;
+    buf_t plain;
+    buf_init(&plain, max_body);
+    const char *body = req->entity.base;
+    size_t len = req->entity.len;
+    if (form.compressed) {
+        if (decompress(&form, req, max_body, &plain, &err) != 0) {
+            buf_dispose(&plain);
+            send_batch_error(ih, route, &form, req, &err);
+            return 0;
+        }
+        body = plain.data ? plain.data : "";
+        len = plain.len;
+    }
+    http_job_t *hj = xcalloc(1, sizeof(*hj));
+    hj->route = route;
+    hj->form = form;
+    ingest_job_t *job = &hj->job;
+    int rc =
+        parse(route, &form, body, len, (size_t)ih->cfg->max_batch_records, max_body * 4, &job->batch, &err);
+    buf_dispose(&plain);
     if (rc != 0) {
-        free(job);
-        reject(ih, route->kind, req, &err);
+        free(hj);
+        send_batch_error(ih, route, &form, req, &err);
         return 0;
     }
     if (job->batch.records == 0) {
+        send_success(route, &form, req, &job->batch, 0, 0);
         ingest_batch_dispose(&job->batch);
-        free(job);
-        httpd_send_json(req, 200,
-                        json_pack("{s:i,s:i,s:{}}", "accepted", 0, "duplicates", 0, "partialSuccess"));
+        free(hj);
         return 0;
     }
     job->arrived_us = arrived;
@@ -108,10 +248,9 @@ static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
         /* The writers are saturated: refuse now rather than hold memory without bound. */
         httpd_job_detach(&job->super);
         atomic_fetch_add(&ih->stats->batches_rejected[route->kind], 1);
-        httpd_add_header(req, "Retry-After", "1");
-        httpd_send_error(req, 503, "overloaded", "ingest queue full; retry later", NULL);
+        send_error(route, &form, req, 503, "overloaded", "ingest queue full; retry later", NULL);
         ingest_batch_dispose(&job->batch);
-        free(job);
+        free(hj);
     }
     return 0;
 }
@@ -133,6 +272,6 @@ void ingest_http_register(httpd_t *h, ingest_http_t *ih)
         r->ih = ih;
         r->format = routes[i].format;
         r->kind = routes[i].kind;
-        httpd_route(h, "POST", routes[i].path, &ih->cfg->ingest_keys, on_ingest, r);
+        httpd_route_cors(h, "POST", routes[i].path, &ih->cfg->ingest_keys, on_ingest, r);
     }
 }

@@ -1,6 +1,10 @@
 /* The ingest routes: POST /ingest/{traces,logs,metrics,events} (our JSON) and POST /v1/{traces,logs,
- * metrics} (OTLP/HTTP, JSON encoding). Bodies are parsed and validated on the loop thread (cheap and
- * bounded), then handed to the writer threads; the answer comes only after the commit. */
+ * metrics} (OTLP/HTTP, protobuf or JSON encoding per Content-Type). Every route takes gzip or deflate
+ * bodies (Content-Encoding), decompressed within the body size limit. Bodies are parsed and validated
+ * on the loop thread (cheap and bounded), then handed to the writer threads; the answer comes only
+ * after the commit. OTLP routes answer as the OTLP specification says: Export*ServiceResponse (with
+ * partialSuccess when records were refused one by one) or a google.rpc.Status, in the request's
+ * encoding. */
 #ifndef PS_INGEST_HTTP_H
 #define PS_INGEST_HTTP_H
 

@@ -49,9 +49,11 @@ int main(int argc, char **argv)
     char err[512];
     if (backend_start(&app, err, sizeof(err)) != 0) {
         log_error("cannot start: %s", err);
+        config_dispose(&app.cfg);
         return 1;
     }
-    log_info("listening on port %d", app.cfg.backend_port);
+    log_info("listening on %s: API port %d, OTLP/HTTP port %d, OTLP/gRPC port %d (0: off)", app.cfg.bind_addr,
+             app.cfg.backend_port, app.cfg.otlp_http_port, app.grpc ? ingest_grpc_port(app.grpc) : 0);
     int sig = program_wait_signal();
     log_info("signal %d: stopping", sig);
     backend_stop(&app);

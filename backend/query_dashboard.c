@@ -97,14 +97,23 @@ static int on_series(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 
 /* ---------------- GET /query/metrics/names ---------------- */
 
+/* The names /query/metrics charts: what metric_values() (migrations/006) gives for the stored points,
+ * through metric_value_names() (a histogram "lat" lists lat.p50, lat.p95, lat.p99, lat.count; a
+ * summary its quantiles as sent). `points` counts the stored points behind each name. */
 static const char names_sql[] =
     "SELECT json_build_object('metrics', coalesce(json_agg(json_build_object('service', service,"
     "  'name', name, 'points', n, 'first_ns', first_ns::text, 'last_ns', last_ns::text)"
     "  ORDER BY service, name), '[]'::json))::text "
-    "FROM (SELECT service, name, count(*) AS n, min(ts_ns) AS first_ns, max(ts_ns) AS last_ns"
-    "      FROM metric_points"
-    "      WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint AND ($3::text IS NULL OR service = $3)"
-    "      GROUP BY service, name ORDER BY service, name LIMIT $4::int) x";
+    "FROM (SELECT g.service, v.name, sum(g.n)::bigint AS n, min(g.first_ns) AS first_ns,"
+    "             max(g.last_ns) AS last_ns"
+    "      FROM (SELECT service, name, kind, count(*) AS n, min(ts_ns) AS first_ns, max(ts_ns) AS last_ns,"
+    "                   jsonb_build_object('quantiles',"
+    "                     max(CASE WHEN kind = 4 THEN (hist->'quantiles')::text END)::jsonb) AS hist"
+    "            FROM metric_points"
+    "            WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint AND ($3::text IS NULL OR service = $3)"
+    "            GROUP BY service, name, kind) g,"
+    "           LATERAL metric_value_names(g.kind, g.name, g.hist) v(name)"
+    "      GROUP BY g.service, v.name ORDER BY g.service, v.name LIMIT $4::int) x";
 
 static int on_metric_names(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {

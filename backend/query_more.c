@@ -154,17 +154,20 @@ static int on_services(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     return 0;
 }
 
-/* GET /query/metrics?service&name&from&to&step: the series downsampled in SQL (avg/min/max per step). */
+/* GET /query/metrics?service&name&from&to&step&raw: the series downsampled in SQL (avg/min/max per step).
+ * Values as analysis sees them (metric_values(), migrations/006): a cumulative counter charts as its
+ * per-second rate, a histogram as <name>.p50/.p95/.p99/.count, a gauge as stored. raw=1 charts the
+ * stored values of `name` instead (a counter's running total, a histogram's count). */
 static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     const char *service, *name;
     int64_t from, to;
     int has_from, has_to;
-    long step;
+    long step, raw;
     if (!qp_text(req, "service", 256, &service) || !qp_text(req, "name", 1024, &name) ||
         !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "step", 1, 86400, 60, &step))
+        !qp_int(req, "step", 1, 86400, 60, &step) || !qp_int(req, "raw", 0, 1, 0, &raw))
         return 0;
     if (!service || !name) {
         httpd_send_error(req, 400, "invalid_parameter", "query parameter service and name are required",
@@ -175,18 +178,25 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     fmt_i64(from_s, sizeof(from_s), from);
     fmt_i64(to_s, sizeof(to_s), to);
     snprintf(step_s, sizeof(step_s), "%lld", (long long)step * 1000000000LL);
-    static const char sql[] =
-        "SELECT json_build_object('service', $1::text, 'name', $2::text, 'step_s', $5::bigint / 1000000000, "
-        "'points', coalesce(json_agg(json_build_object('ts_ns', (b * $5::bigint)::text, 'avg', a, 'min', mi, "
-        "'max', "
-        "ma, 'n', n) ORDER BY b), '[]'::json))::text FROM (SELECT ts_ns / $5::bigint AS b, avg(value) AS a, "
-        "min(value) AS mi, max(value) AS ma, count(*) AS n FROM metric_points WHERE service = $1 AND name = "
-        "$2 AND "
-        "ts_ns >= coalesce($3::bigint, (extract(epoch FROM now()) * 1e9)::bigint - 3600000000000) AND "
-        "ts_ns <= coalesce($4::bigint, (extract(epoch FROM now()) * 1e9)::bigint) GROUP BY 1 LIMIT 5000) x";
-    query_sql_t s = {.sql = sql,
-                     .nparams = 5,
-                     .params = {service, name, has_from ? from_s : NULL, has_to ? to_s : NULL, step_s},
+#define METRICS_CHART_SQL(source)                                                                            \
+    "SELECT json_build_object('service', $1::text, 'name', $2::text, 'step_s', $5::bigint / 1000000000, "    \
+    "'raw', $6::boolean, 'points', coalesce(json_agg(json_build_object('ts_ns', (b * $5::bigint)::text, "    \
+    "'avg', a, 'min', mi, 'max', ma, 'n', n) ORDER BY b), '[]'::json))::text FROM (SELECT ts_ns / "          \
+    "$5::bigint AS b, avg(value) AS a, min(value) AS mi, max(value) AS ma, count(*) AS n FROM " source       \
+    " GROUP BY 1 LIMIT 5000) x"
+#define METRICS_FROM "coalesce($3::bigint, (extract(epoch FROM now()) * 1e9)::bigint - 3600000000000)"
+#define METRICS_TO "coalesce($4::bigint, (extract(epoch FROM now()) * 1e9)::bigint)"
+    static const char derived_sql[] = METRICS_CHART_SQL("metric_values(" METRICS_FROM ", " METRICS_TO
+                                                        " + 1, ARRAY[$1::text], ARRAY[$2::text])");
+    static const char raw_sql[] = METRICS_CHART_SQL("metric_points WHERE service = $1 AND name = $2 AND "
+                                                    "ts_ns >= " METRICS_FROM " AND ts_ns <= " METRICS_TO);
+#undef METRICS_CHART_SQL
+#undef METRICS_FROM
+#undef METRICS_TO
+    query_sql_t s = {.sql = raw ? raw_sql : derived_sql,
+                     .nparams = 6,
+                     .params = {service, name, has_from ? from_s : NULL, has_to ? to_s : NULL, step_s,
+                                raw ? "true" : "false"},
                      .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;

@@ -1,6 +1,8 @@
 /* The one table of environment variables (name, default, meaning, type, bounds) and its validation. */
 #include "config.h"
 #include "alloc.h"
+#include "cors.h"
+#include "listen.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,7 +20,9 @@ typedef enum {
     T_OPT_URL,
     T_DIR,
     T_FRACTION,
-    T_WEBHOOKS
+    T_WEBHOOKS,
+    T_ADDR,
+    T_ORIGINS
 } var_type_t;
 
 typedef struct {
@@ -41,8 +45,17 @@ static const var_spec_t vars[] = {
      "Redis URI (redis://[:password@]host:port[/db])"},
     {"REDIS_PREFIX", "ps:", T_STRING, ALL, OFF(redis_prefix), 0, 0,
      "prefix of every Redis key (queue, debounce)"},
+    {"BIND_ADDR", LISTEN_DEFAULT_ADDR, T_ADDR, ALL | CFG_FAKE, OFF(bind_addr), 0, 0,
+     "address every listener binds: an IPv4 or IPv6 literal (127.0.0.1, 0.0.0.0, ::1, ::)"},
     {"BACKEND_PORT", "8000", T_INT, CFG_BACKEND, OFF(backend_port), 1, 65535,
      "HTTP port of the ingest and query API"},
+    {"OTLP_HTTP_PORT", "4318", T_INT, CFG_BACKEND, OFF(otlp_http_port), 0, 65535,
+     "second HTTP port serving the same API, for OTLP/HTTP exporters (/v1/traces, /v1/logs, /v1/metrics); "
+     "0: none"},
+    {"OTLP_GRPC_PORT", "4317", T_INT, CFG_BACKEND, OFF(otlp_grpc_port), 0, 65535,
+     "OTLP/gRPC port (TraceService, LogsService, MetricsService); 0: none"},
+    {"CORS_ALLOWED_ORIGINS", "", T_ORIGINS, CFG_BACKEND, OFF(cors_allowed_origins), 0, 0,
+     "comma-separated origins (scheme://host[:port]) browsers may send telemetry from, or *; empty: no CORS"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
     {"INGEST_API_KEYS", NULL, T_KEYS, CFG_BACKEND, OFF(ingest_keys), 0, 0,
@@ -188,6 +201,26 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
         *(char **)field = xstrdup(v);
         return 0;
     }
+    case T_ADDR:
+        if (listen_addr_check(v) != 0) {
+            snprintf(err, errlen,
+                     "%s: \"%s\" is not an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1, ::)", s->name,
+                     v);
+            return -1;
+        }
+        *(char **)field = xstrdup(v);
+        return 0;
+    case T_ORIGINS: {
+        cors_origins_t *o;
+        char why[200];
+        if (cors_origins_parse(v, &o, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: %s", s->name, why);
+            return -1;
+        }
+        *(char **)field = o ? xstrdup(v) : NULL;
+        cors_origins_free(o);
+        return 0;
+    }
     case T_STRING:
     case T_DIR:
         *(char **)field = xstrdup(v);
@@ -210,6 +243,28 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
     return -1;
 }
 
+/* Rules between the backend's variables. */
+static int check_backend(const config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->debounce_max_ms < cfg->debounce_quiet_ms) {
+        snprintf(err, errlen, "DEBOUNCE_MAX_MS: must be at least DEBOUNCE_QUIET_MS (%d)",
+                 cfg->debounce_quiet_ms);
+        return -1;
+    }
+    if (cfg->otlp_http_port != 0 && cfg->otlp_http_port == cfg->backend_port) {
+        snprintf(err, errlen, "OTLP_HTTP_PORT: %d is BACKEND_PORT already (0 disables it)",
+                 cfg->otlp_http_port);
+        return -1;
+    }
+    if (cfg->otlp_grpc_port != 0 &&
+        (cfg->otlp_grpc_port == cfg->backend_port || cfg->otlp_grpc_port == cfg->otlp_http_port)) {
+        snprintf(err, errlen, "OTLP_GRPC_PORT: %d is BACKEND_PORT or OTLP_HTTP_PORT already (0 disables it)",
+                 cfg->otlp_grpc_port);
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(config_t *cfg, int program, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -221,9 +276,7 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
             return -1;
         }
     }
-    if ((program & CFG_BACKEND) && cfg->debounce_max_ms < cfg->debounce_quiet_ms) {
-        snprintf(err, errlen, "DEBOUNCE_MAX_MS: must be at least DEBOUNCE_QUIET_MS (%d)",
-                 cfg->debounce_quiet_ms);
+    if ((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) {
         config_dispose(cfg);
         return -1;
     }
@@ -233,9 +286,10 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url, &cfg->redis_url,     &cfg->redis_prefix,   &cfg->llm_base_url,
-                        &cfg->llm_api_key,  &cfg->llm_model,     &cfg->migrations_dir, &cfg->frontend_dir,
-                        &cfg->backend_url,  &cfg->alert_webhooks};
+    char **strings[] = {&cfg->database_url,   &cfg->redis_url,    &cfg->redis_prefix,
+                        &cfg->llm_base_url,   &cfg->llm_api_key,  &cfg->llm_model,
+                        &cfg->migrations_dir, &cfg->frontend_dir, &cfg->backend_url,
+                        &cfg->alert_webhooks, &cfg->bind_addr,    &cfg->cors_allowed_origins};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -19,8 +19,12 @@ typedef struct {
     char *database_url;
     char *redis_url;
     char *redis_prefix; /* namespace of every Redis key we use */
+    char *bind_addr;    /* IPv4 or IPv6 literal every listener binds (HTTP and gRPC) */
     int backend_port;
     int pipeline_port;
+    int otlp_http_port;         /* the backend's second HTTP port for OTLP clients; 0: none */
+    int otlp_grpc_port;         /* OTLP/gRPC listener; 0: none */
+    char *cors_allowed_origins; /* cors.h syntax; NULL: no CORS */
     keyset_t ingest_keys;
     keyset_t read_keys;
     keyset_t admin_keys;

@@ -16,8 +16,10 @@ static void quiet_notice(void *arg, const char *msg)
 
 PGconn *db_connect(const char *url, char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "5", "prodsentinel", NULL};
+    /* JIT off: our analytic queries (metric_values() above all) cross jit_above_cost, and compiling
+     * them cost seconds where running them costs milliseconds. A URL's own options still win. */
+    const char *keys[] = {"options", "dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {"-c jit=off", url, "5", "prodsentinel", NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c == NULL || PQstatus(c) != CONNECTION_OK) {
         snprintf(err, errlen, "%s", c ? PQerrorMessage(c) : "out of memory");

@@ -1,15 +1,15 @@
 /* H2O server plumbing shared by every program (see httpd.h). */
 #include "httpd.h"
 #include "alloc.h"
+#include "cors.h"
+#include "listen.h"
+#include "ratelimit.h"
 #include "log.h"
 
-#include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,32 +29,21 @@ typedef struct {
     const keyset_t *keys;
     httpd_handler_fn fn;
     void *ctx;
+    int cors; /* browsers may call it cross-origin (httpd_route_cors) */
     _Atomic unsigned long counts[N_STATUS];
 } route_t;
 
-#define MAX_BUCKETS 64
-
-/* A token bucket per (route key set, key index), per loop thread: no locks; each thread gets its share
- * of the rate because connections spread over the threads. */
-typedef struct {
-    const keyset_t *keys;
-    int index;
-    double tokens;
-    long long last_ms;
-} bucket_t;
-
 struct httpd_thread {
-    h2o_context_t ctx; /* first, so a request's conn->ctx leads back here */
-    bucket_t buckets[MAX_BUCKETS];
-    int nbuckets;
+    h2o_context_t ctx;    /* first, so a request's conn->ctx leads back here */
+    ratelimit_t rate;     /* token buckets per (route key set, key index): this thread's share of the rate */
     int open_connections; /* loop thread only */
     h2o_accept_ctx_t accept;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t replies;
-    h2o_socket_t *listener;
+    h2o_socket_t *listeners[HTTPD_MAX_PORTS];
+    int fds[HTTPD_MAX_PORTS]; /* one SO_REUSEPORT socket per port of the server */
     pthread_t tid;
     httpd_t *server;
-    int fd;
 };
 
 typedef struct {
@@ -67,11 +56,19 @@ typedef struct {
     httpd_t *server;
 } counter_logger_t;
 
+typedef struct {
+    h2o_filter_t super;
+    httpd_t *server;
+} cors_filter_t;
+
 struct httpd {
     h2o_globalconf_t conf;
     httpd_opts_t opts;
     route_t routes[MAX_ROUTES];
     size_t nroutes;
+    int ports[HTTPD_MAX_PORTS];
+    int nports;
+    cors_origins_t *cors; /* NULL: CORS off */
     _Atomic unsigned long unrouted[N_STATUS];
     httpd_thread_t *threads;
     int started;
@@ -202,31 +199,91 @@ static long long now_ms_mono(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 1 when the key may make one more request now. */
+/* 1 when the key may make one more request now. Each loop thread gets its share of the rate because
+ * connections spread over the threads; no locks. */
 static int rate_allows(httpd_t *h, h2o_req_t *req, const keyset_t *keys, int index)
 {
-    if (h->opts.rate_per_key <= 0) return 1;
     httpd_thread_t *t = (httpd_thread_t *)req->conn->ctx;
     double rate = (double)h->opts.rate_per_key / (double)(h->opts.threads > 0 ? h->opts.threads : 1);
-    bucket_t *b = NULL;
-    for (int i = 0; i < t->nbuckets && !b; i++)
-        if (t->buckets[i].keys == keys && t->buckets[i].index == index) b = &t->buckets[i];
-    long long now = now_ms_mono();
-    if (b == NULL) {
-        if (t->nbuckets == MAX_BUCKETS) return 1;
-        b = &t->buckets[t->nbuckets++];
-        b->keys = keys;
-        b->index = index;
-        b->tokens = rate * 2;
-        b->last_ms = now;
-    }
-    b->tokens += rate * (double)(now - b->last_ms) / 1000.0;
-    if (b->tokens > rate * 2) b->tokens = rate * 2;
-    b->last_ms = now;
-    if (b->tokens < 1.0) return 0;
-    b->tokens -= 1.0;
-    return 1;
+    return ratelimit_allow(&t->rate, keys, index, rate, now_ms_mono());
 }
+
+/* ---------------- CORS ---------------- */
+
+/* 1 when a CORS route matches the request's path, whatever its method. */
+static int cors_path(httpd_t *h, h2o_req_t *req)
+{
+    httpd_match_t m;
+    for (size_t i = 0; i < h->nroutes; i++)
+        if (h->routes[i].cors && pattern_match(h->routes[i].pattern, req->path.base, path_len_of(req), &m))
+            return 1;
+    return 0;
+}
+
+/* The request's Origin when CORS applies to it: a CORS path and an allowed Origin. */
+static int cors_origin(httpd_t *h, h2o_req_t *req, h2o_iovec_t *origin)
+{
+    if (h->cors == NULL || req->path.base == NULL) return 0;
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);
+    if (i == -1) return 0;
+    *origin = req->headers.entries[i].value;
+    return cors_origin_allowed(h->cors, origin->base, origin->len) && cors_path(h, req);
+}
+
+/* Runs as every answer starts (handlers' and H2O's own errors alike), so that all of them carry the
+ * CORS headers a browser needs to read them. */
+static void on_cors_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    httpd_t *h = ((cors_filter_t *)self)->server;
+    h2o_iovec_t origin;
+    if (cors_origin(h, req, &origin)) {
+        h2o_iovec_t o = h2o_strdup(&req->pool, origin.base, origin.len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, o.base,
+                       o.len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* Answers an OPTIONS preflight on a CORS path (no key needed): 204 with what the browser may send, or
+ * 403 for an Origin not allowed. Access-Control-Allow-Origin comes from the filter above. */
+static void send_preflight(httpd_t *h, h2o_req_t *req)
+{
+    h2o_iovec_t origin;
+    if (!cors_origin(h, req, &origin)) {
+        httpd_send_error(req, 403, "cors_origin_not_allowed",
+                         "cross-origin requests from this Origin are not allowed (CORS_ALLOWED_ORIGINS)",
+                         NULL);
+        return;
+    }
+    char methods[64] = "", headers[256];
+    httpd_match_t m;
+    for (size_t i = 0; i < h->nroutes; i++) {
+        route_t *r = &h->routes[i];
+        if (!r->cors || strstr(methods, r->method) ||
+            !pattern_match(r->pattern, req->path.base, path_len_of(req), &m))
+            continue;
+        size_t used = strlen(methods);
+        snprintf(methods + used, sizeof(methods) - used, "%s, ", r->method);
+    }
+    size_t used = strlen(methods);
+    snprintf(methods + used, sizeof(methods) - used, "OPTIONS");
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("access-control-request-headers"), -1);
+    h2o_iovec_t asked = i != -1 ? req->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+    if (cors_allow_headers(asked.base, asked.len, headers, sizeof(headers)) != 0)
+        snprintf(headers, sizeof(headers), "%s", CORS_BASE_HEADERS);
+    httpd_add_header(req, "Access-Control-Allow-Methods", methods);
+    httpd_add_header(req, "Access-Control-Allow-Headers", headers);
+    httpd_add_header(req, "Access-Control-Max-Age", CORS_MAX_AGE);
+    static h2o_generator_t generator = {NULL, NULL};
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    req->res.content_length = 0;
+    h2o_start_response(req, &generator);
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+}
+
+/* ---------------- dispatch ---------------- */
 
 static int on_router_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -237,6 +294,10 @@ static int on_router_req(h2o_handler_t *self, h2o_req_t *req)
     m.request_id = assign_request_id(req);
     int known;
     int r = find_route(h, req, &m, &known);
+    if (r < 0 && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS")) && cors_path(h, req)) {
+        send_preflight(h, req);
+        return 0;
+    }
     if (r < 0) {
         if (known) {
             allow_header(h, req);
@@ -499,11 +560,12 @@ httpd_t *httpd_create(const httpd_opts_t *opts)
 {
     httpd_t *h = xcalloc(1, sizeof(*h));
     h->opts = *opts;
+    h->ports[h->nports++] = opts->port;
     return h;
 }
 
-void httpd_route(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
-                 httpd_handler_fn fn, void *ctx)
+static void add_route(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
+                      httpd_handler_fn fn, void *ctx, int cors)
 {
     if (h->nroutes >= MAX_ROUTES) {
         log_error("too many routes; %s %s not registered", method, pattern);
@@ -515,6 +577,27 @@ void httpd_route(httpd_t *h, const char *method, const char *pattern, const keys
     r->keys = keys;
     r->fn = fn;
     r->ctx = ctx;
+    r->cors = cors;
+}
+
+void httpd_route(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
+                 httpd_handler_fn fn, void *ctx)
+{
+    add_route(h, method, pattern, keys, fn, ctx, 0);
+}
+
+void httpd_route_cors(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
+                      httpd_handler_fn fn, void *ctx)
+{
+    add_route(h, method, pattern, keys, fn, ctx, 1);
+}
+
+int httpd_add_port(httpd_t *h, int port)
+{
+    if (port == 0) return 0;
+    if (h->nports >= HTTPD_MAX_PORTS) return -1;
+    h->ports[h->nports++] = port;
+    return 0;
 }
 
 static void on_connection_closed(void *data)
@@ -541,28 +624,6 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     h2o_accept(&t->accept, sock);
 }
 
-static int open_listener(int port, char *err, size_t errlen)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "cannot listen on port %d: %s", port, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void *thread_main(void *arg)
 {
     httpd_thread_t *t = arg;
@@ -571,20 +632,34 @@ static void *thread_main(void *arg)
     t->accept.hosts = t->server->conf.hosts;
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->replies, on_replies);
-    t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
-    t->listener->data = t;
-    h2o_socket_read_start(t->listener, on_accept);
+    for (int i = 0; i < t->server->nports; i++) {
+        t->listeners[i] = h2o_evloop_socket_create(t->ctx.loop, t->fds[i], H2O_SOCKET_FLAG_DONT_READ);
+        t->listeners[i]->data = t;
+        h2o_socket_read_start(t->listeners[i], on_accept);
+    }
     while (!atomic_load(&t->server->stopping))
         h2o_evloop_run(t->ctx.loop, 100);
-    h2o_socket_read_stop(t->listener);
-    h2o_socket_close(t->listener);
+    for (int i = 0; i < t->server->nports; i++) {
+        h2o_socket_read_stop(t->listeners[i]);
+        h2o_socket_close(t->listeners[i]);
+    }
     /* connections still open die with the process; we do not tear the loop down further */
     return NULL;
+}
+
+static void add_cors_filter(httpd_t *h, h2o_pathconf_t *pc)
+{
+    if (h->cors == NULL) return;
+    cors_filter_t *f = (cors_filter_t *)h2o_create_filter(pc, sizeof(*f));
+    f->super.on_setup_ostream = on_cors_setup_ostream;
+    f->server = h;
 }
 
 static int register_paths(httpd_t *h)
 {
     h2o_hostconf_t *host = h2o_config_register_host(&h->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    /* H2O answers some errors itself (413 over max_request_entity_size, 400) on this path */
+    add_cors_filter(h, &host->fallback_path);
     char prefixes[MAX_PREFIXES][64];
     size_t nprefix = 0;
     for (size_t i = 0; i < h->nroutes; i++) {
@@ -608,8 +683,10 @@ static int register_paths(httpd_t *h)
         counter_logger_t *lg = (counter_logger_t *)h2o_create_logger(pc, sizeof(*lg));
         lg->super.log_access = on_access;
         lg->server = h;
+        add_cors_filter(h, pc);
     }
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
+    add_cors_filter(h, root);
     struct stat st;
     if (h->opts.static_dir && stat(h->opts.static_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
         h2o_file_register(root, h->opts.static_dir, h2o_file_default_index_files, NULL, 0);
@@ -621,8 +698,38 @@ static int register_paths(httpd_t *h)
     return 0;
 }
 
+/* Closes the sockets of threads [0, nthreads) and ports [0, nports) of thread `nthreads`. */
+static void close_listeners(httpd_t *h, int nthreads, int nports)
+{
+    for (int t = 0; t <= nthreads; t++)
+        for (int i = 0; i < (t < nthreads ? h->nports : nports); i++)
+            close(h->threads[t].fds[i]);
+}
+
+/* Opens one socket per port for each loop thread; returns 0, or -1 with all of them closed. */
+static int open_listeners(httpd_t *h, int nthreads, char *err, size_t errlen)
+{
+    for (int i = 0; i < h->nports; i++)
+        if (listen_check_free(h->opts.bind_addr, h->ports[i], err, errlen) != 0) return -1;
+    for (int t = 0; t < nthreads; t++) {
+        for (int i = 0; i < h->nports; i++) {
+            h->threads[t].fds[i] = listen_open(h->opts.bind_addr, h->ports[i], err, errlen);
+            if (h->threads[t].fds[i] < 0) {
+                close_listeners(h, t, i);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int httpd_start(httpd_t *h, char *err, size_t errlen)
 {
+    char why[200];
+    if (cors_origins_parse(h->opts.cors_origins, &h->cors, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "CORS origins: %s", why);
+        return -1;
+    }
     h2o_config_init(&h->conf);
     h->conf.max_request_entity_size = h->opts.max_body_bytes ? h->opts.max_body_bytes : 1024 * 1024;
     h->conf.server_name = h2o_iovec_init(H2O_STRLIT("prodsentinel"));
@@ -632,16 +739,13 @@ int httpd_start(httpd_t *h, char *err, size_t errlen)
     register_paths(h);
     int n = h->opts.threads > 0 ? h->opts.threads : 1;
     h->threads = xcalloc((size_t)n, sizeof(*h->threads));
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         h->threads[i].server = h;
-        h->threads[i].fd = open_listener(h->opts.port, err, errlen);
-        if (h->threads[i].fd < 0) {
-            for (int j = 0; j < i; j++)
-                close(h->threads[j].fd);
-            free(h->threads);
-            h->threads = NULL;
-            return -1;
-        }
+    if (open_listeners(h, n, err, errlen) != 0) {
+        h2o_config_dispose(&h->conf);
+        free(h->threads);
+        h->threads = NULL;
+        return -1;
     }
     for (int i = 0; i < n; i++)
         pthread_create(&h->threads[i].tid, NULL, thread_main, &h->threads[i]);
@@ -663,5 +767,6 @@ void httpd_free(httpd_t *h)
     if (h == NULL) return;
     if (h->threads) h2o_config_dispose(&h->conf); /* after the loops stopped: nothing uses it any more */
     free(h->threads);
+    cors_origins_free(h->cors);
     free(h);
 }

@@ -1,6 +1,7 @@
 /* The HTTP server shared by the backend, the pipeline and the fake services: H2O event loops (one per
- * thread, each with its own SO_REUSEPORT listener), a method+path router with {param} segments,
- * per-route API-key checks, X-Request-Id on every answer, JSON responses, request counters, and
+ * thread, each with its own SO_REUSEPORT listener on every port of the server), a method+path router
+ * with {param} segments, per-route API-key checks, CORS for the routes browsers may call,
+ * X-Request-Id on every answer, JSON responses, request counters, and
  * "jobs": work handed to other threads whose result is answered back on the request's loop thread
  * through H2O's multithread messages, safely even when the client has gone away meanwhile. */
 #ifndef PS_HTTPD_H
@@ -16,6 +17,7 @@ typedef struct httpd httpd_t;
 typedef struct httpd_thread httpd_thread_t;
 
 #define HTTPD_MAX_PARAMS 4
+#define HTTPD_MAX_PORTS 4 /* opts.port and the ports added with httpd_add_port() */
 #define HTTPD_REQUEST_ID_LEN 64
 
 typedef struct {
@@ -34,11 +36,13 @@ typedef struct {
     int port;
     int threads;
     size_t max_body_bytes;
-    const char *static_dir; /* served at / when it exists; may be NULL */
-    int max_connections;    /* open connections per loop thread; more are closed at once; 0: unlimited */
-    int rate_per_key;       /* requests per second per API key (token bucket, burst 2 s); 0: unlimited */
-    int request_timeout_ms; /* a client slower than this to send its request is dropped (slowloris); 0: 10 s
-                             */
+    const char *static_dir;   /* served at / when it exists; may be NULL */
+    int max_connections;      /* open connections per loop thread; more are closed at once; 0: unlimited */
+    int rate_per_key;         /* requests per second per API key (token bucket, burst 2 s); 0: unlimited */
+    int request_timeout_ms;   /* a client slower than this to send its request is dropped (slowloris); 0: 10 s
+                               */
+    const char *bind_addr;    /* IPv4 or IPv6 literal every port binds (BIND_ADDR); NULL: 127.0.0.1 */
+    const char *cors_origins; /* origins allowed on CORS routes, cors.h syntax; NULL or "": no CORS */
 } httpd_opts_t;
 
 /* The server borrows the strings of `opts`. */
@@ -48,7 +52,23 @@ httpd_t *httpd_create(const httpd_opts_t *opts);
  * literal segments and {name} segments, e.g. "/query/incidents/{id}". `ctx` is borrowed. */
 void httpd_route(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
                  httpd_handler_fn fn, void *ctx);
-/* Binds and starts the loop threads. Returns 0, or -1 with the reason in err. */
+/* Registers a route that browsers may call from another origin (CORS), e.g. the OTLP/HTTP and ingest
+ * routes for browser exporters; otherwise like httpd_route(). On every path such a route matches:
+ *  - an OPTIONS preflight needs no key: from an Origin listed in opts.cors_origins it answers 204 with
+ *    Access-Control-Allow-Methods (the CORS routes' methods on the path, then OPTIONS),
+ *    Access-Control-Allow-Headers (cors_allow_headers()) and Access-Control-Max-Age; from any other
+ *    Origin (or without one, or with CORS off) 403 without CORS headers;
+ *  - every answer to an allowed Origin (errors too: 401, 413, 429, 503, H2O's own 413) carries
+ *    Access-Control-Allow-Origin (the Origin echoed) and Vary: Origin.
+ * Without opts.cors_origins the route behaves as a plain one and preflights answer 403. */
+void httpd_route_cors(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
+                      httpd_handler_fn fn, void *ctx);
+/* Adds a port served by the same routes as opts.port on the same address (e.g. OTLP_HTTP_PORT), before
+ * httpd_start(). Port 0 adds nothing (a disabled listener). Returns 0, or -1 when the server already
+ * has HTTPD_MAX_PORTS ports. */
+int httpd_add_port(httpd_t *h, int port);
+/* Binds every port (refusing one another process listens on) and starts the loop threads. Returns 0, or -1
+ * with the reason in err. */
 int httpd_start(httpd_t *h, char *err, size_t errlen);
 /* Stops the loops and joins the threads; safe to call once after httpd_start(). */
 void httpd_stop(httpd_t *h);

@@ -302,7 +302,11 @@ int main(int argc, char **argv)
     }
     program_block_signals();
     f.delayq = delayq_create();
-    httpd_opts_t o = {.program = "fake-llm", .port = port, .threads = 1, .max_body_bytes = MAX_BODY_BYTES};
+    httpd_opts_t o = {.program = "fake-llm",
+                      .port = port,
+                      .threads = 1,
+                      .max_body_bytes = MAX_BODY_BYTES,
+                      .bind_addr = cfg.bind_addr};
     httpd_t *h = httpd_create(&o);
     const keyset_t *need = have_keys ? &keys : NULL;
     httpd_route(h, "POST", "/v1/chat/completions", need, on_chat, &f);

@@ -530,8 +530,11 @@ int main(int argc, char **argv)
     telemetry_opts_t topts = {.backend_url = cfg.backend_url, .api_key = key, .flush_ms = flush_ms};
     v.tel = telemetry_create(&topts);
     v.pool = workpool_create(v.conf.workers, NULL, NULL, &v);
-    httpd_opts_t o = {
-        .program = v.conf.service, .port = v.conf.port, .threads = 1, .max_body_bytes = MAX_BODY_BYTES};
+    httpd_opts_t o = {.program = v.conf.service,
+                      .port = v.conf.port,
+                      .threads = 1,
+                      .max_body_bytes = MAX_BODY_BYTES,
+                      .bind_addr = cfg.bind_addr};
     httpd_t *h = httpd_create(&o);
     routes(h, &v);
     int rc = 0;

@@ -59,7 +59,8 @@ static series_point_t *rows_to_points(PGresult *r, int first, int n, int ts_col,
 }
 
 /* The series' baseline window before `first_ns`: the trailing hour and, for seasonality, an hour
- * around the same time on each of the previous HISTORY_DAYS days. */
+ * around the same time on each of the previous HISTORY_DAYS days. Values as metric_values()
+ * (migrations/006) derives them: a counter's rate, a histogram's quantiles, a gauge as stored. */
 static PGresult *load_history(PGconn *c, const char *service, const char *metric, const char *labels,
                               int64_t first_ns)
 {
@@ -68,11 +69,12 @@ static PGresult *load_history(PGconn *c, const char *service, const char *metric
     const char *p[] = {service, metric, labels, first};
     return PQexecParams(
         c,
-        "SELECT ts_ns, value FROM metric_points WHERE service = $1 AND name = $2 AND labels = $3::jsonb "
-        "AND (ts_ns BETWEEN $4::bigint - 3600000000000 AND $4::bigint - 1 OR EXISTS ("
-        "  SELECT 1 FROM generate_series(1, " /* days back */ "3) d WHERE ts_ns BETWEEN "
-        "  $4::bigint - d * 86400000000000 - 1800000000000 AND $4::bigint - d * 86400000000000 + "
-        "1800000000000)) ORDER BY ts_ns",
+        "SELECT ts_ns, value FROM metric_values($4::bigint - 3600000000000, $4::bigint, ARRAY[$1], "
+        "  ARRAY[$2]) WHERE labels = $3::jsonb "
+        "UNION ALL SELECT v.ts_ns, v.value FROM generate_series(1, " /* days back */ "3) d, "
+        "  LATERAL metric_values($4::bigint - d * 86400000000000 - 1800000000000, "
+        "    $4::bigint - d * 86400000000000 + 1800000000001, ARRAY[$1], ARRAY[$2]) v "
+        "  WHERE v.labels = $3::jsonb ORDER BY 1",
         4, NULL, p, NULL, NULL, 0);
 }
 
@@ -172,7 +174,9 @@ static int store_episode(PGconn *c, const char *service, const char *metric, con
     return ok ? 0 : -1;
 }
 
-/* One pass over the points that arrived since the watermark. Returns episodes stored or -1. */
+/* One pass over the points that arrived since the watermark (their analysable values: a cumulative
+ * counter is judged by its rate, so one that only grows is never an anomaly). Returns episodes stored
+ * or -1. */
 static int pass(PGconn *c, int lag_s)
 {
     int64_t wm = load_watermark(c);
@@ -185,8 +189,8 @@ static int pass(PGconn *c, int lag_s)
     const char *p[] = {a, b};
     PGresult *r = PQexecParams(
         c,
-        "SELECT service, name, labels::text, ts_ns, value FROM metric_points "
-        "WHERE ts_ns > $1::bigint AND ts_ns <= $2::bigint ORDER BY service, name, labels::text, ts_ns",
+        "SELECT service, name, labels::text, ts_ns, value FROM metric_values($1::bigint + 1, $2::bigint + 1) "
+        "ORDER BY service, name, labels::text, ts_ns",
         2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_warn("anomaly scan: %s", PQerrorMessage(c));

@@ -113,8 +113,8 @@ int context_load(PGconn *c, const char *trace_id, trace_ctx_t *ctx, char *err, s
     snprintf(change_from, sizeof(change_from), "%" PRId64, first - WINDOW_BEFORE_NS);
     const char *p2[] = {svc.data, from, to};
     r = query(c,
-              "SELECT ts_ns, service, name, value FROM metric_points WHERE service = ANY ($1::text[]) "
-              "AND ts_ns BETWEEN $2::bigint AND $3::bigint ORDER BY service, name, ts_ns LIMIT 20000",
+              "SELECT ts_ns, service, name, value FROM metric_values($2::bigint, $3::bigint + 1, $1::text[]) "
+              "ORDER BY service, name, ts_ns LIMIT 20000",
               3, p2, err, errlen);
     if (!r) {
         buf_dispose(&svc);

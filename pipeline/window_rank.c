@@ -10,18 +10,19 @@
 
 #define MAX_ROWS 500000 /* per kind and window: a guard, far above a 3-minute window of a busy system */
 
-/* Metric points in [$1, $2): the baseline's history. */
+/* Metric values in [$1, $2): the baseline's history. Values, not stored points: metric_values()
+ * (migrations/006) turns counters into rates and histograms into quantiles; gauges pass as stored. */
 static const char HISTORY_SQL[] =
-    "SELECT ts_ns, service, name, value FROM metric_points WHERE ts_ns >= $1::bigint AND "
-    "ts_ns < $2::bigint LIMIT $3::int";
+    "SELECT ts_ns, service, name, value FROM metric_values($1::bigint, $2::bigint) LIMIT $3::int";
 
 /* Metric points that describe [$1, $2). A point is stamped at the end of the interval it aggregates (a
  * scrape, a minute of a per-minute export), so the points up to one reporting period after the window
  * still describe it: the last minute of a CPU fault shows in the row stamped a minute later. The period
- * of each series is the median gap between its points around the window (at most 10 minutes). */
+ * of each series is the median gap between its points around the window (at most 10 minutes). Values
+ * as metric_values() derives them. */
 static const char TARGET_SQL[] =
-    "WITH pts AS (SELECT ts_ns, service, name, labels, value FROM metric_points "
-    "  WHERE ts_ns >= $1::bigint - 3600000000000 AND ts_ns < $2::bigint + 600000000000), "
+    "WITH pts AS (SELECT ts_ns, service, name, labels, value "
+    "  FROM metric_values($1::bigint - 3600000000000, $2::bigint + 600000000000)), "
     "gaps AS (SELECT service, name, labels, "
     "  ts_ns - lag(ts_ns) OVER (PARTITION BY service, name, labels ORDER BY ts_ns) AS gap FROM pts), "
     "per AS (SELECT service, name, labels, percentile_disc(0.5) WITHIN GROUP (ORDER BY gap) AS period "

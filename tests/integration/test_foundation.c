@@ -28,35 +28,6 @@ static void teardown(void)
     free(db_url);
 }
 
-/* Runs a program with extra environment, returns exit status and its stderr/stdout in out. */
-static int run_program(const char *program, const char *arg, const char *const *env, char *out, size_t outlen)
-{
-    char *path = ts_program(program);
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv((char *)env[i]);
-        execl(path, path, arg, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t k;
-    while (n + 1 < outlen && (k = read(fds[0], out + n, outlen - n - 1)) > 0)
-        n += (size_t)k;
-    out[n] = '\0';
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    free(path);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 START_TEST(health_and_ready)
 {
     char url[128];
@@ -143,7 +114,7 @@ START_TEST(migrations_recorded_once)
     snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
     const char *env[] = {
         dburl, mig, "INGEST_API_KEYS=abcdefgh1", "READ_API_KEYS=abcdefgh2", "ADMIN_API_KEY=abcdefgh3", NULL};
-    ck_assert_int_eq(run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)), 0);
+    ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)), 0);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM schema_migrations"), n);
     PQfinish(c);
 }
@@ -162,7 +133,7 @@ START_TEST(concurrent_migrations_are_safe)
         pids[i] = fork();
         if (pids[i] == 0) {
             char out[4096];
-            _exit(run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)));
+            _exit(ts_run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)));
         }
     }
     for (int i = 0; i < 4; i++) {
@@ -197,7 +168,7 @@ START_TEST(failing_migration_names_file)
     snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s", dir);
     const char *env[] = {
         dburl, mig, "INGEST_API_KEYS=abcdefgh1", "READ_API_KEYS=abcdefgh2", "ADMIN_API_KEY=abcdefgh3", NULL};
-    ck_assert_int_ne(run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)), 0);
+    ck_assert_int_ne(ts_run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)), 0);
     ck_assert_msg(strstr(out, "002_broken.sql") && strstr(out, "no_such_table"), "output: %s", out);
     PGconn *c = ts_pg(fresh);
     /* the failing file left nothing behind; the good one stayed */
@@ -213,20 +184,23 @@ START_TEST(config_errors_name_the_variable)
     char out[4096];
     const char *bad_port[] = {"BACKEND_PORT=80x", "INGEST_API_KEYS=abcdefgh1", "READ_API_KEYS=abcdefgh2",
                               "ADMIN_API_KEY=abcdefgh3", NULL};
-    ck_assert_int_eq(run_program("backend/prodsentinel-backend", "migrate", bad_port, out, sizeof(out)), 2);
+    ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "migrate", bad_port, out, sizeof(out)),
+                     2);
     ck_assert_msg(strstr(out, "BACKEND_PORT") != NULL, "output: %s", out);
     ck_assert_ptr_null(strchr(strchr(out, '\n') + 1, '\n')); /* one line */
     unsetenv("ADMIN_API_KEY");
     const char *missing[] = {"INGEST_API_KEYS=abcdefgh1", "READ_API_KEYS=abcdefgh2", NULL};
-    ck_assert_int_eq(run_program("backend/prodsentinel-backend", "migrate", missing, out, sizeof(out)), 2);
+    ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "migrate", missing, out, sizeof(out)), 2);
     ck_assert_msg(strstr(out, "ADMIN_API_KEY") && strstr(out, "missing"), "output: %s", out);
-    ck_assert_int_eq(run_program("backend/prodsentinel-backend", "--help", NULL, out, sizeof(out)), 0);
-    const char *vars[] = {"DATABASE_URL",  "REDIS_URL",     "BACKEND_PORT", "INGEST_API_KEYS",
-                          "READ_API_KEYS", "ADMIN_API_KEY", "LOG_LEVEL"};
+    ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "--help", NULL, out, sizeof(out)), 0);
+    const char *vars[] = {"DATABASE_URL",   "REDIS_URL",      "BACKEND_PORT",        "INGEST_API_KEYS",
+                          "READ_API_KEYS",  "ADMIN_API_KEY",  "LOG_LEVEL",           "BIND_ADDR",
+                          "OTLP_HTTP_PORT", "OTLP_GRPC_PORT", "CORS_ALLOWED_ORIGINS"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++)
         ck_assert_msg(strstr(out, vars[i]) != NULL, "--help lacks %s", vars[i]);
-    ck_assert_int_eq(run_program("pipeline/prodsentinel-pipeline", "--help", NULL, out, sizeof(out)), 0);
-    const char *pvars[] = {"PIPELINE_PORT", "LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "WORKERS"};
+    ck_assert_int_eq(ts_run_program("pipeline/prodsentinel-pipeline", "--help", NULL, out, sizeof(out)), 0);
+    const char *pvars[] = {"PIPELINE_PORT", "LLM_BASE_URL", "LLM_API_KEY",
+                           "LLM_MODEL",     "WORKERS",      "BIND_ADDR"};
     for (size_t i = 0; i < sizeof(pvars) / sizeof(*pvars); i++)
         ck_assert_msg(strstr(out, pvars[i]) != NULL, "pipeline --help lacks %s", pvars[i]);
 }

@@ -91,6 +91,26 @@ static int wait_health(const char *url, int seconds)
     return -1;
 }
 
+/* The host part of a URL reaching a server bound to `bind_addr` (NULL: the default, loopback). */
+static void url_host(const char *bind_addr, char *out, size_t outlen)
+{
+    if (bind_addr == NULL || strcmp(bind_addr, "0.0.0.0") == 0 || strcmp(bind_addr, "::") == 0)
+        snprintf(out, outlen, "127.0.0.1");
+    else if (strchr(bind_addr, ':'))
+        snprintf(out, outlen, "[%s]", bind_addr);
+    else
+        snprintf(out, outlen, "%s", bind_addr);
+}
+
+static const char *env_value(const char *const *env, const char *name)
+{
+    size_t n = strlen(name);
+    const char *v = NULL;
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=') v = env[i] + n + 1;
+    return v;
+}
+
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env)
 {
@@ -102,7 +122,9 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
 {
     memset(p, 0, sizeof(*p));
     p->port = port;
-    snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
+    char host[40]; /* fits ts_proc_t.url with the scheme and port */
+    url_host(env_value(extra_env, "BIND_ADDR"), host, sizeof(host));
+    snprintf(p->url, sizeof(p->url), "http://%s:%d", host, p->port);
     const char *artifacts = getenv("PS_TEST_ARTIFACTS");
     const char *slash = strrchr(program, '/');
     snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d.log", artifacts ? artifacts : "/tmp",
@@ -121,6 +143,8 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
         setenv("ADMIN_API_KEY", TS_ADMIN_KEY, 1);
         snprintf(buf, sizeof(buf), "%s/migrations", ts_env("PS_SOURCE_DIR"));
         setenv("MIGRATIONS_DIR", buf, 1);
+        setenv("OTLP_HTTP_PORT", "0", 1);
+        setenv("OTLP_GRPC_PORT", "0", 1);
         for (size_t i = 0; extra_env && extra_env[i]; i++)
             putenv((char *)extra_env[i]);
         FILE *log = fopen(p->log_path, "a");
@@ -143,11 +167,79 @@ int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_p
     return ts_start(p, "backend/prodsentinel-backend", "BACKEND_PORT", database_url, redis_prefix, extra_env);
 }
 
+/* A free port other than the `n` in `taken`. */
+static int free_port_besides(const int *taken, size_t n)
+{
+    for (;;) {
+        int port = ts_free_port(), clash = 0;
+        for (size_t i = 0; i < n; i++)
+            clash |= taken[i] == port;
+        if (!clash) return port;
+    }
+}
+
+int ts_start_backend_otlp(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                          const char *const *extra_env, int otlp_http_port, int otlp_grpc_port)
+{
+    int taken[3] = {ts_free_port(), 0, 0};
+    if (otlp_http_port == TS_FREE_PORT) otlp_http_port = free_port_besides(taken, 1);
+    taken[1] = otlp_http_port;
+    if (otlp_grpc_port == TS_FREE_PORT) otlp_grpc_port = free_port_besides(taken, 2);
+    char http_var[32], grpc_var[32];
+    snprintf(http_var, sizeof(http_var), "OTLP_HTTP_PORT=%d", otlp_http_port);
+    snprintf(grpc_var, sizeof(grpc_var), "OTLP_GRPC_PORT=%d", otlp_grpc_port);
+    const char *env[35] = {http_var, grpc_var};
+    size_t n = 2;
+    for (size_t i = 0; extra_env && extra_env[i]; i++) {
+        ck_assert_msg(n + 1 < sizeof(env) / sizeof(*env), "ts_start_backend_otlp: too many variables");
+        env[n++] = extra_env[i];
+    }
+    int rc = ts_start_port(p, taken[0], "backend/prodsentinel-backend", "BACKEND_PORT", database_url,
+                           redis_prefix, env);
+    p->otlp_http_port = otlp_http_port;
+    p->otlp_grpc_port = otlp_grpc_port;
+    if (otlp_http_port > 0) {
+        char host[40]; /* fits ts_proc_t.url with the scheme and port */
+        url_host(env_value(extra_env, "BIND_ADDR"), host, sizeof(host));
+        snprintf(p->otlp_http_url, sizeof(p->otlp_http_url), "http://%s:%d", host, otlp_http_port);
+    }
+    return rc;
+}
+
 int ts_start_pipeline(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                       const char *const *extra_env)
 {
     return ts_start(p, "pipeline/prodsentinel-pipeline", "PIPELINE_PORT", database_url, redis_prefix,
                     extra_env);
+}
+
+int ts_run_program(const char *program, const char *arg, const char *const *env, char *out, size_t outlen)
+{
+    char *path = ts_program(program);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        alarm(20); /* survives exec: SIGALRM ends a program that should have stopped by itself */
+        execl(path, path, arg, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < outlen && (k = read(fds[0], out + n, outlen - n - 1)) > 0)
+        n += (size_t)k;
+    out[n] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    free(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void ts_stop(ts_proc_t *p, int sig)

@@ -28,13 +28,18 @@ int ts_free_port(void);
 typedef struct {
     pid_t pid;
     int port;
-    char url[64];
+    char url[64]; /* http://<BIND_ADDR's loopback>:<port>, e.g. http://[::1]:40123 */
     char log_path[256];
+    int otlp_http_port; /* ts_start_backend_otlp() only; 0: none */
+    int otlp_grpc_port;
+    char otlp_http_url[64]; /* "" without an OTLP/HTTP port */
 } ts_proc_t;
 
 /* Starts `program` (relative to the build dir) with the standard test environment plus `extra_env`
  * ("NAME=value" strings, NULL-terminated; may be NULL), on a free port given in `port_var`, and
- * waits up to 30 s for GET /health. Returns 0 or -1. */
+ * waits up to 30 s for GET /health. The standard environment has OTLP_HTTP_PORT=0 and OTLP_GRPC_PORT=0,
+ * so that parallel backends never compete for 4318/4317 (use ts_start_backend_otlp() for those
+ * listeners); a BIND_ADDR in `extra_env` is used for the URL. Returns 0 or -1. */
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env);
 /* Same on a given port (to restart a killed process where its clients expect it). */
@@ -42,8 +47,20 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
                   const char *redis_prefix, const char *const *extra_env);
 int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                      const char *const *extra_env);
+/* Asks ts_start_backend_otlp() for a free port. */
+#define TS_FREE_PORT (-1)
+/* Starts a backend whose OTLP/HTTP and OTLP/gRPC listeners are on `otlp_http_port` and `otlp_grpc_port`:
+ * TS_FREE_PORT picks a free loopback port (distinct from the others), 0 disables the listener. The ports
+ * chosen are in p->otlp_http_port, p->otlp_grpc_port and p->otlp_http_url. `extra_env` as ts_start()
+ * (at most 32 entries). Returns 0 or -1. */
+int ts_start_backend_otlp(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                          const char *const *extra_env, int otlp_http_port, int otlp_grpc_port);
 int ts_start_pipeline(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                       const char *const *extra_env);
+/* Runs a built program (relative to the build dir) with `arg` (may be NULL) and `env` added to this
+ * process's environment, and waits for it (killed after 20 s: a server that starts by mistake does not
+ * hang the test). Returns its exit status (-1 when killed) with its stdout and stderr in `out`. */
+int ts_run_program(const char *program, const char *arg, const char *const *env, char *out, size_t outlen);
 /* Sends `sig` and waits for the process. */
 void ts_stop(ts_proc_t *p, int sig);
 
