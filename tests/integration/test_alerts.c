@@ -437,7 +437,9 @@ START_TEST(secret_urls_are_logged_as_origins_and_alert_texts_carry_no_secret)
             ck_assert_msg(strstr(text, banned[k]) == NULL, "Slack text holds %s: %s", banned[k], text);
         json_decref(j);
     }
-    ck_assert_ptr_nonnull(received("/services/T000/B000/XXXXSECRET", "[REDACTED:card]", 0));
+    json_t *report_alert = received("/services/T000/B000/XXXXSECRET", "[REDACTED:card]", 0);
+    ck_assert_ptr_nonnull(report_alert);
+    json_decref(report_alert);
     /* the stored report (what the dashboard shows) is redacted too */
     ck_assert_int_eq(ts_pg_long(c,
                                 "SELECT count(*) FROM analyses WHERE report::text LIKE '%hunter2%' OR "
