@@ -24,8 +24,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* The output size redact_append() can need for `len` input bytes: each marker replaces at least a
- * fifth of its own length of input, so 5 * len + 64 always suffices. */
+/* The output size redact_append() can need for `len` input bytes: a match of n bytes (at least 5)
+ * gives at most 5n bytes of kept text and marker, so 5 * len + 64 always suffices. */
 size_t redact_bound(size_t len);
 
 /* Appends the `len` bytes at `in` (NUL bytes allowed) to `out` with every secret replaced. Returns 0,
