@@ -182,7 +182,8 @@ static int on_feedback_list(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     char id[24];
     long limit;
     static const char *const known[] = {"limit", NULL};
-    if (!qp_known(req, known) || !qp_path_id(req, m->params[0], "id", id, sizeof(id)) || !qp_int(req, "limit", 1, 500, 20, &limit))
+    if (!qp_known(req, known) || !qp_path_id(req, m->params[0], "id", id, sizeof(id)) ||
+        !qp_int(req, "limit", 1, 500, 20, &limit))
         return 0;
     char limit_s[16];
     snprintf(limit_s, sizeof(limit_s), "%ld", limit);

@@ -40,9 +40,9 @@ static int on_list(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     long limit;
     char cur_a[24], cur_b[24];
     static const char *const known[] = {"status", "service", "from", "to", "limit", "cursor", NULL};
-    if (!qp_known(req, known) || !qp_enum(req, "status", statuses, &status) || !qp_text(req, "service", 256, &service) ||
-        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "limit", 1, 500, 50, &limit) ||
+    if (!qp_known(req, known) || !qp_enum(req, "status", statuses, &status) ||
+        !qp_text(req, "service", 256, &service) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 500, 50, &limit) ||
         !qp_cursor(req, "cursor", cur_a, cur_b, sizeof(cur_a), &has_cursor))
         return 0;
     char from_s[24], to_s[24], limit_s[16];
@@ -106,6 +106,7 @@ static int on_analysis(void *ctx, h2o_req_t *req, const httpd_match_t *m)
  * referred to by each span's and log's "resource" (null for rows without one: our JSON, or rows
  * written before resources were stored apart, whose attributes may still hold a "resource" object).
  *   "linked_traces": the trace ids that this trace's span links point to and that are stored. */
+#define TRACE_RESOURCES QUERY_SQL_RESOURCES("SELECT resource_hash FROM s UNION SELECT resource_hash FROM l")
 static const char trace_sql[] =
     "WITH s AS (SELECT * FROM spans WHERE trace_id = $1), l AS (SELECT * FROM logs WHERE trace_id = $1) "
     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM l) THEN NULL ELSE "
@@ -127,7 +128,7 @@ static const char trace_sql[] =
     "       'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash, 'flags', flags,"
     "       'dropped_attributes_count', dropped_attributes_count) ORDER BY ts_ns, content_hash), '[]'::json)"
     "     FROM l),"
-    "  'resources', " QUERY_SQL_RESOURCES("SELECT resource_hash FROM s UNION SELECT resource_hash FROM l") ","
+    "  'resources', " TRACE_RESOURCES ","
     "  'linked_traces', (SELECT coalesce(json_agg(t ORDER BY t), '[]'::json) FROM (SELECT DISTINCT"
     "       k->>'trace_id' AS t FROM s, jsonb_array_elements(CASE jsonb_typeof(s.links) WHEN 'array'"
     "       THEN s.links ELSE '[]' END) k) x"

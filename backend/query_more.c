@@ -15,7 +15,7 @@
 
 /* The names of metric_points.kind and .temporality (migration 005's numbering). */
 #define METRIC_KIND_NAME                                                                                     \
-    "CASE kind WHEN 0 THEN 'gauge' WHEN 1 THEN 'sum' WHEN 2 THEN 'histogram' WHEN 3 THEN "                  \
+    "CASE kind WHEN 0 THEN 'gauge' WHEN 1 THEN 'sum' WHEN 2 THEN 'histogram' WHEN 3 THEN "                   \
     "'exponential_histogram' WHEN 4 THEN 'summary' END"
 #define METRIC_TEMPORALITY_NAME                                                                              \
     "CASE temporality WHEN 1 THEN 'delta' WHEN 2 THEN 'cumulative' ELSE 'unspecified' END"
@@ -36,6 +36,7 @@ static void fmt_i64(char *out, size_t n, int64_t v)
 #define NEXT_CURSOR(ts)                                                                                      \
     "min(" ts ")::text || ':' || (count(*) FILTER (WHERE " ts " = (SELECT min(" ts ") FROM page)) + CASE "   \
     "WHEN min(" ts ") = $7::bigint THEN $10::int ELSE 0 END)::text"
+#define PAGE_RESOURCES QUERY_SQL_RESOURCES("SELECT resource_hash FROM page")
 static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
@@ -46,14 +47,14 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int has_from, has_to, has_cursor;
     long limit, hist;
     char ca[24], cb[24];
-    static const char *const known[] = {"kind", "service", "level", "trace_id", "q",      "name",
+    static const char *const known[] = {"kind", "service", "level", "trace_id", "q",    "name",
                                         "from", "to",      "limit", "cursor",   "hist", NULL};
-    if (!qp_known(req, known) || !qp_enum(req, "kind", kinds, &kind) || !qp_text(req, "service", 256, &service) ||
-        !qp_enum(req, "level", levels, &level) || !qp_text(req, "trace_id", 32, &trace) ||
-        !qp_text(req, "q", 200, &text) || !qp_text(req, "name", 256, &name) ||
-        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "limit", 1, 1000, 100, &limit) || !qp_int(req, "hist", 0, 1, 0, &hist) ||
-        !qp_cursor(req, "cursor", ca, cb, sizeof(ca), &has_cursor))
+    if (!qp_known(req, known) || !qp_enum(req, "kind", kinds, &kind) ||
+        !qp_text(req, "service", 256, &service) || !qp_enum(req, "level", levels, &level) ||
+        !qp_text(req, "trace_id", 32, &trace) || !qp_text(req, "q", 200, &text) ||
+        !qp_text(req, "name", 256, &name) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 1000, 100, &limit) ||
+        !qp_int(req, "hist", 0, 1, 0, &hist) || !qp_cursor(req, "cursor", ca, cb, sizeof(ca), &has_cursor))
         return 0;
     int is_metrics = kind && !strcmp(kind, "metrics");
     static const int sev[] = {1, 2, 3, 4, 5, 6};
@@ -80,7 +81,7 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
             "'span_id', span_id, 'stack_trace', stack_trace, 'severity_number', severity_number, "
             "'observed_ns', observed_ns::text, 'body', body, 'event_name', event_name, "
             "'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash) ORDER BY ts_ns DESC), '[]'::json), "
-            "'resources', " QUERY_SQL_RESOURCES("SELECT resource_hash FROM page") ", "
+            "'resources', " PAGE_RESOURCES ", "
             "'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("ts_ns") " END)::text FROM page";
     else if (!strcmp(kind, "spans"))
         sql = "WITH page AS (SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, "
@@ -102,9 +103,8 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
               "WHEN 2 "
               "THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END, 'status_message', status_message, "
               "'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash) ORDER BY start_ns DESC), "
-              "'[]'::json), 'resources', " QUERY_SQL_RESOURCES("SELECT resource_hash FROM page") ", "
-              "'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("start_ns") " END)::text "
-              "FROM page";
+              "'[]'::json), 'resources', " PAGE_RESOURCES ", 'next_cursor', "
+              "CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("start_ns") " END)::text FROM page";
     else
         sql =
             "WITH page AS (SELECT ts_ns, service, name, value, labels, kind, temporality, monotonic, "
@@ -124,7 +124,7 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
             "'monotonic', monotonic, 'start_ns', start_ns::text, 'unit', unit, "
             "'hist', CASE WHEN $11::boolean THEN hist END, "
             "'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash) ORDER BY ts_ns DESC), '[]'::json), "
-            "'resources', " QUERY_SQL_RESOURCES("SELECT resource_hash FROM page") ", "
+            "'resources', " PAGE_RESOURCES ", "
             "'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("ts_ns") " END)::text FROM page";
     /* $11 is only in the metrics statement: PostgreSQL cannot type a parameter no statement uses */
     query_sql_t s = {.sql = sql,
@@ -191,9 +191,10 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int has_from, has_to;
     long step, raw;
     static const char *const known[] = {"service", "name", "from", "to", "step", "raw", NULL};
-    if (!qp_known(req, known) || !qp_text(req, "service", 256, &service) || !qp_text(req, "name", 1024, &name) ||
-        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "step", 1, 86400, 60, &step) || !qp_int(req, "raw", 0, 1, 0, &raw))
+    if (!qp_known(req, known) || !qp_text(req, "service", 256, &service) ||
+        !qp_text(req, "name", 1024, &name) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "step", 1, 86400, 60, &step) ||
+        !qp_int(req, "raw", 0, 1, 0, &raw))
         return 0;
     if (!service || !name) {
         httpd_send_error(req, 400, "invalid_parameter", "query parameter service and name are required",

@@ -16,12 +16,12 @@
  *     "dropped_attributes_count"}} for the resources whose hash the subquery `hashes` yields ({} for
  *     none); rows refer to their resource by that hash ("resource"), so each is sent once. */
 #define QUERY_SQL_SCOPE                                                                                      \
-    "CASE WHEN scope_name IS NULL AND scope_version IS NULL THEN NULL ELSE json_build_object('name', "     \
+    "CASE WHEN scope_name IS NULL AND scope_version IS NULL THEN NULL ELSE json_build_object('name', "       \
     "scope_name, 'version', scope_version) END"
 #define QUERY_SQL_RESOURCES(hashes)                                                                          \
-    "(SELECT coalesce(json_object_agg(r.resource_hash, json_build_object('service', r.service, "            \
-    "'attributes', r.attributes, 'schema_url', r.schema_url, 'dropped_attributes_count', "                 \
-    "r.dropped_attributes) ORDER BY r.resource_hash), '{}'::json) FROM resources r WHERE r.resource_hash "  \
+    "(SELECT coalesce(json_object_agg(r.resource_hash, json_build_object('service', r.service, "             \
+    "'attributes', r.attributes, 'schema_url', r.schema_url, 'dropped_attributes_count', "                   \
+    "r.dropped_attributes) ORDER BY r.resource_hash), '{}'::json) FROM resources r WHERE r.resource_hash "   \
     "IN (" hashes "))"
 
 typedef struct {
