@@ -148,9 +148,10 @@ static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
                 spans++;
             }
     ck_assert_uint_eq(spans, FIXTURE_SPANS);
-    static uint8_t blob[] = "an unknown field";
+    /* protobuf-c packs an unknown field's data as is: a length-delimited one carries its length */
+    static uint8_t blob[] = "\x10" "an unknown field";
     ProtobufCMessageUnknownField uf[3] = {
-        {.tag = 99, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = 16, .data = blob},
+        {.tag = 99, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = 17, .data = blob},
         {.tag = 1000, .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT, .len = 1, .data = (uint8_t *)"\x2a"},
         {.tag = 77, .wire_type = PROTOBUF_C_WIRE_TYPE_32BIT, .len = 4, .data = (uint8_t *)"\1\2\3\4"}};
     ProtobufCMessage *holders[3] = {&req->base, &req->resource_spans[0]->resource->base, &first->base};
@@ -195,18 +196,21 @@ static bytes_t packed(const ProtobufCMessage *m)
     return b;
 }
 
-/* An ExportTraceServiceRequest of service "checkout" with n spans of `trace` (span ids span_ids[i],
- * 8 bytes each), span i starting at start_ns + i µs and lasting 1 ms; the span at bad_index (or none,
- * -1) carries a 5-byte trace id. */
+/* An ExportTraceServiceRequest of service "checkout" (with resource attribute host.name = `host`
+ * unless NULL) with n spans of `trace` (span ids span_ids[i], 8 bytes each), span i starting at
+ * start_ns + i µs and lasting 1 ms; the span at bad_index (or none, -1) carries a 5-byte trace id. */
 static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8], size_t n, int64_t start_ns,
-                              int bad_index)
+                              int bad_index, const char *host)
 {
-    any_t svc = str_any("checkout");
-    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, *rkvp[1] = {&rkv};
+    any_t svc = str_any("checkout"), hv = str_any(host ? host : "");
+    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, hkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    kv_t *rkvp[2] = {&rkv, &hkv};
     rkv.key = "service.name";
     rkv.value = &svc;
+    hkv.key = "host.name";
+    hkv.value = &hv;
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    res.n_attributes = 1;
+    res.n_attributes = host ? 2 : 1;
     res.attributes = rkvp;
     span_t spans[8], *sp[8];
     ck_assert_uint_le(n, 8);
@@ -548,11 +552,17 @@ START_TEST(gzip_bomb_is_413_in_bounded_memory)
     ck_assert_int_eq(post(be.url, "/ingest/logs", JSON, NULL, log, strlen(log), &r), 200);
     ts_resp_free(&r);
     free(log);
-    bytes_t pb = read_fixture("traces.pb");
+    uint8_t trace[16];
+    char hex[33];
+    random_id(trace, 16, hex);
+    bytes_t pb = fixture_traces_as(trace, 0);
     ck_assert_int_eq(post(be.url, "/v1/traces", PB, NULL, pb.p, pb.n, &r), 200);
     ts_resp_free(&r);
+    free(pb.p);
+    random_id(trace, 16, hex);
+    pb = fixture_traces_as(trace, 0);
     ts_grpc_resp_t g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, NULL, pb.p, pb.n);
-    ck_assert_int_eq(g.grpc_status, 0);
+    ck_assert_msg(g.grpc_status == 0, "grpc-status %d: %s", g.grpc_status, g.message);
     ts_grpc_resp_free(&g);
     free(pb.p);
     /* Bound per request: the inflate buffer is capped at MAX_BODY_BYTES (grown by doubling, so up to
@@ -645,7 +655,7 @@ START_TEST(malformed_protobuf_is_400_with_a_status_naming_it)
     } flips[] = {{0, 0x0f, "wire type", NULL},
                  {0, 0x0d, "wire type", NULL},
                  {0, 0x02, "field number", NULL},
-                 {nested, 0x0f, "wire type", "resource_spans[0]"}};
+                 {nested, 0x0f, "wire type", "resource"}};
     for (size_t i = 0; i < sizeof(flips) / sizeof(*flips); i++) {
         uint8_t *bad = malloc(pb.n);
         memcpy(bad, pb.p, pb.n);
@@ -655,9 +665,9 @@ START_TEST(malformed_protobuf_is_400_with_a_status_naming_it)
         ck_assert_int_eq(st.code, 3);
         ck_assert_msg(strstr(st.message, "malformed protobuf") && strstr(st.message, flips[i].says),
                       "byte %zu = 0x%02x: message \"%s\"", flips[i].at, flips[i].byte, st.message);
-        if (flips[i].path)
-            ck_assert_msg(strstr(st.message, flips[i].path), "byte %zu: message \"%s\" names no %s", flips[i].at,
-                          st.message, flips[i].path);
+        if (flips[i].path) /* resource_spans[0] or resourceSpans[0]: either spelling names it */
+            ck_assert_msg(strstr(st.message, "resource_spans[0]") || strstr(st.message, "resourceSpans[0]"),
+                          "byte %zu: message \"%s\" names no resource_spans[0]", flips[i].at, st.message);
         ts_resp_free(&r);
         free(bad);
     }
@@ -699,8 +709,8 @@ START_TEST(unknown_fields_are_ignored)
     char hex[33];
     random_id(trace, 16, hex);
     bytes_t plain = fixture_traces_as(trace, 0), pb = fixture_traces_as(trace, 1);
-    /* 16+3 (top), 2+1 (resource), 1+4 (span) bytes of unknown fields, and the nested lengths grew */
-    ck_assert_uint_gt(pb.n, plain.n + 19 + 3 + 5);
+    /* 2+1+16 (top), 2+1 (resource), 2+4 (span) bytes of unknown fields, and the nested lengths grew */
+    ck_assert_uint_ge(pb.n, plain.n + 19 + 3 + 6);
     ts_resp_t r;
     ck_assert_int_eq(post(be.url, "/v1/traces", PB, NULL, pb.p, pb.n, &r), 200);
     ck_assert_uint_eq(r.len, 0);
@@ -791,7 +801,7 @@ START_TEST(partial_success_rejects_one_span_and_stores_two)
         random_id(trace, 16, hex);
         for (int i = 0; i < 3; i++)
             random_id(ids[i], 8, sid);
-        bytes_t pb = traces_request(trace, (const uint8_t(*)[8])ids, 3, now_ns() - 2000000000, 1);
+        bytes_t pb = traces_request(trace, (const uint8_t(*)[8])ids, 3, now_ns() - 2000000000, 1, NULL);
         uint8_t *body;
         size_t len;
         ts_resp_t r;
@@ -814,8 +824,8 @@ START_TEST(partial_success_rejects_one_span_and_stores_two)
         ck_assert_ptr_nonnull(resp->partial_success);
         ck_assert_int_eq(resp->partial_success->rejected_spans, 1);
         const char *em = resp->partial_success->error_message;
-        ck_assert_msg(em && strstr(em, "spans[1].trace_id"), "%s: error_message \"%s\"", via ? "gRPC" : "HTTP",
-                      em ? em : "");
+        ck_assert_msg(em && (strstr(em, "spans[1].trace_id") || strstr(em, "spans[1].traceId")),
+                      "%s: error_message \"%s\" names no spans[1].trace_id", via ? "gRPC" : "HTTP", em ? em : "");
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(resp, NULL);
         if (via == 0)
             ts_resp_free(&r);
@@ -1035,11 +1045,15 @@ START_TEST(one_record_through_every_door_is_stored_once)
                  "\"endTimeUnixNano\":\"%lld\"}]}]}]}",
                  hex, sid, (long long)start, (long long)end) < 0)
         abort();
-    ck_assert_int_eq(post(be.url, "/v1/traces", JSON, NULL, otlp_json, strlen(otlp_json), &r), 200);
+    ck_assert_msg(post(be.url, "/v1/traces", JSON, NULL, otlp_json, strlen(otlp_json), &r) == 200,
+                  "OTLP JSON span: %ld %s", r.status, r.body);
     ts_resp_free(&r);
-    bytes_t pb = traces_request(trace, (const uint8_t(*)[8])span, 1, start, -1);
-    ck_assert_int_eq(post(be.otlp_http_url, "/v1/traces", PB, NULL, pb.p, pb.n, &r), 200);
+    ck_assert_int_eq(count_spans(c, hex), 1);
+    bytes_t pb = traces_request(trace, (const uint8_t(*)[8])span, 1, start, -1, NULL);
+    ck_assert_msg(post(be.otlp_http_url, "/v1/traces", PB, NULL, pb.p, pb.n, &r) == 200,
+                  "OTLP protobuf span: %ld", r.status);
     ts_resp_free(&r);
+    ck_assert_int_eq(count_spans(c, hex), 1);
     ts_grpc_resp_t g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, NULL, pb.p, pb.n);
     ck_assert_msg(g.grpc_status == 0, "grpc-status %d: %s", g.grpc_status, g.message);
     ts_grpc_resp_free(&g);
@@ -1071,10 +1085,12 @@ START_TEST(one_record_through_every_door_is_stored_once)
     const char *door[] = {"OTLP JSON", "OTLP protobuf", "gRPC"};
     for (int i = 0; i < 3; i++) {
         if (i == 0) {
-            ck_assert_int_eq(post(be.url, "/v1/logs", JSON, NULL, otlp_json, strlen(otlp_json), &r), 200);
+            ck_assert_msg(post(be.url, "/v1/logs", JSON, NULL, otlp_json, strlen(otlp_json), &r) == 200,
+                          "OTLP JSON log: %ld %s", r.status, r.body);
             ts_resp_free(&r);
         } else if (i == 1) {
-            ck_assert_int_eq(post(be.url, "/v1/logs", PB, NULL, lpb.p, lpb.n, &r), 200);
+            ck_assert_msg(post(be.url, "/v1/logs", PB, NULL, lpb.p, lpb.n, &r) == 200, "OTLP protobuf log: %ld",
+                          r.status);
             ts_resp_free(&r);
         } else {
             g = grpc(&be, TS_GRPC_LOGS, TS_INGEST_KEY, NULL, lpb.p, lpb.n);
@@ -1087,6 +1103,96 @@ START_TEST(one_record_through_every_door_is_stored_once)
     free(otlp_json);
     free(native);
     PQfinish(c);
+}
+END_TEST
+
+/* ---------------- 9b. re-sends the writers must deduplicate ---------------- */
+
+/* Restarts the test backend on the same database with one writer thread (so which thread writes a
+ * batch, and what that thread has done before, is known). */
+static void restart_with_one_writer(void)
+{
+    ts_stop(&be, SIGTERM);
+    new_prefix();
+    const char *env[] = {"MAX_BODY_BYTES=4194304", "WRITER_THREADS=1", NULL};
+    ck_assert_int_eq(ts_start_backend_otlp(&be, db_url, prefix, env, TS_FREE_PORT, TS_FREE_PORT), 0);
+}
+
+/* The status line of a failed OTLP protobuf answer, for failure messages. */
+static const char *why(const ts_resp_t *r, ts_rpc_status_t *st)
+{
+    if (ts_rpc_status_decode((const uint8_t *)r->body, r->len, st) != 0) return "(no Status)";
+    return st->message;
+}
+
+START_TEST(resend_after_restart_is_deduplicated)
+{
+    /* An exporter retries a batch the backend committed before it restarted: 200, stored once, every
+     * time, through every door. */
+    uint8_t trace[16];
+    char hex[33];
+    random_id(trace, 16, hex);
+    bytes_t pb = fixture_traces_as(trace, 0);
+    ts_resp_t r;
+    ts_rpc_status_t st;
+    ck_assert_int_eq(post(be.url, "/v1/traces", PB, NULL, pb.p, pb.n, &r), 200);
+    ts_resp_free(&r);
+    restart_with_one_writer();
+    for (int i = 0; i < 2; i++) {
+        long status = post(be.url, "/v1/traces", PB, NULL, pb.p, pb.n, &r);
+        ck_assert_msg(status == 200, "re-send %d after a restart: %ld \"%s\"", i + 1, status, why(&r, &st));
+        ts_resp_free(&r);
+    }
+    ts_grpc_resp_t g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, NULL, pb.p, pb.n);
+    ck_assert_msg(g.grpc_status == 0, "gRPC re-send after a restart: grpc-status %d \"%s\"", g.grpc_status,
+                  g.message);
+    ts_grpc_resp_free(&g);
+    PGconn *c = pg();
+    ck_assert_int_eq(count_spans(c, hex), FIXTURE_SPANS);
+    PQfinish(c);
+    free(pb.p);
+}
+END_TEST
+
+START_TEST(partly_duplicate_batch_keeps_its_new_resource)
+{
+    /* A batch with one stored span, one new span and a resource never seen before: the new span is
+     * stored and the resource it refers to is stored too. */
+    restart_with_one_writer();
+    uint8_t trace[16], ids[3][8];
+    char hex[33], sid[17], host[17];
+    ts_resp_t r;
+    ts_rpc_status_t st;
+    random_id(trace, 16, hex);
+    for (int i = 0; i < 3; i++)
+        random_id(ids[i], 8, sid);
+    int64_t start = now_ns() - 2000000000;
+    /* the writer's first batch: all new */
+    ts_hex(host, 16);
+    bytes_t first = traces_request(trace, (const uint8_t(*)[8])ids, 1, start, -1, host);
+    ck_assert_int_eq(post(be.url, "/v1/traces", PB, NULL, first.p, first.n, &r), 200);
+    ts_resp_free(&r);
+    /* span ids[0] again and span ids[2] (new), from a new resource */
+    uint8_t again[2][8];
+    memcpy(again[0], ids[0], 8);
+    memcpy(again[1], ids[2], 8);
+    ts_hex(host, 16);
+    bytes_t mixed = traces_request(trace, (const uint8_t(*)[8])again, 2, start, -1, host);
+    long status = post(be.url, "/v1/traces", PB, NULL, mixed.p, mixed.n, &r);
+    ck_assert_msg(status == 200, "partly duplicate batch: %ld \"%s\"", status, why(&r, &st));
+    ts_resp_free(&r);
+    PGconn *c = pg();
+    ck_assert_int_eq(count_spans(c, hex), 2);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM spans s WHERE s.trace_id = '%s' AND NOT EXISTS "
+             "(SELECT 1 FROM resources r WHERE r.resource_hash = s.resource_hash)",
+             hex);
+    ck_assert_msg(ts_pg_long(c, sql) == 0, "%ld span(s) refer to a resource that was never stored",
+                  ts_pg_long(c, sql));
+    PQfinish(c);
+    free(first.p);
+    free(mixed.p);
 }
 END_TEST
 
@@ -1111,20 +1217,18 @@ START_TEST(rate_limit_is_429_and_resource_exhausted_with_retry_info)
     ck_assert_msg(status == 429, "no 429 after %d requests (last %ld)", sent, status);
     expect_retry_after(&r);
     ts_resp_free(&r);
-    /* OTLP/HTTP protobuf: 429 with Retry-After and, as OTLP says of every 4xx, a protobuf Status */
-    bytes_t pb = read_fixture("traces.pb");
-    status = post(be.url, "/v1/traces", PB, NULL, pb.p, pb.n, &r);
-    ck_assert_int_eq(status, 429);
-    expect_retry_after(&r);
-    ts_rpc_status_t st = pb_status(&r);
-    ck_assert_int_eq(st.code, 14); /* 429 maps to UNAVAILABLE (retryable) in OTLP/HTTP */
-    ts_resp_free(&r);
     /* gRPC: its own buckets; past the burst RESOURCE_EXHAUSTED with RetryInfo */
     ts_grpc_resp_t g = {0};
+    ts_rpc_status_t st;
     int gs = -1;
     sent = 0;
     for (; sent < 10 && gs != 8; sent++) {
+        uint8_t trace[16];
+        char hex[33];
+        random_id(trace, 16, hex);
+        bytes_t pb = fixture_traces_as(trace, 0);
         g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, NULL, pb.p, pb.n);
+        free(pb.p);
         gs = g.grpc_status;
         if (gs != 8) ts_grpc_resp_free(&g);
     }
@@ -1135,6 +1239,18 @@ START_TEST(rate_limit_is_429_and_resource_exhausted_with_retry_info)
     ck_assert_str_eq(st.detail_type, RETRY_INFO);
     ck_assert_msg(st.retry_seconds > 0 || st.retry_nanos > 0, "RetryInfo without a delay");
     ts_grpc_resp_free(&g);
+    /* OTLP/HTTP protobuf: 429 with Retry-After and, as OTLP says of every 4xx, a protobuf Status */
+    bytes_t pb = read_fixture("traces.pb");
+    status = 0;
+    for (sent = 0; sent < 10 && status != 429; sent++) {
+        status = post(be.url, "/v1/traces", PB, NULL, pb.p, pb.n, &r);
+        if (status != 429) ts_resp_free(&r);
+    }
+    ck_assert_msg(status == 429, "/v1/traces: no 429 after %d requests (last %ld)", sent, status);
+    expect_retry_after(&r);
+    st = pb_status(&r);
+    ck_assert_int_eq(st.code, 14); /* 429 maps to UNAVAILABLE (retryable) in OTLP/HTTP */
+    ts_resp_free(&r);
     free(pb.p);
 }
 END_TEST
@@ -1154,6 +1270,8 @@ int main(void)
     tcase_add_test(tc, grpc_export_statuses);
     tcase_add_test(tc, postgres_down_is_503_and_unavailable_with_retry_info);
     tcase_add_test(tc, one_record_through_every_door_is_stored_once);
+    tcase_add_test(tc, resend_after_restart_is_deduplicated);
+    tcase_add_test(tc, partly_duplicate_batch_keeps_its_new_resource);
     tcase_add_test(tc, rate_limit_is_429_and_resource_exhausted_with_retry_info);
     suite_add_tcase(s, tc);
     return ts_run(s);
