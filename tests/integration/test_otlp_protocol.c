@@ -745,7 +745,8 @@ START_TEST(unknown_fields_are_ignored)
     json_object_set_new(o, "anotherFutureField", json_string("ignored"));
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    ck_assert_int_eq(post(be.url, "/v1/traces", JSON, NULL, body, strlen(body), &r), 200);
+    ck_assert_msg(post(be.url, "/v1/traces", JSON, NULL, body, strlen(body), &r) == 200,
+                  "OTLP JSON with unknown keys: %ld %s", r.status, r.body);
     ck_assert_msg(strstr(r.body, "rejectedSpans") == NULL, "body: %s", r.body);
     ts_resp_free(&r);
     ck_assert_int_eq(count_spans(c, hex), FIXTURE_SPANS);
@@ -853,7 +854,8 @@ START_TEST(partial_success_rejects_one_span_and_stores_two)
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     ts_resp_t r;
-    ck_assert_int_eq(post(be.url, "/v1/traces", JSON, NULL, body, strlen(body), &r), 200);
+    ck_assert_msg(post(be.url, "/v1/traces", JSON, NULL, body, strlen(body), &r) == 200,
+                  "OTLP JSON partial success: %ld %s", r.status, r.body);
     expect_ctype(&r, JSON);
     json_t *a = json_loadb(r.body, r.len, 0, NULL);
     json_t *ps = json_object_get(a, "partialSuccess");
