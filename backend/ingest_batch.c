@@ -14,6 +14,8 @@ void ingest_batch_init(ingest_batch_t *b, ingest_kind_t kind, size_t max_copy_by
     b->kind = kind;
     buf_init(&b->copy, max_copy_bytes);
     buf_init(&b->resources, max_copy_bytes);
+    buf_init(&b->scratch[0], max_copy_bytes);
+    buf_init(&b->scratch[1], max_copy_bytes);
     b->min_ns = RFC3339_MIN_NS;
     b->max_ns = RFC3339_MAX_NS;
 }
@@ -34,6 +36,8 @@ void ingest_batch_dispose(ingest_batch_t *b)
     if (b == NULL) return;
     buf_dispose(&b->copy);
     buf_dispose(&b->resources);
+    buf_dispose(&b->scratch[0]);
+    buf_dispose(&b->scratch[1]);
     free(b->days);
     free(b->error_traces);
     free(b->resource_hashes);

@@ -53,7 +53,8 @@ typedef struct {
     int64_t min_ns, max_ns; /* acceptance window of record times (ingest_batch_set_window) */
     size_t rejected;        /* records refused one by one (OTLP partial success) */
     ingest_err_t first_rejection;
-    int64_t *days; /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
+    buf_t scratch[2]; /* the record layer's working buffers, reused from record to record */
+    int64_t *days;    /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
     size_t ndays;
     char (*error_traces)[INGEST_TRACE_ID_LEN + 1]; /* distinct trace ids carrying an error signal */
     size_t nerror_traces;
