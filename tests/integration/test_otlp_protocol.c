@@ -31,10 +31,14 @@ typedef Opentelemetry__Proto__Trace__V1__Span span_t;
 #define MAX_BODY (4u << 20) /* MAX_BODY_BYTES of the test backends */
 #define FIXTURE_TRACE "4f362bf56efe4870ee55d3d39abc3eb9"
 #define FIXTURE_SPANS 3
+#define FIXTURE_START_NS 1767225600000000000ULL /* the capture's clock: 2026-01-01T00:00:00Z */
 #define PB "application/x-protobuf"
 #define JSON "application/json"
 #define RETRY_INFO "type.googleapis.com/google.rpc.RetryInfo"
 #define GRPC_WAIT_MS 30000
+/* The captured files are sent as they are, dated 2026-01-01: keep their day partition (the default 30
+ * days would drop it at the backend's start, racing the test's own writes). */
+#define RETENTION "RETENTION_DAYS=36500"
 
 static char *db_url;
 static ts_proc_t be;
@@ -51,7 +55,7 @@ static void setup(void)
 {
     new_prefix();
     db_url = ts_create_database("otlpproto");
-    const char *env[] = {"MAX_BODY_BYTES=4194304", NULL};
+    const char *env[] = {"MAX_BODY_BYTES=4194304", RETENTION, NULL};
     ck_assert_int_eq(ts_start_backend_otlp(&be, db_url, prefix, env, TS_FREE_PORT, TS_FREE_PORT), 0);
 }
 
@@ -84,6 +88,13 @@ static bytes_t read_fixture(const char *name)
     return b;
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 /* A random id of n bytes, and its lowercase hex (2n+1 bytes). */
 static void random_id(uint8_t *id, size_t n, char *hex)
 {
@@ -99,12 +110,6 @@ static void random_id(uint8_t *id, size_t n, char *hex)
         sprintf(hex + 2 * i, "%02x", id[i]);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 /* Compresses: INFLATE-style formats by zlib window bits (16+15 gzip, 15 zlib, -15 raw deflate). */
 static bytes_t zcompress(const void *in, size_t n, int window_bits)
@@ -127,7 +132,8 @@ static bytes_t zcompress(const void *in, size_t n, int window_bits)
 #define ZLIB_BITS 15
 #define RAW_BITS (-15)
 
-/* The captured traces.pb with every span moved to trace `trace` (16 bytes); with `unknown`, unknown
+/* The captured traces.pb with every span moved to trace `trace` (16 bytes) and to the last minute
+ * (the capture's clock is 2026-01-01, older than a default RETENTION_DAYS); with `unknown`, unknown
  * fields are added at the top level, in the first resource and in the first span (protobuf-c packs the
  * unknown fields a message holds). */
 static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
@@ -138,12 +144,18 @@ static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
     ck_assert_ptr_nonnull(req);
     size_t spans = 0;
     span_t *first = NULL;
+    uint64_t shift = (uint64_t)now_ns() - 60000000000ULL - FIXTURE_START_NS;
     for (size_t i = 0; i < req->n_resource_spans; i++)
         for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
             for (size_t k = 0; k < req->resource_spans[i]->scope_spans[j]->n_spans; k++) {
                 span_t *s = req->resource_spans[i]->scope_spans[j]->spans[k];
                 ck_assert_uint_eq(s->trace_id.len, 16);
                 memcpy(s->trace_id.data, trace, 16); /* in place: free_unpacked frees it */
+                ck_assert_uint_ge(s->start_time_unix_nano, FIXTURE_START_NS);
+                s->start_time_unix_nano += shift;
+                s->end_time_unix_nano += shift;
+                for (size_t e = 0; e < s->n_events; e++)
+                    s->events[e]->time_unix_nano += shift;
                 if (first == NULL) first = s;
                 spans++;
             }
@@ -960,7 +972,7 @@ START_TEST(postgres_down_is_503_and_unavailable_with_retry_info)
     snprintf(proxied, sizeof(proxied), "postgresql://prodsentinel@127.0.0.1:%d/%s", ts_proxy_port(pp),
              strrchr(db_url, '/') + 1);
     new_prefix();
-    const char *env[] = {"MAX_BODY_BYTES=4194304", NULL};
+    const char *env[] = {"MAX_BODY_BYTES=4194304", RETENTION, NULL};
     ck_assert_int_eq(ts_start_backend_otlp(&be, proxied, prefix, env, TS_FREE_PORT, TS_FREE_PORT), 0);
     uint8_t trace[16];
     char hex[33];
@@ -1116,7 +1128,7 @@ static void restart_with_one_writer(void)
 {
     ts_stop(&be, SIGTERM);
     new_prefix();
-    const char *env[] = {"MAX_BODY_BYTES=4194304", "WRITER_THREADS=1", NULL};
+    const char *env[] = {"MAX_BODY_BYTES=4194304", "WRITER_THREADS=1", RETENTION, NULL};
     ck_assert_int_eq(ts_start_backend_otlp(&be, db_url, prefix, env, TS_FREE_PORT, TS_FREE_PORT), 0);
 }
 
@@ -1204,7 +1216,7 @@ START_TEST(rate_limit_is_429_and_resource_exhausted_with_retry_info)
 {
     ts_stop(&be, SIGTERM);
     new_prefix();
-    const char *env[] = {"RATE_LIMIT_PER_KEY=1", "HTTP_THREADS=1", NULL};
+    const char *env[] = {"RATE_LIMIT_PER_KEY=1", "HTTP_THREADS=1", RETENTION, NULL};
     ck_assert_int_eq(ts_start_backend_otlp(&be, db_url, prefix, env, TS_FREE_PORT, TS_FREE_PORT), 0);
     ts_resp_t r;
     /* our JSON: past the burst (2 s worth), 429 with Retry-After */
