@@ -1033,7 +1033,7 @@ END_TEST
 
 /* ---------------- 9. one record through every door ---------------- */
 
-START_TEST(one_record_through_every_door_is_stored_once)
+START_TEST(one_span_through_every_door_is_stored_once)
 {
     PGconn *c = pg();
     uint8_t trace[16], span[1][8];
@@ -1075,7 +1075,21 @@ START_TEST(one_record_through_every_door_is_stored_once)
     free(pb.p);
     free(otlp_json);
     free(native);
-    /* one log line: our JSON, OTLP JSON, OTLP protobuf over HTTP and gRPC */
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(one_log_through_every_door_is_stored_once)
+{
+    PGconn *c = pg();
+    uint8_t trace[16], span[8];
+    char hex[33], sid[17];
+    random_id(trace, 16, hex);
+    random_id(span, 8, sid);
+    ts_resp_t r;
+    ts_grpc_resp_t g;
+    char *native, *otlp_json;
+    /* our JSON, OTLP JSON, OTLP protobuf over HTTP and gRPC */
     char msg[80], mhex[25];
     ts_hex(mhex, 24);
     snprintf(msg, sizeof(msg), "card declined %s", mhex);
@@ -1095,7 +1109,7 @@ START_TEST(one_record_through_every_door_is_stored_once)
                  "\"traceId\":\"%s\",\"spanId\":\"%s\"}]}]}]}",
                  (long long)ts, msg, hex, sid) < 0)
         abort();
-    bytes_t lpb = logs_request(ts, msg, trace, span[0]);
+    bytes_t lpb = logs_request(ts, msg, trace, span);
     const char *door[] = {"OTLP JSON", "OTLP protobuf", "gRPC"};
     for (int i = 0; i < 3; i++) {
         if (i == 0) {
@@ -1283,7 +1297,8 @@ int main(void)
     tcase_add_test(tc, partial_success_rejects_one_span_and_stores_two);
     tcase_add_test(tc, grpc_export_statuses);
     tcase_add_test(tc, postgres_down_is_503_and_unavailable_with_retry_info);
-    tcase_add_test(tc, one_record_through_every_door_is_stored_once);
+    tcase_add_test(tc, one_span_through_every_door_is_stored_once);
+    tcase_add_test(tc, one_log_through_every_door_is_stored_once);
     tcase_add_test(tc, resend_after_restart_is_deduplicated);
     tcase_add_test(tc, partly_duplicate_batch_keeps_its_new_resource);
     tcase_add_test(tc, rate_limit_is_429_and_resource_exhausted_with_retry_info);
