@@ -2,7 +2,8 @@
  * bodies, a gzip bomb (413, bounded memory), malformed protobuf and JSON answered with a
  * google.rpc.Status naming the problem, unknown fields ignored, wrong media types, partial success,
  * OTLP/gRPC Export (keys, gzip, garbled messages, unknown methods), PostgreSQL down (503/UNAVAILABLE
- * with RetryInfo), one record through every door stored once, and the per-key rate (429 /
+ * with RetryInfo), one span and one log line through every door stored once, re-sends the writers must
+ * deduplicate (after a restart; a partly duplicate batch with a new resource), and the per-key rate (429 /
  * RESOURCE_EXHAUSTED with RetryInfo). Requests are built from the captured exporter payloads of
  * tests/fixtures/otlp/ or with protobuf-c's generated structs. */
 #include "ts.h"
@@ -110,8 +111,8 @@ static void random_id(uint8_t *id, size_t n, char *hex)
         sprintf(hex + 2 * i, "%02x", id[i]);
 }
 
-
-/* Compresses: INFLATE-style formats by zlib window bits (16+15 gzip, 15 zlib, -15 raw deflate). */
+/* Compresses `in` in the format zlib's window bits select: GZIP_BITS, ZLIB_BITS (Content-Encoding
+ * deflate) or RAW_BITS (raw deflate). Caller frees out.p. */
 static bytes_t zcompress(const void *in, size_t n, int window_bits)
 {
     z_stream zs;
@@ -139,8 +140,8 @@ static bytes_t zcompress(const void *in, size_t n, int window_bits)
 static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
 {
     bytes_t f = read_fixture("traces.pb");
-    trace_req_t *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-        NULL, f.n, f.p);
+    trace_req_t *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, f.n, f.p);
     ck_assert_ptr_nonnull(req);
     size_t spans = 0;
     span_t *first = NULL;
@@ -161,7 +162,8 @@ static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
             }
     ck_assert_uint_eq(spans, FIXTURE_SPANS);
     /* protobuf-c packs an unknown field's data as is: a length-delimited one carries its length */
-    static uint8_t blob[] = "\x10" "an unknown field";
+    static uint8_t blob[] = "\x10"
+                            "an unknown field";
     ProtobufCMessageUnknownField uf[3] = {
         {.tag = 99, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = 17, .data = blob},
         {.tag = 1000, .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT, .len = 1, .data = (uint8_t *)"\x2a"},
@@ -215,7 +217,8 @@ static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8]
                               int bad_index, const char *host)
 {
     any_t svc = str_any("checkout"), hv = str_any(host ? host : "");
-    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, hkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT,
+         hkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     kv_t *rkvp[2] = {&rkv, &hkv};
     rkv.key = "service.name";
     rkv.value = &svc;
@@ -290,7 +293,8 @@ static char *native_log(const char *message)
 {
     char *s;
     if (asprintf(&s,
-                 "{\"logs\":[{\"timestamp\":%lld,\"service\":\"checkout\",\"level\":\"INFO\",\"message\":\"%s\"}]}",
+                 "{\"logs\":[{\"timestamp\":%lld,\"service\":\"checkout\",\"level\":\"INFO\",\"message\":\"%"
+                 "s\"}]}",
                  (long long)now_ns(), message) < 0)
         abort();
     return s;
@@ -324,8 +328,8 @@ static long post(const char *base, const char *path, const char *ctype, const ch
 static void expect_ctype(const ts_resp_t *r, const char *want)
 {
     char *v = ts_resp_header(r, "content-type");
-    ck_assert_msg(v != NULL && strncmp(v, want, strlen(want)) == 0, "Content-Type \"%s\", want %s (status %ld)",
-                  v ? v : "(absent)", want, r->status);
+    ck_assert_msg(v != NULL && strncmp(v, want, strlen(want)) == 0,
+                  "Content-Type \"%s\", want %s (status %ld)", v ? v : "(absent)", want, r->status);
     free(v);
 }
 
@@ -377,7 +381,8 @@ static long count_spans(PGconn *c, const char *trace_hex)
 static long count_logs(PGconn *c, const char *message)
 {
     const char *v[1] = {message};
-    PGresult *res = PQexecParams(c, "SELECT count(*) FROM logs WHERE message = $1", 1, NULL, v, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(c, "SELECT count(*) FROM logs WHERE message = $1", 1, NULL, v, NULL, NULL, 0);
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
     long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -832,13 +837,15 @@ START_TEST(partial_success_rejects_one_span_and_stores_two)
             len = g.body_len;
         }
         trace_resp_t *resp =
-            opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(NULL, len, body);
+            opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(NULL, len,
+                                                                                              body);
         ck_assert_msg(resp != NULL, "%s: not an ExportTraceServiceResponse", via ? "gRPC" : "HTTP");
         ck_assert_ptr_nonnull(resp->partial_success);
         ck_assert_int_eq(resp->partial_success->rejected_spans, 1);
         const char *em = resp->partial_success->error_message;
         ck_assert_msg(em && (strstr(em, "spans[1].trace_id") || strstr(em, "spans[1].traceId")),
-                      "%s: error_message \"%s\" names no spans[1].trace_id", via ? "gRPC" : "HTTP", em ? em : "");
+                      "%s: error_message \"%s\" names no spans[1].trace_id", via ? "gRPC" : "HTTP",
+                      em ? em : "");
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(resp, NULL);
         if (via == 0)
             ts_resp_free(&r);
@@ -861,8 +868,9 @@ START_TEST(partial_success_rejects_one_span_and_stores_two)
                                                "spanId", sid, "name", "POST /checkout", "kind", 2,
                                                "startTimeUnixNano", start, "endTimeUnixNano", end));
     }
-    json_t *o = json_pack("{s:[{s:{s:[{s:s,s:{s:s}}]},s:[{s:o}]}]}", "resourceSpans", "resource", "attributes",
-                          "key", "service.name", "value", "stringValue", "checkout", "scopeSpans", "spans", spans);
+    json_t *o =
+        json_pack("{s:[{s:{s:[{s:s,s:{s:s}}]},s:[{s:o}]}]}", "resourceSpans", "resource", "attributes", "key",
+                  "service.name", "value", "stringValue", "checkout", "scopeSpans", "spans", spans);
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     ts_resp_t r;
@@ -924,7 +932,8 @@ START_TEST(grpc_export_statuses)
     const char *keys[] = {NULL, "not-a-key", TS_READ_KEY};
     for (int i = 0; i < 3; i++) {
         g = grpc(&be, TS_GRPC_TRACES, keys[i], NULL, pb.p, pb.n);
-        ck_assert_msg(g.grpc_status == 16, "key %s: grpc-status %d", keys[i] ? keys[i] : "(none)", g.grpc_status);
+        ck_assert_msg(g.grpc_status == 16, "key %s: grpc-status %d", keys[i] ? keys[i] : "(none)",
+                      g.grpc_status);
         ts_grpc_resp_free(&g);
     }
     ck_assert_int_eq(count_spans(c, hex), 0);
@@ -932,8 +941,8 @@ START_TEST(grpc_export_statuses)
     pb.p[0] = 0x0f;
     g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, NULL, pb.p, pb.n);
     ck_assert_int_eq(g.grpc_status, 3);
-    ck_assert_msg(strstr(g.message, "malformed protobuf") && strstr(g.message, "wire type"), "grpc-message \"%s\"",
-                  g.message);
+    ck_assert_msg(strstr(g.message, "malformed protobuf") && strstr(g.message, "wire type"),
+                  "grpc-message \"%s\"", g.message);
     if (g.details) {
         ts_rpc_status_t st;
         ck_assert_int_eq(ts_rpc_status_decode(g.details, g.details_len, &st), 0);
@@ -1043,21 +1052,23 @@ START_TEST(one_span_through_every_door_is_stored_once)
     int64_t start = now_ns() - 3000000000LL, end = start + 1000000;
     ts_resp_t r;
     char *native;
-    if (asprintf(&native,
-                 "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"%s\",\"service\":\"checkout\",\"name\":\"POST "
-                 "/checkout\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld}]}",
-                 hex, sid, (long long)start, (long long)end) < 0)
+    if (asprintf(
+            &native,
+            "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"%s\",\"service\":\"checkout\",\"name\":\"POST "
+            "/checkout\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld}]}",
+            hex, sid, (long long)start, (long long)end) < 0)
         abort();
     ck_assert_int_eq(post(be.url, "/ingest/traces", JSON, NULL, native, strlen(native), &r), 200);
     ts_resp_free(&r);
     ck_assert_int_eq(count_spans(c, hex), 1);
     char *otlp_json;
-    if (asprintf(&otlp_json,
-                 "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
-                 "\"stringValue\":\"checkout\"}}]},\"scopeSpans\":[{\"spans\":[{\"traceId\":\"%s\",\"spanId\":"
-                 "\"%s\",\"name\":\"POST /checkout\",\"kind\":2,\"startTimeUnixNano\":\"%lld\","
-                 "\"endTimeUnixNano\":\"%lld\"}]}]}]}",
-                 hex, sid, (long long)start, (long long)end) < 0)
+    if (asprintf(
+            &otlp_json,
+            "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+            "\"stringValue\":\"checkout\"}}]},\"scopeSpans\":[{\"spans\":[{\"traceId\":\"%s\",\"spanId\":"
+            "\"%s\",\"name\":\"POST /checkout\",\"kind\":2,\"startTimeUnixNano\":\"%lld\","
+            "\"endTimeUnixNano\":\"%lld\"}]}]}]}",
+            hex, sid, (long long)start, (long long)end) < 0)
         abort();
     ck_assert_msg(post(be.url, "/v1/traces", JSON, NULL, otlp_json, strlen(otlp_json), &r) == 200,
                   "OTLP JSON span: %ld %s", r.status, r.body);
@@ -1094,20 +1105,22 @@ START_TEST(one_log_through_every_door_is_stored_once)
     ts_hex(mhex, 24);
     snprintf(msg, sizeof(msg), "card declined %s", mhex);
     int64_t ts = now_ns() - 1000000000LL;
-    if (asprintf(&native,
-                 "{\"logs\":[{\"timestamp\":%lld,\"service\":\"checkout\",\"level\":\"ERROR\",\"message\":\"%s\","
-                 "\"trace_id\":\"%s\",\"span_id\":\"%s\"}]}",
-                 (long long)ts, msg, hex, sid) < 0)
+    if (asprintf(
+            &native,
+            "{\"logs\":[{\"timestamp\":%lld,\"service\":\"checkout\",\"level\":\"ERROR\",\"message\":\"%s\","
+            "\"trace_id\":\"%s\",\"span_id\":\"%s\"}]}",
+            (long long)ts, msg, hex, sid) < 0)
         abort();
     ck_assert_int_eq(post(be.url, "/ingest/logs", JSON, NULL, native, strlen(native), &r), 200);
     ts_resp_free(&r);
     ck_assert_int_eq(count_logs(c, msg), 1);
-    if (asprintf(&otlp_json,
-                 "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
-                 "\"stringValue\":\"checkout\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"%lld\","
-                 "\"severityNumber\":17,\"severityText\":\"ERROR\",\"body\":{\"stringValue\":\"%s\"},"
-                 "\"traceId\":\"%s\",\"spanId\":\"%s\"}]}]}]}",
-                 (long long)ts, msg, hex, sid) < 0)
+    if (asprintf(
+            &otlp_json,
+            "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{"
+            "\"stringValue\":\"checkout\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"%lld\","
+            "\"severityNumber\":17,\"severityText\":\"ERROR\",\"body\":{\"stringValue\":\"%s\"},"
+            "\"traceId\":\"%s\",\"spanId\":\"%s\"}]}]}]}",
+            (long long)ts, msg, hex, sid) < 0)
         abort();
     bytes_t lpb = logs_request(ts, msg, trace, span);
     const char *door[] = {"OTLP JSON", "OTLP protobuf", "gRPC"};
@@ -1117,15 +1130,16 @@ START_TEST(one_log_through_every_door_is_stored_once)
                           "OTLP JSON log: %ld %s", r.status, r.body);
             ts_resp_free(&r);
         } else if (i == 1) {
-            ck_assert_msg(post(be.url, "/v1/logs", PB, NULL, lpb.p, lpb.n, &r) == 200, "OTLP protobuf log: %ld",
-                          r.status);
+            ck_assert_msg(post(be.url, "/v1/logs", PB, NULL, lpb.p, lpb.n, &r) == 200,
+                          "OTLP protobuf log: %ld", r.status);
             ts_resp_free(&r);
         } else {
             g = grpc(&be, TS_GRPC_LOGS, TS_INGEST_KEY, NULL, lpb.p, lpb.n);
             ck_assert_msg(g.grpc_status == 0, "grpc-status %d: %s", g.grpc_status, g.message);
             ts_grpc_resp_free(&g);
         }
-        ck_assert_msg(count_logs(c, msg) == 1, "after %s: %ld rows of the log line", door[i], count_logs(c, msg));
+        ck_assert_msg(count_logs(c, msg) == 1, "after %s: %ld rows of the log line", door[i],
+                      count_logs(c, msg));
     }
     free(lpb.p);
     free(otlp_json);

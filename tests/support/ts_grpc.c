@@ -163,7 +163,10 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                             \
+    {                                                                                                        \
+        (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE                           \
+    }
 
 /* Sends and receives until the stream ends. Returns 0, or -1. */
 static int run(nghttp2_session *session, call_t *c, int timeout_ms)
@@ -213,8 +216,12 @@ int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len
     nghttp2_session_callbacks_del(cb);
     if (made != 0) goto out;
     if (nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, NULL, 0) != 0) goto out;
-    nghttp2_nv nv[9] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "localhost"),
-                        NV(":path", req->path), NV("content-type", "application/grpc"), NV("te", "trailers")};
+    nghttp2_nv nv[9] = {NV(":method", "POST"),
+                        NV(":scheme", "http"),
+                        NV(":authority", "localhost"),
+                        NV(":path", req->path),
+                        NV("content-type", "application/grpc"),
+                        NV("te", "trailers")};
     size_t n = 6;
     if (req->key) nv[n++] = (nghttp2_nv)NV("x-api-key", req->key);
     if (req->encoding) nv[n++] = (nghttp2_nv)NV("grpc-encoding", req->encoding);

@@ -18,12 +18,12 @@ typedef struct {
 } ts_grpc_req_t;
 
 typedef struct {
-    int http_status;            /* :status; -1 when none came */
-    int grpc_status;            /* grpc-status (headers or trailers); -1 when none came */
-    char message[512];          /* grpc-message, percent-decoded ("" when absent) */
-    uint8_t *details;           /* grpc-status-details-bin, base64-decoded; NULL when absent */
+    int http_status;   /* :status; -1 when none came */
+    int grpc_status;   /* grpc-status (headers or trailers); -1 when none came */
+    char message[512]; /* grpc-message, percent-decoded ("" when absent) */
+    uint8_t *details;  /* grpc-status-details-bin, base64-decoded; NULL when absent */
     size_t details_len;
-    uint8_t *body;              /* the response message, unframed; NULL when none */
+    uint8_t *body; /* the response message, unframed; NULL when none */
     size_t body_len;
 } ts_grpc_resp_t;
 
@@ -40,8 +40,8 @@ typedef struct {
     int code;
     char message[512];
     int ndetails;
-    char detail_type[128];   /* type_url of details[0]; "" when none */
-    int64_t retry_seconds;   /* RetryInfo.retry_delay, when details[0] is one; else -1 */
+    char detail_type[128]; /* type_url of details[0]; "" when none */
+    int64_t retry_seconds; /* RetryInfo.retry_delay, when details[0] is one; else -1 */
     int32_t retry_nanos;
 } ts_rpc_status_t;
 
