@@ -100,18 +100,26 @@ static int on_analysis(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     return 0;
 }
 
-/* The trace: its spans and logs with everything OpenTelemetry sent (migration 005), the incidents it
- * belongs to, and its resources once:
+/* The trace, a page at a time: its spans and logs with everything OpenTelemetry sent (migration 005),
+ * the incidents it belongs to, and the page's resources once:
  *   "resources": {"<hash>": {"service", "attributes", "schema_url", "dropped_attributes_count"}}
  * referred to by each span's and log's "resource" (null for rows without one: our JSON, or rows
  * written before resources were stored apart, whose attributes may still hold a "resource" object).
- *   "linked_traces": the trace ids that this trace's span links point to and that are stored. */
+ *   "linked_traces": the trace ids that the page's span links point to and that are stored.
+ *   "span_count", "log_count": how many the whole trace has; "next_cursor": null on the last page.
+ * A page holds at most `limit` spans ($2, by start time) and `limit` logs ($5, by time); the cursor
+ * "<spans already sent>:<logs already sent>" ($3, $4) goes on from there. Raw telemetry is append-only,
+ * so a page boundary only moves when rows of the trace arrive between two pages. */
 #define TRACE_RESOURCES QUERY_SQL_RESOURCES("SELECT resource_hash FROM s UNION SELECT resource_hash FROM l")
 static const char trace_sql[] =
-    "WITH s AS (SELECT * FROM spans WHERE trace_id = $1), l AS (SELECT * FROM logs WHERE trace_id = $1) "
-    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM l) THEN NULL ELSE "
+    "WITH n AS (SELECT (SELECT count(*) FROM spans WHERE trace_id = $1) AS spans,"
+    "  (SELECT count(*) FROM logs WHERE trace_id = $1) AS logs),"
+    " s AS (SELECT * FROM spans WHERE trace_id = $1 ORDER BY start_ns, span_id OFFSET $3::bigint LIMIT $2::int),"
+    " l AS (SELECT * FROM logs WHERE trace_id = $1 ORDER BY ts_ns, content_hash OFFSET $4::bigint"
+    "  LIMIT $5::int) "
+    "SELECT CASE WHEN n.spans = 0 AND n.logs = 0 THEN NULL ELSE "
     "json_build_object("
-    "  'trace_id', $1,"
+    "  'trace_id', $1, 'span_count', n.spans, 'log_count', n.logs,"
     "  'spans', (SELECT coalesce(json_agg(json_build_object('trace_id', trace_id, 'span_id', span_id,"
     "       'parent_span_id', parent_span_id, 'service', service, 'name', name, 'kind', kind,"
     "       'start_ns', start_ns::text, 'end_ns', end_ns::text, 'duration_ms', (end_ns - start_ns) / 1e6,"
@@ -134,16 +142,36 @@ static const char trace_sql[] =
     "       THEN s.links ELSE '[]' END) k) x"
     "     WHERE EXISTS (SELECT 1 FROM spans WHERE trace_id = x.t)),"
     "  'incidents', (SELECT coalesce(json_agg(incident_id), '[]'::json) FROM incident_traces WHERE trace_id "
-    "= $1)"
-    ")::text END";
+    "= $1),"
+    "  'next_cursor', CASE WHEN $3::bigint + $2::int < n.spans OR $4::bigint + $5::int < n.logs"
+    "    THEN least($3::bigint + $2::int, n.spans) || ':' || least($4::bigint + $5::int, n.logs) END"
+    ")::text END FROM n";
 
 static int on_trace(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
-    char trace[33];
-    if (!qp_known(req, NULL) || !qp_trace_id(req, m->params[0], trace)) return 0;
-    query_sql_t s = {
-        .sql = trace_sql, .nparams = 1, .params = {trace}, .not_found = "no such trace", .read_only = 1};
+    char trace[33], spans_done[24], logs_done[24], limit_s[16], log_limit_s[16];
+    int has_cursor;
+    long limit;
+    static const char *const known[] = {"limit", "cursor", NULL};
+    /* the default page is the whole trace up to the limit: the dashboard's waterfall reads one page */
+    if (!qp_known(req, known) || !qp_trace_id(req, m->params[0], trace) ||
+        !qp_int(req, "limit", 1, q->cfg->max_spans_per_trace, q->cfg->max_spans_per_trace, &limit) ||
+        !qp_cursor(req, "cursor", spans_done, logs_done, sizeof(spans_done), &has_cursor))
+        return 0;
+    if (has_cursor && spans_done[0] == '-') {
+        httpd_send_error(req, 400, "invalid_parameter", "malformed cursor", "cursor");
+        return 0;
+    }
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    snprintf(log_limit_s, sizeof(log_limit_s), "%ld",
+             limit < q->cfg->max_logs_per_trace ? limit : (long)q->cfg->max_logs_per_trace);
+    query_sql_t s = {.sql = trace_sql,
+                     .nparams = 5,
+                     .params = {trace, limit_s, has_cursor ? spans_done : "0", has_cursor ? logs_done : "0",
+                                log_limit_s},
+                     .not_found = "no such trace",
+                     .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;
 }

@@ -25,6 +25,28 @@ static void fmt_i64(char *out, size_t n, int64_t v)
     snprintf(out, n, "%" PRId64, v);
 }
 
+/* A text search (ILIKE over every row in range: no index helps it) needs both ends of its time range,
+ * at most `max_s` seconds apart, so one request cannot scan the whole retention. Returns 1, or 0 after
+ * answering 400 naming the parameter to fix. */
+static int search_range_ok(h2o_req_t *req, int max_s, int has_from, int64_t from, int has_to, int64_t to)
+{
+    char msg[160];
+    const char *bad = !has_from ? "from" : !has_to ? "to" : NULL;
+    if (bad) {
+        snprintf(msg, sizeof(msg), "query parameter %s is required with q (a range of at most %d s)", bad,
+                 max_s);
+    } else if (to < from || (to - from) / 1000000000 > (int64_t)max_s ||
+               ((to - from) / 1000000000 == (int64_t)max_s && (to - from) % 1000000000 != 0)) {
+        bad = "to";
+        snprintf(msg, sizeof(msg),
+                 "query parameter to: with q, from and to must be at most %d s apart (QUERY_MAX_SEARCH_RANGE_S) "
+                 "and in order",
+                 max_s);
+    }
+    if (bad) httpd_send_error(req, 400, "invalid_parameter", msg, bad);
+    return bad == NULL;
+}
+
 /* GET /query/signals?kind=logs|spans|metrics&service&level&trace_id&from&to&q&name&limit&cursor&hist
  * Each item carries its OTel parts (migration 005): "scope" and "resource" (a hash into the answer's
  * "resources" map, so a resource shared by the page is sent once); logs their severity_number,
@@ -56,6 +78,7 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
         !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 1000, 100, &limit) ||
         !qp_int(req, "hist", 0, 1, 0, &hist) || !qp_cursor(req, "cursor", ca, cb, sizeof(ca), &has_cursor))
         return 0;
+    if (text && !search_range_ok(req, q->cfg->query_max_search_range_s, has_from, from, has_to, to)) return 0;
     int is_metrics = kind && !strcmp(kind, "metrics");
     static const int sev[] = {1, 2, 3, 4, 5, 6};
     char sev_s[8] = "", from_s[24], to_s[24], limit_s[16];

@@ -102,6 +102,16 @@ static const var_spec_t vars[] = {
      "a job claimed but not acknowledged for this long goes to another worker"},
     {"MAX_ATTEMPTS", "3", T_INT, CFG_PIPELINE, OFF(max_attempts), 1, 100,
      "a job that fails this many times goes to the dead-letter list"},
+    {"MAX_SPANS_PER_TRACE", "20000", T_INT, ALL, OFF(max_spans_per_trace), 10, 10000000,
+     "most spans of one trace analysed (a larger trace is sampled: errors and their paths first, then the "
+     "longest spans, then by start time) and the largest page of /query/traces"},
+    {"MAX_LOGS_PER_TRACE", "20000", T_INT, ALL, OFF(max_logs_per_trace), 10, 10000000,
+     "most logs of one trace analysed (ERROR and above first, then by time) and the largest page of "
+     "/query/traces"},
+    {"QUERY_MAX_SEARCH_RANGE_S", "604800", T_INT, CFG_BACKEND, OFF(query_max_search_range_s), 1, 31536000,
+     "the text search (/query/signals?q=) needs from and to, at most this many seconds apart"},
+    {"QUERY_MAX_QUEUE", "64", T_INT, CFG_BACKEND, OFF(query_max_queue), 1, 100000,
+     "query requests waiting for a database thread; more get 503 with Retry-After"},
     {"ANOMALY_PERIOD_S", "10", T_INT, CFG_PIPELINE, OFF(anomaly_period_s), 1, 3600,
      "how often the metric anomaly detector scans the points that arrived"},
     {"ANOMALY_LAG_S", "15", T_INT, CFG_PIPELINE, OFF(anomaly_lag_s), 0, 3600,

@@ -49,6 +49,10 @@ typedef struct {
     int ingest_max_future_s; /* with retention_days: the accepted range of record times */
     int visibility_timeout_ms;
     int max_attempts;
+    int max_spans_per_trace;      /* analysis and /query/traces: a larger trace is sampled or paged */
+    int max_logs_per_trace;       /* likewise for the logs of a trace */
+    int query_max_search_range_s; /* /query/signals?q= needs from and to at most this far apart */
+    int query_max_queue;          /* query jobs waiting for a pool thread; more get 503 */
     int anomaly_period_s;   /* how often the anomaly detector scans new metric points */
     int anomaly_lag_s;      /* points younger than this wait for the next scan */
     int degrade_period_s;   /* how often the degradation watcher runs */

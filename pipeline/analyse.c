@@ -153,7 +153,8 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
     int rc = -1;
     rca_result_t res;
     memset(&res, 0, sizeof(res));
-    if (context_load(pg, req->trace_id, &ctx, err, errlen) != 0) goto out;
+    context_limits_t lim = {a->shared->cfg->max_spans_per_trace, a->shared->cfg->max_logs_per_trace};
+    if (context_load(pg, req->trace_id, &lim, &ctx, err, errlen) != 0) goto out;
     if (ctx.t.nspans + ctx.t.nlogs == 0) {
         rc = 0; /* found = 0 */
         goto out;

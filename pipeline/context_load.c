@@ -49,22 +49,56 @@ static void services_literal(const rca_trace_t *t, buf_t *out)
     buf_append_char(out, '}');
 }
 
-int context_load(PGconn *c, const char *trace_id, trace_ctx_t *ctx, char *err, size_t errlen)
+#define SPAN_COLUMNS                                                                                         \
+    "span_id, parent_span_id, service, name, kind, start_ns, end_ns, status, status_message, events::text"
+#define LOG_COLUMNS "ts_ns, service, level, severity, message, span_id, stack_trace"
+
+/* A trace within the limits: all of it (the LIMIT only guards against rows arriving meanwhile). */
+static const char spans_sql[] = "SELECT " SPAN_COLUMNS " FROM spans WHERE trace_id = $1 LIMIT $2::int";
+/* A larger trace: the sample context_load.h describes, chosen in SQL so no more than the limit is
+ * ever sent. The recursion walks up from each error span to the root through the (trace_id, span_id)
+ * primary key; UNION drops what was seen, so shared ancestors and cycles are walked once.
+ * $3 is the share of the limit given to the longest spans. */
+static const char spans_sample_sql[] =
+    "WITH RECURSIVE path(span_id, parent_span_id) AS ("
+    "  SELECT span_id, parent_span_id FROM spans WHERE trace_id = $1 AND status = 2"
+    "  UNION SELECT p.span_id, p.parent_span_id FROM path c JOIN spans p"
+    "    ON p.trace_id = $1 AND p.span_id = c.parent_span_id), "
+    "on_path AS (SELECT DISTINCT span_id FROM path), "
+    "ranked AS (SELECT s.*, o.span_id IS NOT NULL AS hot, row_number() OVER (PARTITION BY o.span_id IS "
+    "  NULL ORDER BY s.end_ns - s.start_ns DESC, s.start_ns, s.span_id) AS by_duration "
+    "  FROM spans s LEFT JOIN on_path o ON o.span_id = s.span_id WHERE s.trace_id = $1) "
+    "SELECT " SPAN_COLUMNS " FROM ranked ORDER BY CASE WHEN hot THEN 0 WHEN by_duration <= $3::int THEN 1 "
+    "ELSE 2 END, start_ns, span_id LIMIT $2::int";
+static const char logs_sql[] = "SELECT " LOG_COLUMNS " FROM logs WHERE trace_id = $1 "
+                               "ORDER BY severity >= 5 DESC, ts_ns, content_hash LIMIT $2::int";
+static const char totals_sql[] = "SELECT (SELECT count(*) FROM spans WHERE trace_id = $1), "
+                                 "(SELECT count(*) FROM logs WHERE trace_id = $1)";
+
+static int load_totals(PGconn *c, const char *trace_id, trace_ctx_t *ctx, char *err, size_t errlen)
 {
-    memset(ctx, 0, sizeof(*ctx));
-    snprintf(ctx->trace_id, sizeof(ctx->trace_id), "%s", trace_id);
-    ctx->t.trace_id = ctx->trace_id;
-    const char *p1[] = {trace_id};
-    PGresult *r = query(c,
-                        "SELECT span_id, parent_span_id, service, name, kind, start_ns, end_ns, status, "
-                        "status_message, events::text FROM spans WHERE trace_id = $1",
-                        1, p1, err, errlen);
+    const char *p[] = {trace_id};
+    PGresult *r = query(c, totals_sql, 1, p, err, errlen);
+    if (!r) return -1;
+    ctx->t.total_spans = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    ctx->t.total_logs = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static int load_spans(PGconn *c, const char *trace_id, int max, trace_ctx_t *ctx, char *err, size_t errlen)
+{
+    char limit[16], longest[16];
+    snprintf(limit, sizeof(limit), "%d", max);
+    snprintf(longest, sizeof(longest), "%d", max / 4);
+    const char *p[] = {trace_id, limit, longest};
+    int sampled = ctx->t.total_spans > (size_t)max;
+    PGresult *r = query(c, sampled ? spans_sample_sql : spans_sql, sampled ? 3 : 2, p, err, errlen);
     if (!r) return -1;
     ctx->res[0] = r;
     int n = PQntuples(r);
     ctx->t.spans = xcalloc((size_t)(n ? n : 1), sizeof(rca_span_t));
     ctx->t.nspans = (size_t)n;
-    int64_t first = INT64_MAX, last = 0;
     for (int i = 0; i < n; i++) {
         rca_span_t *s = &ctx->t.spans[i];
         s->span_id = val(r, i, 0);
@@ -79,16 +113,19 @@ int context_load(PGconn *c, const char *trace_id, trace_ctx_t *ctx, char *err, s
         const char *ev = val(r, i, 9);
         /* most spans have no events: skip the JSON parse for "[]" */
         s->events = ev && strcmp(ev, "[]") != 0 ? json_loads(ev, 0, NULL) : json_array();
-        if (s->start_ns < first) first = s->start_ns;
-        if (s->end_ns > last) last = s->end_ns;
     }
-    r = query(
-        c,
-        "SELECT ts_ns, service, level, severity, message, span_id, stack_trace FROM logs WHERE trace_id = $1",
-        1, p1, err, errlen);
+    return 0;
+}
+
+static int load_logs(PGconn *c, const char *trace_id, int max, trace_ctx_t *ctx, char *err, size_t errlen)
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", max);
+    const char *p[] = {trace_id, limit};
+    PGresult *r = query(c, logs_sql, 2, p, err, errlen);
     if (!r) return -1;
     ctx->res[1] = r;
-    n = PQntuples(r);
+    int n = PQntuples(r);
     ctx->t.logs = xcalloc((size_t)(n ? n : 1), sizeof(rca_log_t));
     ctx->t.nlogs = (size_t)n;
     for (int i = 0; i < n; i++) {
@@ -100,9 +137,33 @@ int context_load(PGconn *c, const char *trace_id, trace_ctx_t *ctx, char *err, s
         l->message = val(r, i, 4);
         l->span_id = val(r, i, 5);
         l->stack_trace = val(r, i, 6);
-        if (l->ts_ns < first) first = l->ts_ns;
-        if (l->ts_ns > last) last = l->ts_ns;
     }
+    return 0;
+}
+
+int context_load(PGconn *c, const char *trace_id, const context_limits_t *lim, trace_ctx_t *ctx, char *err,
+                 size_t errlen)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    snprintf(ctx->trace_id, sizeof(ctx->trace_id), "%s", trace_id);
+    ctx->t.trace_id = ctx->trace_id;
+    if (load_totals(c, trace_id, ctx, err, errlen) != 0 || load_spans(c, trace_id, lim->max_spans, ctx, err, errlen) != 0 ||
+        load_logs(c, trace_id, lim->max_logs, ctx, err, errlen) != 0)
+        return -1;
+    /* rows may have arrived between the count and the load */
+    if (ctx->t.total_spans < ctx->t.nspans) ctx->t.total_spans = ctx->t.nspans;
+    if (ctx->t.total_logs < ctx->t.nlogs) ctx->t.total_logs = ctx->t.nlogs;
+    int64_t first = INT64_MAX, last = 0;
+    for (size_t i = 0; i < ctx->t.nspans; i++) {
+        if (ctx->t.spans[i].start_ns < first) first = ctx->t.spans[i].start_ns;
+        if (ctx->t.spans[i].end_ns > last) last = ctx->t.spans[i].end_ns;
+    }
+    for (size_t i = 0; i < ctx->t.nlogs; i++) {
+        if (ctx->t.logs[i].ts_ns < first) first = ctx->t.logs[i].ts_ns;
+        if (ctx->t.logs[i].ts_ns > last) last = ctx->t.logs[i].ts_ns;
+    }
+    PGresult *r;
+    int n;
     if (ctx->t.nspans + ctx->t.nlogs == 0) return 0;
     buf_t svc;
     buf_init(&svc, 1 << 20);

@@ -221,6 +221,9 @@ json_t *llm_check_answer(const char *content, json_t *evidence, double confidenc
     }
     /* keep only the schema's fields: anything else the model added (its confidence included) is dropped */
     json_t *report = accepted_report(a, rc, ev, rem, verdict, confidence);
+    /* the model may leave it out: a sampled trace's report says so whoever wrote it */
+    json_t *sample = json_object_get(evidence, "sample");
+    if (json_is_string(sample)) json_object_set(report, "sample", sample);
     json_decref(a);
     return report;
 bad:

@@ -50,6 +50,9 @@ typedef struct {
     size_t nmetrics;
     rca_change_t *changes;
     size_t nchanges;
+    /* how many spans and logs the trace has in all: more than nspans / nlogs when the loader took a
+     * sample (context_load.h says which); 0 means "as many as loaded" */
+    size_t total_spans, total_logs;
 } rca_trace_t;
 
 #endif

@@ -513,6 +513,30 @@ static void fingerprint_of(const char *service, const exc_t *e, const char *stat
 
 /* ---------------- evidence and report ---------------- */
 
+/* When the loader took a sample of a larger trace (context_load.h): one line saying so, for the
+ * evidence (and so the LLM), the report and the dashboard; NULL when the whole trace was analysed.
+ * New reference. */
+static json_t *sample_note(const rca_trace_t *tr)
+{
+    int spans = tr->total_spans > tr->nspans, logs = tr->total_logs > tr->nlogs;
+    if (!spans && !logs) return NULL;
+    char note[512] = "", part[256];
+    if (spans) {
+        snprintf(part, sizeof(part),
+                 "trace has %zu spans; analysed a sample of %zu: errors and their paths first, then the "
+                 "longest spans, then by start time",
+                 tr->total_spans, tr->nspans);
+        snprintf(note, sizeof(note), "%s", part);
+    }
+    if (logs) {
+        snprintf(part, sizeof(part), "%zu logs; analysed %zu: ERROR and above first, then by time",
+                 tr->total_logs, tr->nlogs);
+        size_t len = strlen(note);
+        snprintf(note + len, sizeof(note) - len, "%s%s", len ? "; it has " : "trace has ", part);
+    }
+    return json_string(note);
+}
+
 static json_t *span_json(const node_t *n)
 {
     return json_pack("{s:s,s:o,s:s,s:o,s:f,s:f,s:s}", "id", "", "span_id", jstr(n->s->span_id), "service",
@@ -683,6 +707,8 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
     for (int i = 0; i < t.n; i++)
         errors += t.nodes[i].error;
     json_object_set_new(json_object_get(out->evidence, "counts"), "error_spans", json_integer(errors));
+    json_t *sample = sample_note(tr);
+    if (sample) json_object_set(out->evidence, "sample", sample);
 
     /* the deterministic report, in plain words, from the evidence only */
     char summary[2048], rc_text[1024], impact[512];
@@ -764,6 +790,8 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
                             jstr(impact), "evidence", cite, "remediation", remedy, "confidence", confidence,
                             "verdict", k >= 0 && !out->slow ? "conclusive" : "inconclusive", "generated_by",
                             "deterministic", "explanation", rc_text);
+    if (sample) json_object_set_new(out->report, "sample", json_string(json_string_value(sample)));
+    json_decref(sample);
 
     for (int i = 0; i < t.n; i++)
         free(t.nodes[i].children);
