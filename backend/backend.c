@@ -43,6 +43,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         return -1;
     }
     b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);
+    workpool_set_max_queue(b->pool, b->cfg.query_max_queue);
+    b->health = health_start(b->cfg.database_url, b->cfg.redis_url);
     b->debounce = debounce_create(&b->cfg, &b->stats);
     ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,
                                .database_url = b->cfg.database_url,
@@ -54,7 +56,7 @@ int backend_start(backend_t *b, char *err, size_t errlen)
     b->ingest.writer = b->writer;
     b->ingest.stats = &b->stats;
 
-    health_register(b->http, b->pool);
+    health_register(b->http, b->health);
     httpd_route(b->http, "GET", "/metrics", NULL, on_metrics, b);
     ingest_http_register(b->http, &b->ingest);
     b->query.cfg = &b->cfg;
@@ -64,6 +66,7 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         ingest_writer_free(b->writer);
         debounce_free(b->debounce);
         workpool_free(b->pool);
+        health_stop(b->health);
         httpd_free(b->http);
         return -1;
     }
@@ -73,6 +76,7 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         ingest_writer_free(b->writer);
         debounce_free(b->debounce);
         workpool_free(b->pool);
+        health_stop(b->health);
         httpd_free(b->http);
         return -1;
     }
@@ -89,5 +93,6 @@ void backend_stop(backend_t *b)
     retention_stop(b->retention);
     debounce_free(b->debounce);
     workpool_free(b->pool);
+    health_stop(b->health);
     httpd_free(b->http);
 }

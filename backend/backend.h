@@ -12,12 +12,14 @@
 #include "ingest_writer.h"
 #include "query_api.h"
 #include "retention.h"
+#include "health.h"
 #include "workpool.h"
 
 typedef struct {
     config_t cfg;
     httpd_t *http;
-    workpool_t *pool; /* query API and readiness checks */
+    workpool_t *pool; /* query API */
+    health_t *health; /* the cached readiness probe */
     ingest_stats_t stats;
     debounce_t *debounce;
     ingest_writer_t *writer;

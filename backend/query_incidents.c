@@ -150,7 +150,7 @@ static const char trace_sql[] =
 static int on_trace(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
-    char trace[33], spans_done[24], logs_done[24], limit_s[16], log_limit_s[16];
+    char trace[33], spans_done[24], logs_done[24], limit_s[24], log_limit_s[24];
     int has_cursor;
     long limit;
     static const char *const known[] = {"limit", "cursor", NULL};

@@ -457,7 +457,11 @@ static int on_rerun(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     }
     j->prefix = q->cfg->redis_prefix;
     httpd_job_attach(&j->super, req, m->request_id, rerun_done);
-    workpool_submit(q->pool, &j->super, rerun_run);
+    if (workpool_submit(q->pool, &j->super, rerun_run) != 0) {
+        httpd_job_detach(&j->super);
+        query_sql_busy(req);
+        free(j);
+    }
     return 0;
 }
 

@@ -30,6 +30,7 @@ static void run(httpd_job_t *hjob, worker_t *w)
     j->status = 503;
     snprintf(j->error, sizeof(j->error), "database unavailable; retry later");
     if (!db_ensure(&w->pg, w->database_url)) goto out;
+    if (workpool_cancel_arm(w) != 0) goto out; /* the client has gone: nobody reads the answer */
     PGresult *r = NULL;
     if (j->read_only) {
         /* a heavy query (a wide time range on a busy system) must not hold a pool thread for long: it is
@@ -62,8 +63,19 @@ static void run(httpd_job_t *hjob, worker_t *w)
     }
     PQclear(r);
     if (j->read_only && PQstatus(w->pg) == CONNECTION_OK) PQclear(PQexec(w->pg, "COMMIT"));
+    workpool_cancel_disarm(w);
 out:
     httpd_job_finish(hjob);
+}
+
+static void job_free(query_job_t *j)
+{
+    free(j->sql);
+    for (int i = 0; i < j->nparams; i++)
+        free(j->params[i]);
+    free(j->not_found);
+    free(j->json);
+    free(j);
 }
 
 static void done(httpd_job_t *hjob, h2o_req_t *req)
@@ -81,12 +93,13 @@ static void done(httpd_job_t *hjob, h2o_req_t *req)
             httpd_send_error(req, j->status, code, j->error, NULL);
         }
     }
-    free(j->sql);
-    for (int i = 0; i < j->nparams; i++)
-        free(j->params[i]);
-    free(j->not_found);
-    free(j->json);
-    free(j);
+    job_free(j);
+}
+
+void query_sql_busy(h2o_req_t *req)
+{
+    httpd_add_header(req, "Retry-After", "1");
+    httpd_send_error(req, 503, "busy", "too many queries waiting (QUERY_MAX_QUEUE); retry later", NULL);
 }
 
 void query_sql_submit(workpool_t *pool, h2o_req_t *req, const httpd_match_t *m, const query_sql_t *q)
@@ -100,5 +113,9 @@ void query_sql_submit(workpool_t *pool, h2o_req_t *req, const httpd_match_t *m, 
     j->read_only = q->read_only;
     j->created = q->created;
     httpd_job_attach(&j->super, req, m->request_id, done);
-    workpool_submit(pool, &j->super, run);
+    if (workpool_submit_cancellable(pool, &j->super, run) != 0) {
+        httpd_job_detach(&j->super);
+        query_sql_busy(req);
+        job_free(j);
+    }
 }

@@ -34,7 +34,11 @@ typedef struct {
 } query_sql_t;
 
 /* Copies what it needs from `q`, runs it on a pool thread and answers the request: 200 (201 when
- * q->created) with the JSON, 404 with q->not_found, 503 when PostgreSQL is unreachable. Loop thread. */
+ * q->created) with the JSON, 404 with q->not_found, 503 when PostgreSQL is unreachable, 503 with
+ * Retry-After at once when the pool's queue is full (QUERY_MAX_QUEUE). When the client goes away the
+ * statement is cancelled (or never started). Loop thread. */
 void query_sql_submit(workpool_t *pool, h2o_req_t *req, const httpd_match_t *m, const query_sql_t *q);
+/* Answers 503 busy with Retry-After: the query pool's queue is full. Loop thread. */
+void query_sql_busy(h2o_req_t *req);
 
 #endif

@@ -1,6 +1,7 @@
 /* A pool of threads for blocking work (PostgreSQL queries, Redis calls) on behalf of HTTP requests,
  * so event loops never wait. Each thread owns its own PostgreSQL and Redis connections, opened
- * lazily and reopened after failures. */
+ * lazily and reopened after failures. The queue of jobs waiting for a thread can be bounded, and a
+ * request's statement can be cancelled (PQcancel) when its client goes away. */
 #ifndef PS_WORKPOOL_H
 #define PS_WORKPOOL_H
 
@@ -10,6 +11,7 @@
 #include <libpq-fe.h>
 
 typedef struct workpool workpool_t;
+typedef struct workpool_cancel workpool_cancel_t;
 
 typedef struct {
     int index;
@@ -18,14 +20,31 @@ typedef struct {
     PGconn *pg;          /* owned by the thread; may be NULL or broken: use db_ensure() */
     redisContext *redis; /* likewise: use redisx_ensure() */
     void *app;           /* borrowed from workpool_create() */
+    workpool_cancel_t *cancel; /* the running job's (workpool_submit_cancellable()), else NULL */
 } worker_t;
 
 /* Runs on a pool thread; must end with httpd_job_finish(job). */
 typedef void (*workpool_fn)(httpd_job_t *job, worker_t *w);
 
 workpool_t *workpool_create(int threads, const char *database_url, const char *redis_url, void *app);
-/* Queues `job` (attached to its request already). Loop thread or any thread. */
-void workpool_submit(workpool_t *p, httpd_job_t *job, workpool_fn fn);
+/* Bounds the jobs waiting for a thread (0, the default: unbounded). Before the first submit. */
+void workpool_set_max_queue(workpool_t *p, int max_queue);
+/* Queues `job` (attached to its request already). Returns 0, or -1 when the queue is full: the caller
+ * still owns the job (httpd_job_detach() it, answer 503, free it). Loop thread or any thread. */
+int workpool_submit(workpool_t *p, httpd_job_t *job, workpool_fn fn);
+/* Like workpool_submit(), and watches the job's request: when its memory pool is disposed before the
+ * job ran (the client went away), the job is finished without running `fn`; while `fn` runs a
+ * statement between workpool_cancel_arm() and workpool_cancel_disarm(), the statement is cancelled
+ * with PQcancel from the pool's cancel thread (never from the loop thread: PQcancel connects to the
+ * server). Loop thread only, with `job` attached to a live request. */
+int workpool_submit_cancellable(workpool_t *p, httpd_job_t *job, workpool_fn fn);
+/* On the pool thread, before the statements of a cancellable job on w->pg: returns 0, or -1 when the
+ * client has gone already (run nothing). Without a cancellable job, returns 0 and does nothing. */
+int workpool_cancel_arm(worker_t *w);
+/* After them: no cancel is sent any more once it returns (one in flight has been delivered). */
+void workpool_cancel_disarm(worker_t *w);
+/* Statements cancelled because their client went away, since start. Any thread. */
+unsigned long workpool_cancelled(workpool_t *p);
 /* Finishes queued jobs, then joins the threads and frees the pool. NULL is fine. */
 void workpool_free(workpool_t *p);
 

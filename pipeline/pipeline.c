@@ -119,12 +119,14 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
                          .bind_addr = p->cfg.bind_addr};
     p->http = httpd_create(&opts);
     p->pool = workpool_create(PIPELINE_POOL_THREADS, p->cfg.database_url, p->cfg.redis_url, p);
-    health_register(p->http, p->pool);
+    p->health = health_start(p->cfg.database_url, p->cfg.redis_url);
+    health_register(p->http, p->health);
     httpd_route(p->http, "GET", "/metrics", NULL, on_metrics, p);
     httpd_route(p->http, "POST", "/debug/analyze/{trace_id}", &p->cfg.admin_keys, on_analyze, p);
     window_analysis_register(p->http, p->pool, &p->cfg.admin_keys);
     if (httpd_start(p->http, err, errlen) != 0) {
         workpool_free(p->pool);
+        health_stop(p->health);
         httpd_free(p->http);
         for (int i = 0; i < PIPELINE_POOL_THREADS; i++)
             analyser_free(p->pool_analysers[i]);
@@ -144,6 +146,7 @@ void pipeline_stop(pipeline_t *p)
     anomaly_runner_stop(p->anomalies);
     degradation_runner_stop(p->degradation);
     workpool_free(p->pool);
+    health_stop(p->health);
     httpd_free(p->http);
     for (int i = 0; i < PIPELINE_POOL_THREADS; i++)
         analyser_free(p->pool_analysers[i]);

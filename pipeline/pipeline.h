@@ -10,6 +10,7 @@
 #include "config.h"
 #include "httpd.h"
 #include "worker.h"
+#include "health.h"
 #include "workpool.h"
 
 #define PIPELINE_POOL_THREADS 2
@@ -23,7 +24,8 @@ typedef struct {
     anomaly_runner_t *anomalies;
     degradation_runner_t *degradation;
     httpd_t *http;
-    workpool_t *pool;                                  /* debug API and readiness checks */
+    workpool_t *pool;                                  /* debug API */
+    health_t *health;                                  /* the cached readiness probe */
     analyser_t *pool_analysers[PIPELINE_POOL_THREADS]; /* one per pool thread, indexed by worker_t.index */
 } pipeline_t;
 
