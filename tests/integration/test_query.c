@@ -3,13 +3,20 @@
  * scopes, links, log bodies, metric kinds), services, metric series, anomalies, suspects, and the
  * feedback round trip with accuracy. */
 #include "ts.h"
+#include "ts_proxy.h"
 
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static char *db_url;
 static ts_proc_t backend;
@@ -17,7 +24,10 @@ static ts_proc_t backend;
 static void setup(void)
 {
     db_url = ts_create_database("query");
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, "t:query:", NULL), 0);
+    /* small limits, so the bounds are reached by small tests */
+    const char *env[] = {"MAX_SPANS_PER_TRACE=500", "MAX_LOGS_PER_TRACE=500", "QUERY_MAX_SEARCH_RANGE_S=3600",
+                         "QUERY_MAX_QUEUE=2", NULL};
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, "t:query:", env), 0);
     PGconn *c = ts_pg(db_url);
     PGresult *r = PQexec(
         c, "INSERT INTO incidents (fingerprint, title, root_service, first_seen, last_seen, trace_count, "
@@ -202,7 +212,8 @@ START_TEST(signals_services_metrics_anomalies_suspects)
     ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
     ts_resp_free(&r);
     char path[256];
-    snprintf(path, sizeof(path), "/query/signals?kind=logs&q=100%%25%%20broken&trace_id=%s", trace);
+    snprintf(path, sizeof(path), "/query/signals?kind=logs&q=100%%25%%20broken&trace_id=%s&from=%lld&to=%lld",
+             trace, now - 600000000000LL, now);
     json_t *s = get(path, 200);
     ck_assert_int_eq(json_array_size(json_object_get(s, "items")), 1);
     ck_assert_ptr_nonnull(
@@ -452,6 +463,277 @@ START_TEST(feedback_round_trip_and_accuracy)
 }
 END_TEST
 
+/* ---- bounds (issue 14, points 4 and 5) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(text_search_needs_a_bounded_time_range)
+{
+    long long now = (long long)time(NULL) * 1000000000LL;
+    char path[256];
+    const char *cases[][2] = {{"/query/signals?q=boom", "from"}, {"/query/signals?q=boom&from=0", "to"}};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *e = get(cases[i][0], 400);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "path")), cases[i][1]);
+        json_decref(e);
+    }
+    /* QUERY_MAX_SEARCH_RANGE_S=3600 in this backend: an hour and a second is refused, an hour is not */
+    snprintf(path, sizeof(path), "/query/signals?q=boom&from=%lld&to=%lld", now - 3601000000000LL, now);
+    json_t *e = get(path, 400);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "path")), "to");
+    json_decref(e);
+    snprintf(path, sizeof(path), "/query/signals?q=boom&from=%lld&to=%lld", now, now - 1);
+    json_decref(get(path, 400));
+    snprintf(path, sizeof(path), "/query/signals?q=boom&from=%lld&to=%lld", now - 3600000000000LL, now);
+    json_decref(get(path, 200));
+    json_decref(get("/query/signals?kind=logs", 200)); /* no text: no range needed */
+}
+END_TEST
+
+/* A trace of 1,200 spans and 700 logs with MAX_SPANS_PER_TRACE=500: pages of at most the limit that
+ * together hold every span and log once, and the counts of the whole trace. */
+START_TEST(a_large_trace_pages)
+{
+    enum { NSPANS = 1200, NLOGS = 700 };
+    char trace[33], url[256];
+    ts_hex(trace, 32);
+    long long now = (long long)time(NULL) * 1000000000LL;
+    size_t cap = 400 * NSPANS;
+    char *body = malloc(cap);
+    size_t n = (size_t)snprintf(body, cap, "{\"spans\":[");
+    for (int i = 0; i < NSPANS; i++)
+        n += (size_t)snprintf(body + n, cap - n,
+                              "%s{\"trace_id\":\"%s\",\"span_id\":\"%016x\",\"service\":\"gateway\",\"name\":"
+                              "\"op\",\"start_time\":%lld,\"end_time\":%lld}",
+                              i ? "," : "", trace, i + 1, now - 60000000000LL + i, now - 50000000000LL);
+    n += (size_t)snprintf(body + n, cap - n, "]}");
+    ts_resp_t r;
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ts_resp_free(&r);
+    n = (size_t)snprintf(body, cap, "{\"logs\":[");
+    for (int i = 0; i < NLOGS; i++)
+        n += (size_t)snprintf(body + n, cap - n,
+                              "%s{\"timestamp\":%lld,\"service\":\"gateway\",\"level\":\"INFO\",\"message\":"
+                              "\"line %d\",\"trace_id\":\"%s\"}",
+                              i ? "," : "", now - 55000000000LL + i, i, trace);
+    n += (size_t)snprintf(body + n, cap - n, "]}");
+    snprintf(url, sizeof(url), "%s/ingest/logs", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    ts_resp_free(&r);
+    free(body);
+
+    char path[256];
+    snprintf(path, sizeof(path), "/query/traces/%s?limit=501", trace);
+    json_decref(get(path, 400)); /* a page larger than MAX_SPANS_PER_TRACE */
+    snprintf(path, sizeof(path), "/query/traces/%s", trace);
+    json_t *p = get(path, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "span_count")), NSPANS);
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "log_count")), NLOGS);
+    ck_assert_int_eq(json_array_size(json_object_get(p, "spans")), 500); /* the default page: the limit */
+    ck_assert_int_eq(json_array_size(json_object_get(p, "logs")), 500);
+    json_decref(p);
+    int spans = 0, logs = 0, pages = 0, prev = 0;
+    char cursor[64] = "";
+    for (;;) {
+        snprintf(path, sizeof(path), "/query/traces/%s?limit=450%s%s", trace, *cursor ? "&cursor=" : "", cursor);
+        p = get(path, 200);
+        json_t *a = json_object_get(p, "spans");
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            int id = (int)strtol(json_string_value(json_object_get(json_array_get(a, i), "span_id")), NULL, 16);
+            ck_assert_int_eq(id, prev + 1); /* in start order, none skipped or repeated */
+            prev = id;
+        }
+        spans += (int)json_array_size(a);
+        logs += (int)json_array_size(json_object_get(p, "logs"));
+        pages++;
+        const char *next = json_string_value(json_object_get(p, "next_cursor"));
+        snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+        json_decref(p);
+        if (!next) break;
+        ck_assert_int_lt(pages, 10);
+    }
+    ck_assert_int_eq(pages, 3);
+    ck_assert_int_eq(spans, NSPANS);
+    ck_assert_int_eq(logs, NLOGS);
+}
+END_TEST
+
+/* A raw HTTP/1.1 request on a new connection; returns the socket. */
+static int raw_request(const char *path)
+{
+    int port = atoi(strrchr(backend.url, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n\r\n", path,
+                     TS_READ_KEY);
+    ck_assert_int_eq(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+/* Reads what answered on `fd` within timeout_ms (the status line and headers at least); "" if none. */
+static void raw_read(int fd, int timeout_ms, char *out, size_t outlen)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (n + 1 < outlen && poll(&p, 1, timeout_ms) == 1) {
+        ssize_t k = read(fd, out + n, outlen - 1 - n);
+        if (k <= 0) break;
+        n += (size_t)k;
+        out[n] = '\0';
+        if (strstr(out, "\r\n\r\n")) break;
+    }
+}
+
+#define WAITING_ON_LOCK                                                                                      \
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM incidents%' " \
+    "AND pid <> pg_backend_pid()"
+
+/* With the incidents table locked by this test, queries wait in PostgreSQL: a client that leaves gets
+ * its statement cancelled at once (not after the 15 s statement timeout), and past 2 running and
+ * QUERY_MAX_QUEUE=2 waiting, the next get 503 with Retry-After at once. */
+START_TEST(queries_cancelled_when_the_client_leaves_and_the_queue_is_bounded)
+{
+    PGconn *lock = ts_pg(db_url), *c = ts_pg(db_url);
+    PQclear(PQexec(lock, "BEGIN; LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE"));
+    int a = raw_request("/query/incidents"), b = raw_request("/query/incidents?limit=3");
+    ck_assert_int_eq(ts_pg_wait_long(c, WAITING_ON_LOCK, 2, 5), 2);
+    close(a);
+    close(b);
+    double t0 = now_s();
+    ck_assert_int_eq(ts_pg_wait_long(c, WAITING_ON_LOCK, 0, 5), 0);
+    ck_assert_msg(now_s() - t0 < 3, "statements of gone clients still waited %.1f s", now_s() - t0);
+
+    int fds[6];
+    for (int i = 0; i < 2; i++)
+        fds[i] = raw_request("/query/incidents");
+    ck_assert_int_eq(ts_pg_wait_long(c, WAITING_ON_LOCK, 2, 5), 2);
+    for (int i = 2; i < 6; i++)
+        fds[i] = raw_request("/query/incidents");
+    char buf[4096];
+    int busy = 0;
+    for (int i = 2; i < 6; i++) {
+        raw_read(fds[i], i < 4 ? 300 : 2000, buf, sizeof(buf));
+        if (strstr(buf, " 503 ")) {
+            busy++;
+            ck_assert_ptr_nonnull(strcasestr(buf, "retry-after:"));
+        }
+    }
+    ck_assert_int_eq(busy, 2);
+    PQclear(PQexec(lock, "COMMIT"));
+    for (int i = 0; i < 4; i++) {
+        raw_read(fds[i], 5000, buf, sizeof(buf));
+        ck_assert_msg(strstr(buf, " 200 ") != NULL, "request %d: %.200s", i, buf);
+    }
+    for (int i = 0; i < 6; i++)
+        close(fds[i]);
+    PQfinish(lock);
+    PQfinish(c);
+}
+END_TEST
+
+typedef struct {
+    const char *url;
+    volatile int stop;
+    long n;
+} hammer_t;
+
+static void *hammer(void *arg)
+{
+    hammer_t *h = arg;
+    while (!h->stop) {
+        ts_resp_t r;
+        if (ts_http("GET", h->url, NULL, NULL, 0, &r) == 0) ts_resp_free(&r);
+        __atomic_add_fetch(&h->n, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static int ready_status(const char *base)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/ready", base);
+    ts_resp_t r;
+    if (ts_http("GET", url, NULL, NULL, 0, &r) != 0) return -1;
+    int s = (int)r.status;
+    ts_resp_free(&r);
+    return s;
+}
+
+/* /ready answers from its cached probe: a flood of it does not slow /query, it answers at once while
+ * every query thread is busy, and it sees a PostgreSQL outage (cut by a TCP proxy) within 3 s. */
+START_TEST(ready_is_cached_and_cannot_starve_queries)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/ready", backend.url);
+    hammer_t h = {.url = url};
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++)
+        pthread_create(&t[i], NULL, hammer, &h);
+    double worst = 0;
+    for (int i = 0; i < 20; i++) {
+        double t0 = now_s();
+        json_decref(get("/query/incidents?limit=5", 200));
+        if (now_s() - t0 > worst) worst = now_s() - t0;
+    }
+    h.stop = 1;
+    for (int i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_msg(worst < 1.0, "a query took %.3f s during the /ready flood", worst);
+    ck_assert_int_gt(h.n, 20);
+
+    /* every query thread stuck on a lock: /ready still answers at once */
+    PGconn *lock = ts_pg(db_url), *c = ts_pg(db_url);
+    PQclear(PQexec(lock, "BEGIN; LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE"));
+    int a = raw_request("/query/incidents"), b = raw_request("/query/incidents");
+    ck_assert_int_eq(ts_pg_wait_long(c, WAITING_ON_LOCK, 2, 5), 2);
+    double t0 = now_s();
+    ck_assert_int_eq(ready_status(backend.url), 200);
+    ck_assert_msg(now_s() - t0 < 0.5, "/ready took %.3f s with the query pool busy", now_s() - t0);
+    PQclear(PQexec(lock, "COMMIT"));
+    close(a);
+    close(b);
+    PQfinish(lock);
+    PQfinish(c);
+
+    /* a backend whose PostgreSQL goes through a proxy that the test cuts */
+    ts_proxy_t *px = ts_proxy_start(ts_url_port(db_url));
+    char proxied[512];
+    const char *colon = strstr(db_url, "127.0.0.1:");
+    ck_assert_ptr_nonnull(colon);
+    const char *rest = strchr(colon + 10, '/');
+    snprintf(proxied, sizeof(proxied), "%.*s127.0.0.1:%d%s", (int)(colon - db_url), db_url, ts_proxy_port(px),
+             rest);
+    ts_proc_t b2;
+    ck_assert_int_eq(ts_start_backend(&b2, proxied, "t:query2:", NULL), 0);
+    ck_assert_int_eq(ready_status(b2.url), 200);
+    ts_proxy_cut(px);
+    t0 = now_s();
+    while (ready_status(b2.url) != 503 && now_s() - t0 < 5)
+        usleep(100000);
+    double seen = now_s() - t0;
+    ck_assert_msg(seen < 3, "/ready saw the outage after %.1f s", seen);
+    ts_proxy_restore(px);
+    t0 = now_s();
+    while (ready_status(b2.url) != 200 && now_s() - t0 < 10)
+        usleep(100000);
+    ck_assert_int_eq(ready_status(b2.url), 200);
+    ts_stop(&b2, SIGTERM);
+    ts_proxy_stop(px);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("query");
@@ -464,6 +746,10 @@ int main(void)
     tcase_add_test(tc, signals_pages_neither_skip_nor_repeat_records_sharing_a_timestamp);
     tcase_add_test(tc, feedback_round_trip_and_accuracy);
     tcase_add_test(tc, otel_parts_of_spans_logs_and_metric_points);
+    tcase_add_test(tc, text_search_needs_a_bounded_time_range);
+    tcase_add_test(tc, a_large_trace_pages);
+    tcase_add_test(tc, queries_cancelled_when_the_client_leaves_and_the_queue_is_bounded);
+    tcase_add_test(tc, ready_is_cached_and_cannot_starve_queries);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
