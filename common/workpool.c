@@ -2,8 +2,16 @@
 #include "workpool.h"
 #include "alloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* How often the cancel thread looks at the sockets of requests whose statement runs. HTTP/1.1 in
+ * H2O 2.2.5 stops reading a connection while its request is handled, so a client that closes it is
+ * seen only here (a peek that finds EOF); HTTP/2 resets dispose the request (on_request_disposed). */
+#define WATCH_PERIOD_MS 200
 
 /* What a cancellable job shares with its request, its worker and the cancel thread; freed by whoever
  * drops the last reference:
@@ -18,7 +26,9 @@ struct workpool_cancel {
     int gone;            /* the request's pool was disposed: nobody waits for the answer */
     PGcancel *pg;        /* set while the worker runs statements (armed) */
     workpool_t *pool;
+    int fd;                       /* the client's socket, -1 when unknown; read only while armed */
     struct workpool_cancel *next; /* in the cancel thread's list */
+    struct workpool_cancel *armed_prev, *armed_next; /* in the pool's armed list (pool lock) */
 };
 
 typedef struct item {
@@ -41,6 +51,7 @@ struct workpool {
     pthread_t canceller;
     pthread_cond_t cancel_ready;
     workpool_cancel_t *cancels;
+    workpool_cancel_t *armed; /* cancellable jobs running statements, watched every WATCH_PERIOD_MS */
     unsigned long cancelled;
 };
 
@@ -88,15 +99,51 @@ static void on_request_disposed(void *slot)
     cancel_unref(c);
 }
 
+/* A client socket that reads EOF (or fails) has been closed by the client. The fd stays the request's
+ * while the job is armed: the request outlives its job. */
+static int client_closed(int fd)
+{
+    if (fd < 0) return 0;
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Pool lock held: queues for cancelling the armed jobs whose client closed its connection. */
+static void watch_armed(workpool_t *p)
+{
+    for (workpool_cancel_t *c = p->armed; c; c = c->armed_next) {
+        if (!client_closed(c->fd)) continue;
+        pthread_mutex_lock(&c->lock);
+        int fresh = !c->gone;
+        c->gone = 1;
+        if (fresh) c->refs++;
+        pthread_mutex_unlock(&c->lock);
+        if (!fresh) continue; /* on_request_disposed queued it already */
+        c->next = p->cancels;
+        p->cancels = c;
+    }
+}
+
 static void *run_canceller(void *arg)
 {
     workpool_t *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (p->cancels == NULL && !p->stopping)
-            pthread_cond_wait(&p->cancel_ready, &p->lock);
+        if (p->cancels == NULL && !p->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += WATCH_PERIOD_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000;
+            until.tv_nsec %= 1000000000;
+            pthread_cond_timedwait(&p->cancel_ready, &p->lock, &until);
+            watch_armed(p);
+        }
         workpool_cancel_t *c = p->cancels;
-        if (c == NULL) break; /* stopping and nothing pending */
+        if (c == NULL) {
+            if (p->stopping) break;
+            continue;
+        }
         p->cancels = c->next;
         pthread_mutex_unlock(&p->lock);
         /* under c->lock: disarm waits for a cancel in flight, so it cannot reach the worker's next job */
@@ -212,6 +259,9 @@ int workpool_submit_cancellable(workpool_t *p, httpd_job_t *job, workpool_fn fn)
     pthread_mutex_init(&c->lock, NULL);
     c->refs = 2; /* the request's pool and the queue item */
     c->pool = p;
+    h2o_conn_t *conn = job->req->conn;
+    h2o_socket_t *sock = conn->callbacks->get_socket ? conn->callbacks->get_socket(conn) : NULL;
+    c->fd = sock ? h2o_socket_get_fd(sock) : -1;
     item_t *it = xcalloc(1, sizeof(*it));
     it->job = job;
     it->fn = fn;
@@ -232,9 +282,18 @@ int workpool_cancel_arm(worker_t *w)
     workpool_cancel_t *c = w->cancel;
     if (c == NULL) return 0;
     pthread_mutex_lock(&c->lock);
-    int gone = c->gone;
-    if (!gone && c->pg == NULL) c->pg = PQgetCancel(w->pg);
+    int gone = c->gone, armed = !gone && c->pg == NULL;
+    if (armed) c->pg = PQgetCancel(w->pg);
     pthread_mutex_unlock(&c->lock);
+    if (armed) {
+        workpool_t *p = c->pool;
+        pthread_mutex_lock(&p->lock);
+        c->armed_prev = NULL;
+        c->armed_next = p->armed;
+        if (p->armed) p->armed->armed_prev = c;
+        p->armed = c;
+        pthread_mutex_unlock(&p->lock);
+    }
     return gone ? -1 : 0;
 }
 
@@ -242,6 +301,17 @@ void workpool_cancel_disarm(worker_t *w)
 {
     workpool_cancel_t *c = w->cancel;
     if (c == NULL) return;
+    workpool_t *p = c->pool;
+    pthread_mutex_lock(&p->lock);
+    if (c->armed_prev || p->armed == c) {
+        if (c->armed_prev)
+            c->armed_prev->armed_next = c->armed_next;
+        else
+            p->armed = c->armed_next;
+        if (c->armed_next) c->armed_next->armed_prev = c->armed_prev;
+        c->armed_prev = c->armed_next = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
     pthread_mutex_lock(&c->lock);
     PQfreeCancel(c->pg);
     c->pg = NULL;

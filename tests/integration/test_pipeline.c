@@ -427,6 +427,117 @@ START_TEST(manual_trigger_and_dead_letters)
 }
 END_TEST
 
+/* Spans of a big trace in batches: `n` fillers (OK, 5 ms each, early) under the root. */
+static void send_fillers(const char *trace, long long now, int n)
+{
+    enum { BATCH = 5000 };
+    size_t cap = (size_t)BATCH * 260 + 64;
+    char *body = malloc(cap);
+    for (int from = 0; from < n; from += BATCH) {
+        size_t len = (size_t)snprintf(body, cap, "{\"spans\":[");
+        for (int i = from; i < n && i < from + BATCH; i++)
+            len += (size_t)snprintf(body + len, cap - len,
+                                    "%s{\"trace_id\":\"%s\",\"span_id\":\"f%015x\",\"parent_span_id\":"
+                                    "\"a000000000000001\",\"service\":\"inventory\",\"name\":\"GET /stock\","
+                                    "\"start_time\":%lld,\"end_time\":%lld}",
+                                    i > from ? "," : "", trace, i, now + 1000000 + i * 1000LL,
+                                    now + 6000000 + i * 1000LL);
+        snprintf(body + len, cap - len, "]}");
+        post("/ingest/traces", body);
+    }
+    free(body);
+}
+
+/* A trace larger than MAX_SPANS_PER_TRACE / MAX_LOGS_PER_TRACE (500 here): the analysis loads a sample
+ * of 500, says so in its evidence and report, and still finds the failing span, which is neither among
+ * the longest spans nor the earliest, and whose error log comes after 600 INFO lines.
+ * PS_TEST_BIG_TRACE_SPANS sets the size (default 2,000) and PS_TEST_BIG_TRACE_LIMIT the limit. */
+START_TEST(a_trace_larger_than_the_limit_is_sampled_and_still_explained)
+{
+    const char *size = getenv("PS_TEST_BIG_TRACE_SPANS"), *limit = getenv("PS_TEST_BIG_TRACE_LIMIT");
+    int nspans = size ? atoi(size) : 2000;
+    char spans_env[64], logs_env[64];
+    snprintf(spans_env, sizeof(spans_env), "MAX_SPANS_PER_TRACE=%s", limit ? limit : "500");
+    snprintf(logs_env, sizeof(logs_env), "MAX_LOGS_PER_TRACE=%s", limit ? limit : "500");
+    const char *env[] = {spans_env, logs_env, NULL};
+    start_stack(NULL, env);
+    PGconn *c = ts_pg(db_url);
+    char trace[33], body[4096];
+    ts_hex(trace, 32);
+    long long now = (long long)time(NULL) * 1000000000LL;
+    send_fillers(trace, now, nspans);
+    /* 600 INFO lines before the error log */
+    size_t cap = 600 * 200 + 64, len;
+    char *logs = malloc(cap);
+    len = (size_t)snprintf(logs, cap, "{\"logs\":[");
+    for (int i = 0; i < 600; i++)
+        len += (size_t)snprintf(logs + len, cap - len,
+                                "%s{\"timestamp\":%lld,\"service\":\"inventory\",\"level\":\"INFO\","
+                                "\"message\":\"stock read %d\",\"trace_id\":\"%s\"}",
+                                i ? "," : "", now + 1000000 + i * 1000LL, i, trace);
+    snprintf(logs + len, cap - len, "]}");
+    post("/ingest/logs", logs);
+    free(logs);
+    /* the root, and the failing path sent last: short and late */
+    snprintf(body, sizeof(body),
+             "{\"spans\":["
+             "{\"trace_id\":\"%s\",\"span_id\":\"a000000000000001\",\"service\":\"gateway\",\"name\":\"POST "
+             "/orders\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld,\"status\":\"ERROR\"},"
+             "{\"trace_id\":\"%s\",\"span_id\":\"a000000000000002\",\"parent_span_id\":\"a000000000000001\","
+             "\"service\":\"payment\",\"name\":\"POST /charge\",\"kind\":\"SERVER\",\"start_time\":%lld,"
+             "\"end_time\":%lld,\"status\":\"ERROR\"},"
+             "{\"trace_id\":\"%s\",\"span_id\":\"a000000000000003\",\"parent_span_id\":\"a000000000000002\","
+             "\"service\":\"payment\",\"name\":\"db.query charge\",\"kind\":\"CLIENT\",\"start_time\":%lld,"
+             "\"end_time\":%lld,\"status\":\"ERROR\",\"events\":[{\"name\":\"exception\",\"time\":%lld,"
+             "\"attributes\":{\"exception.type\":\"com.acme.DbTimeout\",\"exception.message\":\"db "
+             "timeout\"}}]}]}",
+             trace, now, now + 900000000, trace, now + 800000000, now + 802000000, trace,
+             now + 800500000, now + 801000000, now + 801000000);
+    post("/ingest/traces", body);
+    snprintf(body, sizeof(body),
+             "{\"logs\":[{\"timestamp\":%lld,\"service\":\"payment\",\"level\":\"ERROR\",\"message\":"
+             "\"charge failed: db timeout\",\"trace_id\":\"%s\",\"span_id\":\"a000000000000003\"}]}",
+             now + 801000000, trace);
+    post("/ingest/logs", body);
+
+    json_t *a = analysis_after_wait(c, trace);
+    json_t *rep = json_object_get(a, "report");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rep, "root_cause"), "span_id")),
+                     "a000000000000003");
+    const char *note = json_string_value(json_object_get(rep, "sample"));
+    ck_assert_msg(note != NULL, "the report does not say it was sampled");
+    char want[128];
+    snprintf(want, sizeof(want), "trace has %d spans; analysed a sample of %s: errors and their paths first",
+             nspans + 3, limit ? limit : "500");
+    ck_assert_msg(strstr(note, want) != NULL, "%s", note);
+    ck_assert_ptr_nonnull(strstr(note, "601 logs; analysed"));
+    json_decref(a);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM analyses WHERE trace_id = '%s' AND evidence->>'sample' LIKE 'trace has %%' "
+             "AND (evidence->'counts'->>'spans')::int <= %s",
+             trace, limit ? limit : "500");
+    ck_assert_int_ge(ts_pg_long(c, sql), 1);
+    /* the analysis on demand, timed (the README's figure) */
+    char url[256], auth[64];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", TS_ADMIN_KEY);
+    const char *h[] = {auth, NULL};
+    snprintf(url, sizeof(url), "%s/debug/analyze/%s", pipeline.url, trace);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("POST", url, h, NULL, 0, &r), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"span_id\":\"a000000000000003\""));
+    ts_resp_free(&r);
+    fprintf(stderr, "big trace: %d spans, limit %s: analysed on demand in %.0f ms\n", nspans + 3,
+            limit ? limit : "500", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline");
@@ -441,6 +552,7 @@ int main(void)
     tcase_add_test(tc, llm_down_gives_deterministic_reports_and_opens_the_breaker);
     tcase_add_test(tc, window_ranking_over_stored_telemetry);
     tcase_add_test(tc, manual_trigger_and_dead_letters);
+    tcase_add_test(tc, a_trace_larger_than_the_limit_is_sampled_and_still_explained);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
