@@ -129,10 +129,12 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
 
   function query(cur?: string | null): string {
     const r = RANGES.find(([v]) => v === range.value);
-    const from = r && r[2] ? new Date(Date.now() - r[2] * 1000).toISOString() : '';
+    const now = Date.now(); // one instant for both ends: a 7-day range is exactly QUERY_MAX_SEARCH_RANGE_S
+    const from = r && r[2] ? new Date(now - r[2] * 1000).toISOString() : '';
     return `/query/signals${qs({
       kind: kind.value, q: text.value.trim(), service: service.value.trim(), trace_id: trace.value.trim(),
-      level: kind.value === 'metrics' ? '' : level.value, from, limit: 200, cursor: cur,
+      level: kind.value === 'metrics' ? '' : level.value, from, to: from ? new Date(now).toISOString() : '',
+      limit: 200, cursor: cur,
     })}`;
   }
 
