@@ -30,7 +30,6 @@ static void run(httpd_job_t *hjob, worker_t *w)
     j->status = 503;
     snprintf(j->error, sizeof(j->error), "database unavailable; retry later");
     if (!db_ensure(&w->pg, w->database_url)) goto out;
-    if (workpool_cancel_arm(w) != 0) goto out; /* the client has gone: nobody reads the answer */
     PGresult *r = NULL;
     if (j->read_only) {
         /* a heavy query (a wide time range on a busy system) must not hold a pool thread for long: it is
@@ -38,7 +37,8 @@ static void run(httpd_job_t *hjob, worker_t *w)
         r = PQexec(w->pg, "BEGIN READ ONLY; SET LOCAL statement_timeout = '" QUERY_STATEMENT_TIMEOUT "'");
         PQclear(r);
     }
-    r = PQexecParams(w->pg, j->sql, j->nparams, NULL, (const char *const *)j->params, NULL, NULL, 0);
+    /* cancelled in PostgreSQL when the client goes away meanwhile */
+    r = workpool_exec_params(w, j->sql, j->nparams, (const char *const *)j->params);
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
             j->status = 404;
@@ -63,7 +63,6 @@ static void run(httpd_job_t *hjob, worker_t *w)
     }
     PQclear(r);
     if (j->read_only && PQstatus(w->pg) == CONNECTION_OK) PQclear(PQexec(w->pg, "COMMIT"));
-    workpool_cancel_disarm(w);
 out:
     httpd_job_finish(hjob);
 }

@@ -1,7 +1,7 @@
 /* A pool of threads for blocking work (PostgreSQL queries, Redis calls) on behalf of HTTP requests,
  * so event loops never wait. Each thread owns its own PostgreSQL and Redis connections, opened
  * lazily and reopened after failures. The queue of jobs waiting for a thread can be bounded, and a
- * request's statement can be cancelled (PQcancel) when its client goes away. */
+ * request's statement is cancelled (PQcancel) when its client goes away. */
 #ifndef PS_WORKPOOL_H
 #define PS_WORKPOOL_H
 
@@ -21,6 +21,7 @@ typedef struct {
     redisContext *redis; /* likewise: use redisx_ensure() */
     void *app;           /* borrowed from workpool_create() */
     workpool_cancel_t *cancel; /* the running job's (workpool_submit_cancellable()), else NULL */
+    workpool_t *pool;          /* the pool the thread belongs to */
 } worker_t;
 
 /* Runs on a pool thread; must end with httpd_job_finish(job). */
@@ -32,17 +33,16 @@ void workpool_set_max_queue(workpool_t *p, int max_queue);
 /* Queues `job` (attached to its request already). Returns 0, or -1 when the queue is full: the caller
  * still owns the job (httpd_job_detach() it, answer 503, free it). Loop thread or any thread. */
 int workpool_submit(workpool_t *p, httpd_job_t *job, workpool_fn fn);
-/* Like workpool_submit(), and watches the job's request: when its memory pool is disposed before the
- * job ran (the client went away), the job is finished without running `fn`; while `fn` runs a
- * statement between workpool_cancel_arm() and workpool_cancel_disarm(), the statement is cancelled
- * with PQcancel from the pool's cancel thread (never from the loop thread: PQcancel connects to the
- * server). Loop thread only, with `job` attached to a live request. */
+/* Like workpool_submit(), and watches the job's client: a job whose client went away before it ran
+ * is finished without running `fn` (on_done gets req NULL); a statement run with
+ * workpool_exec_params() while the client goes away is cancelled (PQcancel). Loop thread only, with
+ * `job` attached to a live request. */
 int workpool_submit_cancellable(workpool_t *p, httpd_job_t *job, workpool_fn fn);
-/* On the pool thread, before the statements of a cancellable job on w->pg: returns 0, or -1 when the
- * client has gone already (run nothing). Without a cancellable job, returns 0 and does nothing. */
-int workpool_cancel_arm(worker_t *w);
-/* After them: no cancel is sent any more once it returns (one in flight has been delivered). */
-void workpool_cancel_disarm(worker_t *w);
+/* On the pool thread: PQexecParams on w->pg (text parameters and results); for a cancellable job it
+ * waits in steps of 200 ms, looking whether the client is still there, and cancels the statement when
+ * it is not (the result then says 57014, query_canceled). Returns the result (caller PQclear()s it),
+ * or NULL when the statement could not be sent. */
+PGresult *workpool_exec_params(worker_t *w, const char *sql, int nparams, const char *const *params);
 /* Statements cancelled because their client went away, since start. Any thread. */
 unsigned long workpool_cancelled(workpool_t *p);
 /* Finishes queued jobs, then joins the threads and frees the pool. NULL is fine. */
