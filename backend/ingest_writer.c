@@ -163,14 +163,20 @@ static const char *staging_table(ingest_kind_t kind)
     return names[kind];
 }
 
-/* Temp tables live as long as the connection; ON COMMIT DELETE ROWS keeps them empty between groups. */
+/* Temp tables live as long as the connection; ON COMMIT DELETE ROWS keeps them empty between groups.
+ * Their columns are read from the catalog, not with LIKE: LIKE needs SELECT on the raw table, which the
+ * ingest role does not have (migrations/007_roles.sql). Defaults are not needed: rows go on to the raw
+ * table naming the same columns they were copied with, and the raw table fills in the rest. */
 static int ensure_staging(writer_thread_t *t, char *err, size_t errlen)
 {
     if (t->staging_ready) return 0;
     for (int k = 0; k <= INGEST_KIND_COUNT; k++) {
-        char sql[256];
+        char sql[640];
         snprintf(sql, sizeof(sql),
-                 "CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+                 "DO $$ BEGIN EXECUTE (SELECT format('CREATE TEMP TABLE IF NOT EXISTS %s (%%s) ON COMMIT "
+                 "DELETE ROWS', string_agg(format('%%I %%s', attname, format_type(atttypid, atttypmod)), ', ' "
+                 "ORDER BY attnum)) FROM pg_attribute WHERE attrelid = 'public.%s'::regclass AND attnum > 0 "
+                 "AND NOT attisdropped); END $$",
                  k < INGEST_KIND_COUNT ? staging_table((ingest_kind_t)k) : "stage_resources",
                  k < INGEST_KIND_COUNT ? ingest_batch_table((ingest_kind_t)k) : "resources");
         if (!exec_ok(t->pg, sql, err, errlen)) return -1;
