@@ -148,9 +148,9 @@ static int url_ok(const char *v)
 
 /* Variables holding secrets: API keys (each key of the list), LLM_API_KEY when set, and the password of each
  * database URL when it has one. */
-static const char *const secret_vars[] = {"DATABASE_URL",  "INGEST_DATABASE_URL", "QUERY_DATABASE_URL",
-                                          "PIPELINE_DATABASE_URL", "INGEST_API_KEYS", "READ_API_KEYS",
-                                          "ADMIN_API_KEY", "LLM_API_KEY"};
+static const char *const secret_vars[] = {
+    "DATABASE_URL",    "INGEST_DATABASE_URL", "QUERY_DATABASE_URL", "PIPELINE_DATABASE_URL",
+    "INGEST_API_KEYS", "READ_API_KEYS",       "ADMIN_API_KEY",      "LLM_API_KEY"};
 
 static int is_secret(const char *name)
 {

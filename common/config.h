@@ -70,7 +70,8 @@ typedef struct {
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`
  * naming the variable and what is wrong with it. Secrets (API keys, LLM_API_KEY, passwords in the
  * database URLs) shorter than CONFIG_MIN_SECRET_LEN or starting with a documented placeholder
- * ("change-me", "changeme", "replace-me") are refused; the message never repeats the secret. Caller disposes with config_dispose(). */
+ * ("change-me", "changeme", "replace-me") are refused; the message never repeats the secret. Caller disposes
+ * with config_dispose(). */
 int config_load(config_t *cfg, int program, char *err, size_t errlen);
 void config_dispose(config_t *cfg);
 /* Prints the variables of `program` with default and meaning. */

@@ -13,8 +13,8 @@
 
 #define INSUFFICIENT_PRIVILEGE "42501"
 
-static char *db_url; /* the owner's */
-static char part[64];  /* a day partition of spans */
+static char *db_url;  /* the owner's */
+static char part[64]; /* a day partition of spans */
 static long incident_id;
 
 /* Runs `sql` as the role of `url` and checks that PostgreSQL refuses it for lack of privilege. */
@@ -24,8 +24,8 @@ static void refused(PGconn *c, const char *role, const char *sql)
     ExecStatusType st = PQresultStatus(r);
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     ck_assert_msg(st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK, "%s may run: %s", role, sql);
-    ck_assert_msg(state && strcmp(state, INSUFFICIENT_PRIVILEGE) == 0, "%s: %s: refused with %s: %s", role, sql,
-                  state ? state : "?", PQerrorMessage(c));
+    ck_assert_msg(state && strcmp(state, INSUFFICIENT_PRIVILEGE) == 0, "%s: %s: refused with %s: %s", role,
+                  sql, state ? state : "?", PQerrorMessage(c));
     PQclear(r);
 }
 
@@ -75,8 +75,13 @@ static void raw_tables_untouchable(PGconn *c, const char *role)
                            NULL};
     for (int i = 0; stmts[i]; i++)
         refused(c, role, stmts[i]);
-    const char *on_part[] = {"ALTER TABLE spans DETACH PARTITION %s", "DROP TABLE %s", "UPDATE %s SET name = 'x'",
-                             "DELETE FROM %s", "TRUNCATE %s", "ALTER TABLE %s DISABLE TRIGGER ALL", NULL};
+    const char *on_part[] = {"ALTER TABLE spans DETACH PARTITION %s",
+                             "DROP TABLE %s",
+                             "UPDATE %s SET name = 'x'",
+                             "DELETE FROM %s",
+                             "TRUNCATE %s",
+                             "ALTER TABLE %s DISABLE TRIGGER ALL",
+                             NULL};
     for (int i = 0; on_part[i]; i++) {
         snprintf(sql, sizeof(sql), on_part[i], part);
         refused(c, role, sql);
@@ -89,8 +94,12 @@ static void setup_db(void)
     char dburl[512], mig[512], out[8192];
     snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", db_url);
     snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
-    const char *env[] = {dburl, mig, "INGEST_API_KEYS=" TS_INGEST_KEY, "READ_API_KEYS=" TS_READ_KEY,
-                         "ADMIN_API_KEY=" TS_ADMIN_KEY, NULL};
+    const char *env[] = {dburl,
+                         mig,
+                         "INGEST_API_KEYS=" TS_INGEST_KEY,
+                         "READ_API_KEYS=" TS_READ_KEY,
+                         "ADMIN_API_KEY=" TS_ADMIN_KEY,
+                         NULL};
     ck_assert_msg(ts_run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)) == 0,
                   "migrate: %s", out);
     /* a day partition (made through the ingest role's only way) and an incident to give feedback on */
@@ -115,16 +124,18 @@ static void teardown_db(void)
 START_TEST(no_role_is_superuser_or_owner)
 {
     PGconn *c = ts_pg(db_url);
-    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM pg_roles WHERE rolname IN ('prodsentinel_ingest', "
-                                   "'prodsentinel_query', 'prodsentinel_pipeline', current_user) AND "
-                                   "(rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication)"),
-                     0);
+    ck_assert_int_eq(
+        ts_pg_long(c, "SELECT count(*) FROM pg_roles WHERE rolname IN ('prodsentinel_ingest', "
+                      "'prodsentinel_query', 'prodsentinel_pipeline', current_user) AND "
+                      "(rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication)"),
+        0);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM pg_class WHERE pg_get_userbyid(relowner) IN "
                                    "('prodsentinel_ingest', 'prodsentinel_query', 'prodsentinel_pipeline')"),
                      0);
-    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
-                                   "WHERE r.rolname IN ('prodsentinel_ingest', 'prodsentinel_query', "
-                                   "'prodsentinel_pipeline')"),
+    ck_assert_int_eq(ts_pg_long(c,
+                                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                                "WHERE r.rolname IN ('prodsentinel_ingest', 'prodsentinel_query', "
+                                "'prodsentinel_pipeline')"),
                      0);
     /* the partition function runs as the owner, with a search_path callers cannot hijack */
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM pg_proc WHERE proname = 'ensure_raw_partitions' AND "
@@ -140,8 +151,9 @@ START_TEST(ingest_may_only_insert)
     raw_tables_untouchable(c, "ingest");
     refused(c, "ingest", "SELECT count(*) FROM spans");
     refused(c, "ingest", "SELECT count(*) FROM incidents");
-    refused(c, "ingest", "INSERT INTO analyses (trace_id, version, evidence, report, generated_by) VALUES "
-                         "('t', 1, '{}', '{}', 'x')");
+    refused(c, "ingest",
+            "INSERT INTO analyses (trace_id, version, evidence, report, generated_by) VALUES "
+            "('t', 1, '{}', '{}', 'x')");
     refused(c, "ingest", "INSERT INTO feedback (incident_id, verdict) VALUES (1, 'right')");
     refused(c, "ingest", "UPDATE pending_triggers SET first_seen_ms = 0");
     long long now = (long long)time(NULL) * 1000000000LL;
@@ -170,15 +182,19 @@ START_TEST(query_may_only_read_and_give_feedback)
 {
     PGconn *c = as(TS_ROLE_QUERY);
     raw_tables_untouchable(c, "query");
-    refused(c, "query", "INSERT INTO spans (trace_id, span_id, service, name, start_ns, end_ns) VALUES "
-                        "('t', 's', 'svc', 'op', 1, 2)");
-    refused(c, "query", "INSERT INTO logs (ts_ns, service, level, severity, message, content_hash) VALUES "
-                        "(1, 's', 'ERROR', 5, 'm', gen_random_uuid())");
+    refused(c, "query",
+            "INSERT INTO spans (trace_id, span_id, service, name, start_ns, end_ns) VALUES "
+            "('t', 's', 'svc', 'op', 1, 2)");
+    refused(c, "query",
+            "INSERT INTO logs (ts_ns, service, level, severity, message, content_hash) VALUES "
+            "(1, 's', 'ERROR', 5, 'm', gen_random_uuid())");
     refused(c, "query", "SELECT ensure_raw_partitions(current_date)");
-    refused(c, "query", "INSERT INTO analyses (trace_id, version, evidence, report, generated_by) VALUES "
-                        "('t', 1, '{}', '{}', 'x')");
-    refused(c, "query", "INSERT INTO incidents (fingerprint, title, first_seen, last_seen) VALUES "
-                        "('x', 'x', now(), now())");
+    refused(c, "query",
+            "INSERT INTO analyses (trace_id, version, evidence, report, generated_by) VALUES "
+            "('t', 1, '{}', '{}', 'x')");
+    refused(c, "query",
+            "INSERT INTO incidents (fingerprint, title, first_seen, last_seen) VALUES "
+            "('x', 'x', now(), now())");
     refused(c, "query", "UPDATE incidents SET title = 'x'");
     refused(c, "query", "DELETE FROM incidents");
     refused(c, "query", "UPDATE feedback SET verdict = 'wrong'");
@@ -189,11 +205,11 @@ START_TEST(query_may_only_read_and_give_feedback)
     allowed(c, "query", "SELECT count(*) FROM metric_values(0, 1)");
     allowed(c, "query", "SELECT count(*) FROM metric_value_names(0::smallint, 'x', NULL)");
     char sql[256];
-    snprintf(sql, sizeof(sql), "INSERT INTO feedback (incident_id, verdict) VALUES (%ld, 'right') RETURNING *",
-             incident_id);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO feedback (incident_id, verdict) VALUES (%ld, 'right') RETURNING *", incident_id);
     allowed(c, "query", sql);
-    snprintf(sql, sizeof(sql), "UPDATE incidents SET report_state = 'pending', updated_at = now() WHERE id = %ld",
-             incident_id);
+    snprintf(sql, sizeof(sql),
+             "UPDATE incidents SET report_state = 'pending', updated_at = now() WHERE id = %ld", incident_id);
     allowed(c, "query", sql); /* rerun of a degradation report */
     PQfinish(c);
 }
@@ -203,8 +219,9 @@ START_TEST(pipeline_appends_analyses)
 {
     PGconn *c = as(TS_ROLE_PIPELINE);
     raw_tables_untouchable(c, "pipeline");
-    refused(c, "pipeline", "INSERT INTO spans (trace_id, span_id, service, name, start_ns, end_ns) VALUES "
-                           "('t', 's', 'svc', 'op', 1, 2)");
+    refused(c, "pipeline",
+            "INSERT INTO spans (trace_id, span_id, service, name, start_ns, end_ns) VALUES "
+            "('t', 's', 'svc', 'op', 1, 2)");
     refused(c, "pipeline", "SELECT ensure_raw_partitions(current_date)");
     refused(c, "pipeline", "DELETE FROM incidents");
     refused(c, "pipeline", "DELETE FROM alert_deliveries");
@@ -214,14 +231,15 @@ START_TEST(pipeline_appends_analyses)
     allowed(c, "pipeline", "SELECT count(*) FROM metric_values(0, 1)");
     char sql[512];
     for (int v = 1; v <= 2; v++) { /* a new version is a new row */
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO analyses (incident_id, trace_id, version, evidence, report, generated_by) VALUES "
-                 "(%ld, 'trace-roles', %d, '{}', '{}', 'deterministic')",
-                 incident_id, v);
+        snprintf(
+            sql, sizeof(sql),
+            "INSERT INTO analyses (incident_id, trace_id, version, evidence, report, generated_by) VALUES "
+            "(%ld, 'trace-roles', %d, '{}', '{}', 'deterministic')",
+            incident_id, v);
         allowed(c, "pipeline", sql);
     }
-    snprintf(sql, sizeof(sql), "UPDATE incidents SET report_state = 'ready', updated_at = now() WHERE id = %ld",
-             incident_id);
+    snprintf(sql, sizeof(sql),
+             "UPDATE incidents SET report_state = 'ready', updated_at = now() WHERE id = %ld", incident_id);
     allowed(c, "pipeline", sql);
     refused(c, "pipeline", "UPDATE analyses SET generated_by = 'llm' WHERE trace_id = 'trace-roles'");
     PQfinish(c);
@@ -269,13 +287,14 @@ START_TEST(programs_work_as_the_roles)
     char trace[33], url[256], body[2048];
     ts_hex(trace, 32);
     long long now = (long long)time(NULL) * 1000000000LL;
-    snprintf(body, sizeof(body),
-             "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"b000000000000001\",\"service\":\"gateway\","
-             "\"name\":\"POST /orders\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld,"
-             "\"status\":\"ERROR\"},{\"trace_id\":\"%s\",\"span_id\":\"b000000000000002\",\"parent_span_id\":"
-             "\"b000000000000001\",\"service\":\"payment\",\"name\":\"db.query charge\",\"kind\":\"CLIENT\","
-             "\"start_time\":%lld,\"end_time\":%lld,\"status\":\"ERROR\",\"status_message\":\"db timeout\"}]}",
-             trace, now, now + 900000000, trace, now + 1000000, now + 880000000);
+    snprintf(
+        body, sizeof(body),
+        "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"b000000000000001\",\"service\":\"gateway\","
+        "\"name\":\"POST /orders\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld,"
+        "\"status\":\"ERROR\"},{\"trace_id\":\"%s\",\"span_id\":\"b000000000000002\",\"parent_span_id\":"
+        "\"b000000000000001\",\"service\":\"payment\",\"name\":\"db.query charge\",\"kind\":\"CLIENT\","
+        "\"start_time\":%lld,\"end_time\":%lld,\"status\":\"ERROR\",\"status_message\":\"db timeout\"}]}",
+        trace, now, now + 900000000, trace, now + 1000000, now + 880000000);
     snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
     ts_resp_t r;
     ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
@@ -293,7 +312,8 @@ START_TEST(programs_work_as_the_roles)
     PGconn *c = ts_pg(db_url);
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
-    ck_assert_msg(ts_pg_wait_long(c, sql, 1, 30) >= 1, "no analysis of %s (see %s)", trace, pipeline.log_path);
+    ck_assert_msg(ts_pg_wait_long(c, sql, 1, 30) >= 1, "no analysis of %s (see %s)", trace,
+                  pipeline.log_path);
     incident_id = ts_pg_long(c, "SELECT max(incident_id) FROM analyses");
     PQfinish(c);
 

@@ -27,7 +27,8 @@ char *ts_create_database(const char *prefix);
 #define TS_ROLE_QUERY "prodsentinel_query"
 #define TS_ROLE_PIPELINE "prodsentinel_pipeline"
 /* `database_url` (postgresql://user@host:port/db, as ts_create_database() returns) with `role` as the user
- * (the test cluster trusts loopback: no password); a URL without a user comes back unchanged. Caller frees. */
+ * (the test cluster trusts loopback: no password); a URL without a user comes back unchanged. Caller
+ * frees. */
 char *ts_role_url(const char *database_url, const char *role);
 /* A loopback port nobody listens on right now. */
 int ts_free_port(void);
