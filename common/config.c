@@ -103,7 +103,10 @@ static const var_spec_t vars[] = {
     {"REQUEST_TIMEOUT_MS", "10000", T_INT, CFG_BACKEND, OFF(request_timeout_ms), 100, 600000,
      "a client slower than this to send its request is dropped (slow clients cannot hold threads)"},
     {"RETENTION_DAYS", "30", T_INT, CFG_BACKEND, OFF(retention_days), 1, 36500,
-     "raw telemetry partitions older than this many days are dropped"},
+     "raw telemetry partitions older than this many days are dropped; records older than that are refused "
+     "at ingest (400, or counted as rejected in OTLP's partialSuccess)"},
+    {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
+     "records stamped more than this many seconds ahead of now are refused at ingest"},
     {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
      "a job claimed but not acknowledged for this long goes to another worker"},
     {"MAX_ATTEMPTS", "3", T_INT, CFG_PIPELINE, OFF(max_attempts), 1, 100,

@@ -51,6 +51,7 @@ typedef struct {
     int max_connections;
     int request_timeout_ms;
     int retention_days;
+    int ingest_max_future_s; /* with retention_days: the accepted range of record times */
     int visibility_timeout_ms;
     int max_attempts;
     int anomaly_period_s;   /* how often the anomaly detector scans new metric points */
