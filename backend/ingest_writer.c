@@ -330,10 +330,10 @@ static int write_resources(writer_thread_t *t, ingest_job_t *job, char sqlstate[
     char sql[512];
     snprintf(sql, sizeof(sql), "COPY stage_resources (%s) FROM STDIN", ingest_batch_resource_columns());
     if (copy_rows(t->pg, sql, &b->resources, sqlstate, err, errlen) != 0) return -1;
-    snprintf(
-        sql, sizeof(sql),
-        "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT (resource_hash) DO NOTHING",
-        ingest_batch_resource_columns(), ingest_batch_resource_columns());
+    /* no conflict target: naming one needs SELECT on it, which the ingest role does not have (the
+     * primary key is the table's only unique index, so this is the same rule) */
+    snprintf(sql, sizeof(sql), "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT DO NOTHING",
+             ingest_batch_resource_columns(), ingest_batch_resource_columns());
     return exec_ok(t->pg, sql, err, errlen) ? 0 : -1;
 }
 

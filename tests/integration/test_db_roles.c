@@ -165,6 +165,13 @@ START_TEST(ingest_may_only_insert)
              now, now + 1000);
     allowed(c, "ingest", sql);
     allowed(c, "ingest", sql); /* the duplicate path */
+    const char *resource = "INSERT INTO resources (resource_hash, service) VALUES "
+                           "('00000000-0000-0000-0000-000000000001', 'svc') ON CONFLICT DO NOTHING";
+    allowed(c, "ingest", resource);
+    allowed(c, "ingest", resource);
+    refused(c, "ingest",
+            "INSERT INTO resources (resource_hash, service) VALUES "
+            "('00000000-0000-0000-0000-000000000001', 'svc') ON CONFLICT (resource_hash) DO NOTHING");
     allowed(c, "ingest", "SELECT ensure_raw_partitions(current_date + 1)");
     allowed(c, "ingest", "CREATE TEMP TABLE stage_x (id int) ON COMMIT DELETE ROWS");
     const char *trigger = "INSERT INTO pending_triggers (trace_id, first_seen_ms, last_seen_ms) VALUES "
@@ -309,8 +316,21 @@ START_TEST(programs_work_as_the_roles)
     ck_assert_msg(r.status == 200, "ingest logs: %ld %s", r.status, r.body);
     ts_resp_free(&r);
 
+    /* OTLP: resources are written too (stored once, by hash) */
+    snprintf(
+        body, sizeof(body),
+        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+        "{\"stringValue\":\"payment\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"%lld\","
+        "\"severityText\":\"ERROR\",\"body\":{\"stringValue\":\"retry failed\"},\"traceId\":\"%s\"}]}]}]}",
+        now + 885000000, trace);
+    snprintf(url, sizeof(url), "%s/v1/logs", backend.url);
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ck_assert_msg(r.status == 200 && !strstr(r.body, "rejected"), "otlp logs: %ld %s", r.status, r.body);
+    ts_resp_free(&r);
+
     PGconn *c = ts_pg(db_url);
     char sql[256];
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM resources WHERE service = 'payment'"), 1);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
     ck_assert_msg(ts_pg_wait_long(c, sql, 1, 30) >= 1, "no analysis of %s (see %s)", trace,
                   pipeline.log_path);
