@@ -38,6 +38,7 @@ typedef struct {
     char *llm_api_key;
     char *llm_model;
     int llm_timeout_ms;
+    int llm_allow_insecure;
     int llm_breaker_open_ms;
     log_level_t log_level;
     int debounce_quiet_ms;
