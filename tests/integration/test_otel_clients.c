@@ -311,11 +311,13 @@ static void expect_metrics(PGconn *c, const sent_t *s)
                  "AND name LIKE 'request_duration_ms%'",
                  run, NULL),
         2);
-    ck_assert_int_eq(pg_count(c,
-                              "SELECT count(*) FROM metric_points WHERE labels->>'ps.run_id' = $1 AND "
-                              "name LIKE 'request_duration_ms%' AND value IN (290, 297)",
-                              run, NULL),
-                     2);
+    ck_assert_int_eq(
+        pg_count(c,
+                 "SELECT count(*) FROM metric_points WHERE labels->>'ps.run_id' = $1 AND "
+                 "name = 'request_duration_ms' AND kind = 2 AND (hist->>'sum')::float8 IN (290, 297) "
+                 "AND jsonb_array_length(hist->'counts') = jsonb_array_length(hist->'bounds') + 1",
+                 run, NULL),
+        2);
     /* the collection times are the ones sent (pinned by send.mjs: base + 1 s, base + 2 s) */
     char want[64];
     snprintf(want, sizeof(want), "%lld000000,%lld000000", s->base_ms + 1000, s->base_ms + 2000);
