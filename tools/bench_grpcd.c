@@ -61,8 +61,7 @@ static int serve(int seconds)
     grpcd_options_default(&o);
     char err[256];
     grpcd_t *s = grpcd_create(&o, err, sizeof(err));
-    if (s == NULL || grpcd_register(s, BENCH_PATH, answer, NULL) != 0 ||
-        grpcd_start(s, err, sizeof(err)))
+    if (s == NULL || grpcd_register(s, BENCH_PATH, answer, NULL) != 0 || grpcd_start(s, err, sizeof(err)))
         return fprintf(stderr, "bench-grpcd: %s\n", err), 1;
     printf("%d\n", grpcd_port(s));
     fflush(stdout);
@@ -109,8 +108,7 @@ int main(int argc, char **argv)
     grpcd_options_default(&o);
     char err[256];
     grpcd_t *s = grpcd_create(&o, err, sizeof(err));
-    if (s == NULL || grpcd_register(s, BENCH_PATH, answer, NULL) != 0 ||
-        grpcd_start(s, err, sizeof(err)))
+    if (s == NULL || grpcd_register(s, BENCH_PATH, answer, NULL) != 0 || grpcd_start(s, err, sizeof(err)))
         return fprintf(stderr, "bench-grpcd: %s\n", err), 1;
     client_t *cl = calloc((size_t)conns, sizeof(*cl));
     pthread_t *th = calloc((size_t)conns, sizeof(*th));

@@ -77,8 +77,8 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *u
     if (c->latencies) c->latencies[call->index] = now_s() - call->t0;
     if (error_code != 0 || call->status != 0) {
         if (c->failed++ == 0)
-            snprintf(c->error, sizeof(c->error), "grpc-status %d (h2 error %u): %s", call->status,
-                     error_code, call->message);
+            snprintf(c->error, sizeof(c->error), "grpc-status %d (h2 error %u): %s", call->status, error_code,
+                     call->message);
     }
     c->done++;
     free(call);
@@ -101,8 +101,8 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 
 static void add_header(grpc_client_t *c, const char *name, const char *value)
 {
-    c->headers[c->nheaders++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value),
-                                             NGHTTP2_NV_FLAG_NONE};
+    c->headers[c->nheaders++] =
+        (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
 }
 
 grpc_client_t *grpc_client_connect(int port, const char *path, const char *key, int gzip, char *err,

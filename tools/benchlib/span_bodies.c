@@ -119,16 +119,12 @@ static void model_make(span_gen_t *g, model_span_t *m, int n, int64_t base_ns)
         snprintf(s->pod, sizeof(s->pod), "%s-7d9f8b6c5-x2x4q", svc);
         snprintf(s->order, sizeof(s->order), "ord-%" PRIu64, span_gen_next(g) % 1000000);
         s->has_event = i % EVENT_EVERY == EVENT_EVERY - 1;
-        attr_t a[SPAN_ATTRS] = {{"http.method", "POST", 0},
-                                {"http.route", "/api/v1/orders", 0},
-                                {"http.status_code", NULL, 200},
-                                {"net.peer.name", s->peer, 0},
-                                {"net.peer.port", NULL, 8080},
-                                {"http.user_agent", "okhttp/4.9.3", 0},
-                                {"db.system", "postgresql", 0},
-                                {"db.statement", "SELECT * FROM orders WHERE id = $1", 0},
-                                {"k8s.pod.name", s->pod, 0},
-                                {"order.id", s->order, 0}};
+        attr_t a[SPAN_ATTRS] = {
+            {"http.method", "POST", 0},      {"http.route", "/api/v1/orders", 0},
+            {"http.status_code", NULL, 200}, {"net.peer.name", s->peer, 0},
+            {"net.peer.port", NULL, 8080},   {"http.user_agent", "okhttp/4.9.3", 0},
+            {"db.system", "postgresql", 0},  {"db.statement", "SELECT * FROM orders WHERE id = $1", 0},
+            {"k8s.pod.name", s->pod, 0},     {"order.id", s->order, 0}};
         memcpy(s->attrs, a, sizeof(a));
     }
 }
@@ -263,7 +259,9 @@ static void encode_otlp_json(text_t *t, const model_span_t *m, int n)
             first_span = 0;
             otlp_attrs(t, s->attrs, SPAN_ATTRS);
             if (s->has_event) {
-                put(t, ",\"events\":[{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"" EVENT_NAME "\",\"attributes\":",
+                put(t,
+                    ",\"events\":[{\"timeUnixNano\":\"%" PRId64 "\",\"name\":\"" EVENT_NAME
+                    "\",\"attributes\":",
                     s->start_ns + EVENT_OFFSET_NS);
                 otlp_attrs(t, event_attrs, EVENT_ATTRS);
                 put(t, "}]");
@@ -381,16 +379,18 @@ static void encode_proto(bench_body_t *out, const model_span_t *m, int n)
         if (next == first) continue;
         static const attr_t lang = {"telemetry.sdk.language", "java", 0};
         attr_t rattrs[2] = {{"service.name", services[svc], 0}, lang};
-        res[nrs] = (Opentelemetry__Proto__Resource__V1__Resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+        res[nrs] =
+            (Opentelemetry__Proto__Resource__V1__Resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
         res[nrs].n_attributes = 2;
         res[nrs].attributes = pb_attrs(&pool, rattrs, 2);
-        ss[nrs] = (Opentelemetry__Proto__Trace__V1__ScopeSpans)OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+        ss[nrs] =
+            (Opentelemetry__Proto__Trace__V1__ScopeSpans)OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
         ss[nrs].scope = &scope;
         ss[nrs].n_spans = next - first;
         ss[nrs].spans = &span_ptrs[first];
         ssp[nrs] = &ss[nrs];
-        rs[nrs] =
-            (Opentelemetry__Proto__Trace__V1__ResourceSpans)OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+        rs[nrs] = (Opentelemetry__Proto__Trace__V1__ResourceSpans)
+            OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
         rs[nrs].resource = &res[nrs];
         rs[nrs].n_scope_spans = 1;
         rs[nrs].scope_spans = &ssp[nrs];
@@ -401,7 +401,8 @@ static void encode_proto(bench_body_t *out, const model_span_t *m, int n)
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     req.n_resource_spans = nrs;
     req.resource_spans = rsp;
-    out->len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+    out->len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
     out->data = must(malloc(out->len + 1));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, out->data);
     kv_pool_dispose(&pool);
