@@ -14,8 +14,32 @@ void ingest_batch_init(ingest_batch_t *b, ingest_kind_t kind, size_t max_copy_by
     b->kind = kind;
     buf_init(&b->copy, max_copy_bytes);
     buf_init(&b->resources, max_copy_bytes);
+    buf_init(&b->scratch[0], max_copy_bytes);
+    buf_init(&b->scratch[1], max_copy_bytes);
     b->min_ns = RFC3339_MIN_NS;
     b->max_ns = RFC3339_MAX_NS;
+}
+
+void ingest_batch_init_limited(ingest_batch_t *b, ingest_kind_t kind, const ingest_limits_t *limits)
+{
+    ingest_batch_init(b, kind, limits->max_copy_bytes);
+    ingest_batch_set_window(b, limits->min_ns, limits->max_ns);
+}
+
+ingest_limits_t ingest_limits_of(size_t max_records, size_t max_copy_bytes, int retention_days,
+                                 int max_future_s, int64_t now_ns)
+{
+    int64_t today = now_ns - now_ns % INGEST_NS_PER_DAY;
+    ingest_limits_t l = {max_records, max_copy_bytes, today - (int64_t)retention_days * INGEST_NS_PER_DAY,
+                         now_ns + (int64_t)max_future_s * 1000000000LL};
+    if (l.min_ns < RFC3339_MIN_NS) l.min_ns = RFC3339_MIN_NS;
+    if (l.max_ns > RFC3339_MAX_NS) l.max_ns = RFC3339_MAX_NS;
+    return l;
+}
+
+ingest_limits_t ingest_limits_default(size_t max_records, size_t max_copy_bytes)
+{
+    return (ingest_limits_t){max_records, max_copy_bytes, RFC3339_MIN_NS, RFC3339_MAX_NS};
 }
 
 void ingest_batch_set_window(ingest_batch_t *b, int64_t min_ns, int64_t max_ns)
@@ -34,6 +58,8 @@ void ingest_batch_dispose(ingest_batch_t *b)
     if (b == NULL) return;
     buf_dispose(&b->copy);
     buf_dispose(&b->resources);
+    buf_dispose(&b->scratch[0]);
+    buf_dispose(&b->scratch[1]);
     free(b->days);
     free(b->error_traces);
     free(b->resource_hashes);

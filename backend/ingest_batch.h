@@ -53,7 +53,8 @@ typedef struct {
     int64_t min_ns, max_ns; /* acceptance window of record times (ingest_batch_set_window) */
     size_t rejected;        /* records refused one by one (OTLP partial success) */
     ingest_err_t first_rejection;
-    int64_t *days; /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
+    buf_t scratch[2]; /* the record layer's working buffers, reused from record to record */
+    int64_t *days;    /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
     size_t ndays;
     char (*error_traces)[INGEST_TRACE_ID_LEN + 1]; /* distinct trace ids carrying an error signal */
     size_t nerror_traces;
@@ -79,6 +80,24 @@ int ingest_copy_text(buf_t *b, const char *s, size_t n); /* escaped */
 int ingest_copy_null(buf_t *b);
 int ingest_copy_i64(buf_t *b, int64_t v);
 int ingest_copy_double(buf_t *b, double v); /* round-trips exactly (%.17g) */
+
+/* What one request may hold: records, bytes of COPY text, and the accepted range of record times. */
+typedef struct {
+    size_t max_records;
+    size_t max_copy_bytes;
+    int64_t min_ns, max_ns; /* [min_ns, max_ns) */
+} ingest_limits_t;
+
+/* ingest_batch_init() then the window of `limits`. */
+void ingest_batch_init_limited(ingest_batch_t *b, ingest_kind_t kind, const ingest_limits_t *limits);
+/* The limits of one request under the configuration: at most max_records records and max_copy_bytes of
+ * rows, times from the start of the oldest day retention keeps (retention_days before today, UTC) to
+ * max_future_s ahead of now_ns. So one batch can neither create partitions that retention drops at
+ * once nor reach far into the future. */
+ingest_limits_t ingest_limits_of(size_t max_records, size_t max_copy_bytes, int retention_days,
+                                 int max_future_s, int64_t now_ns);
+/* Limits with the widest window (RFC 3339's range, rfc3339.h): for tools, tests and replays. */
+ingest_limits_t ingest_limits_default(size_t max_records, size_t max_copy_bytes);
 
 /* Records a refused record (partial success): counts it and keeps the first reason. */
 void ingest_batch_reject(ingest_batch_t *b, const ingest_err_t *err);

@@ -88,9 +88,11 @@ static void on_export(void *ctx, grpcd_call_t *call, const uint8_t *msg, size_t 
     ingest_job_t *job = xcalloc(1, sizeof(*job));
     ingest_err_t err;
     memset(&err, 0, sizeof(err));
-    size_t max_records = (size_t)g->cfg->max_batch_records;
-    size_t max_copy = (size_t)g->cfg->max_body_bytes * 4;
-    if (ingest_otlp_proto(m->kind, msg, len, max_records, max_copy, &job->batch, &err) != 0) {
+    const config_t *cfg = g->cfg;
+    ingest_limits_t limits =
+        ingest_limits_of((size_t)cfg->max_batch_records, (size_t)cfg->max_body_bytes * 4, cfg->retention_days,
+                         cfg->ingest_max_future_s, now_ms() * 1000000LL);
+    if (ingest_otlp_proto_limited(m->kind, msg, len, &limits, &job->batch, &err) != 0) {
         free(job);
         atomic_fetch_add(&g->stats->batches_rejected[m->kind], 1);
         char message[600];

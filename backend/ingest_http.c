@@ -187,13 +187,13 @@ static int decompress(const body_form_t *form, h2o_req_t *req, size_t max, buf_t
 }
 
 static int parse(const ingest_route_t *route, const body_form_t *form, const char *body, size_t len,
-                 size_t max_records, size_t max_copy, ingest_batch_t *batch, ingest_err_t *err)
+                 const ingest_limits_t *limits, ingest_batch_t *batch, ingest_err_t *err)
 {
     if (route->format == FORMAT_NATIVE)
-        return ingest_json_native(route->kind, body, len, max_records, max_copy, batch, err);
+        return ingest_json_native_limited(route->kind, body, len, limits, batch, err);
     if (form->encoding == BODY_PROTOBUF)
-        return ingest_otlp_proto(route->kind, (const uint8_t *)body, len, max_records, max_copy, batch, err);
-    return ingest_json_otlp(route->kind, body, len, max_records, max_copy, batch, err);
+        return ingest_otlp_proto_limited(route->kind, (const uint8_t *)body, len, limits, batch, err);
+    return ingest_json_otlp_limited(route->kind, body, len, limits, batch, err);
 }
 
 static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
@@ -230,8 +230,11 @@ static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     hj->route = route;
     hj->form = form;
     ingest_job_t *job = &hj->job;
-    int rc =
-        parse(route, &form, body, len, (size_t)ih->cfg->max_batch_records, max_body * 4, &job->batch, &err);
+    const config_t *cfg = ih->cfg;
+    ingest_limits_t limits =
+        ingest_limits_of((size_t)cfg->max_batch_records, max_body * 4, cfg->retention_days,
+                         cfg->ingest_max_future_s, now_ms() * 1000000LL);
+    int rc = parse(route, &form, body, len, &limits, &job->batch, &err);
     buf_dispose(&plain);
     if (rc != 0) {
         free(hj);

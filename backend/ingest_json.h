@@ -22,6 +22,11 @@
  * frees it with ingest_batch_dispose()). Returns 0, or -1 with `err` (status 400 or 413, path,
  * reason) and nothing left to free. More than max_records records, or COPY text over max_copy_bytes,
  * is a 413. */
+/* The same within `limits` (records, bytes, and the accepted range of record times). */
+int ingest_json_native_limited(ingest_kind_t kind, const char *body, size_t len,
+                               const ingest_limits_t *limits, ingest_batch_t *out, ingest_err_t *err);
+int ingest_json_otlp_limited(ingest_kind_t kind, const char *body, size_t len, const ingest_limits_t *limits,
+                             ingest_batch_t *out, ingest_err_t *err);
 int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
                        size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err);
 /* OTLP/HTTP JSON: kind INGEST_SPANS for /v1/traces, INGEST_LOGS for /v1/logs, INGEST_METRICS for

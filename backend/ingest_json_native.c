@@ -423,8 +423,8 @@ static void parser_dispose(parser_t *p)
     buf_dispose(&p->key);
 }
 
-int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
-                       size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
+int ingest_json_native_limited(ingest_kind_t kind, const char *body, size_t len,
+                               const ingest_limits_t *limits, ingest_batch_t *out, ingest_err_t *err)
 {
     static const char *tops[] = {"spans", "logs", "metrics", "events"};
     static const record_fn fns[] = {one_span, one_log, one_metric, one_event};
@@ -437,7 +437,8 @@ int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t 
         buf_init(&p.rec.bufs[i], IJ_MAX_STACK + 16);
     ingest_list_init(&p.rec.events, 4 * 1024 * 1024);
     buf_init(&p.key, IJ_MAX_STACK + 16);
-    ingest_batch_init(out, kind, max_copy_bytes);
+    ingest_batch_init_limited(out, kind, limits);
+    size_t max_records = limits->max_records;
     jscan_init(&p.j, body, len, IJ_MAX_DEPTH);
     int rc = -1, found = 0, m;
     jstr_t key;
@@ -485,4 +486,11 @@ out:
     parser_dispose(&p);
     if (rc != 0) ingest_batch_dispose(out);
     return rc;
+}
+
+int ingest_json_native(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
+                       size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
+{
+    ingest_limits_t limits = ingest_limits_default(max_records, max_copy_bytes);
+    return ingest_json_native_limited(kind, body, len, &limits, out, err);
 }

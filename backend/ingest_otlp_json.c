@@ -413,10 +413,11 @@ static void parser_dispose(parser_t *p)
     ingest_list_dispose(&p->sp.links);
 }
 
-int ingest_json_otlp(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
-                     size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
+int ingest_json_otlp_limited(ingest_kind_t kind, const char *body, size_t len, const ingest_limits_t *limits,
+                             ingest_batch_t *out, ingest_err_t *err)
 {
-    ingest_batch_init(out, kind, max_copy_bytes);
+    ingest_batch_init_limited(out, kind, limits);
+    size_t max_records = limits->max_records;
     if (kind != INGEST_SPANS && kind != INGEST_LOGS && kind != INGEST_METRICS) {
         ingest_batch_dispose(out);
         return ij_fail(err, 404, "", "no OTLP signal of this kind");
@@ -432,4 +433,11 @@ int ingest_json_otlp(ingest_kind_t kind, const char *body, size_t len, size_t ma
     free(p);
     if (rc != 0) ingest_batch_dispose(out);
     return rc;
+}
+
+int ingest_json_otlp(ingest_kind_t kind, const char *body, size_t len, size_t max_records,
+                     size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
+{
+    ingest_limits_t limits = ingest_limits_default(max_records, max_copy_bytes);
+    return ingest_json_otlp_limited(kind, body, len, &limits, out, err);
 }

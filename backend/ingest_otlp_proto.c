@@ -713,10 +713,11 @@ static int decode(ctx_t *c, ingest_kind_t kind, const ProtobufCMessage *msg, siz
     return metrics(c, (const void *)msg);
 }
 
-int ingest_otlp_proto(ingest_kind_t kind, const uint8_t *body, size_t len, size_t max_records,
-                      size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
+int ingest_otlp_proto_limited(ingest_kind_t kind, const uint8_t *body, size_t len,
+                              const ingest_limits_t *limits, ingest_batch_t *out, ingest_err_t *err)
 {
-    ingest_batch_init(out, kind, max_copy_bytes);
+    ingest_batch_init_limited(out, kind, limits);
+    size_t max_records = limits->max_records;
     const ProtobufCMessageDescriptor *d = request_of(kind);
     if (d == NULL) {
         ingest_batch_dispose(out);
@@ -754,4 +755,11 @@ int ingest_otlp_proto(ingest_kind_t kind, const uint8_t *body, size_t len, size_
     arena_dispose(&arena);
     if (rc != 0) ingest_batch_dispose(out);
     return rc;
+}
+
+int ingest_otlp_proto(ingest_kind_t kind, const uint8_t *body, size_t len, size_t max_records,
+                      size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err)
+{
+    ingest_limits_t limits = ingest_limits_default(max_records, max_copy_bytes);
+    return ingest_otlp_proto_limited(kind, body, len, &limits, out, err);
 }

@@ -22,6 +22,9 @@
  * Returns -1 with `err` and nothing left to free: 400 for malformed protobuf (path of the field in
  * OTLP JSON style and byte offset in the reason), 413 for more than max_records records, COPY text
  * over max_copy_bytes, or a body that would need too much memory to unpack; 404 for another kind. */
+/* The same within `limits` (records, bytes, and the accepted range of record times). */
+int ingest_otlp_proto_limited(ingest_kind_t kind, const uint8_t *body, size_t len,
+                              const ingest_limits_t *limits, ingest_batch_t *out, ingest_err_t *err);
 int ingest_otlp_proto(ingest_kind_t kind, const uint8_t *body, size_t len, size_t max_records,
                       size_t max_copy_bytes, ingest_batch_t *out, ingest_err_t *err);
 

@@ -183,36 +183,27 @@ int ingest_record_resource(ingest_batch_t *b, ingest_resource_t *r, const char *
 {
     istr_t service;
     if (service_of(r->service, r, prefix, "attributes.service.name", err, &service) != 0) return -1;
-    buf_t canon;
-    buf_init(&canon, INGEST_MAX_ATTR_BYTES + 16);
-    int rc = -1;
-    if (canon_object(r->attributes, 1, &canon, prefix, "attributes", err) != 0) goto out;
+    buf_t *canon = &b->scratch[0];
+    if (canon_object(r->attributes, 1, canon, prefix, "attributes", err) != 0) return -1;
     hash128_state_t h;
     hash128_init(&h);
     hash_istr(&h, service);
-    hash_text(&h, canon.data, canon.len);
+    hash_text(&h, canon->data, canon->len);
     hash_istr(&h, r->schema_url);
     hash128_hex(hash128_final(&h), r->hash);
     for (size_t i = 0; i < b->nresources; i++)
-        if (memcmp(b->resource_hashes[i], r->hash, 32) == 0) {
-            rc = 0;
-            goto out;
-        }
+        if (memcmp(b->resource_hashes[i], r->hash, 32) == 0) return 0; /* already in this batch */
     buf_t *c = &b->resources;
     size_t mark = c->len;
     if (col_text(c, r->hash, 32, '\t') || col_istr(c, service, '\t') ||
-        col_text(c, canon.data, canon.len, '\t') || col_istr(c, r->schema_url, '\t') ||
+        col_text(c, canon->data, canon->len, '\t') || col_istr(c, r->schema_url, '\t') ||
         col_i64(c, r->dropped_attributes, '\n')) {
         rewind_to(c, mark);
-        rc = too_big(err);
-        goto out;
+        return too_big(err);
     }
     b->resource_hashes = xrealloc(b->resource_hashes, (b->nresources + 1) * sizeof(*b->resource_hashes));
     memcpy(b->resource_hashes[b->nresources++], r->hash, 33);
-    rc = 0;
-out:
-    buf_dispose(&canon);
-    return rc;
+    return 0;
 }
 
 /* ---------------- events and links ---------------- */
@@ -292,20 +283,15 @@ int ingest_list_add_link(ingest_list_t *l, const char *trace_id, const char *spa
     return 0;
 }
 
-/* The list's JSON text, closed; "[]" when empty or NULL. The closing bracket is appended to a copy
- * in `tmp` so a list can be reused by the caller. */
-static int list_text(const ingest_list_t *l, buf_t *tmp, const char **s, size_t *n)
+/* A COPY column holding the list's JSON array ("[]" when empty or NULL): the open array is written
+ * then closed, so the list itself stays reusable. */
+static int col_list(buf_t *c, const ingest_list_t *l, char sep)
 {
-    if (l == NULL || l->count == 0) {
-        *s = "[]";
-        *n = 2;
-        return 0;
-    }
-    buf_reset(tmp);
-    if (buf_append(tmp, l->json.data, l->json.len) != 0 || buf_append_char(tmp, ']') != 0) return -1;
-    *s = tmp->data;
-    *n = tmp->len;
-    return 0;
+    if (l == NULL || l->count == 0) return col_text(c, "[]", 2, sep);
+    return ingest_copy_text(c, l->json.data, l->json.len) != 0 || buf_append_char(c, ']') != 0 ||
+                   buf_append_char(c, sep) != 0
+               ? -1
+               : 0;
 }
 
 /* ---------------- spans ---------------- */
@@ -333,18 +319,8 @@ int ingest_record_span(ingest_batch_t *b, const ingest_span_t *s, const char *co
         return -1;
     if (s->end_ns < s->start_ns)
         return fail(err, 400, prefix, names[SF_END], "%s is before %s", names[SF_END], names[SF_START]);
-    buf_t attrs, events, links;
-    buf_init(&attrs, INGEST_MAX_ATTR_BYTES + 16);
-    buf_init(&events, b->copy.max);
-    buf_init(&links, b->copy.max);
-    const char *ev, *lk;
-    size_t nev, nlk;
-    int rc = -1;
-    if (canon_object(s->attributes, 1, &attrs, prefix, names[SF_ATTRIBUTES], err) != 0) goto out;
-    if (list_text(s->events, &events, &ev, &nev) != 0 || list_text(s->links, &links, &lk, &nlk) != 0) {
-        rc = too_big(err);
-        goto out;
-    }
+    buf_t *attrs = &b->scratch[0];
+    if (canon_object(s->attributes, 1, attrs, prefix, names[SF_ATTRIBUTES], err) != 0) return -1;
     int has_parent = is_hex_id(s->parent_span_id, 16);
     const char *kind = kind_name(s->kind);
     istr_t msg = s->status_message.s && s->status_message.n ? s->status_message : ISTR_NONE;
@@ -356,25 +332,19 @@ int ingest_record_span(ingest_batch_t *b, const ingest_span_t *s, const char *co
         col_istr(c, service, '\t') || col_istr(c, s->name, '\t') ||
         (kind ? col_text(c, kind, strlen(kind), '\t') : col_null(c, '\t')) || col_i64(c, s->start_ns, '\t') ||
         col_i64(c, s->end_ns, '\t') || col_i64(c, s->status, '\t') || col_istr(c, msg, '\t') ||
-        col_text(c, attrs.data, attrs.len, '\t') || col_text(c, ev, nev, '\t') ||
+        col_text(c, attrs->data, attrs->len, '\t') || col_list(c, s->events, '\t') ||
         col_resource(c, s->resource, '\t') || col_scope(c, s->scope) || col_istr(c, ts, '\t') ||
-        (s->flags ? col_i64(c, s->flags, '\t') : col_null(c, '\t')) || col_text(c, lk, nlk, '\t') ||
+        (s->flags ? col_i64(c, s->flags, '\t') : col_null(c, '\t')) || col_list(c, s->links, '\t') ||
         col_i64(c, s->dropped_attributes, '\t') || col_i64(c, s->dropped_events, '\t') ||
         col_i64(c, s->dropped_links, '\n')) {
         rewind_to(c, mark);
-        rc = too_big(err);
-        goto out;
+        return too_big(err);
     }
     b->records++;
     ingest_batch_add_day(b, s->start_ns);
     if (s->status == SPAN_STATUS_ERROR || (s->events && s->events->has_exception))
         ingest_batch_add_error_trace(b, s->trace_id);
-    rc = 0;
-out:
-    buf_dispose(&attrs);
-    buf_dispose(&events);
-    buf_dispose(&links);
-    return rc;
+    return 0;
 }
 
 /* ---------------- logs ---------------- */
@@ -428,12 +398,9 @@ int ingest_record_log(ingest_batch_t *b, const ingest_log_t *l, const char *cons
         const char *name = ingest_severity_name(l->severity);
         level = (istr_t){name, strlen(name)};
     }
-    buf_t attrs, body;
-    buf_init(&attrs, INGEST_MAX_ATTR_BYTES + 16);
-    buf_init(&body, INGEST_MAX_MESSAGE + 16);
-    int rc = -1;
-    if (canon_object(l->attributes, 1, &attrs, prefix, names[LF_ATTRIBUTES], err) != 0) goto out;
-    if (l->body.s && canon_object(l->body, 0, &body, prefix, names[LF_BODY], err) != 0) goto out;
+    buf_t *attrs = &b->scratch[0], *body = &b->scratch[1];
+    if (canon_object(l->attributes, 1, attrs, prefix, names[LF_ATTRIBUTES], err) != 0) return -1;
+    if (l->body.s && canon_object(l->body, 0, body, prefix, names[LF_BODY], err) != 0) return -1;
     /* Identity: what every format can say of a log line (not the level's spelling, the scope or the
      * resource's other attributes), so one line re-sent through another route is the same record. */
     hash128_state_t h;
@@ -446,7 +413,7 @@ int ingest_record_log(ingest_batch_t *b, const ingest_log_t *l, const char *cons
     hash_text(&h, l->trace_id, strlen(l->trace_id));
     hash_text(&h, l->span_id, strlen(l->span_id));
     hash_istr(&h, l->stack_trace.s && l->stack_trace.n ? l->stack_trace : ISTR_NONE);
-    hash_text(&h, attrs.data, attrs.len);
+    hash_text(&h, attrs->data, attrs->len);
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
     istr_t stack = l->stack_trace.s && l->stack_trace.n ? l->stack_trace : ISTR_NONE;
@@ -455,25 +422,21 @@ int ingest_record_log(ingest_batch_t *b, const ingest_log_t *l, const char *cons
     size_t mark = c->len;
     if (col_i64(c, ts, '\t') || col_istr(c, service, '\t') || col_istr(c, level, '\t') ||
         col_i64(c, l->severity, '\t') || col_istr(c, l->message, '\t') || col_id(c, l->trace_id, '\t') ||
-        col_id(c, l->span_id, '\t') || col_istr(c, stack, '\t') || col_text(c, attrs.data, attrs.len, '\t') ||
-        col_text(c, hex, 32, '\t') || col_resource(c, l->resource, '\t') || col_scope(c, l->scope) ||
+        col_id(c, l->span_id, '\t') || col_istr(c, stack, '\t') ||
+        col_text(c, attrs->data, attrs->len, '\t') || col_text(c, hex, 32, '\t') ||
+        col_resource(c, l->resource, '\t') || col_scope(c, l->scope) ||
         (l->severity_number ? col_i64(c, l->severity_number, '\t') : col_null(c, '\t')) ||
         (l->observed_ns ? col_i64(c, l->observed_ns, '\t') : col_null(c, '\t')) ||
-        (l->body.s ? col_text(c, body.data, body.len, '\t') : col_null(c, '\t')) ||
+        (l->body.s ? col_text(c, body->data, body->len, '\t') : col_null(c, '\t')) ||
         (l->flags ? col_i64(c, l->flags, '\t') : col_null(c, '\t')) || col_istr(c, event_name, '\t') ||
         col_i64(c, l->dropped_attributes, '\n')) {
         rewind_to(c, mark);
-        rc = too_big(err);
-        goto out;
+        return too_big(err);
     }
     b->records++;
     ingest_batch_add_day(b, ts);
     if (l->severity >= SEV_ERROR && l->trace_id[0]) ingest_batch_add_error_trace(b, l->trace_id);
-    rc = 0;
-out:
-    buf_dispose(&attrs);
-    buf_dispose(&body);
-    return rc;
+    return 0;
 }
 
 /* ---------------- metric points ---------------- */
@@ -571,29 +534,23 @@ int ingest_record_metric(ingest_batch_t *b, const ingest_metric_t *m, const char
     if (!isfinite(m->value)) return fail(err, 400, prefix, names[MF_VALUE], "not a finite number");
     if (m->start_ns < 0 || (m->start_ns && m->start_ns > m->ts_ns))
         return fail(err, 400, prefix, names[MF_START], "start is after the point's time");
-    buf_t labels, hist;
-    buf_init(&labels, INGEST_MAX_ATTR_BYTES + 16);
-    buf_init(&hist, b->copy.max);
-    int rc = -1;
-    if (canon_object(m->labels, 1, &labels, prefix, names[MF_LABELS], err) != 0) goto out;
-    int shape = hist_json(m, &hist, prefix, names[MF_BUCKETS], err);
-    if (shape == -1) goto out;
-    if (shape == -2) {
-        rc = too_big(err);
-        goto out;
-    }
+    buf_t *labels = &b->scratch[0], *hist = &b->scratch[1];
+    if (canon_object(m->labels, 1, labels, prefix, names[MF_LABELS], err) != 0) return -1;
+    int shape = hist_json(m, hist, prefix, names[MF_BUCKETS], err);
+    if (shape == -1) return -1;
+    if (shape == -2) return too_big(err);
     hash128_state_t h;
     hash128_init(&h);
     hash_istr(&h, service);
     hash_istr(&h, m->name);
-    hash_text(&h, labels.data, labels.len);
+    hash_text(&h, labels->data, labels->len);
     hash128_update(&h, &m->ts_ns, sizeof(m->ts_ns));
     hash128_update(&h, &m->value, sizeof(m->value));
     if (m->kind != METRIC_GAUGE) { /* gauges hash as they always did */
         unsigned char shape_bytes[3] = {(unsigned char)m->kind, (unsigned char)m->temporality,
                                         (unsigned char)(m->monotonic != 0)};
         hash128_update(&h, shape_bytes, sizeof(shape_bytes));
-        if (shape == 0) hash_text(&h, hist.data, hist.len);
+        if (shape == 0) hash_text(&h, hist->data, hist->len);
     }
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
@@ -602,22 +559,17 @@ int ingest_record_metric(ingest_batch_t *b, const ingest_metric_t *m, const char
     size_t mark = c->len;
     if (col_i64(c, m->ts_ns, '\t') || col_istr(c, service, '\t') || col_istr(c, m->name, '\t') ||
         ingest_copy_double(c, m->value) || buf_append_char(c, '\t') ||
-        col_text(c, labels.data, labels.len, '\t') || col_text(c, hex, 32, '\t') ||
+        col_text(c, labels->data, labels->len, '\t') || col_text(c, hex, 32, '\t') ||
         col_resource(c, m->resource, '\t') || col_scope(c, m->scope) || col_i64(c, m->kind, '\t') ||
         col_i64(c, m->temporality, '\t') || col_text(c, m->monotonic ? "t" : "f", 1, '\t') ||
         (m->start_ns ? col_i64(c, m->start_ns, '\t') : col_null(c, '\t')) || col_istr(c, unit, '\t') ||
-        (shape == 0 ? col_text(c, hist.data, hist.len, '\n') : col_null(c, '\n'))) {
+        (shape == 0 ? col_text(c, hist->data, hist->len, '\n') : col_null(c, '\n'))) {
         rewind_to(c, mark);
-        rc = too_big(err);
-        goto out;
+        return too_big(err);
     }
     b->records++;
     ingest_batch_add_day(b, m->ts_ns);
-    rc = 0;
-out:
-    buf_dispose(&labels);
-    buf_dispose(&hist);
-    return rc;
+    return 0;
 }
 
 /* ---------------- change events ---------------- */
@@ -630,32 +582,26 @@ int ingest_record_change(ingest_batch_t *b, const ingest_change_t *e, const char
         check_str(e->type, INGEST_MAX_TYPE, 1, 0, prefix, names[EF_TYPE], err) ||
         check_str(e->description, INGEST_MAX_DESCRIPTION, 0, 1, prefix, names[EF_DESCRIPTION], err))
         return -1;
-    buf_t meta;
-    buf_init(&meta, INGEST_MAX_ATTR_BYTES + 16);
-    int rc = -1;
-    if (canon_object(e->meta, 1, &meta, prefix, names[EF_META], err) != 0) goto out;
+    buf_t *meta = &b->scratch[0];
+    if (canon_object(e->meta, 1, meta, prefix, names[EF_META], err) != 0) return -1;
     hash128_state_t h;
     hash128_init(&h);
     hash128_update(&h, &e->ts_ns, sizeof(e->ts_ns));
     hash_istr(&h, e->service);
     hash_istr(&h, e->type);
     hash_istr(&h, e->description);
-    hash_text(&h, meta.data, meta.len);
+    hash_text(&h, meta->data, meta->len);
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
     buf_t *c = &b->copy;
     size_t mark = c->len;
     if (col_i64(c, e->ts_ns, '\t') || col_istr(c, e->service, '\t') || col_istr(c, e->type, '\t') ||
-        col_istr(c, e->description, '\t') || col_text(c, meta.data, meta.len, '\t') ||
+        col_istr(c, e->description, '\t') || col_text(c, meta->data, meta->len, '\t') ||
         col_text(c, hex, 32, '\n')) {
         rewind_to(c, mark);
-        rc = too_big(err);
-        goto out;
+        return too_big(err);
     }
     b->records++;
     ingest_batch_add_day(b, e->ts_ns);
-    rc = 0;
-out:
-    buf_dispose(&meta);
-    return rc;
+    return 0;
 }

@@ -400,6 +400,9 @@ static void write_group(writer_thread_t *t, ingest_job_t **jobs, size_t n)
     for (size_t j = 0; j < n; j++)
         if (write_job(t, jobs[j]) != 0) goto lost;
     ntraces = collect_error_traces(jobs, n, &traces);
+    /* the debounce counts from now, not from the group's start: creating a day's partitions can take
+     * longer than the quiet period */
+    now = now_ms();
     if (ntraces && record_triggers(t->pg, traces, ntraces, now, err, sizeof(err)) != 0) goto lost;
     if (!exec_ok(t->pg, "COMMIT", err, sizeof(err))) goto lost;
     for (size_t j = 0; j < n; j++)

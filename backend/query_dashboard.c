@@ -79,7 +79,8 @@ static int on_series(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     window_t w;
     const char *service;
     long step;
-    if (!read_window(req, HOUR_NS, &w) || !qp_text(req, "service", 256, &service) ||
+    static const char *const known[] = {"from", "to", "service", "step", NULL};
+    if (!qp_known(req, known) || !read_window(req, HOUR_NS, &w) || !qp_text(req, "service", 256, &service) ||
         !qp_int(req, "step", 1, 86400, 60, &step))
         return 0;
     if ((w.to - w.from) / (step * NS_PER_S) > MAX_BUCKETS) {
@@ -121,7 +122,8 @@ static int on_metric_names(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     window_t w;
     const char *service;
     long limit;
-    if (!read_window(req, DAY_NS, &w) || !qp_text(req, "service", 256, &service) ||
+    static const char *const known[] = {"from", "to", "service", "limit", NULL};
+    if (!qp_known(req, known) || !read_window(req, DAY_NS, &w) || !qp_text(req, "service", 256, &service) ||
         !qp_int(req, "limit", 1, 1000, 200, &limit))
         return 0;
     char limit_s[16];
@@ -151,7 +153,8 @@ static int on_changes(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     window_t w;
     const char *service;
     long limit;
-    if (!read_window(req, DAY_NS, &w) || !qp_text(req, "service", 256, &service) ||
+    static const char *const known[] = {"from", "to", "service", "limit", NULL};
+    if (!qp_known(req, known) || !read_window(req, DAY_NS, &w) || !qp_text(req, "service", 256, &service) ||
         !qp_int(req, "limit", 1, 1000, 200, &limit))
         return 0;
     char limit_s[16];
@@ -178,7 +181,9 @@ static int on_feedback_list(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     query_api_t *q = ctx;
     char id[24];
     long limit;
-    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id)) || !qp_int(req, "limit", 1, 500, 20, &limit))
+    static const char *const known[] = {"limit", NULL};
+    if (!qp_known(req, known) || !qp_path_id(req, m->params[0], "id", id, sizeof(id)) ||
+        !qp_int(req, "limit", 1, 500, 20, &limit))
         return 0;
     char limit_s[16];
     snprintf(limit_s, sizeof(limit_s), "%ld", limit);

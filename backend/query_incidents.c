@@ -39,9 +39,10 @@ static int on_list(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int has_from, has_to, has_cursor;
     long limit;
     char cur_a[24], cur_b[24];
-    if (!qp_enum(req, "status", statuses, &status) || !qp_text(req, "service", 256, &service) ||
-        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "limit", 1, 500, 50, &limit) ||
+    static const char *const known[] = {"status", "service", "from", "to", "limit", "cursor", NULL};
+    if (!qp_known(req, known) || !qp_enum(req, "status", statuses, &status) ||
+        !qp_text(req, "service", 256, &service) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 500, 50, &limit) ||
         !qp_cursor(req, "cursor", cur_a, cur_b, sizeof(cur_a), &has_cursor))
         return 0;
     char from_s[24], to_s[24], limit_s[16];
@@ -71,7 +72,7 @@ static int on_one(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     char id[24];
-    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
     query_sql_t s = {
         .sql = one_sql, .nparams = 1, .params = {id}, .not_found = "no such incident", .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
@@ -92,27 +93,46 @@ static int on_analysis(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     char id[24];
-    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
     query_sql_t s = {
         .sql = analysis_sql, .nparams = 1, .params = {id}, .not_found = "no such incident", .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;
 }
 
+/* The trace: its spans and logs with everything OpenTelemetry sent (migration 005), the incidents it
+ * belongs to, and its resources once:
+ *   "resources": {"<hash>": {"service", "attributes", "schema_url", "dropped_attributes_count"}}
+ * referred to by each span's and log's "resource" (null for rows without one: our JSON, or rows
+ * written before resources were stored apart, whose attributes may still hold a "resource" object).
+ *   "linked_traces": the trace ids that this trace's span links point to and that are stored. */
+#define TRACE_RESOURCES QUERY_SQL_RESOURCES("SELECT resource_hash FROM s UNION SELECT resource_hash FROM l")
 static const char trace_sql[] =
-    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM spans WHERE trace_id = $1)"
-    "             AND NOT EXISTS (SELECT 1 FROM logs WHERE trace_id = $1) THEN NULL ELSE json_build_object("
+    "WITH s AS (SELECT * FROM spans WHERE trace_id = $1), l AS (SELECT * FROM logs WHERE trace_id = $1) "
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM l) THEN NULL ELSE "
+    "json_build_object("
     "  'trace_id', $1,"
     "  'spans', (SELECT coalesce(json_agg(json_build_object('trace_id', trace_id, 'span_id', span_id,"
     "       'parent_span_id', parent_span_id, 'service', service, 'name', name, 'kind', kind,"
     "       'start_ns', start_ns::text, 'end_ns', end_ns::text, 'duration_ms', (end_ns - start_ns) / 1e6,"
     "       'status', CASE status WHEN 2 THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END,"
-    "       'status_message', status_message, 'attributes', attributes, 'events', events)"
-    "       ORDER BY start_ns, span_id), '[]'::json) FROM spans WHERE trace_id = $1),"
+    "       'status_message', status_message, 'attributes', attributes, 'events', events,"
+    "       'resource', resource_hash, 'scope', " QUERY_SQL_SCOPE ", 'trace_state', trace_state,"
+    "       'flags', flags, 'links', links, 'dropped_attributes_count', dropped_attributes_count,"
+    "       'dropped_events_count', dropped_events_count, 'dropped_links_count', dropped_links_count)"
+    "       ORDER BY start_ns, span_id), '[]'::json) FROM s),"
     "  'logs', (SELECT coalesce(json_agg(json_build_object('ts_ns', ts_ns::text, 'service', service,"
     "       'level', level, 'severity', severity, 'message', message, 'span_id', span_id,"
-    "       'stack_trace', stack_trace, 'attributes', attributes) ORDER BY ts_ns, content_hash), '[]'::json)"
-    "     FROM logs WHERE trace_id = $1),"
+    "       'stack_trace', stack_trace, 'attributes', attributes, 'severity_number', severity_number,"
+    "       'observed_ns', observed_ns::text, 'body', body, 'event_name', event_name,"
+    "       'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash, 'flags', flags,"
+    "       'dropped_attributes_count', dropped_attributes_count) ORDER BY ts_ns, content_hash), '[]'::json)"
+    "     FROM l),"
+    "  'resources', " TRACE_RESOURCES ","
+    "  'linked_traces', (SELECT coalesce(json_agg(t ORDER BY t), '[]'::json) FROM (SELECT DISTINCT"
+    "       k->>'trace_id' AS t FROM s, jsonb_array_elements(CASE jsonb_typeof(s.links) WHEN 'array'"
+    "       THEN s.links ELSE '[]' END) k) x"
+    "     WHERE EXISTS (SELECT 1 FROM spans WHERE trace_id = x.t)),"
     "  'incidents', (SELECT coalesce(json_agg(incident_id), '[]'::json) FROM incident_traces WHERE trace_id "
     "= $1)"
     ")::text END";
@@ -121,7 +141,7 @@ static int on_trace(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     char trace[33];
-    if (!qp_trace_id(req, m->params[0], trace)) return 0;
+    if (!qp_known(req, NULL) || !qp_trace_id(req, m->params[0], trace)) return 0;
     query_sql_t s = {
         .sql = trace_sql, .nparams = 1, .params = {trace}, .not_found = "no such trace", .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
@@ -138,7 +158,8 @@ static int on_dead_letters(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     long limit;
-    if (!qp_int(req, "limit", 1, 1000, 100, &limit)) return 0;
+    static const char *const known[] = {"limit", NULL};
+    if (!qp_known(req, known) || !qp_int(req, "limit", 1, 1000, 100, &limit)) return 0;
     char limit_s[16];
     snprintf(limit_s, sizeof(limit_s), "%ld", limit);
     query_sql_t s = {.sql = dead_sql, .nparams = 1, .params = {limit_s}, .read_only = 1};

@@ -13,18 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The names of metric_points.kind and .temporality (migration 005's numbering). */
+#define METRIC_KIND_NAME                                                                                     \
+    "CASE kind WHEN 0 THEN 'gauge' WHEN 1 THEN 'sum' WHEN 2 THEN 'histogram' WHEN 3 THEN "                   \
+    "'exponential_histogram' WHEN 4 THEN 'summary' END"
+#define METRIC_TEMPORALITY_NAME                                                                              \
+    "CASE temporality WHEN 1 THEN 'delta' WHEN 2 THEN 'cumulative' ELSE 'unspecified' END"
+
 static void fmt_i64(char *out, size_t n, int64_t v)
 {
     snprintf(out, n, "%" PRId64, v);
 }
 
-/* GET /query/signals?kind=logs|spans|metrics&service&level&trace_id&from&to&q&limit&cursor
+/* GET /query/signals?kind=logs|spans|metrics&service&level&trace_id&from&to&q&name&limit&cursor&hist
+ * Each item carries its OTel parts (migration 005): "scope" and "resource" (a hash into the answer's
+ * "resources" map, so a resource shared by the page is sent once); logs their severity_number,
+ * observed_ns, body (JSON, when the body was not a string) and event_name; metric points their kind,
+ * temporality, monotonic, start_ns, unit and, with hist=1, hist (buckets, quantiles).
  * Newest first, ties in time ordered by the record's unique key; cursor "<ts_ns>:<n>": the page goes on
  * from the records at ts_ns, past the n of them already returned (records sharing a timestamp across a
  * page boundary are neither skipped nor repeated). */
 #define NEXT_CURSOR(ts)                                                                                      \
     "min(" ts ")::text || ':' || (count(*) FILTER (WHERE " ts " = (SELECT min(" ts ") FROM page)) + CASE "   \
     "WHEN min(" ts ") = $7::bigint THEN $10::int ELSE 0 END)::text"
+#define PAGE_RESOURCES QUERY_SQL_RESOURCES("SELECT resource_hash FROM page")
 static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
@@ -33,15 +45,18 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     const char *kind, *service, *level, *trace, *text, *name;
     int64_t from = 0, to = 0;
     int has_from, has_to, has_cursor;
-    long limit;
+    long limit, hist;
     char ca[24], cb[24];
-    if (!qp_enum(req, "kind", kinds, &kind) || !qp_text(req, "service", 256, &service) ||
-        !qp_enum(req, "level", levels, &level) || !qp_text(req, "trace_id", 32, &trace) ||
-        !qp_text(req, "q", 200, &text) || !qp_text(req, "name", 256, &name) ||
-        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "limit", 1, 1000, 100, &limit) ||
-        !qp_cursor(req, "cursor", ca, cb, sizeof(ca), &has_cursor))
+    static const char *const known[] = {"kind", "service", "level", "trace_id", "q",    "name",
+                                        "from", "to",      "limit", "cursor",   "hist", NULL};
+    if (!qp_known(req, known) || !qp_enum(req, "kind", kinds, &kind) ||
+        !qp_text(req, "service", 256, &service) || !qp_enum(req, "level", levels, &level) ||
+        !qp_text(req, "trace_id", 32, &trace) || !qp_text(req, "q", 200, &text) ||
+        !qp_text(req, "name", 256, &name) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 1000, 100, &limit) ||
+        !qp_int(req, "hist", 0, 1, 0, &hist) || !qp_cursor(req, "cursor", ca, cb, sizeof(ca), &has_cursor))
         return 0;
+    int is_metrics = kind && !strcmp(kind, "metrics");
     static const int sev[] = {1, 2, 3, 4, 5, 6};
     char sev_s[8] = "", from_s[24], to_s[24], limit_s[16];
     for (int i = 0; level && levels[i]; i++)
@@ -52,7 +67,8 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     const char *sql;
     if (kind == NULL || !strcmp(kind, "logs"))
         sql =
-            "WITH page AS (SELECT ts_ns, service, level, severity, message, trace_id, span_id, stack_trace "
+            "WITH page AS (SELECT ts_ns, service, level, severity, message, trace_id, span_id, stack_trace, "
+            "severity_number, observed_ns, body, event_name, scope_name, scope_version, resource_hash "
             "FROM logs WHERE ($1::text IS NULL OR service = $1) AND ($2::int IS NULL OR severity >= $2::int) "
             "AND ($3::text IS NULL OR trace_id = $3) AND ($4::bigint IS NULL OR ts_ns >= $4::bigint) "
             "AND ($5::bigint IS NULL OR ts_ns <= $5::bigint) AND ($6::text IS NULL OR message ILIKE '%' || "
@@ -62,14 +78,15 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
             "$8::int) "
             "SELECT json_build_object('kind', 'logs', 'items', coalesce(json_agg(json_build_object('ts_ns', "
             "ts_ns::text, 'service', service, 'level', level, 'message', message, 'trace_id', trace_id, "
-            "'span_id', "
-            "span_id, 'stack_trace', stack_trace) ORDER BY ts_ns DESC), '[]'::json), 'next_cursor', CASE "
-            "WHEN "
-            "count(*) = $8::int THEN " NEXT_CURSOR("ts_ns") " END)::text FROM page";
+            "'span_id', span_id, 'stack_trace', stack_trace, 'severity_number', severity_number, "
+            "'observed_ns', observed_ns::text, 'body', body, 'event_name', event_name, "
+            "'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash) ORDER BY ts_ns DESC), '[]'::json), "
+            "'resources', " PAGE_RESOURCES ", "
+            "'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("ts_ns") " END)::text FROM page";
     else if (!strcmp(kind, "spans"))
         sql = "WITH page AS (SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, "
-              "status, "
-              "status_message FROM spans WHERE ($1::text IS NULL OR service = $1) AND ($2::int IS NULL OR "
+              "status, status_message, scope_name, scope_version, resource_hash FROM spans "
+              "WHERE ($1::text IS NULL OR service = $1) AND ($2::int IS NULL OR "
               "(status = 2) = ($2::int >= 5)) AND ($3::text IS NULL OR trace_id = $3) AND ($4::bigint IS "
               "NULL OR "
               "start_ns >= $4::bigint) AND ($5::bigint IS NULL OR start_ns <= $5::bigint) AND ($6::text IS "
@@ -84,31 +101,37 @@ static int on_signals(void *ctx, h2o_req_t *req, const httpd_match_t *m)
               "name, "
               "'start_ns', start_ns::text, 'duration_ms', (end_ns - start_ns) / 1e6, 'status', CASE status "
               "WHEN 2 "
-              "THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END, 'status_message', status_message) ORDER BY "
-              "start_ns "
-              "DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR(
-                  "start_ns") " END)::text FROM page";
+              "THEN 'ERROR' WHEN 1 THEN 'OK' ELSE 'UNSET' END, 'status_message', status_message, "
+              "'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash) ORDER BY start_ns DESC), "
+              "'[]'::json), 'resources', " PAGE_RESOURCES ", 'next_cursor', "
+              "CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("start_ns") " END)::text FROM page";
     else
         sql =
-            "WITH page AS (SELECT ts_ns, service, name, value, labels FROM metric_points WHERE ($1::text IS "
-            "NULL "
+            "WITH page AS (SELECT ts_ns, service, name, value, labels, kind, temporality, monotonic, "
+            "start_ns, unit, hist, scope_name, scope_version, resource_hash FROM metric_points WHERE "
+            "($1::text IS NULL "
             "OR service = $1) AND ($2::int IS NULL OR $2::int = $2::int) AND ($3::text IS NULL OR $3 = $3) "
             "AND "
             "($4::bigint IS NULL OR ts_ns >= $4::bigint) AND ($5::bigint IS NULL OR ts_ns <= $5::bigint) AND "
-            "($6::text IS NULL OR name ILIKE '%' || replace(replace($6, '%', '\\%'), '_', '\\_') || '%') AND "
+            "($6::text IS NULL OR name ILIKE '%' || replace(replace($6, '%', '\\%'), '_', '\\_') || '%') "
+            "AND "
             "($7::bigint IS NULL OR ts_ns <= $7::bigint) AND ($9::text IS NULL OR name = $9) ORDER BY ts_ns "
             "DESC, point_hash DESC OFFSET $10::int "
             "LIMIT $8::int) SELECT json_build_object('kind', 'metrics', 'items', "
             "coalesce(json_agg(json_build_object("
-            "'ts_ns', ts_ns::text, 'service', service, 'name', name, 'value', value, 'labels', labels) ORDER "
-            "BY "
-            "ts_ns DESC), '[]'::json), 'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR(
-                "ts_ns") " END)::text FROM page";
+            "'ts_ns', ts_ns::text, 'service', service, 'name', name, 'value', value, 'labels', labels, "
+            "'kind', " METRIC_KIND_NAME ", 'temporality', " METRIC_TEMPORALITY_NAME ", "
+            "'monotonic', monotonic, 'start_ns', start_ns::text, 'unit', unit, "
+            "'hist', CASE WHEN $11::boolean THEN hist END, "
+            "'scope', " QUERY_SQL_SCOPE ", 'resource', resource_hash) ORDER BY ts_ns DESC), '[]'::json), "
+            "'resources', " PAGE_RESOURCES ", "
+            "'next_cursor', CASE WHEN count(*) = $8::int THEN " NEXT_CURSOR("ts_ns") " END)::text FROM page";
+    /* $11 is only in the metrics statement: PostgreSQL cannot type a parameter no statement uses */
     query_sql_t s = {.sql = sql,
-                     .nparams = 10,
+                     .nparams = is_metrics ? 11 : 10,
                      .params = {service, *sev_s ? sev_s : NULL, trace, has_from ? from_s : NULL,
                                 has_to ? to_s : NULL, text, has_cursor ? ca : NULL, limit_s, name,
-                                has_cursor ? cb : "0"},
+                                has_cursor ? cb : "0", hist ? "true" : "false"},
                      .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;
@@ -121,7 +144,9 @@ static int on_services(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     query_api_t *q = ctx;
     int64_t from, to;
     int has_from, has_to;
-    if (!qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to)) return 0;
+    static const char *const known[] = {"from", "to", NULL};
+    if (!qp_known(req, known) || !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to))
+        return 0;
     char from_s[24], to_s[24];
     fmt_i64(from_s, sizeof(from_s), from);
     fmt_i64(to_s, sizeof(to_s), to);
@@ -165,9 +190,11 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int64_t from, to;
     int has_from, has_to;
     long step, raw;
-    if (!qp_text(req, "service", 256, &service) || !qp_text(req, "name", 1024, &name) ||
-        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
-        !qp_int(req, "step", 1, 86400, 60, &step) || !qp_int(req, "raw", 0, 1, 0, &raw))
+    static const char *const known[] = {"service", "name", "from", "to", "step", "raw", NULL};
+    if (!qp_known(req, known) || !qp_text(req, "service", 256, &service) ||
+        !qp_text(req, "name", 1024, &name) || !qp_time(req, "from", &from, &has_from) ||
+        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "step", 1, 86400, 60, &step) ||
+        !qp_int(req, "raw", 0, 1, 0, &raw))
         return 0;
     if (!service || !name) {
         httpd_send_error(req, 400, "invalid_parameter", "query parameter service and name are required",
@@ -210,8 +237,10 @@ static int on_anomalies(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int64_t from, to;
     int has_from, has_to;
     long limit;
-    if (!qp_text(req, "service", 256, &service) || !qp_time(req, "from", &from, &has_from) ||
-        !qp_time(req, "to", &to, &has_to) || !qp_int(req, "limit", 1, 1000, 100, &limit))
+    static const char *const known[] = {"service", "from", "to", "limit", NULL};
+    if (!qp_known(req, known) || !qp_text(req, "service", 256, &service) ||
+        !qp_time(req, "from", &from, &has_from) || !qp_time(req, "to", &to, &has_to) ||
+        !qp_int(req, "limit", 1, 1000, 100, &limit))
         return 0;
     char from_s[24], to_s[24], limit_s[16];
     fmt_i64(from_s, sizeof(from_s), from);
@@ -238,7 +267,7 @@ static int on_suspects(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     char id[24];
-    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
     static const char sql[] =
         "SELECT json_build_object('incident_id', i.id, 'suspects', coalesce((SELECT a.evidence->'suspects' "
         "FROM "
@@ -258,7 +287,7 @@ static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     char id[24];
-    if (!qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
+    if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
     json_error_t jerr;
     json_t *b = json_loadb(req->entity.base, req->entity.len, 0, &jerr);
     const char *verdict = json_string_value(json_object_get(b, "verdict"));
@@ -299,6 +328,7 @@ static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 static int on_accuracy(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
+    if (!qp_known(req, NULL)) return 0;
     static const char sql[] =
         "WITH last AS (SELECT DISTINCT ON (incident_id) incident_id, verdict FROM feedback ORDER BY "
         "incident_id, "
@@ -398,7 +428,7 @@ static int on_rerun(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     rerun_job_t *j = xcalloc(1, sizeof(*j));
-    if (!qp_path_id(req, m->params[0], "id", j->id, sizeof(j->id))) {
+    if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", j->id, sizeof(j->id))) {
         free(j);
         return 0;
     }

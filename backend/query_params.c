@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,5 +127,27 @@ int qp_trace_id(h2o_req_t *req, h2o_iovec_t v, char out[33])
         out[i] = c;
     }
     out[32] = '\0';
+    return 1;
+}
+
+int qp_known(h2o_req_t *req, const char *const *known)
+{
+    if (req->query_at == SIZE_MAX) return 1;
+    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        if (amp == NULL) amp = end;
+        const char *eq = memchr(q, '=', (size_t)(amp - q));
+        size_t n = (size_t)((eq ? eq : amp) - q);
+        int found = n == 0; /* "a=1&&b=2" and a trailing '&' name nothing */
+        for (size_t i = 0; !found && known && known[i]; i++)
+            found = strlen(known[i]) == n && memcmp(known[i], q, n) == 0;
+        if (!found) {
+            char name[65];
+            snprintf(name, sizeof(name), "%.*s", (int)(n < 64 ? n : 64), q);
+            return bad(req, name, "unknown parameter");
+        }
+        q = amp + 1;
+    }
     return 1;
 }

@@ -20,5 +20,9 @@ int qp_cursor(h2o_req_t *req, const char *name, char *a, char *b, size_t len, in
 int qp_path_id(h2o_req_t *req, h2o_iovec_t v, const char *name, char *out, size_t outlen);
 /* A 32-hex trace id in the path. */
 int qp_trace_id(h2o_req_t *req, h2o_iovec_t v, char out[33]);
+/* Refuses a parameter the route does not read: every name in the query string must be among `known`
+ * (NULL-terminated; NULL itself: the route takes none), else 400 naming the first unknown one. A
+ * misspelt filter ("servce=payment") would otherwise be ignored and the answer silently unfiltered. */
+int qp_known(h2o_req_t *req, const char *const *known);
 
 #endif

@@ -9,6 +9,21 @@
 
 #define QUERY_MAX_PARAMS 12
 
+/* SQL fragments shared by the routes that read raw telemetry (migration 005), so a record's OTel
+ * parts read the same everywhere:
+ *   QUERY_SQL_SCOPE: the row's instrumentation scope, {"name","version"}, or null when none was sent;
+ *   QUERY_SQL_RESOURCES(hashes): {"<hash>": {"service","attributes","schema_url",
+ *     "dropped_attributes_count"}} for the resources whose hash the subquery `hashes` yields ({} for
+ *     none); rows refer to their resource by that hash ("resource"), so each is sent once. */
+#define QUERY_SQL_SCOPE                                                                                      \
+    "CASE WHEN scope_name IS NULL AND scope_version IS NULL THEN NULL ELSE json_build_object('name', "       \
+    "scope_name, 'version', scope_version) END"
+#define QUERY_SQL_RESOURCES(hashes)                                                                          \
+    "(SELECT coalesce(json_object_agg(r.resource_hash, json_build_object('service', r.service, "             \
+    "'attributes', r.attributes, 'schema_url', r.schema_url, 'dropped_attributes_count', "                   \
+    "r.dropped_attributes) ORDER BY r.resource_hash), '{}'::json) FROM resources r WHERE r.resource_hash "   \
+    "IN (" hashes "))"
+
 typedef struct {
     const char *sql;
     int nparams;

@@ -65,6 +65,9 @@ static const var_spec_t vars[] = {
     {"ADMIN_API_KEY", NULL, T_KEYS, ALL, OFF(admin_keys), 0, 0, "key for /debug and admin operations"},
     {"LLM_BASE_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(llm_base_url), 0, 0,
      "OpenAI-compatible base URL (POST {url}/chat/completions); empty: deterministic reports only"},
+    {"LLM_ALLOW_INSECURE", "0", T_INT, CFG_PIPELINE, OFF(llm_allow_insecure), 0, 1,
+     "1 allows LLM_BASE_URL over plain http:// to a host other than loopback (prompts would cross the "
+     "network unencrypted)"},
     {"LLM_API_KEY", "", T_STRING, CFG_PIPELINE, OFF(llm_api_key), 0, 0, "bearer token sent to the LLM"},
     {"LLM_MODEL", "gpt-4o-mini", T_STRING, CFG_PIPELINE, OFF(llm_model), 0, 0, "model name sent to the LLM"},
     {"LLM_TIMEOUT_MS", "30000", T_INT, CFG_PIPELINE, OFF(llm_timeout_ms), 100, 600000,
@@ -91,7 +94,10 @@ static const var_spec_t vars[] = {
     {"REQUEST_TIMEOUT_MS", "10000", T_INT, CFG_BACKEND, OFF(request_timeout_ms), 100, 600000,
      "a client slower than this to send its request is dropped (slow clients cannot hold threads)"},
     {"RETENTION_DAYS", "30", T_INT, CFG_BACKEND, OFF(retention_days), 1, 36500,
-     "raw telemetry partitions older than this many days are dropped"},
+     "raw telemetry partitions older than this many days are dropped; records older than that are refused "
+     "at ingest (400, or counted as rejected in OTLP's partialSuccess)"},
+    {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
+     "records stamped more than this many seconds ahead of now are refused at ingest"},
     {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
      "a job claimed but not acknowledged for this long goes to another worker"},
     {"MAX_ATTEMPTS", "3", T_INT, CFG_PIPELINE, OFF(max_attempts), 1, 100,
@@ -164,7 +170,8 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
             return 0;
         }
         if (!url_ok(v)) {
-            snprintf(err, errlen, "%s: \"%s\" is not a URL (expected scheme://host...)", s->name, v);
+            /* the value is not repeated: URLs hold passwords and tokens */
+            snprintf(err, errlen, "%s: not a URL (expected scheme://host...)", s->name);
             return -1;
         }
         *(char **)field = xstrdup(v);
@@ -192,7 +199,8 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
             else if (strncmp(u, "json:", 5) == 0)
                 u += 5;
             if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-                snprintf(err, errlen, "%s: \"%s\" is not an http(s) URL", s->name, tok);
+                snprintf(err, errlen, "%s: an entry is not an http(s) URL (entries are [slack:|json:]URL)",
+                         s->name);
                 free(copy);
                 return -1;
             }
@@ -243,6 +251,31 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
     return -1;
 }
 
+/* 1 when the URL's host is a loopback address (127.0.0.0/8, ::1, localhost). */
+static int host_is_loopback(const char *url)
+{
+    const char *h = strstr(url, "://");
+    if (h == NULL) return 0;
+    h += 3;
+    const char *at = strpbrk(h, "@/"); /* skip user:pass@ */
+    if (at && *at == '@') h = at + 1;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0 || strncmp(h, "localhost", 9) == 0;
+}
+
+/* Rules between the pipeline's variables. */
+static int check_pipeline(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *u = cfg->llm_base_url;
+    if (u && strncmp(u, "http://", 7) == 0 && !host_is_loopback(u) && !cfg->llm_allow_insecure) {
+        snprintf(
+            err, errlen,
+            "LLM_BASE_URL: plain http:// to a host other than loopback would send prompts unencrypted; use "
+            "https:// or set LLM_ALLOW_INSECURE=1");
+        return -1;
+    }
+    return 0;
+}
+
 /* Rules between the backend's variables. */
 static int check_backend(const config_t *cfg, char *err, size_t errlen)
 {
@@ -276,7 +309,8 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
             return -1;
         }
     }
-    if ((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) {
+    if (((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
+        ((program & CFG_PIPELINE) && check_pipeline(cfg, err, errlen) != 0)) {
         config_dispose(cfg);
         return -1;
     }

@@ -32,6 +32,7 @@ typedef struct {
     char *llm_api_key;
     char *llm_model;
     int llm_timeout_ms;
+    int llm_allow_insecure;
     int llm_breaker_open_ms;
     log_level_t log_level;
     int debounce_quiet_ms;
@@ -45,6 +46,7 @@ typedef struct {
     int max_connections;
     int request_timeout_ms;
     int retention_days;
+    int ingest_max_future_s; /* with retention_days: the accepted range of record times */
     int visibility_timeout_ms;
     int max_attempts;
     int anomaly_period_s;   /* how often the anomaly detector scans new metric points */

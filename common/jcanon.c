@@ -30,9 +30,9 @@ static int cmp_members(const void *a, const void *b, void *arg)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int value(jscan_t *j, int depth, buf_t *out, const char **why);
+static int value(jscan_t *j, int depth, int limit, buf_t *out, const char **why);
 
-static int object(jscan_t *j, int depth, buf_t *out, const char **why)
+static int object(jscan_t *j, int depth, int limit, buf_t *out, const char **why)
 {
     buf_t keys, key;
     buf_init(&keys, (size_t)(j->end - j->start) + 16);
@@ -83,7 +83,7 @@ static int object(jscan_t *j, int depth, buf_t *out, const char **why)
             goto full;
         jscan_t sub;
         jscan_init(&sub, m[i].value.s, m[i].value.n, j->max_depth);
-        int v = value(&sub, depth + 1, out, why);
+        int v = value(&sub, depth + 1, limit, out, why);
         if (v != 0) {
             rc = v;
             goto out;
@@ -101,7 +101,7 @@ out:
     return rc;
 }
 
-static int array(jscan_t *j, int depth, buf_t *out, const char **why)
+static int array(jscan_t *j, int depth, int limit, buf_t *out, const char **why)
 {
     int r, first = 1;
     jscan_array_begin(j);
@@ -109,7 +109,7 @@ static int array(jscan_t *j, int depth, buf_t *out, const char **why)
     while ((r = jscan_array_next(j)) == 1) {
         if (!first && buf_append_char(out, ',') != 0) return -2;
         first = 0;
-        int v = value(j, depth + 1, out, why);
+        int v = value(j, depth + 1, limit, out, why);
         if (v != 0) return v;
     }
     if (r < 0) {
@@ -137,18 +137,18 @@ static int number(jscan_t *j, buf_t *out, const char **why)
     return jw_double(out, d) != 0 ? -2 : 0;
 }
 
-static int value(jscan_t *j, int depth, buf_t *out, const char **why)
+static int value(jscan_t *j, int depth, int limit, buf_t *out, const char **why)
 {
-    if (depth > j->max_depth) {
+    jtype_t t = jscan_peek(j);
+    if ((t == JT_OBJECT || t == JT_ARRAY) && depth > limit) { /* containers count, as jscan counts them */
         *why = "nested too deeply";
         return -1;
     }
-    jtype_t t = jscan_peek(j);
     switch (t) {
     case JT_OBJECT:
-        return object(j, depth, out, why);
+        return object(j, depth, limit, out, why);
     case JT_ARRAY:
-        return array(j, depth, out, why);
+        return array(j, depth, limit, out, why);
     case JT_NUMBER:
         return number(j, out, why);
     case JT_STRING: {
@@ -186,7 +186,7 @@ int jcanon(const char *json, size_t n, int max_depth, buf_t *out, const char **w
     jscan_t j;
     /* the scanner's own depth guard sits above ours so that ours gives the message */
     jscan_init(&j, json, n, max_depth + 2);
-    int rc = value(&j, 1, out, why);
+    int rc = value(&j, 1, max_depth, out, why);
     if (rc == 0 && jscan_finish(&j) != 0) {
         *why = j.err;
         rc = -1;

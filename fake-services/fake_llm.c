@@ -2,8 +2,8 @@
  * deterministically from the evidence in the last user message (llm_answer.c), following the request's
  * JSON schema, and misbehaves on demand, per request (header X-Fake-Mode, or FAKE_MODE=<mode> anywhere
  * in the prompt) or for every request (FAKE_LLM_MODE, or POST /control/mode {"mode":...}): normal,
- * slow, rate_limit, error, invalid_json, invented, injection_echo. GET /stats counts requests by mode.
- * Every answer is computed on the loop thread (it is cheap and pure); slow answers wait in a deadline
+ * slow, rate_limit, error, invalid_json, invented, injection_echo, hostile. GET /stats counts requests by
+ * mode. Every answer is computed on the loop thread (it is cheap and pure); slow answers wait in a deadline
  * queue, never on the loop. */
 #include "alloc.h"
 #include "auth.h"
@@ -116,8 +116,8 @@ static int on_chat(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     if (mode < 0) {
         answer_request_dispose(&r);
         bad_request(f, req,
-                    "X-Fake-Mode: expected normal, slow, rate_limit, error, invalid_json, invented or "
-                    "injection_echo",
+                    "X-Fake-Mode: expected normal, slow, rate_limit, error, invalid_json, invented, "
+                    "injection_echo or hostile",
                     NULL);
         return 0;
     }
@@ -152,6 +152,7 @@ static int on_chat(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     case FAKE_NORMAL:
     case FAKE_INVENTED:
     case FAKE_INJECTION_ECHO:
+    case FAKE_HOSTILE:
     case FAKE_MODE_COUNT: {
         char *report = answer_report(&r, (fake_mode_t)mode);
         answer = completion(f, &r, report, (fake_mode_t)mode);
@@ -183,10 +184,10 @@ static int on_mode(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int mode = name ? answer_mode_parse(name, strlen(name)) : -1;
     json_decref(b);
     if (mode < 0) {
-        httpd_send_error(
-            req, 400, "invalid",
-            "mode: expected normal, slow, rate_limit, error, invalid_json, invented or injection_echo",
-            "mode");
+        httpd_send_error(req, 400, "invalid",
+                         "mode: expected normal, slow, rate_limit, error, invalid_json, invented, "
+                         "injection_echo or hostile",
+                         "mode");
         return 0;
     }
     atomic_store(&f->mode, mode);
@@ -241,7 +242,7 @@ static const fake_env_var_t env_vars[] = {
     {"FAKE_LLM_PORT", "8090", "HTTP port"},
     {"FAKE_LLM_MODE", "normal",
      "mode of requests that ask for none: normal, slow, rate_limit, error, invalid_json, invented, "
-     "injection_echo"},
+     "injection_echo, hostile"},
     {"FAKE_LLM_SLOW_MS", "5000", "how late slow answers come"},
     {"FAKE_LLM_API_KEY", NULL, "when set, chat requests need Authorization: Bearer <key> (else 401)"},
 };

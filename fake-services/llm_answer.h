@@ -15,6 +15,8 @@ typedef enum {
     FAKE_INVALID_JSON,   /* 200 whose content is not JSON */
     FAKE_INVENTED,       /* a report naming a service that is not in the evidence */
     FAKE_INJECTION_ECHO, /* echoes instruction-like evidence text, adds fields and a tool call */
+    FAKE_HOSTILE,        /* the right root cause, with links, mentions, markup, an oversized impact
+                            and a confidence of 1 in its free text (untrusted-output tests) */
     FAKE_MODE_COUNT
 } fake_mode_t;
 
@@ -37,8 +39,8 @@ void answer_request_dispose(chat_request_t *r);
 /* The evidence object in `text`: the JSON between <evidence> and </evidence>, else the first {...}
  * object that parses. New reference, or NULL. */
 json_t *answer_find_evidence(const char *text);
-/* The report as JSON text (caller frees) for FAKE_NORMAL, FAKE_SLOW, FAKE_INVENTED or
- * FAKE_INJECTION_ECHO. */
+/* The report as JSON text (caller frees) for FAKE_NORMAL, FAKE_SLOW, FAKE_INVENTED,
+ * FAKE_INJECTION_ECHO or FAKE_HOSTILE. */
 char *answer_report(const chat_request_t *r, fake_mode_t mode);
 /* Rough token count of text (4 bytes a token, at least 1). */
 int answer_tokens(const char *text);

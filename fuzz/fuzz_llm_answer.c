@@ -1,7 +1,9 @@
 /* libFuzzer target: the check of an LLM answer against a fixed evidence (pipeline/rca/llm_io.h) and the
  * redaction of any text. An accepted report must name the evidence's root cause, cite only ids the
- * evidence holds, carry a confidence in [0, 1] and say it came from the LLM; a refusal must say why. */
+ * evidence holds, carry the code's confidence (never the model's) and say it came from the LLM; a refusal
+ * must say why. */
 #include "llm_io.h"
+#include "redact.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -23,7 +25,7 @@ static void check_report(const json_t *r)
             abort();
     }
     double c = json_number_value(json_object_get(r, "confidence"));
-    if (!(c >= 0 && c <= 1)) abort();
+    if (c != 0.5) abort();
     const char *by = json_string_value(json_object_get(r, "generated_by"));
     if (!by || strcmp(by, "llm") != 0) abort();
 }
@@ -39,14 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     char why[256] = "";
-    json_t *r = llm_check_answer(text, evidence, why, sizeof(why));
+    json_t *r = llm_check_answer(text, evidence, 0.5, why, sizeof(why));
     if (r)
         check_report(r);
     else if (why[0] == '\0')
         abort();
     json_decref(r);
-    char *red = llm_redact(text);
-    if (red == NULL || strlen(red) > 4 * size + 64) abort();
+    char *red = redact_str(text);
+    if (red == NULL || strlen(red) > redact_bound(size)) abort();
     free(red);
     free(text);
     json_decref(evidence);

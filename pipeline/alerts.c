@@ -4,6 +4,9 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "redact.h"
+#include "safetext.h"
+#include "url_origin.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -78,7 +81,11 @@ int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *d
                          "ON CONFLICT (destination, dedup_key) DO NOTHING",
                          7, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            log_warn("alert not queued: %s", PQerrorMessage(c));
+            /* the primary message only: the detail may quote the row, whose destination is secret */
+            const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+            char origin[URL_ORIGIN_MAX];
+            log_warn("alert not queued for %s: %s", url_origin(a->dest[i].url, origin, sizeof(origin)),
+                     msg ? msg : "connection lost");
             rc = -1;
         }
         PQclear(r);
@@ -88,6 +95,16 @@ int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *d
 }
 
 /* ---- Payloads ---- */
+
+/* Every payload leaves the machine: its strings are redacted (the text and the embedded report
+ * included). Takes `p`; returns a new reference, NULL when `p` is NULL. */
+static json_t *redacted(json_t *p)
+{
+    if (p == NULL) return NULL;
+    json_t *r = redact_json(p);
+    json_decref(p);
+    return r;
+}
 
 json_t *alerts_incident_payload(long long incident_id, const char *title, const char *service)
 {
@@ -99,7 +116,7 @@ json_t *alerts_incident_payload(long long incident_id, const char *title, const 
     json_t *p =
         json_pack("{s:s,s:I,s:s,s:s?,s:o,s:o}", "kind", "incident", "incident_id", (json_int_t)incident_id,
                   "title", title, "service", service, "link", link, "text", text);
-    return p; /* json_pack steals link and text, even when it fails */
+    return redacted(p); /* json_pack steals link and text, even when it fails */
 }
 
 json_t *alerts_degradation_payload(long long incident_id, const char *service, const char *endpoint,
@@ -108,9 +125,9 @@ json_t *alerts_degradation_payload(long long incident_id, const char *service, c
     json_t *link = json_sprintf(ALERTS_LINK_FMT, incident_id);
     json_t *text = json_sprintf("Degradation #%lld of %s %s: %s %s", incident_id, service, endpoint,
                                 explanation, json_string_value(link));
-    return json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o}", "kind", "degradation", "incident_id",
-                     (json_int_t)incident_id, "title", explanation, "service", service, "endpoint", endpoint,
-                     "link", link, "text", text);
+    return redacted(json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:o}", "kind", "degradation", "incident_id",
+                              (json_int_t)incident_id, "title", explanation, "service", service, "endpoint",
+                              endpoint, "link", link, "text", text));
 }
 
 double alerts_report_confidence(const json_t *report)
@@ -129,10 +146,28 @@ json_t *alerts_report_payload(long long incident_id, int version, const char *ti
     json_t *text = json_sprintf("Report v%d for incident #%lld (%s, confidence %.2f): %s %s", version,
                                 incident_id, service ? service : "no root service",
                                 alerts_report_confidence(report), summary, json_string_value(link));
-    return json_pack("{s:s,s:I,s:i,s:s,s:s?,s:s,s:O?,s:o,s:O,s:o}", "kind", "report", "incident_id",
-                     (json_int_t)incident_id, "version", version, "title", title, "service", service,
-                     "summary", summary, "confidence", json_is_number(conf) ? conf : NULL, "link", link,
-                     "report", report, "text", text);
+    return redacted(json_pack("{s:s,s:I,s:i,s:s,s:s?,s:s,s:O?,s:o,s:O,s:o}", "kind", "report", "incident_id",
+                              (json_int_t)incident_id, "version", version, "title", title, "service", service,
+                              "summary", summary, "confidence", json_is_number(conf) ? conf : NULL, "link",
+                              link, "report", report, "text", text));
+}
+
+char *alerts_slack_body(const char *payload_json)
+{
+    json_t *p = json_loads(payload_json, 0, NULL);
+    const char *text = json_string_value(json_object_get(p, "text"));
+    char *body = NULL;
+    if (text) {
+        char *clean = redact_str(text);
+        char *escaped = safetext_slack_escape(clean);
+        json_t *slack = json_pack("{s:s}", "text", escaped);
+        body = slack ? json_dumps(slack, JSON_COMPACT) : NULL;
+        json_decref(slack);
+        free(escaped);
+        free(clean);
+    }
+    json_decref(p);
+    return body;
 }
 
 /* ---- Sender ---- */
@@ -143,19 +178,15 @@ static size_t discard(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
-/* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason. */
+/* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason (which never holds the URL: it
+ * is stored in alert_deliveries.last_error). */
 static int post(CURL *curl, const char *url, const char *format, const char *payload, char *err,
                 size_t errlen)
 {
-    char *body = NULL;
-    if (strcmp(format, "slack") == 0) {
-        json_t *p = json_loads(payload, 0, NULL);
-        json_t *slack = json_pack("{s:O?}", "text", json_object_get(p, "text"));
-        body = json_dumps(slack, JSON_COMPACT);
-        json_decref(slack);
-        json_decref(p);
-    } else {
-        body = xstrdup(payload);
+    char *body = strcmp(format, "slack") == 0 ? alerts_slack_body(payload) : xstrdup(payload);
+    if (body == NULL) {
+        snprintf(err, errlen, "payload has no text for Slack");
+        return -1;
     }
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_reset(curl);
@@ -229,9 +260,11 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
                 4, NULL, q, NULL, NULL, 0);
         }
         PQclear(u);
-        if (!ok)
-            log_info("alert %s to %s failed (%s); retry in %.0f ms", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                     err, backoff_ms);
+        if (!ok) {
+            char origin[URL_ORIGIN_MAX];
+            log_info("alert %s to %s failed (%s); retry in %.0f ms", PQgetvalue(r, i, 0),
+                     url_origin(PQgetvalue(r, i, 1), origin, sizeof(origin)), err, backoff_ms);
+        }
     }
     PQclear(r);
 }

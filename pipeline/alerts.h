@@ -24,8 +24,9 @@ void alerts_stop(alerts_t *a);
 int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *dedup_key, json_t *payload,
                    double confidence);
 
-/* ---- Payloads (pure): the plain JSON form; its "text" is what Slack shows. Each returns a new
- * reference, or NULL when a string is not UTF-8. `service` may be NULL; `report` is borrowed. */
+/* ---- Payloads (pure): the plain JSON form; its "text" is what Slack shows. Every string of a payload
+ * (the embedded report included) is redacted (redact.h). Each returns a new reference, or NULL when a
+ * string is not UTF-8. `service` may be NULL; `report` is borrowed. */
 
 /* A new incident: kind, incident_id, title, service, link (the dashboard's page of the incident). */
 json_t *alerts_incident_payload(long long incident_id, const char *title, const char *service);
@@ -38,7 +39,13 @@ json_t *alerts_degradation_payload(long long incident_id, const char *service, c
 json_t *alerts_report_payload(long long incident_id, int version, const char *title, const char *service,
                               json_t *report);
 /* The report's confidence for alerts_enqueue(): its "confidence", or 0 when it has none (a report
- * that does not say how sure it is counts as unsure). */
+ * that does not say how sure it is counts as unsure). Stored reports carry the code's confidence,
+ * computed from the evidence (llm_check_answer() replaces whatever the model said). */
 double alerts_report_confidence(const json_t *report);
+/* The Slack body {"text"} of a stored plain payload (JSON text): its "text" redacted again and escaped
+ * for Slack (& < > as entities, so no <!channel>, <@U...> or <url|label> from telemetry or the model
+ * survives; @here/@channel/@everyone lose their '@'). Caller frees; NULL when the payload has no
+ * "text" string. */
+char *alerts_slack_body(const char *payload_json);
 
 #endif

@@ -6,6 +6,7 @@
 #include "llm_io.h"
 #include "log.h"
 #include "rca.h"
+#include "redact.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -85,7 +86,12 @@ static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *ro
     row->llm_model = llm_client_model(a->llm);
     char *request = llm_build_request(llm_client_model(a->llm), res->evidence);
     llm_answer_t ans;
-    int rc = llm_client_complete(a->llm, request, &ans);
+    memset(&ans, 0, sizeof(ans));
+    int rc = -1;
+    if (request)
+        rc = llm_client_complete(a->llm, request, &ans);
+    else
+        snprintf(ans.error, sizeof(ans.error), "the evidence could not be serialised");
     free(request);
     row->llm_latency_ms = ans.latency_ms;
     row->prompt_tokens = ans.prompt_tokens;
@@ -93,7 +99,9 @@ static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *ro
     json_t *checked = NULL;
     if (rc == 0) {
         char why[256];
-        checked = llm_check_answer(ans.content, res->evidence, why, sizeof(why));
+        /* the confidence shown and used for alert suppression is the code's, never the model's */
+        double confidence = json_number_value(json_object_get(res->report, "confidence"));
+        checked = llm_check_answer(ans.content, res->evidence, confidence, why, sizeof(why));
         if (!checked) snprintf(llm_error, errlen, "LLM answer rejected: %s", why);
     } else {
         snprintf(llm_error, errlen, "LLM call failed: %s", ans.error);
@@ -204,7 +212,10 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
                           .evidence = res.evidence,
                           .analysis_cpu_us = cpu};
     char llm_error[400];
-    json_t *report = write_report(a, &res, &row, llm_error, sizeof(llm_error));
+    /* the stored report is what alerts and the dashboard show: redacted like everything that leaves */
+    json_t *written = write_report(a, &res, &row, llm_error, sizeof(llm_error));
+    json_t *report = redact_json(written);
+    json_decref(written);
     row.report = report;
     long long id;
     int version;

@@ -6,6 +6,7 @@
 #include "suspects.h"
 #include "store.h"
 #include "window_rank.h"
+#include "redact.h"
 #include "window_report.h"
 
 #include <inttypes.h>
@@ -100,10 +101,13 @@ static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int
                              ? NULL
                              : json_string_value(json_object_get(lead, "service"));
     json_t *evidence = NULL, *suspects = rank_suspects(c, to - len, to, PQgetvalue(r, i, 4), leader);
-    json_t *report = window_report_build(ranking, title, suspects, &evidence);
+    json_t *built = window_report_build(ranking, title, suspects, &evidence);
     json_decref(ranking);
     json_decref(suspects);
-    if (report == NULL) return 0;
+    if (built == NULL) return 0;
+    /* the stored report is what alerts and the dashboard show: redacted like everything that leaves */
+    json_t *report = redact_json(built);
+    json_decref(built);
     char trace[64];
     snprintf(trace, sizeof(trace), "window:%s", id); /* a degradation without any trace of its endpoint */
     const json_t *rc = json_object_get(evidence, "root_cause");

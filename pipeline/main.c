@@ -2,6 +2,7 @@
 #include "pipeline.h"
 #include "log.h"
 #include "program.h"
+#include "url_origin.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -18,8 +19,10 @@ int main(int argc, char **argv)
         log_error("cannot start: %s", err);
         return 1;
     }
+    char origin[URL_ORIGIN_MAX]; /* the base URL is a secret: its origin only */
     log_info("listening on port %d; LLM %s", app.cfg.pipeline_port,
-             app.cfg.llm_base_url ? app.cfg.llm_base_url : "not configured (deterministic reports)");
+             app.cfg.llm_base_url ? url_origin(app.cfg.llm_base_url, origin, sizeof(origin))
+                                  : "not configured (deterministic reports)");
     int sig = program_wait_signal();
     log_info("signal %d: stopping", sig);
     pipeline_stop(&app);

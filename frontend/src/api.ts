@@ -218,6 +218,37 @@ export interface AnalysisAnswer {
   versions: Analysis[];
 }
 
+/* OpenTelemetry's parts of a record (migration 005). A resource is sent once per answer, in its
+ * "resources" map, and named by hash from each span and log ("resource"). */
+export interface Scope {
+  name?: string | null;
+  version?: string | null;
+}
+
+export interface Resource {
+  service: string;
+  attributes?: Record<string, unknown>;
+  schema_url?: string | null;
+  dropped_attributes_count?: number;
+}
+
+export interface SpanLink {
+  trace_id: string;
+  span_id: string;
+  trace_state?: string;
+  flags?: number;
+  attributes?: Record<string, unknown>;
+  dropped_attributes_count?: number;
+}
+
+export interface SpanEvent {
+  name?: string;
+  time_ns?: string | number;
+  time?: string | number;
+  attributes?: Record<string, unknown>;
+  dropped_attributes_count?: number;
+}
+
 export interface Span {
   trace_id: string;
   span_id: string;
@@ -232,6 +263,14 @@ export interface Span {
   status_message?: string | null;
   attributes?: unknown;
   events?: unknown;
+  resource?: string | null;
+  scope?: Scope | null;
+  trace_state?: string | null;
+  flags?: number | null;
+  links?: SpanLink[];
+  dropped_attributes_count?: number;
+  dropped_events_count?: number;
+  dropped_links_count?: number;
 }
 
 export interface LogLine {
@@ -243,6 +282,14 @@ export interface LogLine {
   span_id?: string | null;
   stack_trace?: string | null;
   attributes?: unknown;
+  severity_number?: number | null; /* OTel's 1..24 as sent */
+  observed_ns?: string | null;
+  body?: unknown; /* a body that was not a string, as sent (else null: the message is the body) */
+  event_name?: string | null;
+  scope?: Scope | null;
+  resource?: string | null;
+  flags?: number | null;
+  dropped_attributes_count?: number;
 }
 
 export interface Trace {
@@ -250,6 +297,8 @@ export interface Trace {
   spans: Span[];
   logs: LogLine[];
   incidents?: number[];
+  resources?: Record<string, Resource>;
+  linked_traces?: string[]; /* trace ids of span links that are stored */
 }
 
 export interface MetricPoint {

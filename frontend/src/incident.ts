@@ -101,7 +101,8 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
     }
     ctx.logs = new LogView(trace.logs || [], (spanId) => (ctx.wf ? ctx.wf.focus(spanId) : false));
     ctx.wf = new Waterfall(trace.spans || [], traceId === latest?.trace_id || !latest ? rcSpan : null,
-      traceId === latest?.trace_id ? pathIds : new Set(), (spanId) => ctx.logs?.filterSpan(spanId));
+      traceId === latest?.trace_id ? pathIds : new Set(), (spanId) => ctx.logs?.filterSpan(spanId),
+      { resources: trace.resources, linkedTraces: trace.linked_traces });
     traceCard.replaceChildren(el('h3', {}, 'Trace waterfall'), title, ctx.wf.node);
     logsCard.replaceChildren(el('h3', {}, 'Logs of the trace'), ctx.logs.node);
     if (pendingFocus) {

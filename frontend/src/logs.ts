@@ -1,10 +1,12 @@
 // The trace's logs: time, service, level, message (as text), a link to the span, and the stack trace
-// folded (first line shown; a click expands it). Filters by level, text and span. Renders the first
-// LIMIT matching lines and more on demand.
+// folded (first line shown; a click expands it), the OTel severity number and event name when sent, and
+// a structured body (a map, a list...) pretty-printed, folded like stack traces. Filters by level, text
+// and span. Renders the first LIMIT matching lines and more on demand.
 import type { EvidenceLog, LogLine } from './api';
 import { serviceColor } from './colors';
 import { badge, el } from './dom';
 import { fmtClock, nsToMs } from './format';
+import { bodyText } from './otel';
 
 const LIMIT = 500;
 
@@ -124,11 +126,18 @@ export class LogView {
         el('summary', {}, `stack trace: ${lines[0].slice(0, 160)}${lines.length > 1 ? ` (+${lines.length - 1} lines)` : ''}`),
         el('pre', {}, l.stack_trace));
     }
+    const bodyJson = bodyText(l);
+    const body = bodyJson === null ? null : el('details', { class: 'log-body' },
+      el('summary', {}, `structured body (${Array.isArray(l.body) ? 'list' : typeof l.body === 'object' ? 'map' : typeof l.body})`),
+      el('pre', {}, bodyJson));
+    const sevNum = typeof l.severity_number === 'number' && l.severity_number > 0
+      ? el('span', { class: 'log-sevnum muted', title: 'OpenTelemetry severity number (1–24)' }, `sev ${l.severity_number}`) : null;
     return el('div', { class: `log-row sev-${sev}`, 'data-index': i, 'data-span': l.span_id || '' },
       el('span', { class: 'log-ts mono' }, fmtClock(nsToMs(l.ts_ns), true)),
       el('span', { class: 'log-svc', style: `border-color:${serviceColor(l.service)}` }, l.service),
-      badge(lvl || '?', `lvl-${sev}`),
-      el('span', { class: 'log-msg' }, l.message, span ? ' ' : null, span, stack));
+      badge(lvl || '?', `lvl-${sev}`), sevNum,
+      el('span', { class: 'log-msg' }, l.event_name ? el('span', { class: 'chip log-event' }, l.event_name) : null,
+        l.message, span ? ' ' : null, span, stack, body));
   }
 }
 

@@ -1,8 +1,10 @@
 // Search of stored telemetry (GET /query/signals): logs, spans or metric points, newest first, by
 // service, level, trace id, time range and a case-insensitive text match. Results page with the API's
-// cursor into a virtualised list; a click shows the whole record below; trace ids link to the trace.
-import { api, qs } from './api';
+// cursor into a virtualised list; a click shows the whole record below (a log's severity number and
+// structured body pretty-printed, the record's resource grouped); trace ids link to the trace.
+import { api, qs, type Resource, type Scope } from './api';
 import { append, badge, el } from './dom';
+import { bodyText, resourceNode, resourceOf, scopeText } from './otel';
 import { fmtDateTime, fmtMs, nsToMs } from './format';
 import { replaceQuery, type Cleanup, type Route } from './route';
 import { VirtualList } from './virtual';
@@ -28,6 +30,18 @@ interface Item {
   status_message?: string | null;
   value?: number;
   labels?: unknown;
+  severity_number?: number | null;
+  body?: unknown;
+  event_name?: string | null;
+  scope?: Scope | null;
+  resource?: string | null;
+  unit?: string | null;
+}
+
+interface SignalsPage {
+  items: Item[];
+  next_cursor: string | null;
+  resources?: Record<string, Resource>;
 }
 
 function traceLink(it: Item): HTMLElement | string {
@@ -54,6 +68,7 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
   const errorBox = el('div', { class: 'error', id: 's-error' });
   const detail = el('div', { id: 's-detail', class: 'card', hidden: true });
   let items: Item[] = [];
+  let resources: Record<string, Resource> = {};
   let cursor: string | null = null;
   let loading = false;
   let epoch = 0;
@@ -81,7 +96,7 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
       cells.push(el('span', { class: 's-lvl' }, badge(it.status || '?', (it.status || '').toLowerCase())), el('span', { class: 's-main' }, it.name || ''),
         el('span', { class: 's-num' }, fmtMs(it.duration_ms)));
     } else {
-      cells.push(el('span', { class: 's-main' }, it.name || ''), el('span', { class: 's-num' }, String(it.value)));
+      cells.push(el('span', { class: 's-main' }, it.name || ''), el('span', { class: 's-num' }, `${it.value}${it.unit ? ` ${it.unit}` : ''}`));
     }
     cells.push(el('span', { class: 's-trace' }, traceLink(it)));
     const row = el('div', { class: `search-row${i === selected ? ' selected' : ''}`, 'data-index': i }, ...cells);
@@ -96,10 +111,19 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
 
   function showDetail(it: Item): void {
     const { stack_trace: stack, ...rest } = it;
+    const body = bodyText(it);
+    const scope = scopeText(it.scope);
+    const resource = resourceOf(it, resources);
     detail.hidden = false;
     detail.replaceChildren();
-    append(detail, [el('h3', {}, 'Record'), el('pre', { id: 's-record' }, JSON.stringify(rest, null, 2)),
+    append(detail, [el('h3', {}, 'Record'),
+      typeof it.severity_number === 'number' ? el('p', { id: 's-sevnum' }, `severity number ${it.severity_number}`,
+        it.event_name ? ` · event ${it.event_name}` : '') : null,
+      scope ? el('p', { class: 'muted' }, `scope ${scope}`) : null,
+      body !== null ? el('details', { class: 'log-body', open: true }, el('summary', {}, 'structured body'), el('pre', { id: 's-body' }, body)) : null,
+      el('pre', { id: 's-record' }, JSON.stringify(rest, null, 2)),
       stack ? el('details', { class: 'stack', open: true }, el('summary', {}, 'stack trace'), el('pre', {}, stack)) : null,
+      resource ? resourceNode(resource, 's-resource') : null,
       it.trace_id ? el('p', {}, 'Trace ', traceLink(it)) : null]);
   }
 
@@ -128,9 +152,10 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
     detail.hidden = true;
     selected = -1;
     try {
-      const page = await api<{ items: Item[]; next_cursor: string | null }>(query());
+      const page = await api<SignalsPage>(query());
       if (mine !== epoch) return;
       items = page.items;
+      resources = { ...page.resources };
       cursor = page.next_cursor;
       list.node.scrollTop = 0;
       list.setItems(items);
@@ -148,9 +173,10 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
     loading = true;
     const mine = epoch;
     try {
-      const page = await api<{ items: Item[]; next_cursor: string | null }>(query(cursor));
+      const page = await api<SignalsPage>(query(cursor));
       if (mine !== epoch) return;
       items = items.concat(page.items);
+      resources = { ...resources, ...page.resources };
       cursor = page.next_cursor;
       list.setItems(items);
       showCount();

@@ -10,7 +10,8 @@ export async function tracePage(root: HTMLElement, traceId: string, route: Route
   const trace = await api<Trace>(`/query/traces/${encodeURIComponent(traceId)}`);
   let wf: Waterfall | null = null;
   const logs = new LogView(trace.logs || [], (spanId) => (wf ? wf.focus(spanId) : false));
-  wf = new Waterfall(trace.spans || [], null, new Set(), (spanId) => logs.filterSpan(spanId));
+  wf = new Waterfall(trace.spans || [], null, new Set(), (spanId) => logs.filterSpan(spanId),
+    { resources: trace.resources, linkedTraces: trace.linked_traces });
   const incidents = trace.incidents || [];
   root.replaceChildren(
     el('section', { class: 'incident-head', id: 'trace-head' },

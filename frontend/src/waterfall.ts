@@ -1,11 +1,14 @@
 // The trace waterfall: spans in tree order (children by start time) with bars on the trace's time
 // axis, virtualised (a 5,000-span trace keeps ~60 rows in the DOM). The root-cause span and the
 // propagation path (root cause up to the entry span) are highlighted; "jump to error" scrolls to the
-// root cause (or the first failing span). A click on a row shows the span's details.
-import type { Span } from './api';
+// root cause (or the first failing span). A click on a row shows the span's details: its fields, its
+// resource grouped, scope, attributes, events, links (to the linked trace when it is stored) and what
+// the sender dropped.
+import type { Resource, Span } from './api';
 import { serviceColor } from './colors';
 import { append, badge, el } from './dom';
 import { fmtClock, fmtMs, nsToMs } from './format';
+import { droppedText, eventsNode, linksNode, resourceNode, resourceOf, scopeText } from './otel';
 import { VirtualList } from './virtual';
 
 const ROW_H = 24;
@@ -84,6 +87,12 @@ export function treeRows(spans: Span[]): { rows: WfRow[]; t0: bigint; total: num
   return { rows, t0: base, total };
 }
 
+/* The trace answer's parts the span details need besides the spans. */
+export interface TraceContext {
+  resources?: Record<string, Resource>;
+  linkedTraces?: string[]; /* linked trace ids that are stored */
+}
+
 export class Waterfall {
   readonly node: HTMLElement;
   readonly rows: WfRow[]; /* every span, tree order */
@@ -100,13 +109,16 @@ export class Waterfall {
   private flash: string | null = null;
   private readonly total: number;
   private readonly t0ms: number;
+  private readonly stored: Set<string>;
 
   constructor(
     spans: Span[],
     private readonly rootId: string | null,
     private readonly path: Set<string>,
     private readonly onSpanLogs: (spanId: string) => void,
+    private readonly ctx: TraceContext = {},
   ) {
+    this.stored = new Set(ctx.linkedTraces || []);
     const t = treeRows(spans);
     this.rows = t.rows;
     this.total = t.total;
@@ -269,7 +281,14 @@ export class Waterfall {
   private showDetail(r: WfRow): void {
     const s = r.s;
     const json = (v: unknown) => (v === undefined || v === null ? '' : JSON.stringify(v, null, 2));
-    const attrs = json(s.attributes), events = json(s.events);
+    /* the resource once stored in the attributes is shown as the resource, not twice */
+    const own = s.attributes && typeof s.attributes === 'object' && !Array.isArray(s.attributes) && !s.resource
+      ? Object.fromEntries(Object.entries(s.attributes as Record<string, unknown>).filter(([k]) => k !== 'resource')) : s.attributes;
+    const attrs = json(own);
+    const resource = resourceOf(s, this.ctx.resources);
+    const scope = scopeText(s.scope);
+    const dropped = droppedText([['attribute', s.dropped_attributes_count], ['event', s.dropped_events_count],
+      ['link', s.dropped_links_count]]);
     const logsBtn = el('button', { type: 'button', class: 'small' }, 'Show this span\'s logs');
     logsBtn.addEventListener('click', () => this.onSpanLogs(s.span_id));
     this.detail.className = 'span-detail';
@@ -284,9 +303,15 @@ export class Waterfall {
         el('dt', {}, 'kind'), el('dd', {}, s.kind || '—'),
         el('dt', {}, 'start'), el('dd', {}, `${fmtClock(this.t0ms + r.start / 1e6, true)} UTC (+${fmtMs(r.start / 1e6)})`),
         el('dt', {}, 'duration'), el('dd', {}, fmtMs(Number(s.duration_ms))),
-        s.status_message ? [el('dt', {}, 'status message'), el('dd', { class: 'mono' }, s.status_message)] : null),
+        s.status_message ? [el('dt', {}, 'status message'), el('dd', { class: 'mono' }, s.status_message)] : null,
+        scope ? [el('dt', {}, 'scope'), el('dd', { class: 'mono', id: 'span-scope' }, scope)] : null,
+        s.trace_state ? [el('dt', {}, 'trace state'), el('dd', { class: 'mono' }, s.trace_state)] : null,
+        s.flags !== undefined && s.flags !== null ? [el('dt', {}, 'flags'), el('dd', { class: 'mono' }, `0x${s.flags.toString(16).padStart(2, '0')}`)] : null,
+        dropped ? [el('dt', {}, 'dropped'), el('dd', { id: 'span-dropped' }, dropped)] : null),
+      resource ? resourceNode(resource) : null,
       attrs && attrs !== '{}' ? el('details', { open: true }, el('summary', {}, 'attributes'), el('pre', {}, attrs)) : null,
-      events && events !== '[]' ? el('details', { open: true }, el('summary', {}, 'events'), el('pre', {}, events)) : null,
+      eventsNode(s.events, s.start_ns),
+      linksNode(s, this.stored),
       logsBtn]);
   }
 }

@@ -1,5 +1,5 @@
 // Pure logic of the dashboard: waterfall tree order, the live merge of the incident list, finding a
-// cited log line, formatting. Run with `npm test` (test/run.mjs).
+// cited log line, OTel parts (resource groups, legacy resources, bodies), formatting. Run with `npm test` (test/run.mjs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IncidentRow, LogLine, Span } from '../src/api';
@@ -7,6 +7,7 @@ import { fmtMs, fmtNum, fmtSeconds, localInputToIso, nsToMs } from '../src/forma
 import { frameText } from '../src/incident';
 import { mergeLive } from '../src/live';
 import { analyserOrder, findLog } from '../src/logs';
+import { bodyText, droppedText, groupResource, resourceOf, scopeText, valueText } from '../src/otel';
 import { parseRoute } from '../src/route';
 import { treeRows } from '../src/waterfall';
 
@@ -115,4 +116,39 @@ test('routes', () => {
   assert.equal(r.params.get('focus'), 'span:abc');
   assert.deepEqual(parseRoute('#/?status=open').path, []);
   assert.deepEqual(parseRoute('').path, []);
+});
+
+test('otel: resource attributes grouped service, host, process, sdk, other; keys sorted; empty groups out', () => {
+  const g = groupResource({ 'telemetry.sdk.name': 'opentelemetry', 'host.name': 'pay-1', 'service.version': '2.3.1',
+    'cloud.region': 'eu-west-1', 'service.name': 'payment', 'process.pid': 42, 'host.arch': 'amd64' });
+  assert.deepEqual(g.map(([k]) => k), ['service', 'host', 'process', 'sdk', 'other']);
+  assert.deepEqual(g[0][1], [['service.name', 'payment'], ['service.version', '2.3.1']]);
+  assert.deepEqual(g[1][1].map(([k]) => k), ['host.arch', 'host.name']);
+  assert.deepEqual(groupResource({ 'host.name': 'x' }).map(([k]) => k), ['host']);
+  assert.deepEqual(groupResource(null), []);
+  assert.deepEqual(groupResource(['host.name']), []);
+});
+
+test('otel: a row names its resource by hash; older rows keep it in attributes.resource', () => {
+  const resources = { h1: { service: 'payment', attributes: { 'host.name': 'pay-1' } } };
+  assert.equal(resourceOf({ resource: 'h1', service: 'payment' }, resources), resources.h1);
+  assert.equal(resourceOf({ resource: 'missing', service: 'payment' }, resources), null);
+  const legacy = resourceOf({ resource: null, service: 'old', attributes: { resource: { 'host.name': 'old-1' }, k: 1 } }, {});
+  assert.deepEqual(legacy, { service: 'old', attributes: { 'service.name': 'old', 'host.name': 'old-1' } });
+  assert.equal(resourceOf({ service: 's', attributes: { resource: 'a string' } }, undefined), null);
+});
+
+test('otel: scope, dropped counts, values and structured bodies as text', () => {
+  assert.equal(scopeText({ name: 'io.acme.pay', version: '1.2.3' }), 'io.acme.pay 1.2.3');
+  assert.equal(scopeText({ name: 'io.acme.pay', version: null }), 'io.acme.pay');
+  assert.equal(scopeText(null), '');
+  assert.equal(droppedText([['attribute', 2], ['event', 0], ['link', 1]]), '2 attributes, 1 link');
+  assert.equal(droppedText([['attribute', 0], ['event', undefined]]), '');
+  assert.equal(valueText('x'), 'x');
+  assert.equal(valueText(42), '42');
+  assert.equal(valueText(['a', 1]), '["a",1]');
+  assert.equal(bodyText({ body: { user: { id: 7 } } }), '{\n  "user": {\n    "id": 7\n  }\n}');
+  assert.equal(bodyText({ body: [1, 2] }), '[\n  1,\n  2\n]');
+  assert.equal(bodyText({ body: null }), null);
+  assert.equal(bodyText({}), null);
 });

@@ -369,6 +369,36 @@ try {
     await shot('trace');
   });
 
+  await check('span detail: resource grouped, scope, events, links to a stored trace, dropped counts; a structured log body', async () => {
+    await page.goto(`${base}/#/trace/cafe0000000000000000000000000001?span=00000000000010e1`);
+    await page.waitForSelector('#span-detail #span-resource');
+    const groups = await page.$$eval('#span-resource .res-group', (g) => g.map((x) => x.dataset.group));
+    expect(groups.join() === 'service,host,process,sdk,other', `resource groups: ${groups}`);
+    const host = await page.textContent('#span-resource .res-group[data-group="host"]');
+    expect(host.includes('host.name') && host.includes('pay-7f9c'), `host group: ${host}`);
+    expect((await page.textContent('#span-resource .res-group[data-group="sdk"]')).includes('java'), 'sdk group');
+    expect((await page.textContent('#span-resource .res-group[data-group="other"]')).includes('payment-7f9c-2'), 'other group');
+    expect((await page.textContent('#span-scope')) === 'io.acme.payment.jdbc 4.0.3', 'scope');
+    expect((await page.textContent('#span-dropped')) === '3 events', `dropped: ${await page.textContent('#span-dropped')}`);
+    const ev = await page.textContent('#span-events .span-event');
+    expect(ev.includes('exception') && ev.includes('com.acme.payment.DbTimeoutException'), `event: ${ev}`);
+    const links = page.locator('#span-links .span-link-item');
+    expect(await links.count() === 2, `${await links.count()} links`);
+    expect((await links.nth(1).textContent()).includes('(not stored)') && await links.nth(1).locator('a').count() === 0,
+      'a link to a trace that is not stored is not clickable');
+    expect((await links.nth(0).textContent()).includes('retry of order 8812'), 'link attributes');
+    /* the log with a structured body: severity number, event name, the body pretty-printed */
+    const log = page.locator('#logs .log-row', { hasText: 'payment.rejected' });
+    expect((await log.locator('.log-sevnum').textContent()) === 'sev 17', 'severity number');
+    await log.locator('details.log-body summary').click();
+    const body = await log.locator('details.log-body pre').textContent();
+    expect(body.includes('"amount": {\n    "value": 42.5,\n    "currency": "EUR"\n  }'), `body not pretty-printed: ${body}`);
+    await page.locator('#span-detail').screenshot({ path: join(out, 'dashboard-span-otel.png') });
+    await links.nth(0).locator('a.link-trace').click();
+    await page.locator('#waterfall .wf-row.selected[data-span="0000000000000002"]').waitFor({ state: 'visible' });
+    expect((await page.textContent('#trace-head')).includes('cafe0000000000000000000000000003'), 'the linked trace is shown');
+  });
+
   await check('search: failing spans of a service; spans paged with the cursor', async () => {
     await page.goto(`${base}/#/search?kind=spans&service=payment&level=ERROR&range=1h`);
     await page.waitForFunction(() => /results$/.test(document.querySelector('#s-count').textContent.trim()));

@@ -116,11 +116,21 @@ INSERT INTO incidents (fingerprint, kind, status, title, root_service, root_oper
      ARRAY['gateway', 'checkout', 'payment', 'inventory'], ARRAY['gateway GET /checkout'], 'ready',
      'cafe0000000000000000000000000001');
 
+-- ---------------------------------------------------------------- resources (OTLP: stored once)
+-- payment's resource, referred to by hash from the root-cause span and a log of the big trace.
+INSERT INTO resources (resource_hash, service, attributes, schema_url) VALUES
+    ('0b5e55ed-0000-4000-8000-00000000a001', 'payment',
+     '{"service.name": "payment", "service.version": "2.3.1", "host.name": "pay-7f9c", "host.arch": "amd64",
+       "process.pid": 4242, "process.runtime.name": "OpenJDK", "telemetry.sdk.language": "java",
+       "telemetry.sdk.name": "opentelemetry", "k8s.pod.name": "payment-7f9c-2"}',
+     'https://opentelemetry.io/schemas/1.26.0');
+
 -- ---------------------------------------------------------------- the 5,000-span trace
 -- Span g's parent is g / 2 (a binary tree 13 levels deep). The root cause is g = 4321
 -- (00000000000010e1); its ancestors 2160, 1080, ..., 2, 1 are the propagation path. A distracting
 -- earlier failure sits at g = 64 (before the root cause in tree order). Children start after and end
--- before their parent.
+-- before their parent. The root cause carries what OTLP sends: a resource (by hash), a scope, trace
+-- state, links (one to the stored trace ...03, one to a trace that is not stored) and dropped counts.
 WITH p AS (SELECT 4321 >> k AS g FROM generate_series(0, 12) k),
 s AS (
     SELECT g, lpad(to_hex(g), 16, '0') AS id, g IN (SELECT g FROM p) AS on_path,
@@ -128,7 +138,8 @@ s AS (
     FROM generate_series(1, 5000) g
 )
 INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status,
-                   status_message, attributes, events)
+                   status_message, attributes, events, resource_hash, scope_name, scope_version, trace_state,
+                   flags, links, dropped_attributes_count, dropped_events_count, dropped_links_count)
 SELECT 'cafe0000000000000000000000000001', id, CASE WHEN g = 1 THEN NULL ELSE lpad(to_hex(g / 2), 16, '0') END,
        CASE WHEN g = 1 THEN 'gateway' WHEN g < 4 THEN 'checkout' WHEN on_path OR g % 3 = 0 THEN 'payment'
             ELSE 'inventory' END,
@@ -142,7 +153,15 @@ SELECT 'cafe0000000000000000000000000001', id, CASE WHEN g = 1 THEN NULL ELSE lp
        CASE WHEN g = 4321 THEN '{"db.system": "postgresql", "db.statement": "INSERT INTO charges ...", "pool.size": 5}'::jsonb
             ELSE jsonb_build_object('step', g) END,
        CASE WHEN g = 4321 THEN '[{"name": "exception", "attributes": {"exception.type": "com.acme.payment.DbTimeoutException",
-            "exception.message": "timeout acquiring connection"}}]'::jsonb ELSE '[]'::jsonb END
+            "exception.message": "timeout acquiring connection"}}]'::jsonb ELSE '[]'::jsonb END,
+       CASE WHEN g = 4321 THEN '0b5e55ed-0000-4000-8000-00000000a001'::uuid END,
+       CASE WHEN g = 4321 THEN 'io.acme.payment.jdbc' END, CASE WHEN g = 4321 THEN '4.0.3' END,
+       CASE WHEN g = 4321 THEN 'acme=00f067aa0ba902b7' END, CASE WHEN g = 4321 THEN 1 END,
+       CASE WHEN g = 4321 THEN '[{"trace_id": "cafe0000000000000000000000000003", "span_id": "0000000000000002",
+            "attributes": {"link.reason": "retry of order 8812"}},
+            {"trace_id": "beef0000000000000000000000000009", "span_id": "00000000000000aa", "attributes": {}}]'::jsonb
+            ELSE '[]'::jsonb END,
+       0, CASE WHEN g = 4321 THEN 3 ELSE 0 END, 0
 FROM s;
 
 -- Logs of the trace: an info line for every 20th span, and the interesting ones.
@@ -172,6 +191,15 @@ VALUES
      'GET /checkout -> 500 (upstream checkout failed)', 'cafe0000000000000000000000000001', '0000000000000001',
      E'Error: upstream 500\n    at proxy (/srv/gateway/proxy.js:118:11)\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
      '{}', md5('x5')::uuid);
+
+-- An OTLP log with a structured body (a map) and its severity number, last in the trace.
+INSERT INTO logs (ts_ns, service, level, severity, message, trace_id, span_id, stack_trace, attributes, content_hash,
+                  resource_hash, scope_name, severity_number, observed_ns, body, event_name)
+VALUES (:now_ns::bigint - 60000000000::bigint + 11500000, 'payment', 'ERROR', 5,
+        '{"amount":{"currency":"EUR","value":42.5},"order_id":"o-8812"}', 'cafe0000000000000000000000000001',
+        '00000000000010e1', NULL, '{}', md5('x6')::uuid, '0b5e55ed-0000-4000-8000-00000000a001',
+        'io.acme.payment', 17, :now_ns::bigint - 60000000000::bigint + 11600000,
+        '{"amount": {"currency": "EUR", "value": 42.5}, "order_id": "o-8812"}', 'payment.rejected');
 
 -- ---------------------------------------------------------------- small traces of the other incidents
 INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, status, status_message)

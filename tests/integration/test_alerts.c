@@ -3,7 +3,9 @@
  * destination in its form (Slack {"text"} or the plain JSON); a re-run's report is alerted, the
  * incident never twice; a receiver that is down loses nothing; one answering 500 is retried with a
  * growing backoff and gets each alert once; a destination gets at most ALERT_RATE_PER_MIN a minute (the
- * rest wait, not dropped); a report below ALERT_MIN_CONFIDENCE is stored as suppressed, not sent. */
+ * rest wait, not dropped); a report below ALERT_MIN_CONFIDENCE is stored as suppressed, not sent;
+ * webhook and LLM URLs are logged and stored as their origin only, and alert texts carry no secret and
+ * no Slack mention from telemetry. */
 #include "ts.h"
 #include "ts_sink.h"
 
@@ -361,6 +363,93 @@ START_TEST(a_report_below_the_minimum_confidence_is_stored_not_sent)
 }
 END_TEST
 
+/* The log file of `p` as a string (caller frees). */
+static char *read_log(const ts_proc_t *p)
+{
+    FILE *f = fopen(p->log_path, "r");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = calloc(1, (size_t)n + 1);
+    ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return s;
+}
+
+/* (g) Issue 14, points 8-10: a webhook whose path is its secret and an LLM base URL with a secret path
+ * (nobody listens there: every call fails and is logged) appear in the pipeline's log and in the
+ * database only as scheme://host:port; the Slack text of a trace whose exception message holds secrets
+ * and mentions carries neither. */
+START_TEST(secret_urls_are_logged_as_origins_and_alert_texts_carry_no_secret)
+{
+    sink = ts_sink_create();
+    ts_sink_up(sink, 200);
+    ts_sink_fail_next(sink, 2, 500); /* failed deliveries are logged and stored with their error */
+    char hook[160], llm_url[160], origin[64];
+    snprintf(hook, sizeof(hook), "ALERT_WEBHOOKS=slack:http://127.0.0.1:%d/services/T000/B000/XXXXSECRET",
+             ts_sink_port(sink));
+    snprintf(llm_url, sizeof(llm_url), "LLM_BASE_URL=http://127.0.0.1:%d/LLMSECRET/v1", ts_free_port());
+    snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", ts_sink_port(sink));
+    const char *penv[] = {hook, llm_url, "ALERT_RETRY_BASE_MS=100", NULL};
+    start_stack(0, penv);
+    PGconn *c = ts_pg(db_url);
+    char trace[33], body[2048], url[256];
+    ts_hex(trace, 32);
+    long long now = (long long)time(NULL) * 1000000000LL;
+    snprintf(body, sizeof(body),
+             "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"b000000000000001\",\"service\":\"payment\","
+             "\"name\":\"POST /charge\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld,\"status\":"
+             "\"ERROR\",\"events\":[{\"name\":\"exception\",\"time\":%lld,\"attributes\":{\"exception.type\":"
+             "\"com.acme.CardException\",\"exception.message\":\"card 4111 1111 1111 1111 of bob@example.com "
+             "declined, password=hunter2 <!channel> @here <@U024BE7LH>\"}}]}]}",
+             trace, now, now + 5000000, now + 4000000);
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
+    ck_assert_msg(r.status == 200, "ingest: %ld %s", r.status, r.body);
+    ts_resp_free(&r);
+    wait_sink(2, 40); /* both alerts delivered after the two failures */
+    ck_assert_int_eq(
+        ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'delivered'", 2, 10), 2);
+
+    /* the log names the destination by its origin, never its path; the LLM likewise */
+    char *log = read_log(&pipeline);
+    ck_assert_msg(strstr(log, "XXXXSECRET") == NULL && strstr(log, "/services/T000") == NULL,
+                  "webhook path logged:\n%s", log);
+    ck_assert_msg(strstr(log, "LLMSECRET") == NULL, "LLM base URL path logged:\n%s", log);
+    ck_assert_msg(strstr(log, origin) != NULL, "the failed deliveries are logged with %s:\n%s", origin, log);
+    free(log);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE attempts > 1"), 2);
+    ck_assert_int_eq(
+        ts_pg_long(c, "SELECT count(*) FROM analyses WHERE coalesce(llm_error, '') LIKE '%LLMSECRET%' "
+                      "OR report::text LIKE '%LLMSECRET%'"),
+        0);
+
+    /* what Slack got: no secret, no mention */
+    const char *banned[] = {"4111", "bob@example.com", "hunter2", "<!channel>", "@here", "<@U024BE7LH>"};
+    int n = count_received("/services/T000/B000/XXXXSECRET", ""); /* the failed requests too */
+    ck_assert_int_eq(n, 4);
+    for (int i = 0; i < n; i++) {
+        json_t *j = received("/services/T000/B000/XXXXSECRET", "", i);
+        const char *text = str(j, "text");
+        for (size_t k = 0; k < sizeof(banned) / sizeof(*banned); k++)
+            ck_assert_msg(strstr(text, banned[k]) == NULL, "Slack text holds %s: %s", banned[k], text);
+        json_decref(j);
+    }
+    json_t *report_alert = received("/services/T000/B000/XXXXSECRET", "[REDACTED:card]", 0);
+    ck_assert_ptr_nonnull(report_alert);
+    json_decref(report_alert);
+    /* the stored report (what the dashboard shows) is redacted too */
+    ck_assert_int_eq(ts_pg_long(c,
+                                "SELECT count(*) FROM analyses WHERE report::text LIKE '%hunter2%' OR "
+                                "report::text LIKE '%4111 1111%' OR report::text LIKE '%bob@example.com%'"),
+                     0);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("alerts");
@@ -371,6 +460,7 @@ int main(void)
     tcase_add_test(tc, a_receiver_answering_500_gets_retries_with_growing_backoff_then_each_alert_once);
     tcase_add_test(tc, the_rate_per_destination_holds_alerts_back_without_dropping_them);
     tcase_add_test(tc, a_report_below_the_minimum_confidence_is_stored_not_sent);
+    tcase_add_test(tc, secret_urls_are_logged_as_origins_and_alert_texts_carry_no_secret);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

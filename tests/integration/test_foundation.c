@@ -203,6 +203,15 @@ START_TEST(config_errors_name_the_variable)
                            "LLM_MODEL",     "WORKERS",      "BIND_ADDR"};
     for (size_t i = 0; i < sizeof(pvars) / sizeof(*pvars); i++)
         ck_assert_msg(strstr(out, pvars[i]) != NULL, "pipeline --help lacks %s", pvars[i]);
+    /* prompts never cross the network unencrypted unless asked for; loopback is fine */
+    const char *insecure[] = {"LLM_BASE_URL=http://llm.example.com/v1", "ADMIN_API_KEY=abcdefgh3", NULL};
+    ck_assert_int_eq(ts_run_program("pipeline/prodsentinel-pipeline", NULL, insecure, out, sizeof(out)), 2);
+    ck_assert_msg(strstr(out, "LLM_BASE_URL") && strstr(out, "LLM_ALLOW_INSECURE"), "output: %s", out);
+    /* a malformed URL is named, never echoed: it may hold a password */
+    const char *leaky[] = {"DATABASE_URL=not-a-url-but-a-secretpass", "INGEST_API_KEYS=abcdefgh1",
+                           "READ_API_KEYS=abcdefgh2", "ADMIN_API_KEY=abcdefgh3", NULL};
+    ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "migrate", leaky, out, sizeof(out)), 2);
+    ck_assert_msg(strstr(out, "DATABASE_URL") && !strstr(out, "secretpass"), "output: %s", out);
 }
 END_TEST
 

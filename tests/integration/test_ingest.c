@@ -392,6 +392,55 @@ START_TEST(retention_drops_only_old_partitions)
 }
 END_TEST
 
+/* The acceptance window (issue 14): a record older than retention keeps, or further ahead than
+ * INGEST_MAX_FUTURE_S, is refused naming its path (our JSON: the whole batch; OTLP: counted as rejected
+ * while the rest is stored), so one batch cannot create partitions retention would drop at once. */
+START_TEST(records_outside_the_time_window_refused)
+{
+    ts_stop(&backend, SIGTERM);
+    free(db_url);
+    static const char *env[] = {"RETENTION_DAYS=2", "INGEST_MAX_FUTURE_S=60", NULL};
+    start_backend_with(env);
+    long long now_ns = (long long)time(NULL) * 1000000000LL, day = 86400LL * 1000000000LL;
+    const long long when[] = {now_ns - 5 * day, now_ns + 3600LL * 1000000000LL};
+    char body[2048], *resp;
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof(body),
+                 "{\"logs\":[{\"timestamp\":%lld,\"service\":\"s\",\"level\":\"INFO\",\"message\":\"ok\"},"
+                 "{\"timestamp\":%lld,\"service\":\"s\",\"level\":\"INFO\",\"message\":\"out\"}]}",
+                 now_ns, when[i]);
+        ck_assert_int_eq(post("/ingest/logs", body, &resp), 400);
+        ck_assert_msg(strstr(resp, "logs[1].timestamp") && strstr(resp, "outside the accepted range"), "%s",
+                      resp);
+        free(resp);
+    }
+    /* OTLP: the good record is stored, the old one counted */
+    snprintf(body, sizeof(body),
+             "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+             "{\"stringValue\":\"window\"}}]},\"scopeLogs\":[{\"logRecords\":["
+             "{\"timeUnixNano\":\"%lld\",\"body\":{\"stringValue\":\"fresh\"}},"
+             "{\"timeUnixNano\":\"%lld\",\"body\":{\"stringValue\":\"stale\"}}]}]}]}",
+             now_ns, when[0]);
+    ck_assert_int_eq(post("/v1/logs", body, &resp), 200);
+    ck_assert_msg(strstr(resp, "\"rejectedLogRecords\":\"1\"") && strstr(resp, "logRecords[1].timeUnixNano"),
+                  "%s", resp);
+    free(resp);
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM logs WHERE service = 'window'"), 1);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM logs WHERE service = 's'"), 0);
+    /* nothing created a partition for the old day */
+    char sql[256];
+    time_t old = (time_t)(when[0] / 1000000000LL);
+    struct tm tm;
+    gmtime_r(&old, &tm);
+    char part[32];
+    strftime(part, sizeof(part), "logs_p%Y%m%d", &tm);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_class WHERE relname = '%s'", part);
+    ck_assert_int_eq(ts_pg_long(c, sql), 0);
+    PQfinish(c);
+}
+END_TEST
+
 static redisContext *redis_for(const char *url)
 {
     int port = ts_url_port(url);
@@ -637,6 +686,7 @@ int main(void)
     tcase_add_test(tc, limits_keys_paths_methods);
     tcase_add_test(tc, raw_tables_refuse_update_delete_truncate);
     tcase_add_test(tc, retention_drops_only_old_partitions);
+    tcase_add_test(tc, records_outside_the_time_window_refused);
     tcase_add_test(tc, debounce_hands_trace_over_once_after_quiet);
     tcase_add_test(tc, debounce_max_wait_bounds_a_noisy_trace);
     tcase_add_test(tc, metrics_endpoint_counts);

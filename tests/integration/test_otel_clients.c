@@ -325,6 +325,12 @@ static void expect_metrics(PGconn *c, const sent_t *s)
              "SELECT string_agg(ts_ns::text, ',' ORDER BY ts_ns) FROM metric_points WHERE "
              "labels->>'ps.run_id' = $1 AND name = 'orders_total'");
     expect_text(c, "orders_total times", sql, run, want);
+    /* the cumulative counter is analysed as a rate, never as an ever-growing level: (7 - 3) / 1 s */
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(value::text, ',' ORDER BY ts_ns) FROM metric_values(%lld000000, %lld000000, "
+             "ARRAY['checkout'], ARRAY['orders_total']) WHERE labels->>'ps.run_id' = $1",
+             s->base_ms, s->base_ms + 3000);
+    expect_text(c, "orders_total as analysed", sql, run, "4");
 }
 
 /* The failing trace becomes one incident whose report names payment "POST /charge" and the exception. */

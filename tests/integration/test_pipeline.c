@@ -212,6 +212,38 @@ START_TEST(prompt_injection_cannot_change_the_report_structure)
     ck_assert_ptr_null(json_object_get(rep, "system_override"));
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rep, "root_cause"), "service")),
                      "payment");
+    /* the echoed instruction's link does not survive in the report */
+    char *text = json_dumps(rep, 0);
+    ck_assert_msg(strstr(text, "attacker.invalid") == NULL, "%s", text);
+    free(text);
+    json_decref(a);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
+/* Issue 14, point 10: a hostile answer that names the right root cause is accepted, but its free text
+ * loses its links, mentions and markup, is capped, and its confidence of 1 is replaced by the code's
+ * (0.9 for a failure with an exception). */
+START_TEST(a_hostile_llm_answer_is_cleaned_capped_and_its_confidence_ignored)
+{
+    start_stack("normal", NULL);
+    PGconn *c = ts_pg(db_url);
+    char trace[33];
+    ts_hex(trace, 32);
+    send_failing_trace(trace, "com.acme.HostileException", "FAKE_MODE=hostile");
+    json_t *a = analysis_after_wait(c, trace);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "generated_by")), "llm");
+    json_t *rep = json_object_get(a, "report");
+    char *text = json_dumps(rep, 0);
+    const char *banned[] = {"evil.example", "<!channel>", "@here", "@everyone",
+                            "<@U024BE7LH>", "<script",    "`"};
+    for (size_t i = 0; i < sizeof(banned) / sizeof(*banned); i++)
+        ck_assert_msg(strstr(text, banned[i]) == NULL, "%s survived: %s", banned[i], text);
+    free(text);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rep, "summary")), "payment"));
+    ck_assert_int_le(strlen(json_string_value(json_object_get(rep, "impact"))), 1000);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(rep, "confidence")), 0.9, 1e-9);
     json_decref(a);
     PQfinish(c);
     stop_stack();
@@ -403,6 +435,7 @@ int main(void)
     tcase_add_test(tc, deterministic_report_without_llm);
     tcase_add_test(tc, llm_report_checked_and_failures_fall_back);
     tcase_add_test(tc, prompt_injection_cannot_change_the_report_structure);
+    tcase_add_test(tc, a_hostile_llm_answer_is_cleaned_capped_and_its_confidence_ignored);
     tcase_add_test(tc, storm_of_one_cause_is_one_incident_and_one_llm_call);
     tcase_add_test(tc, worker_killed_mid_job_is_taken_over_and_stored_once);
     tcase_add_test(tc, llm_down_gives_deterministic_reports_and_opens_the_breaker);

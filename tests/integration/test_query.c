@@ -1,6 +1,7 @@
 /* The read-only query API against real PostgreSQL: cursor pagination, filters validated with a 400
- * naming them, traces, signals, services, metric series, anomalies, suspects, and the feedback round
- * trip with accuracy. */
+ * naming them (and unknown parameters refused), traces and signals with their OTel parts (resources,
+ * scopes, links, log bodies, metric kinds), services, metric series, anomalies, suspects, and the
+ * feedback round trip with accuracy. */
 #include "ts.h"
 
 #include <jansson.h>
@@ -89,7 +90,14 @@ START_TEST(bad_filters_name_the_parameter)
                               {"/query/incidents/abc", "id"},
                               {"/query/traces/xyz", "trace_id"},
                               {"/query/signals?kind=pigeons", "kind"},
-                              {"/query/metrics?name=x", "service"}};
+                              {"/query/metrics?name=x", "service"},
+                              /* a parameter the route does not read is refused, not ignored */
+                              {"/query/incidents?limit=5&servce=payment", "servce"},
+                              {"/query/signals?kind=logs&levle=ERROR", "levle"},
+                              {"/query/traces/0123456789abcdef0123456789abcdef?span=1", "span"},
+                              {"/query/incidents/1?x", "x"},
+                              {"/query/metrics/names?colour=red", "colour"},
+                              {"/query/services?from=2026-01-01T00:00:00Z&window=1h", "window"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         json_t *e = get(cases[i][0], 400);
         ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "path")),
@@ -223,6 +231,194 @@ START_TEST(signals_services_metrics_anomalies_suspects)
 }
 END_TEST
 
+/* Everything OpenTelemetry sent comes back (migration 005): a trace's spans with their resource (sent
+ * once in "resources", referred to by hash), scope, trace state, flags, links (and which linked traces
+ * are stored), dropped counts; its logs with severity number, observed time, a structured body, event
+ * name; the same through /query/signals; metric points with kind, temporality, monotonicity, unit and,
+ * when asked, their histogram. Rows are written with SQL so every column is known. */
+#define RES_PAY "11111111-2222-3333-4444-555555555555"
+#define RES_GW "66666666-7777-8888-9999-aaaaaaaaaaaa"
+START_TEST(otel_parts_of_spans_logs_and_metric_points)
+{
+    char trace[33], linked[33], missing[33], sql[8192], path[256];
+    ts_hex(trace, 32);
+    ts_hex(linked, 32);
+    ts_hex(missing, 32);
+    long long t = (long long)time(NULL) * 1000000000LL - 30000000000LL;
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT ensure_raw_partitions((now() AT TIME ZONE 'UTC')::date);"
+        "SELECT ensure_raw_partitions((now() AT TIME ZONE 'UTC')::date - 1);"
+        "INSERT INTO resources (resource_hash, service, attributes, schema_url, dropped_attributes) VALUES "
+        "('" RES_PAY
+        "', 'otelpay', '{\"service.name\":\"otelpay\",\"host.name\":\"pay-1\",\"process.pid\":42,"
+        "\"telemetry.sdk.language\":\"go\"}', 'https://opentelemetry.io/schemas/1.26.0', 1),"
+        "('" RES_GW "', 'otelgw', '{\"service.name\":\"otelgw\"}', NULL, 0);"
+        "INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, kind, start_ns, end_ns, "
+        "status, "
+        "attributes, events, resource_hash, scope_name, scope_version, trace_state, flags, links, "
+        "dropped_attributes_count, dropped_events_count, dropped_links_count) VALUES "
+        "('%s', '00000000000000c1', NULL, 'otelgw', 'GET /pay', 'SERVER', %lld, %lld, 1, '{}', '[]', '" RES_GW
+        "', NULL, NULL, NULL, NULL, '[]', 0, 0, 0),"
+        "('%s', '00000000000000c2', '00000000000000c1', 'otelpay', 'charge', 'INTERNAL', %lld, %lld, 2, "
+        "'{\"k\":1}', "
+        "'[{\"name\":\"exception\",\"time_ns\":%lld,\"attributes\":{\"exception.type\":\"E\"}}]', "
+        "'" RES_PAY "', 'io.acme.pay', '1.2.3', 'vendor=x', 1, "
+        "'[{\"trace_id\":\"%s\",\"span_id\":\"00000000000000d1\",\"attributes\":{\"why\":\"batch\"}},"
+        "{\"trace_id\":\"%s\",\"span_id\":\"00000000000000d2\",\"attributes\":{}}]', 2, 3, 4),"
+        "('%s', '00000000000000c3', '00000000000000c2', 'otelpay', 'db', 'CLIENT', %lld, %lld, 1, '{}', "
+        "'[]', "
+        "'" RES_PAY "', 'io.acme.pay', NULL, NULL, NULL, '[]', 0, 0, 0),"
+        "('%s', '00000000000000d1', NULL, 'legacy', 'batch job', 'SERVER', %lld, %lld, 1, "
+        "'{\"resource\":{\"host.name\":\"old-1\"}}', '[]', NULL, NULL, NULL, NULL, NULL, '[]', 0, 0, 0);"
+        "INSERT INTO logs (ts_ns, service, level, severity, message, trace_id, span_id, attributes, "
+        "content_hash, "
+        "resource_hash, scope_name, scope_version, severity_number, observed_ns, body, flags, event_name, "
+        "dropped_attributes_count) VALUES "
+        "(%lld, 'otelpay', 'ERROR', 5, '{\"user\":{\"id\":7}}', '%s', '00000000000000c2', '{}', "
+        "md5('o1')::uuid, "
+        "'" RES_PAY "', 'io.acme.pay', '1.2.3', 17, %lld, '{\"user\":{\"id\":7},\"retry\":[1,2]}', 1, "
+        "'payment.failed', 5),"
+        "(%lld, 'otelpay', 'INFO', 3, 'plain', '%s', NULL, '{}', md5('o2')::uuid, NULL, NULL, NULL, NULL, "
+        "NULL, "
+        "NULL, NULL, NULL, 0);"
+        "INSERT INTO metric_points (ts_ns, service, name, value, labels, point_hash, resource_hash, kind, "
+        "temporality, monotonic, start_ns, unit, hist) VALUES "
+        "(%lld, 'otelpay', 'charge.duration', 3, '{}', md5('m1')::uuid, '" RES_PAY
+        "', 2, 2, false, %lld, 'ms', "
+        "'{\"count\":3,\"sum\":12.5,\"bounds\":[5,10],\"counts\":[1,1,1]}')",
+        trace, t, t + 9000000, trace, t + 1000000, t + 8000000, t + 2000000, linked, missing, trace,
+        t + 3000000, t + 4000000, linked, t - 5000000, t - 1000000, t + 5000000, trace, t + 5500000,
+        t + 6000000, trace, t, t - 60000000000LL);
+    PGconn *c = ts_pg(db_url);
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+                  PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+
+    snprintf(path, sizeof(path), "/query/traces/%s", trace);
+    json_t *tr = get(path, 200);
+    json_t *res = json_object_get(tr, "resources");
+    ck_assert_int_eq(json_object_size(res), 2); /* two resources, each once, for three spans and a log */
+    json_t *pay = json_object_get(res, RES_PAY);
+    ck_assert_str_eq(json_string_value(json_object_get(pay, "service")), "otelpay");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(pay, "attributes"), "host.name")),
+                     "pay-1");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(pay, "attributes"), "process.pid")),
+                     42);
+    ck_assert_str_eq(json_string_value(json_object_get(pay, "schema_url")),
+                     "https://opentelemetry.io/schemas/1.26.0");
+    ck_assert_int_eq(json_integer_value(json_object_get(pay, "dropped_attributes_count")), 1);
+    json_t *spans = json_object_get(tr, "spans");
+    ck_assert_int_eq(json_array_size(spans), 3);
+    json_t *gw = json_array_get(spans, 0), *ch = json_array_get(spans, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(gw, "resource")), RES_GW);
+    ck_assert(json_is_null(json_object_get(gw, "scope")));
+    ck_assert_str_eq(json_string_value(json_object_get(ch, "span_id")), "00000000000000c2");
+    ck_assert_str_eq(json_string_value(json_object_get(ch, "resource")), RES_PAY);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ch, "scope"), "name")), "io.acme.pay");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ch, "scope"), "version")), "1.2.3");
+    ck_assert_str_eq(json_string_value(json_object_get(ch, "trace_state")), "vendor=x");
+    ck_assert_int_eq(json_integer_value(json_object_get(ch, "flags")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(ch, "dropped_attributes_count")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(ch, "dropped_events_count")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(ch, "dropped_links_count")), 4);
+    json_t *links = json_object_get(ch, "links");
+    ck_assert_int_eq(json_array_size(links), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(links, 0), "trace_id")), linked);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(json_array_get(links, 0), "attributes"), "why")),
+        "batch");
+    /* the old fields keep their shape */
+    ck_assert_str_eq(json_string_value(json_object_get(ch, "status")), "ERROR");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ch, "attributes"), "k")), 1);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(ch, "events"), 0), "name")),
+        "exception");
+    /* of the two linked traces only the stored one is offered as a link */
+    json_t *lt = json_object_get(tr, "linked_traces");
+    ck_assert_int_eq(json_array_size(lt), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(lt, 0)), linked);
+    json_t *logs = json_object_get(tr, "logs");
+    ck_assert_int_eq(json_array_size(logs), 2);
+    json_t *lg = json_array_get(logs, 0), *plain = json_array_get(logs, 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(lg, "severity_number")), 17);
+    ck_assert_int_eq(json_integer_value(json_object_get(lg, "severity")), 5);
+    char want[32];
+    snprintf(want, sizeof(want), "%lld", t + 5500000);
+    ck_assert_str_eq(json_string_value(json_object_get(lg, "observed_ns")), want);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(json_object_get(lg, "body"), "user"), "id")), 7);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(lg, "body"), "retry")), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(lg, "event_name")), "payment.failed");
+    ck_assert_str_eq(json_string_value(json_object_get(lg, "resource")), RES_PAY);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(lg, "scope"), "name")), "io.acme.pay");
+    ck_assert_int_eq(json_integer_value(json_object_get(lg, "dropped_attributes_count")), 5);
+    ck_assert(json_is_null(json_object_get(plain, "body")) &&
+              json_is_null(json_object_get(plain, "resource")));
+    ck_assert_str_eq(json_string_value(json_object_get(plain, "message")), "plain");
+    json_decref(tr);
+
+    /* a row with no resource row (our JSON, older rows) reads as before: no map entry */
+    snprintf(path, sizeof(path), "/query/traces/%s", linked);
+    json_t *old = get(path, 200);
+    ck_assert_int_eq(json_object_size(json_object_get(old, "resources")), 0);
+    json_t *os = json_array_get(json_object_get(old, "spans"), 0);
+    ck_assert(json_is_null(json_object_get(os, "resource")));
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(os, "attributes"), "resource"), "host.name")),
+                     "old-1");
+    json_decref(old);
+
+    snprintf(path, sizeof(path), "/query/signals?kind=logs&trace_id=%s&level=ERROR", trace);
+    json_t *sg = get(path, 200);
+    json_t *it = json_array_get(json_object_get(sg, "items"), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(sg, "items")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(it, "severity_number")), 17);
+    ck_assert_str_eq(json_string_value(json_object_get(it, "observed_ns")), want);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(json_object_get(it, "body"), "user"), "id")), 7);
+    ck_assert_str_eq(json_string_value(json_object_get(it, "event_name")), "payment.failed");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(it, "scope"), "version")), "1.2.3");
+    ck_assert_str_eq(json_string_value(json_object_get(it, "resource")), RES_PAY);
+    ck_assert_int_eq(json_object_size(json_object_get(sg, "resources")), 1);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(sg, "resources"), RES_PAY), "attributes"),
+            "telemetry.sdk.language")),
+        "go");
+    json_decref(sg);
+
+    snprintf(path, sizeof(path), "/query/signals?kind=spans&trace_id=%s&name=charge", trace);
+    json_t *ss = get(path, 200);
+    it = json_array_get(json_object_get(ss, "items"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(it, "resource")), RES_PAY);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(it, "scope"), "name")), "io.acme.pay");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(ss, "resources"), RES_PAY));
+    json_decref(ss);
+
+    json_t *mp = get("/query/signals?kind=metrics&service=otelpay", 200);
+    it = json_array_get(json_object_get(mp, "items"), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(mp, "items")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(it, "kind")), "histogram");
+    ck_assert_str_eq(json_string_value(json_object_get(it, "temporality")), "cumulative");
+    ck_assert(json_is_false(json_object_get(it, "monotonic")));
+    ck_assert_str_eq(json_string_value(json_object_get(it, "unit")), "ms");
+    snprintf(want, sizeof(want), "%lld", t - 60000000000LL);
+    ck_assert_str_eq(json_string_value(json_object_get(it, "start_ns")), want);
+    ck_assert(json_is_null(json_object_get(it, "hist"))); /* only when asked */
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(mp, "resources"), RES_PAY));
+    json_decref(mp);
+    mp = get("/query/signals?kind=metrics&service=otelpay&hist=1", 200);
+    it = json_array_get(json_object_get(mp, "items"), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(it, "hist"), "bounds")), 2);
+    ck_assert(json_real_value(json_object_get(json_object_get(it, "hist"), "sum")) == 12.5);
+    json_decref(mp);
+    json_decref(get("/query/signals?kind=metrics&hist=2", 400));
+}
+END_TEST
+
 START_TEST(feedback_round_trip_and_accuracy)
 {
     char url[256], auth[64];
@@ -267,6 +463,7 @@ int main(void)
     tcase_add_test(tc, signals_services_metrics_anomalies_suspects);
     tcase_add_test(tc, signals_pages_neither_skip_nor_repeat_records_sharing_a_timestamp);
     tcase_add_test(tc, feedback_round_trip_and_accuracy);
+    tcase_add_test(tc, otel_parts_of_spans_logs_and_metric_points);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

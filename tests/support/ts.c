@@ -145,6 +145,9 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
         setenv("MIGRATIONS_DIR", buf, 1);
         setenv("OTLP_HTTP_PORT", "0", 1);
         setenv("OTLP_GRPC_PORT", "0", 1);
+        /* tests and fixtures carry fixed dates: accept them whatever day the suite runs (a test of the
+         * acceptance window sets its own RETENTION_DAYS) */
+        setenv("RETENTION_DAYS", "36500", 1);
         for (size_t i = 0; extra_env && extra_env[i]; i++)
             putenv((char *)extra_env[i]);
         FILE *log = fopen(p->log_path, "a");

@@ -2,6 +2,7 @@
 #include "alerts.h"
 #include "ts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *str(const json_t *j, const char *key)
@@ -35,7 +36,7 @@ START_TEST(a_report_carries_its_summary_confidence_and_version)
     ck_assert_int_eq(json_integer_value(json_object_get(p, "version")), 2);
     ck_assert_str_eq(str(p, "summary"), "The database timed out.");
     ck_assert_double_eq(json_number_value(json_object_get(p, "confidence")), 0.625);
-    ck_assert_ptr_eq(json_object_get(p, "report"), report);
+    ck_assert(json_equal(json_object_get(p, "report"), report)); /* a redacted copy */
     ck_assert_str_eq(
         str(p, "text"),
         "Report v2 for incident #3 (payment, confidence 0.62): The database timed out. /#/incident/3");
@@ -80,6 +81,59 @@ START_TEST(a_title_that_is_not_utf8_gives_no_payload)
 }
 END_TEST
 
+/* Secrets in telemetry (the title, the report's summary and its nested fields) never reach a payload. */
+START_TEST(every_payload_is_redacted)
+{
+    const char *secrets[] = {"hunter2", "4111 1111 1111 1111", "bob@example.com",
+                             "sk-proj-AbCdEfGhIjKlMnOpQrSt", "XXXXSECRET"};
+    json_t *report = json_pack(
+        "{s:s,s:f,s:{s:s}}", "summary", "login with password=hunter2 by bob@example.com failed", "confidence",
+        0.9, "root_cause", "exception", "card 4111 1111 1111 1111 sk-proj-AbCdEfGhIjKlMnOpQrSt");
+    json_t *p[] = {
+        alerts_incident_payload(1, "payment: token=hunter2", "payment"),
+        alerts_report_payload(1, 1, "hook https://hooks.slack.com/services/T0/B0/XXXXSECRET", "payment",
+                              report),
+        alerts_degradation_payload(2, "payment", "POST /charge", "slow for bob@example.com"),
+    };
+    for (size_t i = 0; i < sizeof(p) / sizeof(*p); i++) {
+        ck_assert_ptr_nonnull(p[i]);
+        char *all = json_dumps(p[i], JSON_COMPACT);
+        for (size_t k = 0; k < sizeof(secrets) / sizeof(*secrets); k++)
+            ck_assert_msg(strstr(all, secrets[k]) == NULL, "payload %zu leaks %s: %s", i, secrets[k], all);
+        ck_assert_ptr_nonnull(strstr(all, "[REDACTED:"));
+        free(all);
+        json_decref(p[i]);
+    }
+    json_decref(report);
+}
+END_TEST
+
+/* Slack's text is escaped: mentions from telemetry or the model are shown, never fired. */
+START_TEST(the_slack_text_escapes_mentions_and_markup)
+{
+    json_t *report = json_pack("{s:s,s:f}", "summary",
+                               "<!channel> @here R&D <@U024BE7LH> <https://x.example|y>", "confidence", 0.9);
+    json_t *p = alerts_report_payload(1, 1, "payment: <!everyone>", "payment", report);
+    char *payload = json_dumps(p, JSON_COMPACT);
+    char *body = alerts_slack_body(payload);
+    ck_assert_ptr_nonnull(body);
+    json_t *slack = json_loads(body, 0, NULL);
+    ck_assert_int_eq(json_object_size(slack), 1);
+    const char *text = str(slack, "text");
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strchr(text, '<') == NULL && strchr(text, '>') == NULL, "%s", text);
+    ck_assert_ptr_null(strstr(text, "@here"));
+    ck_assert_ptr_nonnull(strstr(text, "&lt;!channel&gt;"));
+    ck_assert_ptr_nonnull(strstr(text, "R&amp;D"));
+    ck_assert_ptr_null(alerts_slack_body("{\"kind\":\"x\"}")); /* no text */
+    json_decref(slack);
+    free(body);
+    free(payload);
+    json_decref(p);
+    json_decref(report);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("alert_payloads");
@@ -89,6 +143,8 @@ int main(void)
     tcase_add_test(tc, a_report_without_summary_or_confidence_counts_as_unsure);
     tcase_add_test(tc, a_degradation_names_its_endpoint);
     tcase_add_test(tc, a_title_that_is_not_utf8_gives_no_payload);
+    tcase_add_test(tc, every_payload_is_redacted);
+    tcase_add_test(tc, the_slack_text_escapes_mentions_and_markup);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
