@@ -445,8 +445,11 @@ static int parse_formats(opts_t *o, const char *list)
     snprintf(copy, sizeof(copy), "%s", list);
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         span_format_t f;
-        if (span_format_parse(tok, &f) != 0 || o->nformats == SPAN_FMT_COUNT) return -1;
-        o->formats[o->nformats++] = f;
+        if (span_format_parse(tok, &f) != 0) return -1;
+        int seen = 0;
+        for (int i = 0; i < o->nformats; i++)
+            seen |= o->formats[i] == f;
+        if (!seen) o->formats[o->nformats++] = f;
     }
     return o->nformats ? 0 : -1;
 }
@@ -508,7 +511,7 @@ static void parse_args(opts_t *o, int argc, char **argv)
 
 /* Sums over the rounds of one format. */
 typedef struct {
-    double copy, ingest, decode_ms, p50;
+    double copy, ingest, decode_ms;
     double ratio_min, ratio_max; /* of the rounds */
 } totals_t;
 
@@ -601,7 +604,6 @@ int main(int argc, char **argv)
             sum[f].copy += copy_rate;
             sum[f].ingest += rate;
             sum[f].decode_ms += decode_ms;
-            sum[f].p50 += p50;
             double ratio = rate / copy_rate;
             if (r == 0 || ratio < sum[f].ratio_min) sum[f].ratio_min = ratio;
             if (r == 0 || ratio > sum[f].ratio_max) sum[f].ratio_max = ratio;
