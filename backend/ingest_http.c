@@ -33,7 +33,9 @@ static int otlp_answer_proto(const ingest_route_t *route, const body_form_t *for
 static void send_error(const ingest_route_t *route, const body_form_t *form, h2o_req_t *req, int status,
                        const char *code, const char *reason, const char *path)
 {
-    if (status == 503 || status == 429) httpd_add_header(req, "Retry-After", status == 503 ? "2" : "1");
+    if ((status == 503 || status == 429) &&
+        h2o_find_header(&req->res.headers, H2O_TOKEN_RETRY_AFTER, -1) == -1)
+        httpd_add_header(req, "Retry-After", status == 503 ? "2" : "1");
     if (route->format != FORMAT_OTLP) {
         httpd_send_error(req, status, code, reason, path && *path ? path : NULL);
         return;
@@ -196,6 +198,17 @@ static int parse(const ingest_route_t *route, const body_form_t *form, const cha
     return ingest_json_otlp_limited(route->kind, body, len, limits, batch, err);
 }
 
+/* httpd's own refusals (401, 429) on an OTLP route, as the specification wants them: a google.rpc.Status
+ * in the request's encoding. */
+static void on_otlp_refusal(void *ctx, h2o_req_t *req, int status, const char *code, const char *message)
+{
+    const ingest_route_t *route = ctx;
+    body_form_t form;
+    ingest_err_t ignored;
+    if (body_form_of(req, route->format, &form, &ignored) != 0) form.encoding = BODY_JSON;
+    send_error(route, &form, req, status, code, message, NULL);
+}
+
 static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     ingest_route_t *route = ctx;
@@ -278,5 +291,6 @@ void ingest_http_register(httpd_t *h, ingest_http_t *ih)
         r->format = routes[i].format;
         r->kind = routes[i].kind;
         httpd_route_cors(h, "POST", routes[i].path, &ih->cfg->ingest_keys, on_ingest, r);
+        if (r->format == FORMAT_OTLP) httpd_route_on_error(h, on_otlp_refusal);
     }
 }

@@ -356,7 +356,8 @@ static int write_job(writer_thread_t *t, ingest_job_t *job)
     if (PQstatus(t->pg) != CONNECTION_OK) return -1;
     if (!exec_ok(t->pg, "ROLLBACK TO SAVEPOINT job", err, sizeof(err))) return -1;
     if (strcmp(sqlstate, "23505") == 0) {
-        if (ensure_staging(t, err, sizeof(err)) == 0 &&
+        /* the rollback undid the resources too: write them again with the new rows */
+        if (write_resources(t, job, sqlstate, err, sizeof(err)) == 0 &&
             insert_deduplicated(t, job, sqlstate, err, sizeof(err)) == 0) {
             job->status = 200;
             return exec_ok(t->pg, "RELEASE SAVEPOINT job", err, sizeof(err)) ? 0 : -1;
@@ -395,7 +396,10 @@ static void write_group(writer_thread_t *t, ingest_job_t **jobs, size_t n)
         fail_group(w, jobs, n, "cannot connect");
         return;
     }
-    if (ensure_partitions(t, jobs, n, err, sizeof(err)) != 0 || !exec_ok(t->pg, "BEGIN", err, sizeof(err)))
+    /* Staging tables are made outside the transaction: made inside a job's savepoint, a rollback to it
+     * would drop them while this thread believes they exist. */
+    if (ensure_staging(t, err, sizeof(err)) != 0 || ensure_partitions(t, jobs, n, err, sizeof(err)) != 0 ||
+        !exec_ok(t->pg, "BEGIN", err, sizeof(err)))
         goto lost;
     for (size_t j = 0; j < n; j++)
         if (write_job(t, jobs[j]) != 0) goto lost;

@@ -29,7 +29,8 @@ typedef struct {
     const keyset_t *keys;
     httpd_handler_fn fn;
     void *ctx;
-    int cors; /* browsers may call it cross-origin (httpd_route_cors) */
+    int cors;                /* browsers may call it cross-origin (httpd_route_cors) */
+    httpd_error_fn on_error; /* NULL: httpd_send_error() */
     _Atomic unsigned long counts[N_STATUS];
 } route_t;
 
@@ -199,6 +200,15 @@ static long long now_ms_mono(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void route_error(const route_t *route, h2o_req_t *req, int status, const char *code,
+                        const char *message)
+{
+    if (route->on_error)
+        route->on_error(route->ctx, req, status, code, message);
+    else
+        httpd_send_error(req, status, code, message, NULL);
+}
+
 /* 1 when the key may make one more request now. Each loop thread gets its share of the rate because
  * connections spread over the threads; no locks. */
 static int rate_allows(httpd_t *h, h2o_req_t *req, const keyset_t *keys, int index)
@@ -310,21 +320,17 @@ static int on_router_req(h2o_handler_t *self, h2o_req_t *req)
     route_t *route = &h->routes[r];
     if (route->keys != NULL) {
         h2o_iovec_t key;
-        if (!bearer_key(req, &key)) {
-            httpd_add_header(req, "WWW-Authenticate", "Bearer");
-            httpd_send_error(req, 401, "unauthorized", "missing API key (Authorization: Bearer <key>)", NULL);
-            return 0;
-        }
-        int index = keyset_find(route->keys, key.base, key.len);
+        int index = bearer_key(req, &key) ? keyset_find(route->keys, key.base, key.len) : -2;
         if (index < 0) {
             httpd_add_header(req, "WWW-Authenticate", "Bearer");
-            httpd_send_error(req, 401, "unauthorized", "API key not valid for this endpoint", NULL);
+            route_error(route, req, 401, "unauthorized",
+                        index == -2 ? "missing API key (Authorization: Bearer <key>)"
+                                    : "API key not valid for this endpoint");
             return 0;
         }
         if (!rate_allows(h, req, route->keys, index)) {
             httpd_add_header(req, "Retry-After", "1");
-            httpd_send_error(req, 429, "rate_limited", "too many requests for this API key; retry later",
-                             NULL);
+            route_error(route, req, 429, "rate_limited", "too many requests for this API key; retry later");
             return 0;
         }
     }
@@ -590,6 +596,11 @@ void httpd_route_cors(httpd_t *h, const char *method, const char *pattern, const
                       httpd_handler_fn fn, void *ctx)
 {
     add_route(h, method, pattern, keys, fn, ctx, 1);
+}
+
+void httpd_route_on_error(httpd_t *h, httpd_error_fn fn)
+{
+    if (h->nroutes > 0) h->routes[h->nroutes - 1].on_error = fn;
 }
 
 int httpd_add_port(httpd_t *h, int port)

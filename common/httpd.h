@@ -63,6 +63,12 @@ void httpd_route(httpd_t *h, const char *method, const char *pattern, const keys
  * Without opts.cors_origins the route behaves as a plain one and preflights answer 403. */
 void httpd_route_cors(httpd_t *h, const char *method, const char *pattern, const keyset_t *keys,
                       httpd_handler_fn fn, void *ctx);
+/* Answers the errors httpd itself gives on a route (401 key missing or not valid, 429 over the rate) in
+ * the route's own format, e.g. OTLP's google.rpc.Status. Runs on the loop thread; must answer.
+ * Headers httpd adds (WWW-Authenticate, Retry-After) are already set. */
+typedef void (*httpd_error_fn)(void *ctx, h2o_req_t *req, int status, const char *code, const char *message);
+/* Sets the error responder of the route registered last (before httpd_start()). */
+void httpd_route_on_error(httpd_t *h, httpd_error_fn fn);
 /* Adds a port served by the same routes as opts.port on the same address (e.g. OTLP_HTTP_PORT), before
  * httpd_start(). Port 0 adds nothing (a disabled listener). Returns 0, or -1 when the server already
  * has HTTPD_MAX_PORTS ports. */

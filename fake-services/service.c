@@ -418,6 +418,8 @@ static const fake_env_var_t env_vars[] = {
     {"TELEMETRY_FLUSH_MS", "1000", "telemetry is sent at least this often (or per 500 records)"},
     {"FAKE_WORKERS", "32", "threads doing the requests' work (outgoing calls, injected delays)"},
     {"FAKE_MAX_IN_FLIGHT", "512", "requests in progress before answering 503 overloaded"},
+    {"FAKE_CONTROL", "0",
+     "1 adds the unauthenticated /control/* routes that inject faults (tests and scripts/up's demo only)"},
 };
 
 static void usage(FILE *out)
@@ -443,7 +445,8 @@ static int load_conf(role_t role, svc_conf_t *c, char *err, size_t errlen)
         fake_env_int("INVENTORY_SLOW_MS", 2500, 1, 600000, &c->slow_ms, err, errlen) != 0 ||
         fake_env_int("METRICS_INTERVAL_MS", 5000, 100, 3600000, &c->metrics_interval_ms, err, errlen) != 0 ||
         fake_env_int("FAKE_WORKERS", 32, 1, 1024, &c->workers, err, errlen) != 0 ||
-        fake_env_int("FAKE_MAX_IN_FLIGHT", 512, 1, 100000, &c->max_in_flight, err, errlen) != 0)
+        fake_env_int("FAKE_MAX_IN_FLIGHT", 512, 1, 100000, &c->max_in_flight, err, errlen) != 0 ||
+        fake_env_int("FAKE_CONTROL", 0, 0, 1, &c->control, err, errlen) != 0)
         return -1;
     if (role == ROLE_GATEWAY)
         return fake_env_url("PAYMENT_URL", "http://127.0.0.1:8004", c->downstream_url,
@@ -484,10 +487,12 @@ static void workers_init(svc_t *v)
 static void routes(httpd_t *h, svc_t *v)
 {
     httpd_route(h, "POST", role_paths[v->conf.role], NULL, on_order, v);
-    httpd_route(h, "POST", "/control/fault", NULL, on_fault, v);
-    httpd_route(h, "POST", "/control/network-delay", NULL, on_delay, v);
-    httpd_route(h, "POST", "/control/change", NULL, on_change, v);
-    httpd_route(h, "POST", "/control/reset", NULL, on_reset, v);
+    if (v->conf.control) { /* unauthenticated fault injection: never on by default */
+        httpd_route(h, "POST", "/control/fault", NULL, on_fault, v);
+        httpd_route(h, "POST", "/control/network-delay", NULL, on_delay, v);
+        httpd_route(h, "POST", "/control/change", NULL, on_change, v);
+        httpd_route(h, "POST", "/control/reset", NULL, on_reset, v);
+    }
     httpd_route(h, "GET", "/stats", NULL, on_stats, v);
     httpd_route(h, "GET", "/health", NULL, on_health, v);
 }

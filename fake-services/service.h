@@ -31,6 +31,7 @@ typedef struct {
     int metrics_interval_ms;
     int workers;
     int max_in_flight;
+    int control; /* FAKE_CONTROL: the fault-injection routes under /control exist */
 } svc_conf_t;
 
 /* State of one pool thread, touched by that thread only. */

@@ -20,6 +20,8 @@ ps_start_fakes() {
   export INVENTORY_PORT=${INVENTORY_PORT:-8002} PAYMENT_PORT=${PAYMENT_PORT:-8004} GATEWAY_PORT=${GATEWAY_PORT:-8003}
   export INVENTORY_URL=${INVENTORY_URL:-http://${PS_HOST:-127.0.0.1}:$INVENTORY_PORT}
   export PAYMENT_URL=${PAYMENT_URL:-http://${PS_HOST:-127.0.0.1}:$PAYMENT_PORT}
+  # the local demo injects faults through /control/* (off unless asked for: never in compose's default)
+  export FAKE_CONTROL=${FAKE_CONTROL:-1}
   for role in inventory payment gateway; do
     "$build/fake-services/fake-service" "$role" >>"$logs/$role.log" 2>&1 &
     pid=$!

@@ -268,6 +268,23 @@ static const char *exception_type(json_t *span)
 
 /* ---------------- tests ---------------- */
 
+/* The unauthenticated fault-injection routes exist only when asked for (issue 14: never by default). */
+START_TEST(control_routes_only_with_fake_control)
+{
+    ts_proc_t quiet;
+    char be[96];
+    snprintf(be, sizeof(be), "BACKEND_URL=%s", stub_url);
+    const char *env[] = {be, "FAKE_SERVICE_ROLE=inventory", "INGEST_API_KEY=" TS_INGEST_KEY, "FAKE_CONTROL=0",
+                         NULL};
+    ck_assert_int_eq(
+        ts_start(&quiet, "fake-services/fake-service", "INVENTORY_PORT", "postgresql://unused", "t:", env),
+        0);
+    ck_assert_int_eq(post(&quiet, "/control/fault", "{\"error_rate\":1}", NULL), 404);
+    ck_assert_int_eq(post(&inventory, "/control/reset", "{}", NULL), 200); /* the tests' services have them */
+    ts_stop(&quiet, SIGTERM);
+}
+END_TEST
+
 START_TEST(chain_continues_one_trace)
 {
     const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -606,6 +623,7 @@ int main(void)
     TCase *tc = tcase_create("chain");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, control_routes_only_with_fake_control);
     tcase_add_test(tc, chain_continues_one_trace);
     tcase_add_test(tc, fail_pay_db_timeout_in_java);
     tcase_add_test(tc, fail_inv_python_wrapped_in_java);

@@ -148,6 +148,7 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
         /* tests and fixtures carry fixed dates: accept them whatever day the suite runs (a test of the
          * acceptance window sets its own RETENTION_DAYS) */
         setenv("RETENTION_DAYS", "36500", 1);
+        setenv("FAKE_CONTROL", "1", 1); /* the fake services' fault injection, which tests drive */
         for (size_t i = 0; extra_env && extra_env[i]; i++)
             putenv((char *)extra_env[i]);
         FILE *log = fopen(p->log_path, "a");
