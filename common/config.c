@@ -67,8 +67,7 @@ static const var_spec_t vars[] = {
     {"TLS_CERT_FILE", "", T_FILE, ALL, OFF(edge.tls_cert_file), 0, 0,
      "PEM certificate chain: the HTTP listeners speak HTTPS only (set with TLS_KEY_FILE; gRPC stays "
      "cleartext); empty: plain HTTP"},
-    {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0,
-     "PEM private key of TLS_CERT_FILE"},
+    {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0, "PEM private key of TLS_CERT_FILE"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
     {"INGEST_API_KEYS", NULL, T_KEYS, CFG_BACKEND, OFF(ingest_keys), 0, 0,
@@ -356,10 +355,10 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,   &cfg->redis_url,    &cfg->redis_prefix,
-                        &cfg->llm_base_url,   &cfg->llm_api_key,  &cfg->llm_model,
-                        &cfg->migrations_dir, &cfg->frontend_dir, &cfg->backend_url,
-                        &cfg->alert_webhooks, &cfg->bind_addr,    &cfg->cors_allowed_origins,
+    char **strings[] = {&cfg->database_url,       &cfg->redis_url,        &cfg->redis_prefix,
+                        &cfg->llm_base_url,       &cfg->llm_api_key,      &cfg->llm_model,
+                        &cfg->migrations_dir,     &cfg->frontend_dir,     &cfg->backend_url,
+                        &cfg->alert_webhooks,     &cfg->bind_addr,        &cfg->cors_allowed_origins,
                         &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);

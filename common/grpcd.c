@@ -98,7 +98,8 @@ grpcd_t *grpcd_create(const grpcd_options_t *o, char *err, size_t errlen)
     grpcd_t *s = xcalloc(1, sizeof(*s));
     s->opt = *o;
     s->opt.bind = NULL; /* borrowed: only read here */
-    if (o->edge) s->peers = peerlimit_create(o->edge->max_connections_per_addr, o->edge->auth_failures_per_min);
+    if (o->edge)
+        s->peers = peerlimit_create(o->edge->max_connections_per_addr, o->edge->auth_failures_per_min);
     s->listen_fd = s->epoll_fd = s->event_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -252,7 +253,8 @@ static void accept_all(grpcd_t *s)
             if (errno != EAGAIN && errno != EWOULDBLOCK) log_warn("grpcd: accept: %s", strerror(errno));
             return;
         }
-        if (s->nconns >= s->opt.max_connections || peerlimit_conn_open(s->peers, (struct sockaddr *)&peer) != 0) {
+        if (s->nconns >= s->opt.max_connections ||
+            peerlimit_conn_open(s->peers, (struct sockaddr *)&peer) != 0) {
             atomic_fetch_add(&s->count.connections_refused, 1);
             close(fd);
             continue;

@@ -7,11 +7,11 @@
  * body byte is buffered: :method POST (else HTTP 405), content-type application/grpc* (else HTTP 415),
  * the client address's failed authentications (options' edge; over the limit RESOURCE_EXHAUSTED), the
  * API key (authorization: Bearer <key> or x-api-key: <key>, when a keyset is given; else
- * UNAUTHENTICATED, counted as a failure of the address), a registered :path (else UNIMPLEMENTED). The body must hold exactly one message;
- * a compressed one (flag 1) is inflated per grpc-encoding gzip or deflate (unknown encoding:
- * UNIMPLEMENTED; compressed without an encoding: INTERNAL); a message larger than max_message_bytes,
- * before or after inflating, is RESOURCE_EXHAUSTED and is not buffered further. Answers advertise
- * grpc-accept-encoding: gzip,deflate,identity. An answer that ends our side before the request is
+ * UNAUTHENTICATED, counted as a failure of the address), a registered :path (else UNIMPLEMENTED). The body
+ * must hold exactly one message; a compressed one (flag 1) is inflated per grpc-encoding gzip or deflate
+ * (unknown encoding: UNIMPLEMENTED; compressed without an encoding: INTERNAL); a message larger than
+ * max_message_bytes, before or after inflating, is RESOURCE_EXHAUSTED and is not buffered further. Answers
+ * advertise grpc-accept-encoding: gzip,deflate,identity. An answer that ends our side before the request is
  * complete is followed by RST_STREAM(NO_ERROR), so the client stops sending.
  *
  * Lifecycle: grpcd_create() (binds and listens, so grpcd_port() is known), grpcd_register() each

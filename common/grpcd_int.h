@@ -56,7 +56,7 @@ struct grpcd {
 
 struct grpcd_conn {
     grpcd_t *srv;
-    int fd; /* -1 for a socketless session (fuzzing): output is discarded */
+    int fd;                       /* -1 for a socketless session (fuzzing): output is discarded */
     struct sockaddr_storage peer; /* the client's address (AF_UNSPEC when socketless) */
     int counted_peer;             /* counted in srv->peers */
     nghttp2_session *session;

@@ -827,7 +827,8 @@ int httpd_start(httpd_t *h, char *err, size_t errlen)
     }
     if (tls_create(h, err, errlen) != 0) return -1;
     if (h->opts.edge)
-        h->peers = peerlimit_create(h->opts.edge->max_connections_per_addr, h->opts.edge->auth_failures_per_min);
+        h->peers =
+            peerlimit_create(h->opts.edge->max_connections_per_addr, h->opts.edge->auth_failures_per_min);
     h2o_config_init(&h->conf);
     /* HTTP/1.x only: an HTTP/2 connection would hold a buffered body per stream (see httpd.h) */
     h->conf.http1.upgrade_to_http2 = 0;

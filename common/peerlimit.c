@@ -140,7 +140,8 @@ static entry_t **lookup(peerlimit_t *p, const addr_key_t *k, int create)
 static void maybe_release(peerlimit_t *p, entry_t **l, long long now_ms)
 {
     entry_t *e = *l;
-    if (e->conns == 0 && (e->failures == 0 || now_ms - e->window_ms >= PEERLIMIT_WINDOW_MS)) entry_remove(p, l);
+    if (e->conns == 0 && (e->failures == 0 || now_ms - e->window_ms >= PEERLIMIT_WINDOW_MS))
+        entry_remove(p, l);
 }
 
 int peerlimit_conn_open(peerlimit_t *p, const struct sockaddr *peer)
