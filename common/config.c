@@ -58,7 +58,7 @@ static const var_spec_t vars[] = {
      "OTLP/gRPC port (TraceService, LogsService, MetricsService); 0: none"},
     {"CORS_ALLOWED_ORIGINS", "", T_ORIGINS, CFG_BACKEND, OFF(cors_allowed_origins), 0, 0,
      "comma-separated origins (scheme://host[:port]) browsers may send telemetry from, or *; empty: no CORS"},
-    {"MAX_CONNECTIONS_PER_ADDR", "64", T_INT, ALL, OFF(edge.max_connections_per_addr), 0, 1000000,
+    {"MAX_CONNECTIONS_PER_ADDR", "16", T_INT, ALL, OFF(edge.max_connections_per_addr), 0, 1000000,
      "open connections from one client address (IPv6: one /64) on each server; more are closed at once; "
      "0: no limit"},
     {"AUTH_FAILURES_PER_MIN", "20", T_INT, ALL, OFF(edge.auth_failures_per_min), 0, 1000000,

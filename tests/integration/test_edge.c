@@ -201,6 +201,22 @@ START_TEST(grpc_connection_cap_per_address)
 }
 END_TEST
 
+/* HTTP/2 is off on H2O's ports: a cleartext HTTP/2 preface gets HTTP/1.1's 400, not HTTP/2 SETTINGS (one
+ * HTTP/2 connection could hold a whole body per stream, 100 streams). */
+START_TEST(http2_not_served_on_http_ports)
+{
+    int fd = connect_to(limited.port);
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    ck_assert_int_eq(send(fd, preface, sizeof(preface) - 1, 0), (ssize_t)sizeof(preface) - 1);
+    char b[64] = "";
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ssize_t n = recv(fd, b, sizeof(b) - 1, 0);
+    ck_assert_msg(n <= 0 || strncmp(b, "HTTP/1.1 400", 12) == 0, "HTTP/2 preface answered: %.12s", b);
+    close(fd);
+}
+END_TEST
+
 /* ---- memory an unauthenticated client can make the backend hold ---- */
 
 static long vm_kib(pid_t pid, const char *field)
@@ -447,6 +463,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, http_connection_cap_per_address);
     tcase_add_test(tc, grpc_connection_cap_per_address);
+    tcase_add_test(tc, http2_not_served_on_http_ports);
     tcase_add_test(tc, http_auth_failures_get_429);
     tcase_add_test(tc, pipeline_auth_failures_get_429);
     tcase_add_test(tc, grpc_auth_failures_get_resource_exhausted);
