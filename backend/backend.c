@@ -34,7 +34,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                              (b->cfg.max_connections + b->cfg.http_threads - 1) / b->cfg.http_threads,
                          .request_timeout_ms = b->cfg.request_timeout_ms,
                          .bind_addr = b->cfg.bind_addr,
-                         .cors_origins = b->cfg.cors_allowed_origins};
+                         .cors_origins = b->cfg.cors_allowed_origins,
+                         .edge = &b->cfg.edge};
     atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);
     if (httpd_add_port(b->http, b->cfg.otlp_http_port) != 0) { /* the same API for OTLP/HTTP exporters */
@@ -42,12 +43,12 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         httpd_free(b->http);
         return -1;
     }
-    b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);
+    b->pool = workpool_create(2, b->cfg.query_database_url, b->cfg.redis_url, b); /* /query */
     workpool_set_max_queue(b->pool, b->cfg.query_max_queue);
-    b->health = health_start(b->cfg.database_url, b->cfg.redis_url);
+    b->health = health_start(b->cfg.query_database_url, b->cfg.redis_url); /* /ready */
     b->debounce = debounce_create(&b->cfg, &b->stats);
     ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,
-                               .database_url = b->cfg.database_url,
+                               .database_url = b->cfg.ingest_database_url,
                                .max_queue_bytes = MAX_QUEUE_BYTES,
                                .stats = &b->stats,
                                .debounce = b->debounce};

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 typedef enum {
     T_STRING,
@@ -22,7 +24,8 @@ typedef enum {
     T_FRACTION,
     T_WEBHOOKS,
     T_ADDR,
-    T_ORIGINS
+    T_ORIGINS,
+    T_FILE /* a readable file; empty: NULL */
 } var_type_t;
 
 typedef struct {
@@ -40,7 +43,18 @@ typedef struct {
 
 static const var_spec_t vars[] = {
     {"DATABASE_URL", "postgresql://prodsentinel@127.0.0.1:5432/prodsentinel", T_URL, ALL, OFF(database_url),
-     0, 0, "PostgreSQL connection URI (postgresql://user[:pass]@host:port/db)"},
+     0, 0,
+     "PostgreSQL URI of the schema's owner (postgresql://user[:pass]@host:port/db): migrations, retention; "
+     "the default of the three role URLs below"},
+    {"INGEST_DATABASE_URL", "", T_OPT_URL, CFG_BACKEND, OFF(ingest_database_url), 0, 0,
+     "PostgreSQL URI of the ingest writers (role prodsentinel_ingest: INSERT into raw telemetry); "
+     "empty: DATABASE_URL"},
+    {"QUERY_DATABASE_URL", "", T_OPT_URL, CFG_BACKEND, OFF(query_database_url), 0, 0,
+     "PostgreSQL URI of the query API and /ready (role prodsentinel_query: SELECT, feedback); "
+     "empty: DATABASE_URL"},
+    {"PIPELINE_DATABASE_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(pipeline_database_url), 0, 0,
+     "PostgreSQL URI of the pipeline (role prodsentinel_pipeline: SELECT, analysis writes); "
+     "empty: DATABASE_URL"},
     {"REDIS_URL", "redis://127.0.0.1:6379/0", T_URL, ALL, OFF(redis_url), 0, 0,
      "Redis URI (redis://[:password@]host:port[/db])"},
     {"REDIS_PREFIX", "ps:", T_STRING, ALL, OFF(redis_prefix), 0, 0,
@@ -56,6 +70,16 @@ static const var_spec_t vars[] = {
      "OTLP/gRPC port (TraceService, LogsService, MetricsService); 0: none"},
     {"CORS_ALLOWED_ORIGINS", "", T_ORIGINS, CFG_BACKEND, OFF(cors_allowed_origins), 0, 0,
      "comma-separated origins (scheme://host[:port]) browsers may send telemetry from, or *; empty: no CORS"},
+    {"MAX_CONNECTIONS_PER_ADDR", "16", T_INT, ALL, OFF(edge.max_connections_per_addr), 0, 1000000,
+     "open connections from one client address (IPv6: one /64) on each server; more are closed at once; "
+     "0: no limit"},
+    {"AUTH_FAILURES_PER_MIN", "20", T_INT, ALL, OFF(edge.auth_failures_per_min), 0, 1000000,
+     "failed authentications from one client address (IPv6: one /64) per minute; past it every request "
+     "needing a key gets 429 (gRPC: RESOURCE_EXHAUSTED) until the minute ends; 0: no limit"},
+    {"TLS_CERT_FILE", "", T_FILE, ALL, OFF(edge.tls_cert_file), 0, 0,
+     "PEM certificate chain: the HTTP listeners speak HTTPS only (set with TLS_KEY_FILE; gRPC stays "
+     "cleartext); empty: plain HTTP"},
+    {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0, "PEM private key of TLS_CERT_FILE"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
     {"INGEST_API_KEYS", NULL, T_KEYS, CFG_BACKEND, OFF(ingest_keys), 0, 0,
@@ -148,14 +172,103 @@ static int url_ok(const char *v)
     return 0;
 }
 
+/* ---------------- secrets ---------------- */
+
+/* Variables holding secrets: API keys (each key of the list), LLM_API_KEY when set, and the password of each
+ * database URL when it has one. */
+static const char *const secret_vars[] = {
+    "DATABASE_URL",    "INGEST_DATABASE_URL", "QUERY_DATABASE_URL", "PIPELINE_DATABASE_URL",
+    "INGEST_API_KEYS", "READ_API_KEYS",       "ADMIN_API_KEY",      "LLM_API_KEY"};
+
+static int is_secret(const char *name)
+{
+    for (size_t i = 0; i < sizeof(secret_vars) / sizeof(*secret_vars); i++)
+        if (strcmp(secret_vars[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Placeholders of the examples (docker/.env.example, docker-compose.yml): never a real secret. */
+static const char *const placeholder_prefixes[] = {"change-me", "changeme", "replace-me"};
+
+/* One secret of `len` bytes at `v`: -1 with `err` (naming `what`, never the secret) when it is shorter than
+ * CONFIG_MIN_SECRET_LEN or starts with a placeholder. */
+static int secret_ok(const char *name, const char *what, const char *v, size_t len, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(placeholder_prefixes) / sizeof(*placeholder_prefixes); i++) {
+        size_t n = strlen(placeholder_prefixes[i]);
+        if (len >= n && strncasecmp(v, placeholder_prefixes[i], n) == 0) {
+            snprintf(err, errlen, "%s: %s is the placeholder \"%s...\": set a real secret", name, what,
+                     placeholder_prefixes[i]);
+            return -1;
+        }
+    }
+    if (len < CONFIG_MIN_SECRET_LEN) {
+        snprintf(err, errlen, "%s: %s has %zu characters; secrets need at least %d", name, what, len,
+                 CONFIG_MIN_SECRET_LEN);
+        return -1;
+    }
+    return 0;
+}
+
+/* The password of a URL (scheme://user:password@host... or ?password=...), or NULL. */
+static const char *url_password(const char *v, size_t *len)
+{
+    const char *auth = strstr(v, "://");
+    if (auth == NULL) return NULL;
+    auth += 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + alen; p++)
+        if (*p == '@') at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon) {
+        *len = (size_t)(at - colon - 1);
+        return colon + 1;
+    }
+    const char *q = strstr(v, "password=");
+    if (q && (q[-1] == '?' || q[-1] == '&')) {
+        *len = strcspn(q + 9, "&#");
+        return q + 9;
+    }
+    return NULL;
+}
+
+/* Applies secret_ok() to what `s` holds: each key of a key list, a URL's password, a string when set. */
+static int check_secret(const var_spec_t *s, const char *v, char *err, size_t errlen)
+{
+    switch (s->type) {
+    case T_KEYS: {
+        size_t i = 1;
+        for (const char *p = v; *p; i++) {
+            size_t len = strcspn(p, ",");
+            char what[32];
+            snprintf(what, sizeof(what), "key %zu", i);
+            if (secret_ok(s->name, what, p, len, err, errlen) != 0) return -1;
+            p += len + (p[len] == ',');
+        }
+        return 0;
+    }
+    case T_URL:
+    case T_OPT_URL: {
+        size_t len = 0;
+        const char *pw = url_password(v, &len);
+        return pw ? secret_ok(s->name, "the password", pw, len, err, errlen) : 0;
+    }
+    default:
+        return *v ? secret_ok(s->name, "the value", v, strlen(v), err, errlen) : 0;
+    }
+}
+
 static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen)
 {
     const char *v = getenv(s->name);
-    if (v == NULL || (*v == '\0' && s->type != T_OPT_URL && s->type != T_STRING)) v = s->def;
+    if (v == NULL || (*v == '\0' && s->type != T_OPT_URL && s->type != T_STRING && s->type != T_FILE))
+        v = s->def;
     if (v == NULL) {
         snprintf(err, errlen, "%s: missing (required; see --help)", s->name);
         return -1;
     }
+    if (is_secret(s->name) && check_secret(s, v, err, errlen) != 0) return -1;
     void *field = (char *)cfg + s->offset;
     switch (s->type) {
     case T_INT:
@@ -239,6 +352,17 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
         cors_origins_free(o);
         return 0;
     }
+    case T_FILE:
+        if (*v == '\0') {
+            *(char **)field = NULL;
+            return 0;
+        }
+        if (access(v, R_OK) != 0) {
+            snprintf(err, errlen, "%s: cannot read \"%s\": %s", s->name, v, strerror(errno));
+            return -1;
+        }
+        *(char **)field = xstrdup(v);
+        return 0;
     case T_STRING:
     case T_DIR:
         *(char **)field = xstrdup(v);
@@ -286,6 +410,16 @@ static int check_pipeline(const config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* TLS needs both files or neither. */
+static int check_tls(const config_t *cfg, char *err, size_t errlen)
+{
+    if ((cfg->edge.tls_cert_file == NULL) == (cfg->edge.tls_key_file == NULL)) return 0;
+    snprintf(err, errlen, "%s: required when %s is set (TLS needs both files, or neither)",
+             cfg->edge.tls_key_file ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+             cfg->edge.tls_key_file ? "TLS_KEY_FILE" : "TLS_CERT_FILE");
+    return -1;
+}
+
 /* Rules between the backend's variables. */
 static int check_backend(const config_t *cfg, char *err, size_t errlen)
 {
@@ -319,7 +453,12 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
             return -1;
         }
     }
-    if (((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
+    /* each role's URL defaults to the owner's (setups with one database user keep working) */
+    char **role_urls[] = {&cfg->ingest_database_url, &cfg->query_database_url, &cfg->pipeline_database_url};
+    for (size_t i = 0; i < sizeof(role_urls) / sizeof(*role_urls); i++)
+        if (*role_urls[i] == NULL && cfg->database_url) *role_urls[i] = xstrdup(cfg->database_url);
+    if (((program & ALL) && check_tls(cfg, err, errlen) != 0) ||
+        ((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
         ((program & CFG_PIPELINE) && check_pipeline(cfg, err, errlen) != 0)) {
         config_dispose(cfg);
         return -1;
@@ -330,14 +469,19 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,   &cfg->redis_url,    &cfg->redis_prefix,
-                        &cfg->llm_base_url,   &cfg->llm_api_key,  &cfg->llm_model,
-                        &cfg->migrations_dir, &cfg->frontend_dir, &cfg->backend_url,
-                        &cfg->alert_webhooks, &cfg->bind_addr,    &cfg->cors_allowed_origins};
+    char **strings[] = {&cfg->database_url,       &cfg->redis_url,        &cfg->redis_prefix,
+                        &cfg->llm_base_url,       &cfg->llm_api_key,      &cfg->llm_model,
+                        &cfg->migrations_dir,     &cfg->frontend_dir,     &cfg->backend_url,
+                        &cfg->alert_webhooks,     &cfg->bind_addr,        &cfg->cors_allowed_origins,
+                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;
     }
+    free(cfg->ingest_database_url);
+    free(cfg->query_database_url);
+    free(cfg->pipeline_database_url);
+    cfg->ingest_database_url = cfg->query_database_url = cfg->pipeline_database_url = NULL;
     keyset_dispose(&cfg->ingest_keys);
     keyset_dispose(&cfg->read_keys);
     keyset_dispose(&cfg->admin_keys);

@@ -4,6 +4,7 @@
 #define PS_CONFIG_H
 
 #include "auth.h"
+#include "listen.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -15,8 +16,14 @@ enum {
     CFG_FAKE = 1 << 2,
 };
 
+/* Shortest API key or database password accepted. */
+#define CONFIG_MIN_SECRET_LEN 16
+
 typedef struct {
-    char *database_url;
+    char *database_url;          /* the owner: migrations and retention */
+    char *ingest_database_url;   /* the backend's writers and debounce; DATABASE_URL when unset */
+    char *query_database_url;    /* the backend's query API and /ready; DATABASE_URL when unset */
+    char *pipeline_database_url; /* everything the pipeline does; DATABASE_URL when unset */
     char *redis_url;
     char *redis_prefix; /* namespace of every Redis key we use */
     char *bind_addr;    /* IPv4 or IPv6 literal every listener binds (HTTP and gRPC) */
@@ -25,6 +32,7 @@ typedef struct {
     int otlp_http_port;         /* the backend's second HTTP port for OTLP clients; 0: none */
     int otlp_grpc_port;         /* OTLP/gRPC listener; 0: none */
     char *cors_allowed_origins; /* cors.h syntax; NULL: no CORS */
+    listen_edge_t edge;         /* per-address limits and TLS of every listener */
     keyset_t ingest_keys;
     keyset_t read_keys;
     keyset_t admin_keys;
@@ -68,7 +76,10 @@ typedef struct {
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`
- * naming the variable and what is wrong with it. Caller disposes with config_dispose(). */
+ * naming the variable and what is wrong with it. Secrets (API keys, LLM_API_KEY, passwords in the
+ * database URLs) shorter than CONFIG_MIN_SECRET_LEN or starting with a documented placeholder
+ * ("change-me", "changeme", "replace-me") are refused; the message never repeats the secret. Caller disposes
+ * with config_dispose(). */
 int config_load(config_t *cfg, int program, char *err, size_t errlen);
 void config_dispose(config_t *cfg);
 /* Prints the variables of `program` with default and meaning. */

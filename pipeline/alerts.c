@@ -275,7 +275,7 @@ static void *sender_main(void *arg)
     PGconn *c = NULL;
     CURL *curl = curl_easy_init();
     while (!atomic_load(&a->stopping)) {
-        if (db_ensure(&c, a->cfg->database_url)) send_due(a, c, curl);
+        if (db_ensure(&c, a->cfg->pipeline_database_url)) send_due(a, c, curl);
         usleep(200 * 1000);
     }
     curl_easy_cleanup(curl);
