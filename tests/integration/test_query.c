@@ -596,9 +596,9 @@ static void raw_read(int fd, int timeout_ms, char *out, size_t outlen)
     }
 }
 
-#define WAITING_ON_LOCK                                                                                      \
-    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM incidents%' " \
-    "AND pid <> pg_backend_pid()"
+/* pg_locks, not pg_stat_activity: the backend connects as its own role, whose sessions' queries and
+ * waits another role may not see */
+#define WAITING_ON_LOCK "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'incidents'::regclass"
 
 /* With the incidents table locked by this test, queries wait in PostgreSQL: a client that leaves gets
  * its statement cancelled at once (not after the 15 s statement timeout), and past 2 running and
