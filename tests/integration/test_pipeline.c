@@ -510,7 +510,7 @@ START_TEST(a_trace_larger_than_the_limit_is_sampled_and_still_explained)
     snprintf(want, sizeof(want), "trace has %d spans; analysed a sample of %s: errors and their paths first",
              nspans + 3, limit ? limit : "500");
     ck_assert_msg(strstr(note, want) != NULL, "%s", note);
-    ck_assert_ptr_nonnull(strstr(note, "601 logs; analysed"));
+    if (!limit || atoi(limit) < 601) ck_assert_ptr_nonnull(strstr(note, "601 logs; analysed"));
     json_decref(a);
     char sql[256];
     snprintf(sql, sizeof(sql),
