@@ -222,10 +222,10 @@ static int permanent_status(long status)
 }
 
 /* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason (which never holds the URL: it
- * is stored in alert_deliveries.last_error): the HTTP status and the start of the answer, redacted.
- * *status is the HTTP status (0 when none came). */
+ * is stored in alert_deliveries.last_error). *status is the HTTP status (0 when none came) and
+ * `answer` the start of the answer, redacted. */
 static int post(CURL *curl, const char *url, const char *format, const char *payload, long *status,
-                char *err, size_t errlen)
+                excerpt_t *answer, char *err, size_t errlen)
 {
     *status = 0;
     char *body = strcmp(format, "slack") == 0 ? alerts_slack_body(payload) : xstrdup(payload);
@@ -233,7 +233,8 @@ static int post(CURL *curl, const char *url, const char *format, const char *pay
         snprintf(err, errlen, "payload has no text for Slack");
         return -1;
     }
-    excerpt_t answer = {.len = 0};
+    answer->len = 0;
+    answer->text[0] = '\0';
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -242,7 +243,7 @@ static int post(CURL *curl, const char *url, const char *format, const char *pay
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, SEND_TIMEOUT_MS);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_excerpt);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
     CURLcode cc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(h);
@@ -252,9 +253,10 @@ static int post(CURL *curl, const char *url, const char *format, const char *pay
         return -1;
     }
     if (*status < 200 || *status > 299) {
-        char *clean = redact_str(answer.text);
-        snprintf(err, errlen, "HTTP %ld: %s", *status, clean ? clean : "");
+        char *clean = redact_str(answer->text);
+        snprintf(answer->text, sizeof(answer->text), "%s", clean ? clean : "");
         free(clean);
+        snprintf(err, errlen, "HTTP %ld", *status);
         return -1;
     }
     return 0;
@@ -304,10 +306,13 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
     for (int i = 0; i < PQntuples(r); i++) {
         char err[320] = "";
         long status;
-        int ok = post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), &status, err,
-                      sizeof(err)) == 0;
+        excerpt_t answer;
+        int ok = post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), &status, &answer,
+                      err, sizeof(err)) == 0;
         int attempts = atoi(PQgetvalue(r, i, 4)) + 1;
         int give_up = !ok && permanent_status(status) && attempts >= MAX_PERMANENT_ATTEMPTS;
+        /* the final word keeps what the receiver said */
+        if (give_up) snprintf(err, sizeof(err), "HTTP %ld: %s", status, answer.text);
         /* exponential backoff: base x 2^attempts, at most MAX_BACKOFF_S */
         double backoff_ms =
             (double)a->cfg->alert_retry_base_ms * (double)(1LL << (attempts < 20 ? attempts : 20));
