@@ -2,6 +2,7 @@
  * as numbers or strings, times, enums by number or name, hex or base64 ids, and AnyValue turned into
  * plain JSON in one pass (ingest_otlp_common.h states the rules). */
 #include "ingest_otlp_json_int.h"
+#include "base64.h"
 #include "hexid.h"
 #include "jwrite.h"
 #include "rfc3339.h"
@@ -298,36 +299,11 @@ static void too_large(parser_t *p, const char *field, const buf_t *out)
     oj_bad_field(p, field, "larger than %zu bytes", out->max);
 }
 
-static int base64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
 /* Standard or URL-safe base64, padding optional, into p->bytes. -1 when not base64. */
-static int base64_decode(parser_t *p, const char *s, size_t n)
+static int decode_bytes(parser_t *p, const char *s, size_t n)
 {
     buf_reset(&p->bytes);
-    while (n > 0 && s[n - 1] == '=')
-        n--;
-    if (n % 4 == 1) return -1;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = base64_value((unsigned char)s[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (buf_append_char(&p->bytes, (char)((acc >> bits) & 0xFF)) != 0) return -1;
-        }
-    }
-    return 0;
+    return base64_decode(s, n, &p->bytes);
 }
 
 /* intValue: an int64 as a number or a string; digits past 64 bits are kept as sent, a JSON number
@@ -399,7 +375,7 @@ static int bytes_value(parser_t *p, buf_t *out, const char *field)
     }
     jstr_t s;
     if (jscan_string(&p->j, &s, &p->str) != 0) return oj_syntax_fail(p);
-    if (base64_decode(p, s.s, s.n) != 0) {
+    if (decode_bytes(p, s.s, s.n) != 0) {
         oj_bad_field(p, field, "bytesValue: expected base64");
         return 0;
     }

@@ -71,44 +71,64 @@ static int varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
     return -1;
 }
 
+/* The path of the field being walked, kept as frames and spelled out only when a field is bad (spelling
+ * it for every field cost a quarter of the walk). */
+typedef struct {
+    const char *name; /* the field's proto name (snake_case) */
+    long index;       /* element of a repeated message field, or -1 */
+} frame_t;
+
 typedef struct {
     otlp_wire_t *w;
     const uint8_t *base; /* start of the whole request, for offsets */
-    char path[200];
-    size_t plen;
+    frame_t frames[OTLP_WIRE_MAX_DEPTH + 2];
+    size_t nframes;
 } walk_t;
+
+/* Appends ".<camelCase name>[index]" for each frame to w->path. */
+static void spell_path(const walk_t *k)
+{
+    char *out = k->w->path;
+    size_t cap = sizeof(k->w->path), n = 0;
+    out[0] = '\0';
+    for (size_t f = 0; f < k->nframes && n + 1 < cap; f++) {
+        if (n > 0) out[n++] = '.';
+        size_t start = n;
+        for (const char *c = k->frames[f].name; *c && n + 1 < cap; c++) {
+            if (*c == '_' && c[1] != '\0' && n > start) {
+                c++;
+                out[n++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+            } else if (*c != '_') {
+                out[n++] = *c;
+            }
+        }
+        out[n] = '\0';
+        if (k->frames[f].index >= 0 && n < cap) {
+            int w = snprintf(out + n, cap - n, "[%ld]", k->frames[f].index);
+            n = w > 0 && (size_t)w < cap - n ? n + (size_t)w : cap - 1;
+        }
+    }
+}
 
 static int fail(walk_t *k, const uint8_t *at, const char *why)
 {
     k->w->offset = (size_t)(at - k->base);
-    snprintf(k->w->path, sizeof(k->w->path), "%s", k->path);
+    spell_path(k);
     k->w->why = why;
     return -1;
 }
 
-/* Appends ".<camelCase name>[index]" to the path (index < 0: none); returns the old length. */
+/* Enters a field (index < 0: not an element of a repeated message); returns the depth to go back to. */
 static size_t path_push(walk_t *k, const char *name, long index)
 {
-    size_t old = k->plen, n = k->plen;
-    if (n > 0 && n + 1 < sizeof(k->path)) k->path[n++] = '.';
-    for (const char *c = name; *c && n + 1 < sizeof(k->path); c++) {
-        if (*c == '_' && c[1] != '\0' && n > old + 1) {
-            c++;
-            k->path[n++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-        } else if (*c != '_') {
-            k->path[n++] = *c;
-        }
-    }
-    k->path[n] = '\0';
-    if (index >= 0) snprintf(k->path + n, sizeof(k->path) - n, "[%ld]", index);
-    k->plen = strlen(k->path);
+    size_t old = k->nframes;
+    if (k->nframes < sizeof(k->frames) / sizeof(*k->frames)) k->frames[k->nframes++] = (frame_t){name, index};
     return old;
 }
 
 static void path_pop(walk_t *k, size_t old)
 {
-    k->plen = old;
-    k->path[old] = '\0';
+    k->nframes = old;
 }
 
 /* Counts the elements of a packed run of scalars of type t; -1 when it does not divide evenly. */
@@ -231,7 +251,7 @@ static int walk(walk_t *k, const ProtobufCMessageDescriptor *d, const uint8_t *p
 
 int otlp_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, otlp_wire_t *w)
 {
-    walk_t k = {.w = w, .base = p, .path = "", .plen = 0};
+    walk_t k = {.w = w, .base = p, .nframes = 0};
     memset(w, 0, sizeof(*w));
     return walk(&k, d, p, len, 0);
 }

@@ -1,6 +1,7 @@
 /* gRPC status helpers: percent-encoding, unpadded base64 and a hand-written protobuf encoder of
  * google.rpc.Status / RetryInfo (see grpc_status.h). */
 #include "grpc_status.h"
+#include "base64.h"
 
 #include <string.h>
 
@@ -28,17 +29,7 @@ int grpc_percent_encode(const char *s, buf_t *out)
 
 int grpc_base64_encode(const void *p, size_t n, buf_t *out)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)b[i] << 16;
-        size_t left = n - i;
-        if (left > 1) v |= (uint32_t)b[i + 1] << 8;
-        if (left > 2) v |= b[i + 2];
-        char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], tab[v >> 6 & 63], tab[v & 63]};
-        if (buf_append(out, q, left >= 3 ? 4 : left + 1) != 0) return -1;
-    }
-    return 0;
+    return base64_encode(p, n, 0, out); /* gRPC's binary metadata: no padding */
 }
 
 /* ---- protobuf writing ---------------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* Hex and base64 ids, traceparent (see hexid.h). */
 #include "hexid.h"
+#include "base64.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,16 +10,6 @@ static int hexval(char c)
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
     return -1;
 }
 
@@ -42,31 +33,17 @@ static int from_hex(const char *s, size_t n, char *out)
 
 static int from_base64(const char *s, size_t n, size_t nbytes, char *out)
 {
-    while (n > 0 && s[n - 1] == '=')
-        n--;
-    if (n != (nbytes * 8 + 5) / 6) return -1;
-    unsigned char bytes[32];
-    unsigned acc = 0;
-    int bits = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val(s[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (k < nbytes) bytes[k++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
+    buf_t bytes;
+    buf_init(&bytes, 32);
+    int ok = base64_decode(s, n, &bytes) == 0 && bytes.len == nbytes;
+    for (size_t i = 0; ok && i < nbytes; i++) {
+        unsigned char b = (unsigned char)bytes.data[i];
+        out[2 * i] = "0123456789abcdef"[b >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[b & 15];
     }
-    if (k != nbytes) return -1;
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
-        out[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
-    }
-    out[2 * nbytes] = '\0';
-    return 0;
+    if (ok) out[2 * nbytes] = '\0';
+    buf_dispose(&bytes);
+    return ok ? 0 : -1;
 }
 
 int hexid_parse(const char *s, size_t n, size_t nbytes, char *out, const char **why)

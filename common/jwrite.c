@@ -1,5 +1,6 @@
 /* JSON text writer (see jwrite.h). */
 #include "jwrite.h"
+#include "base64.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -117,24 +118,13 @@ int jw_bool(buf_t *b, int v)
 
 int jw_base64(buf_t *b, const void *p, size_t n)
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = p;
     size_t mark = b->len;
-    if (buf_append_char(b, '"') != 0) return -1;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        if (i + 1 < n) v |= (unsigned)s[i + 1] << 8;
-        if (i + 2 < n) v |= s[i + 2];
-        char q[4] = {alphabet[(v >> 18) & 63], alphabet[(v >> 12) & 63],
-                     i + 1 < n ? alphabet[(v >> 6) & 63] : '=', i + 2 < n ? alphabet[v & 63] : '='};
-        if (buf_append(b, q, 4) != 0) goto full;
+    if (buf_append_char(b, '"') != 0 || base64_encode(p, n, 1, b) != 0 || buf_append_char(b, '"') != 0) {
+        b->len = mark;
+        if (b->data) b->data[mark] = '\0';
+        return -1;
     }
-    if (buf_append_char(b, '"') != 0) goto full;
     return 0;
-full:
-    b->len = mark;
-    if (b->data) b->data[mark] = '\0';
-    return -1;
 }
 
 int jw_raw(buf_t *b, const char *s, size_t n)

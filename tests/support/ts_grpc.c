@@ -1,5 +1,6 @@
 /* Test support: blocking gRPC client and google.rpc.Status decoder (see ts_grpc.h). */
 #include "ts_grpc.h"
+#include "base64.h"
 
 #include <arpa/inet.h>
 #include <nghttp2/nghttp2.h>
@@ -55,38 +56,17 @@ static void percent_decode(char *dst, size_t cap, const uint8_t *v, size_t len)
     dst[o] = '\0';
 }
 
-static int b64val(int ch)
+/* Base64 with or without padding (common/base64.h); NULL on a bad character. Caller frees. */
+static uint8_t *details_decode(const uint8_t *v, size_t len, size_t *outlen)
 {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+' || ch == '-') return 62;
-    if (ch == '/' || ch == '_') return 63;
-    return -1;
-}
-
-/* Base64 with or without padding; NULL on a bad character. */
-static uint8_t *base64_decode(const uint8_t *v, size_t len, size_t *outlen)
-{
-    uint8_t *out = malloc(len * 3 / 4 + 3);
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len && v[i] != '='; i++) {
-        int d = b64val(v[i]);
-        if (d < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
+    buf_t out;
+    buf_init(&out, len + 16);
+    if (base64_decode((const char *)v, len, &out) != 0 || buf_append(&out, "", 0) != 0) {
+        buf_dispose(&out);
+        return NULL;
     }
-    *outlen = o;
-    return out;
+    *outlen = out.len;
+    return (uint8_t *)buf_take(&out);
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
@@ -108,7 +88,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
         percent_decode(c->out->message, sizeof(c->out->message), value, valuelen);
     else if (namelen == 23 && memcmp(name, "grpc-status-details-bin", 23) == 0) {
         free(c->out->details);
-        c->out->details = base64_decode(value, valuelen, &c->out->details_len);
+        c->out->details = details_decode(value, valuelen, &c->out->details_len);
     }
     return 0;
 }

@@ -10,7 +10,8 @@
 static void expect_clean(const char *in, size_t max, const char *want)
 {
     char *r = safetext_clean(in, max);
-    ck_assert_msg(strcmp(r, want) == 0, "clean(\"%s\")\n  gave \"%s\"\n  want \"%s\"", in, r, want);
+    ck_assert_msg(strcmp(r, want) == 0, "clean(\"%s\")\n  gave \"%s\"\n  want \"%s\"", in ? in : "(null)", r,
+                  want);
     free(r);
 }
 
