@@ -135,12 +135,12 @@ static int resync(debounce_t *d, PGconn *pg, redisContext *rc)
     size_t total = 0;
     for (;;) {
         const char *params[] = {after, stale};
-        PGresult *r = PQexecParams(
-            pg,
-            "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
-            "WHERE trace_id > $1 AND (handed_at_ms IS NULL OR last_seen_ms > handed_at_ms OR "
-            "handed_at_ms <= $2::bigint) ORDER BY trace_id LIMIT 1000",
-            2, NULL, params, NULL, NULL, 0);
+        PGresult *r =
+            PQexecParams(pg,
+                         "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
+                         "WHERE trace_id > $1 AND (handed_at_ms IS NULL OR last_seen_ms > handed_at_ms OR "
+                         "handed_at_ms <= $2::bigint) ORDER BY trace_id LIMIT 1000",
+                         2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             PQclear(r);
             return -1;
@@ -176,10 +176,11 @@ static int resend_stale(debounce_t *d, PGconn *pg, redisContext *rc)
     snprintf(stale, sizeof(stale), "%lld", now_ms() - d->cfg->trigger_resend_ms);
     snprintf(limit, sizeof(limit), "%d", RESEND_LIMIT);
     const char *params[] = {stale, limit};
-    PGresult *r = PQexecParams(pg,
-                               "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
-                               "WHERE handed_at_ms <= $1::bigint ORDER BY handed_at_ms LIMIT $2::int",
-                               2, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(pg,
+                     "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
+                     "WHERE handed_at_ms <= $1::bigint ORDER BY handed_at_ms LIMIT $2::int",
+                     2, NULL, params, NULL, NULL, 0);
     int rc_out = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_warn("pending_triggers resend: %s", PQerrorMessage(pg));

@@ -274,7 +274,8 @@ static int abandon_unconfigured(alerts_t *a, PGconn *c)
                                "WHERE state = 'pending' AND destination <> ALL($1::text[])",
                                1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        log_warn("abandoning alerts of removed destinations: %s", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+        log_warn("abandoning alerts of removed destinations: %s",
+                 PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
         rc = -1;
     } else if (strcmp(PQcmdTuples(r), "0") != 0)
         log_warn("%s alerts to destinations no longer configured marked abandoned", PQcmdTuples(r));
@@ -330,10 +331,11 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
                 2, NULL, q, NULL, NULL, 0);
         } else if (give_up) {
             const char *q[] = {PQgetvalue(r, i, 0), att, err};
-            u = PQexecParams(c,
-                             "UPDATE alert_deliveries SET state = 'failed', attempts = $2::int, last_error = $3 "
-                             "WHERE id = $1::bigint",
-                             3, NULL, q, NULL, NULL, 0);
+            u = PQexecParams(
+                c,
+                "UPDATE alert_deliveries SET state = 'failed', attempts = $2::int, last_error = $3 "
+                "WHERE id = $1::bigint",
+                3, NULL, q, NULL, NULL, 0);
         } else {
             const char *q[] = {PQgetvalue(r, i, 0), att, err, wait};
             u = PQexecParams(

@@ -71,8 +71,8 @@ static void array_literal(json_t *arr, buf_t *out)
 
 /* The report to store: the LLM's when it answered and passed the check, else the deterministic one,
  * which then says why. Fills the LLM bookkeeping of `row`. Returns a new reference. */
-static json_t *write_report(analyser_t *a, PGconn *pg, rca_result_t *res, analysis_row_t *row, char *llm_error,
-                            size_t errlen)
+static json_t *write_report(analyser_t *a, PGconn *pg, rca_result_t *res, analysis_row_t *row,
+                            char *llm_error, size_t errlen)
 {
     row->generated_by = "deterministic";
     if (a->llm == NULL) {
@@ -110,7 +110,8 @@ static json_t *write_report(analyser_t *a, PGconn *pg, rca_result_t *res, analys
         checked = llm_check_answer(ans.content, res->evidence, confidence, why, sizeof(why));
         if (!checked) snprintf(llm_error, errlen, "LLM answer rejected: %s", why);
     } else if (granted == 0) {
-        snprintf(llm_error, errlen, "LLM budget of %d calls per hour reached (LLM_MAX_CALLS_PER_HOUR)", budget);
+        snprintf(llm_error, errlen, "LLM budget of %d calls per hour reached (LLM_MAX_CALLS_PER_HOUR)",
+                 budget);
     } else if (granted < 0) {
         snprintf(llm_error, errlen, "LLM budget could not be checked (PostgreSQL): no call made");
     } else {

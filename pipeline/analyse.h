@@ -2,7 +2,8 @@
  * (pure: rca/), open or join the incident of its fingerprint, and for a new incident (or on
  * demand) have the LLM write the report, checked against the evidence; then store the analysis as a
  * new version. Without an LLM, past the LLM budget (llm_budget.h), or when the LLM fails or invents, the
- * deterministic report is stored and says why. Each worker thread owns one analyser_t (it holds the thread's LLM client). */
+ * deterministic report is stored and says why. Each worker thread owns one analyser_t (it holds the thread's
+ * LLM client). */
 #ifndef PS_ANALYSE_H
 #define PS_ANALYSE_H
 

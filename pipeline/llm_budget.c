@@ -27,8 +27,7 @@ int llm_budget_take(PGconn *c, int max_per_hour)
         goto out;
     }
     rc = PQntuples(r) == 1;
-    if (rc && strcmp(PQgetvalue(r, 0, 0), "1") == 0)
-        /* the hour's first call: forget the old hours */
+    if (rc && strcmp(PQgetvalue(r, 0, 0), "1") == 0) /* the hour's first call: forget the old hours */
         PQclear(PQexec(c, "DELETE FROM llm_budget WHERE hour < now() - interval '" KEEP_HOURS "'"));
 out:
     PQclear(r);

@@ -13,13 +13,12 @@
 /* KEYS: stream. ARGV: group, id, consumer. Resets the idle time of a pending entry, but only while
  * `consumer` still holds it: a renewal that comes late never takes a job back from the worker that took
  * it over. JUSTID: the delivery count stays as it is. */
-static const char renew_script[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
-    "if #p == 1 and p[1][2] == ARGV[3] then\n"
-    "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')\n"
-    "  return 1\n"
-    "end\n"
-    "return 0\n";
+static const char renew_script[] = "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
+                                   "if #p == 1 and p[1][2] == ARGV[3] then\n"
+                                   "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')\n"
+                                   "  return 1\n"
+                                   "end\n"
+                                   "return 0\n";
 
 struct queue {
     const config_t *cfg;

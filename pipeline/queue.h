@@ -15,10 +15,10 @@
 typedef struct queue queue_t;
 
 typedef struct {
-    char id[64];       /* stream message id */
-    char trace_id[64]; /* as found in the message; validated by the worker */
-    long deliveries;   /* 1 on the first delivery */
-    int force;         /* a re-run asked for: write a new report version even if the incident has one */
+    char id[64];         /* stream message id */
+    char trace_id[64];   /* as found in the message; validated by the worker */
+    long deliveries;     /* 1 on the first delivery */
+    int force;           /* a re-run asked for: write a new report version even if the incident has one */
     long long handed_ms; /* when the debounce handed the trace over (its pending trigger covers errors up
                           * to then); 0 for jobs not from the debounce (manual re-runs) */
 } queue_job_t;

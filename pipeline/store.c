@@ -21,8 +21,9 @@ static int consume_trigger(PGconn *c, const char *trace_id, long long handed_ms)
     char handed[24];
     snprintf(handed, sizeof(handed), "%lld", handed_ms);
     const char *p[] = {trace_id, handed};
-    PGresult *r = PQexecParams(c, "DELETE FROM pending_triggers WHERE trace_id = $1 AND last_seen_ms <= $2::bigint",
-                               2, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "DELETE FROM pending_triggers WHERE trace_id = $1 AND last_seen_ms <= $2::bigint", 2,
+                     NULL, p, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
     PQclear(r);
     return rc;
@@ -36,7 +37,8 @@ int store_trigger_consume(PGconn *c, const char *trace_id, long long handed_ms)
 int store_trigger_pending(PGconn *c, const char *trace_id)
 {
     const char *p[] = {trace_id};
-    PGresult *r = PQexecParams(c, "SELECT 1 FROM pending_triggers WHERE trace_id = $1", 1, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "SELECT 1 FROM pending_triggers WHERE trace_id = $1", 1, NULL, p, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
     PQclear(r);
     return rc;
@@ -128,7 +130,8 @@ static int insert_analysis(PGconn *c, const analysis_row_t *row, const char *con
         "INSERT INTO analyses (incident_id, trace_id, version, job_id, fingerprint, root_service, "
         "root_span_id, root_operation, exception_type, evidence, report, generated_by, llm_model, llm_error, "
         "prompt_tokens, completion_tokens, llm_latency_ms, analysis_cpu_us) "
-        "SELECT $1::bigint, $2, coalesce((SELECT max(version) FROM analyses WHERE trace_id = $2), 0) + 1, $3, "
+        "SELECT $1::bigint, $2, coalesce((SELECT max(version) FROM analyses WHERE trace_id = $2), 0) + 1, "
+        "$3, "
         "$4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14::int, $15::int, $16::int, $17::int "
         "ON CONFLICT (job_id) DO NOTHING RETURNING id, version",
         17, NULL, p, NULL, NULL, 0);
@@ -144,8 +147,8 @@ static int insert_analysis(PGconn *c, const analysis_row_t *row, const char *con
     PQclear(r);
     if (row->incident_id) {
         const char *q[] = {incident};
-        r = PQexecParams(c, "UPDATE incidents SET report_state = 'ready', updated_at = now() WHERE id = $1", 1,
-                         NULL, q, NULL, NULL, 0);
+        r = PQexecParams(c, "UPDATE incidents SET report_state = 'ready', updated_at = now() WHERE id = $1",
+                         1, NULL, q, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "incident report state", err, errlen);
         PQclear(r);
     }
@@ -224,7 +227,8 @@ int store_dead_letter(PGconn *c, const char *job_id, const char *trace_id, long 
                      4, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "dead letter", err, sizeof(err));
     PQclear(r);
-    if (consume_trigger(c, trace_id, trigger_handed_ms) != 0) return fail(c, NULL, "trigger", err, sizeof(err));
+    if (consume_trigger(c, trace_id, trigger_handed_ms) != 0)
+        return fail(c, NULL, "trigger", err, sizeof(err));
     r = PQexec(c, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "commit", err, sizeof(err));
     PQclear(r);

@@ -105,7 +105,7 @@ static void *renewer_main(void *arg)
     workers_t *ws = arg;
     queue_t *q = queue_create(ws->cfg, "renewer");
     long long period = ws->cfg->visibility_timeout_ms / RENEWALS_PER_TIMEOUT, next = mono_ms() + period;
-    char (*ids)[2][64] = xcalloc((size_t)ws->n, sizeof(*ids));
+    char(*ids)[2][64] = xcalloc((size_t)ws->n, sizeof(*ids));
     while (!atomic_load(&ws->stopping)) {
         usleep(RENEWER_SLICE_MS * 1000);
         if (mono_ms() < next) continue;

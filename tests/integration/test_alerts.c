@@ -491,7 +491,8 @@ START_TEST(deliveries_to_a_destination_no_longer_configured_are_abandoned)
     PGconn *c = ts_pg(db_url);
     send_failure("payment", "com.acme.MovedException", NULL);
     ck_assert_int_eq(
-        ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'pending' AND attempts >= 1", 2, 30),
+        ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'pending' AND attempts >= 1",
+                        2, 30),
         2);
     ts_stop(&pipeline, SIGTERM);
     const char *env2[] = {"WORKERS=1", hooks(1, 0), "ALERT_RETRY_BASE_MS=50", NULL};

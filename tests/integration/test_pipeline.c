@@ -473,9 +473,11 @@ START_TEST(past_the_llm_budget_reports_are_deterministic_and_say_why)
     a = analysis_after_wait(c, second);
     ck_assert_str_eq(json_string_value(json_object_get(a, "generated_by")), "deterministic");
     const char *err = json_string_value(json_object_get(a, "llm_error"));
-    ck_assert_msg(err && strstr(err, "LLM budget of 1 calls per hour reached"), "llm_error %s", err ? err : "null");
+    ck_assert_msg(err && strstr(err, "LLM budget of 1 calls per hour reached"), "llm_error %s",
+                  err ? err : "null");
     const char *note = json_string_value(json_object_get(json_object_get(a, "report"), "note"));
-    ck_assert_msg(note && strstr(note, "LLM budget of 1 calls per hour reached"), "note %s", note ? note : "null");
+    ck_assert_msg(note && strstr(note, "LLM budget of 1 calls per hour reached"), "note %s",
+                  note ? note : "null");
     json_decref(a);
     ck_assert_int_eq(llm_requests(), 1);
     ck_assert_int_eq(ts_pg_long(c, "SELECT sum(calls) FROM llm_budget"), 1);
@@ -518,7 +520,8 @@ START_TEST(a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analyse
         usleep(100 * 1000);
     ck_assert_int_eq(stream_len(rc, trace), 1);
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms IS NOT NULL", trace);
+             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms IS NOT NULL",
+             trace);
     ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 5), 1);
     /* Redis loses the entry */
     freeReplyObject(redisCommand(rc, "DEL %sjobs", prefix));
