@@ -42,10 +42,10 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         httpd_free(b->http);
         return -1;
     }
-    b->pool = workpool_create(2, b->cfg.database_url, b->cfg.redis_url, b);
+    b->pool = workpool_create(2, b->cfg.query_database_url, /* /query and /ready */ b->cfg.redis_url, b);
     b->debounce = debounce_create(&b->cfg, &b->stats);
     ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,
-                               .database_url = b->cfg.database_url,
+                               .database_url = b->cfg.ingest_database_url,
                                .max_queue_bytes = MAX_QUEUE_BYTES,
                                .stats = &b->stats,
                                .debounce = b->debounce};

@@ -255,7 +255,7 @@ static void *scheduler_main(void *arg)
     long long next_resend = 0;
     while (!atomic_load(&d->stopping)) {
         usleep(TICK_MS * 1000);
-        if (!db_ensure(&pg, d->cfg->database_url)) continue;
+        if (!db_ensure(&pg, d->cfg->ingest_database_url)) continue;
         if (!redisx_ensure(&rc, d->cfg->redis_url, REDIS_TIMEOUT_MS)) {
             atomic_store(&d->stats->redis_up, 0);
             atomic_store(&d->resync_needed, 1);

@@ -163,14 +163,20 @@ static const char *staging_table(ingest_kind_t kind)
     return names[kind];
 }
 
-/* Temp tables live as long as the connection; ON COMMIT DELETE ROWS keeps them empty between groups. */
+/* Temp tables live as long as the connection; ON COMMIT DELETE ROWS keeps them empty between groups.
+ * Their columns are read from the catalog, not with LIKE: LIKE needs SELECT on the raw table, which the
+ * ingest role does not have (migrations/007_roles.sql). Defaults are not needed: rows go on to the raw
+ * table naming the same columns they were copied with, and the raw table fills in the rest. */
 static int ensure_staging(writer_thread_t *t, char *err, size_t errlen)
 {
     if (t->staging_ready) return 0;
     for (int k = 0; k <= INGEST_KIND_COUNT; k++) {
-        char sql[256];
+        char sql[640];
         snprintf(sql, sizeof(sql),
-                 "CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+                 "DO $$ BEGIN EXECUTE (SELECT format('CREATE TEMP TABLE IF NOT EXISTS %s (%%s) ON COMMIT "
+                 "DELETE ROWS', string_agg(format('%%I %%s', attname, format_type(atttypid, atttypmod)), ', ' "
+                 "ORDER BY attnum)) FROM pg_attribute WHERE attrelid = 'public.%s'::regclass AND attnum > 0 "
+                 "AND NOT attisdropped); END $$",
                  k < INGEST_KIND_COUNT ? staging_table((ingest_kind_t)k) : "stage_resources",
                  k < INGEST_KIND_COUNT ? ingest_batch_table((ingest_kind_t)k) : "resources");
         if (!exec_ok(t->pg, sql, err, errlen)) return -1;
@@ -324,10 +330,10 @@ static int write_resources(writer_thread_t *t, ingest_job_t *job, char sqlstate[
     char sql[512];
     snprintf(sql, sizeof(sql), "COPY stage_resources (%s) FROM STDIN", ingest_batch_resource_columns());
     if (copy_rows(t->pg, sql, &b->resources, sqlstate, err, errlen) != 0) return -1;
-    snprintf(
-        sql, sizeof(sql),
-        "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT (resource_hash) DO NOTHING",
-        ingest_batch_resource_columns(), ingest_batch_resource_columns());
+    /* no conflict target: naming one needs SELECT on it, which the ingest role does not have (the
+     * primary key is the table's only unique index, so this is the same rule) */
+    snprintf(sql, sizeof(sql), "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT DO NOTHING",
+             ingest_batch_resource_columns(), ingest_batch_resource_columns());
     return exec_ok(t->pg, sql, err, errlen) ? 0 : -1;
 }
 

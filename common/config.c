@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum {
     T_STRING,
@@ -40,7 +41,18 @@ typedef struct {
 
 static const var_spec_t vars[] = {
     {"DATABASE_URL", "postgresql://prodsentinel@127.0.0.1:5432/prodsentinel", T_URL, ALL, OFF(database_url),
-     0, 0, "PostgreSQL connection URI (postgresql://user[:pass]@host:port/db)"},
+     0, 0,
+     "PostgreSQL URI of the schema's owner (postgresql://user[:pass]@host:port/db): migrations, retention; "
+     "the default of the three role URLs below"},
+    {"INGEST_DATABASE_URL", "", T_OPT_URL, CFG_BACKEND, OFF(ingest_database_url), 0, 0,
+     "PostgreSQL URI of the ingest writers (role prodsentinel_ingest: INSERT into raw telemetry); "
+     "empty: DATABASE_URL"},
+    {"QUERY_DATABASE_URL", "", T_OPT_URL, CFG_BACKEND, OFF(query_database_url), 0, 0,
+     "PostgreSQL URI of the query API and /ready (role prodsentinel_query: SELECT, feedback); "
+     "empty: DATABASE_URL"},
+    {"PIPELINE_DATABASE_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(pipeline_database_url), 0, 0,
+     "PostgreSQL URI of the pipeline (role prodsentinel_pipeline: SELECT, analysis writes); "
+     "empty: DATABASE_URL"},
     {"REDIS_URL", "redis://127.0.0.1:6379/0", T_URL, ALL, OFF(redis_url), 0, 0,
      "Redis URI (redis://[:password@]host:port[/db])"},
     {"REDIS_PREFIX", "ps:", T_STRING, ALL, OFF(redis_prefix), 0, 0,
@@ -145,6 +157,93 @@ static int url_ok(const char *v)
     return 0;
 }
 
+/* ---------------- secrets ---------------- */
+
+/* Variables holding secrets: API keys (each key of the list), LLM_API_KEY when set, and the password of each
+ * database URL when it has one. */
+static const char *const secret_vars[] = {
+    "DATABASE_URL",    "INGEST_DATABASE_URL", "QUERY_DATABASE_URL", "PIPELINE_DATABASE_URL",
+    "INGEST_API_KEYS", "READ_API_KEYS",       "ADMIN_API_KEY",      "LLM_API_KEY"};
+
+static int is_secret(const char *name)
+{
+    for (size_t i = 0; i < sizeof(secret_vars) / sizeof(*secret_vars); i++)
+        if (strcmp(secret_vars[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Placeholders of the examples (docker/.env.example, docker-compose.yml): never a real secret. */
+static const char *const placeholder_prefixes[] = {"change-me", "changeme", "replace-me"};
+
+/* One secret of `len` bytes at `v`: -1 with `err` (naming `what`, never the secret) when it is shorter than
+ * CONFIG_MIN_SECRET_LEN or starts with a placeholder. */
+static int secret_ok(const char *name, const char *what, const char *v, size_t len, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(placeholder_prefixes) / sizeof(*placeholder_prefixes); i++) {
+        size_t n = strlen(placeholder_prefixes[i]);
+        if (len >= n && strncasecmp(v, placeholder_prefixes[i], n) == 0) {
+            snprintf(err, errlen, "%s: %s is the placeholder \"%s...\": set a real secret", name, what,
+                     placeholder_prefixes[i]);
+            return -1;
+        }
+    }
+    if (len < CONFIG_MIN_SECRET_LEN) {
+        snprintf(err, errlen, "%s: %s has %zu characters; secrets need at least %d", name, what, len,
+                 CONFIG_MIN_SECRET_LEN);
+        return -1;
+    }
+    return 0;
+}
+
+/* The password of a URL (scheme://user:password@host... or ?password=...), or NULL. */
+static const char *url_password(const char *v, size_t *len)
+{
+    const char *auth = strstr(v, "://");
+    if (auth == NULL) return NULL;
+    auth += 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + alen; p++)
+        if (*p == '@') at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon) {
+        *len = (size_t)(at - colon - 1);
+        return colon + 1;
+    }
+    const char *q = strstr(v, "password=");
+    if (q && (q[-1] == '?' || q[-1] == '&')) {
+        *len = strcspn(q + 9, "&#");
+        return q + 9;
+    }
+    return NULL;
+}
+
+/* Applies secret_ok() to what `s` holds: each key of a key list, a URL's password, a string when set. */
+static int check_secret(const var_spec_t *s, const char *v, char *err, size_t errlen)
+{
+    switch (s->type) {
+    case T_KEYS: {
+        size_t i = 1;
+        for (const char *p = v; *p; i++) {
+            size_t len = strcspn(p, ",");
+            char what[32];
+            snprintf(what, sizeof(what), "key %zu", i);
+            if (secret_ok(s->name, what, p, len, err, errlen) != 0) return -1;
+            p += len + (p[len] == ',');
+        }
+        return 0;
+    }
+    case T_URL:
+    case T_OPT_URL: {
+        size_t len = 0;
+        const char *pw = url_password(v, &len);
+        return pw ? secret_ok(s->name, "the password", pw, len, err, errlen) : 0;
+    }
+    default:
+        return *v ? secret_ok(s->name, "the value", v, strlen(v), err, errlen) : 0;
+    }
+}
+
 static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen)
 {
     const char *v = getenv(s->name);
@@ -153,6 +252,7 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
         snprintf(err, errlen, "%s: missing (required; see --help)", s->name);
         return -1;
     }
+    if (is_secret(s->name) && check_secret(s, v, err, errlen) != 0) return -1;
     void *field = (char *)cfg + s->offset;
     switch (s->type) {
     case T_INT:
@@ -316,6 +416,10 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
             return -1;
         }
     }
+    /* each role's URL defaults to the owner's (setups with one database user keep working) */
+    char **role_urls[] = {&cfg->ingest_database_url, &cfg->query_database_url, &cfg->pipeline_database_url};
+    for (size_t i = 0; i < sizeof(role_urls) / sizeof(*role_urls); i++)
+        if (*role_urls[i] == NULL && cfg->database_url) *role_urls[i] = xstrdup(cfg->database_url);
     if (((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
         ((program & CFG_PIPELINE) && check_pipeline(cfg, err, errlen) != 0)) {
         config_dispose(cfg);
@@ -335,6 +439,10 @@ void config_dispose(config_t *cfg)
         free(*strings[i]);
         *strings[i] = NULL;
     }
+    free(cfg->ingest_database_url);
+    free(cfg->query_database_url);
+    free(cfg->pipeline_database_url);
+    cfg->ingest_database_url = cfg->query_database_url = cfg->pipeline_database_url = NULL;
     keyset_dispose(&cfg->ingest_keys);
     keyset_dispose(&cfg->read_keys);
     keyset_dispose(&cfg->admin_keys);

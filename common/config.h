@@ -15,8 +15,14 @@ enum {
     CFG_FAKE = 1 << 2,
 };
 
+/* Shortest API key or database password accepted. */
+#define CONFIG_MIN_SECRET_LEN 16
+
 typedef struct {
-    char *database_url;
+    char *database_url;          /* the owner: migrations and retention */
+    char *ingest_database_url;   /* the backend's writers and debounce; DATABASE_URL when unset */
+    char *query_database_url;    /* the backend's query API and /ready; DATABASE_URL when unset */
+    char *pipeline_database_url; /* everything the pipeline does; DATABASE_URL when unset */
     char *redis_url;
     char *redis_prefix; /* namespace of every Redis key we use */
     char *bind_addr;    /* IPv4 or IPv6 literal every listener binds (HTTP and gRPC) */
@@ -66,7 +72,10 @@ typedef struct {
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`
- * naming the variable and what is wrong with it. Caller disposes with config_dispose(). */
+ * naming the variable and what is wrong with it. Secrets (API keys, LLM_API_KEY, passwords in the
+ * database URLs) shorter than CONFIG_MIN_SECRET_LEN or starting with a documented placeholder
+ * ("change-me", "changeme", "replace-me") are refused; the message never repeats the secret. Caller disposes
+ * with config_dispose(). */
 int config_load(config_t *cfg, int program, char *err, size_t errlen);
 void config_dispose(config_t *cfg);
 /* Prints the variables of `program` with default and meaning. */

@@ -363,7 +363,7 @@ static void *sender_main(void *arg)
     CURL *curl = curl_easy_init();
     int abandoned = 0; /* the configuration is fixed: once per process */
     while (!atomic_load(&a->stopping)) {
-        if (db_ensure(&c, a->cfg->database_url)) {
+        if (db_ensure(&c, a->cfg->pipeline_database_url)) {
             if (!abandoned) abandoned = abandon_unconfigured(a, c) == 0;
             send_due(a, c, curl);
         }

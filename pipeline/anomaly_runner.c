@@ -237,7 +237,7 @@ static void *runner_main(void *arg)
     for (int waited = ar->cfg->anomaly_period_s; !atomic_load(&ar->stopping); waited++) {
         if (waited >= ar->cfg->anomaly_period_s) {
             waited = 0;
-            if (db_ensure(&c, ar->cfg->database_url)) pass(c, ar->cfg->anomaly_lag_s);
+            if (db_ensure(&c, ar->cfg->pipeline_database_url)) pass(c, ar->cfg->anomaly_lag_s);
         }
         sleep(1);
     }

@@ -105,10 +105,10 @@ static void *runner_main(void *arg)
     for (int waited = 0; !atomic_load(&dr->stopping); waited++) {
         if (waited >= dr->cfg->degrade_period_s) {
             waited = 0;
-            if (db_ensure(&c, dr->cfg->database_url)) pass(dr, c);
+            if (db_ensure(&c, dr->cfg->pipeline_database_url)) pass(dr, c);
         }
         /* new incidents and re-runs: reports over their window, a few per second */
-        if (db_ensure(&c, dr->cfg->database_url) &&
+        if (db_ensure(&c, dr->cfg->pipeline_database_url) &&
             degradation_report_pending(c, dr->alerts, dr->cfg->degrade_window_s, DEGRADE_REPORTS_PER_PASS) <
                 0)
             log_warn("degradation reports: %s", PQerrorMessage(c));

@@ -118,7 +118,7 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
                          .max_body_bytes = 1024 * 1024,
                          .bind_addr = p->cfg.bind_addr};
     p->http = httpd_create(&opts);
-    p->pool = workpool_create(PIPELINE_POOL_THREADS, p->cfg.database_url, p->cfg.redis_url, p);
+    p->pool = workpool_create(PIPELINE_POOL_THREADS, p->cfg.pipeline_database_url, p->cfg.redis_url, p);
     health_register(p->http, p->pool);
     httpd_route(p->http, "GET", "/metrics", NULL, on_metrics, p);
     httpd_route(p->http, "POST", "/debug/analyze/{trace_id}", &p->cfg.admin_keys, on_analyze, p);

@@ -44,7 +44,7 @@ struct workers {
 static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *job)
 {
     char err[512] = "";
-    if (!db_ensure(pg, ws->cfg->database_url)) {
+    if (!db_ensure(pg, ws->cfg->pipeline_database_url)) {
         log_warn("job %s: PostgreSQL unreachable; left for redelivery", job->id);
         return 0;
     }

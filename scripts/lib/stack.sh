@@ -47,8 +47,19 @@ ps_as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The database roles (README "Database roles"): prodsentinel owns the database and runs migrations and
+# retention; prodsentinel_ingest, prodsentinel_query and prodsentinel_pipeline are the programs' own
+# least-privilege logins (migrations/007_roles.sql grants them). None is a superuser.
+PS_DB_OWNER=prodsentinel
+PS_DB_APP_ROLES=(prodsentinel_ingest prodsentinel_query prodsentinel_pipeline)
+
 # ps_pg_start <datadir> <port> [extra postgres -c settings...]: initdb on first use, start, create the
-# prodsentinel role and database. Data in <datadir> survives restarts.
+# roles and the prodsentinel database. Data in <datadir> survives restarts.
+# Authentication: with PS_PG_PASSWORDS=1 (scripts/up's lasting cluster) every TCP connection needs a
+# password (scram-sha-256); each role's password is generated once per data directory and kept in
+# <datadir>/roles.env (mode 600, read back by ps_pg_url); the superuser is reached only through the Unix
+# socket inside <datadir> (mode 700). Without it (the throwaway clusters of scripts/test, bench, eval:
+# private, loopback only, deleted after the run) loopback connections are trusted and roles have no password.
 ps_pg_start() {
   local dir=$1 port=$2
   shift 2
@@ -62,15 +73,69 @@ ps_pg_start() {
   if [ ! -f "$dir/PG_VERSION" ]; then
     ps_as_pg "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
   fi
+  if [ "${PS_PG_PASSWORDS:-0}" = 1 ]; then
+    ps_pg_passwords "$dir"
+    printf '%s\n' "local all postgres trust" "host all all 127.0.0.1/32 scram-sha-256" \
+      "host all all ::1/128 scram-sha-256" | ps_as_pg tee "$dir/pg_hba.conf" >/dev/null
+  fi
   local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c shared_buffers=256MB"
   opts+=" -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=15min"
   local extra
   for extra in "$@"; do opts+=" -c $extra"; done
   ps_as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null
-  psql -h 127.0.0.1 -p "$port" -U postgres -qAtc "SELECT 1 FROM pg_roles WHERE rolname='prodsentinel'" |
-    grep -q 1 || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE ROLE prodsentinel LOGIN SUPERUSER" >/dev/null
-  psql -h 127.0.0.1 -p "$port" -U postgres -qAtc "SELECT 1 FROM pg_database WHERE datname='prodsentinel'" |
-    grep -q 1 || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE prodsentinel OWNER prodsentinel" >/dev/null
+  ps_pg_roles "$dir" "$port"
+  ps_pg_admin "$dir" "$port" -qAtc "SELECT 1 FROM pg_database WHERE datname='prodsentinel'" |
+    grep -q 1 || ps_pg_admin "$dir" "$port" -qc "CREATE DATABASE prodsentinel OWNER $PS_DB_OWNER" >/dev/null
+}
+
+# ps_pg_admin <datadir> <port> [psql args...]: psql as the superuser through the data directory's socket.
+ps_pg_admin() {
+  local dir=$1 port=$2
+  shift 2
+  psql -h "$dir" -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"
+}
+
+# Generates the missing role passwords of <datadir> into <datadir>/roles.env (kept across runs).
+ps_pg_passwords() {
+  local dir=$1 role var
+  local file=$dir/roles.env
+  ps_as_pg touch "$file"
+  ps_as_pg chmod 600 "$file"
+  for role in "$PS_DB_OWNER" "${PS_DB_APP_ROLES[@]}"; do
+    var=PW_$role
+    grep -q "^$var=" "$file" || printf '%s=%s\n' "$var" "$(head -c 24 /dev/urandom | base64 | tr '+/' 'xy')" |
+      ps_as_pg tee -a "$file" >/dev/null
+  done
+}
+
+# A role's password in <datadir> (empty without PS_PG_PASSWORDS).
+ps_pg_password() {
+  local dir=$1 role=$2
+  [ -f "$dir/roles.env" ] || return 0
+  sed -n "s/^PW_$role=//p" "$dir/roles.env"
+}
+
+# ps_pg_url <datadir> <port> <role> [database]: the connection URL of a role (with its password, if any).
+ps_pg_url() {
+  local dir=$1 port=$2 role=$3 db=${4:-prodsentinel} pw
+  pw=$(ps_pg_password "$dir" "$role")
+  echo "postgresql://$role${pw:+:$pw}@127.0.0.1:$port/$db"
+}
+
+# Creates or corrects the roles (idempotent): LOGIN, never superuser, CREATEROLE, CREATEDB, REPLICATION
+# or BYPASSRLS (an earlier version made the owner a superuser: taken back here), password as in roles.env.
+ps_pg_roles() {
+  local dir=$1 port=$2 role pw
+  for role in "$PS_DB_OWNER" "${PS_DB_APP_ROLES[@]}"; do
+    pw=$(ps_pg_password "$dir" "$role")
+    ps_pg_admin "$dir" "$port" -qAt -v role="$role" -v pw="$pw" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role')
+\gexec
+SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS PASSWORD %s',
+              :'role', CASE WHEN :'pw' = '' THEN 'NULL' ELSE quote_literal(:'pw') END)
+\gexec
+SQL
+  done
 }
 
 ps_pg_stop() {

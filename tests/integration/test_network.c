@@ -264,9 +264,9 @@ END_TEST
 /* Runs the backend's migrate with `bad` on top of a valid configuration; returns its exit status. */
 static int start_with(const char *bad, char *out, size_t outlen)
 {
-    const char *env[] = {"INGEST_API_KEYS=abcdefgh1",
-                         "READ_API_KEYS=abcdefgh2",
-                         "ADMIN_API_KEY=abcdefgh3",
+    const char *env[] = {"INGEST_API_KEYS=abcdefghijklmnop1",
+                         "READ_API_KEYS=abcdefghijklmnop2",
+                         "ADMIN_API_KEY=abcdefghijklmnop3",
                          "DATABASE_URL=postgresql://nobody@127.0.0.1:1/none",
                          bad,
                          NULL};
@@ -310,9 +310,9 @@ START_TEST(port_held_by_another_backend_refused)
                          port,
                          otlp,
                          "OTLP_GRPC_PORT=0",
-                         "INGEST_API_KEYS=abcdefgh1",
-                         "READ_API_KEYS=abcdefgh2",
-                         "ADMIN_API_KEY=abcdefgh3",
+                         "INGEST_API_KEYS=abcdefghijklmnop1",
+                         "READ_API_KEYS=abcdefghijklmnop2",
+                         "ADMIN_API_KEY=abcdefghijklmnop3",
                          NULL};
     int rc = ts_run_program("backend/prodsentinel-backend", NULL, env, out, sizeof(out));
     ck_assert_msg(rc == 1, "exit status %d: %s", rc, out);

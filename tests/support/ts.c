@@ -61,6 +61,16 @@ char *ts_create_database(const char *prefix)
     return url;
 }
 
+char *ts_role_url(const char *database_url, const char *role)
+{
+    const char *scheme = strstr(database_url, "://");
+    const char *at = strchr(database_url, '@');
+    char *url;
+    if (scheme == NULL || at == NULL || at < scheme) return strdup(database_url);
+    if (asprintf(&url, "%.*s%s%s", (int)(scheme + 3 - database_url), database_url, role, at) < 0) abort();
+    return url;
+}
+
 int ts_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -136,6 +146,14 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
         snprintf(buf, sizeof(buf), "%d", p->port);
         setenv(port_var, buf, 1);
         setenv("DATABASE_URL", database_url, 1);
+        const char *roles[][2] = {{"INGEST_DATABASE_URL", TS_ROLE_INGEST},
+                                  {"QUERY_DATABASE_URL", TS_ROLE_QUERY},
+                                  {"PIPELINE_DATABASE_URL", TS_ROLE_PIPELINE}};
+        for (size_t i = 0; i < sizeof(roles) / sizeof(*roles); i++) {
+            char *u = ts_role_url(database_url, roles[i][1]);
+            setenv(roles[i][0], u, 1);
+            free(u);
+        }
         setenv("REDIS_URL", ts_env("PS_TEST_REDIS_URL"), 1);
         setenv("REDIS_PREFIX", redis_prefix, 1);
         setenv("INGEST_API_KEYS", TS_INGEST_KEY ",test-ingest-key-2", 1);

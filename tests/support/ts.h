@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 #define TS_INGEST_KEY "test-ingest-key-1"
-#define TS_READ_KEY "test-read-key-1"
+#define TS_READ_KEY "test-read-key-0001"
 #define TS_ADMIN_KEY "test-admin-key-1"
 
 /* Runs a suite with Check's usual runner; returns the process exit status (0 when all passed). */
@@ -22,6 +22,14 @@ const char *ts_env(const char *name);
 char *ts_program(const char *relpath);
 /* Creates a fresh empty database; returns its URL (caller frees). */
 char *ts_create_database(const char *prefix);
+/* The least-privilege database roles (migrations/007_roles.sql; scripts/lib/stack.sh creates them). */
+#define TS_ROLE_INGEST "prodsentinel_ingest"
+#define TS_ROLE_QUERY "prodsentinel_query"
+#define TS_ROLE_PIPELINE "prodsentinel_pipeline"
+/* `database_url` (postgresql://user@host:port/db, as ts_create_database() returns) with `role` as the user
+ * (the test cluster trusts loopback: no password); a URL without a user comes back unchanged. Caller
+ * frees. */
+char *ts_role_url(const char *database_url, const char *role);
 /* A loopback port nobody listens on right now. */
 int ts_free_port(void);
 
@@ -36,6 +44,8 @@ typedef struct {
 } ts_proc_t;
 
 /* Starts `program` (relative to the build dir) with the standard test environment plus `extra_env`
+ * (the standard environment runs it as the least-privilege roles: DATABASE_URL is `database_url`, the
+ * owner's, and INGEST_, QUERY_ and PIPELINE_DATABASE_URL are the same database as the roles'),
  * ("NAME=value" strings, NULL-terminated; may be NULL), on a free port given in `port_var`, and
  * waits up to 30 s for GET /health. The standard environment has OTLP_HTTP_PORT=0 and OTLP_GRPC_PORT=0,
  * so that parallel backends never compete for 4318/4317 (use ts_start_backend_otlp() for those

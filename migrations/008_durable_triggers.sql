@@ -19,3 +19,10 @@ CREATE TABLE llm_budget (
 -- 4xx too many times; last_error holds its status and the start of its answer) and 'abandoned' (the
 -- destination is no longer in ALERT_WEBHOOKS).
 COMMENT ON COLUMN alert_deliveries.state IS 'pending, delivered, suppressed, failed, abandoned';
+
+-- Roles (007_roles.sql): the backend's debounce marks hand-overs and no longer deletes; the pipeline
+-- consumes triggers with its analyses and keeps the LLM budget.
+REVOKE DELETE ON pending_triggers FROM prodsentinel_ingest;
+GRANT UPDATE (handed_at_ms) ON pending_triggers TO prodsentinel_ingest;
+GRANT DELETE ON pending_triggers TO prodsentinel_pipeline;
+GRANT SELECT, INSERT, UPDATE, DELETE ON llm_budget TO prodsentinel_pipeline;
