@@ -238,8 +238,9 @@ START_TEST(pipeline_appends_analyses)
     refused(c, "pipeline", "UPDATE pending_triggers SET handed_at_ms = 1");
     /* a trigger leaves with the analysis that answers it (issue 14, 12) */
     allowed(c, "pipeline", "DELETE FROM pending_triggers WHERE trace_id = 'no-such-trace'");
-    allowed(c, "pipeline", "INSERT INTO llm_budget (hour, calls) VALUES (date_trunc('hour', now()), 1) "
-                           "ON CONFLICT (hour) DO UPDATE SET calls = llm_budget.calls + 1");
+    allowed(c, "pipeline",
+            "INSERT INTO llm_budget (hour, calls) VALUES (date_trunc('hour', now()), 1) "
+            "ON CONFLICT (hour) DO UPDATE SET calls = llm_budget.calls + 1");
     allowed(c, "pipeline", "SELECT count(*) FROM spans");
     allowed(c, "pipeline", "SELECT count(*) FROM metric_values(0, 1)");
     char sql[512];
