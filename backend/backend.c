@@ -34,7 +34,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                              (b->cfg.max_connections + b->cfg.http_threads - 1) / b->cfg.http_threads,
                          .request_timeout_ms = b->cfg.request_timeout_ms,
                          .bind_addr = b->cfg.bind_addr,
-                         .cors_origins = b->cfg.cors_allowed_origins};
+                         .cors_origins = b->cfg.cors_allowed_origins,
+                         .edge = &b->cfg.edge};
     atomic_store(&b->stats.db_up, 1);
     b->http = httpd_create(&opts);
     if (httpd_add_port(b->http, b->cfg.otlp_http_port) != 0) { /* the same API for OTLP/HTTP exporters */

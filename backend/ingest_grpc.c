@@ -138,6 +138,7 @@ ingest_grpc_t *ingest_grpc_start(const config_t *cfg, ingest_writer_t *writer, i
     o.bind = cfg->bind_addr;
     o.port = cfg->otlp_grpc_port;
     o.keys = &cfg->ingest_keys;
+    o.edge = &cfg->edge;
     o.max_message_bytes = (size_t)cfg->max_body_bytes;
     o.max_connections = (size_t)cfg->max_connections;
     /* what one connection may buffer: a few calls in flight, not grpcd's 64 MiB default */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 typedef enum {
     T_STRING,
@@ -23,7 +24,8 @@ typedef enum {
     T_FRACTION,
     T_WEBHOOKS,
     T_ADDR,
-    T_ORIGINS
+    T_ORIGINS,
+    T_FILE /* a readable file; empty: NULL */
 } var_type_t;
 
 typedef struct {
@@ -68,6 +70,16 @@ static const var_spec_t vars[] = {
      "OTLP/gRPC port (TraceService, LogsService, MetricsService); 0: none"},
     {"CORS_ALLOWED_ORIGINS", "", T_ORIGINS, CFG_BACKEND, OFF(cors_allowed_origins), 0, 0,
      "comma-separated origins (scheme://host[:port]) browsers may send telemetry from, or *; empty: no CORS"},
+    {"MAX_CONNECTIONS_PER_ADDR", "16", T_INT, ALL, OFF(edge.max_connections_per_addr), 0, 1000000,
+     "open connections from one client address (IPv6: one /64) on each server; more are closed at once; "
+     "0: no limit"},
+    {"AUTH_FAILURES_PER_MIN", "20", T_INT, ALL, OFF(edge.auth_failures_per_min), 0, 1000000,
+     "failed authentications from one client address (IPv6: one /64) per minute; past it every request "
+     "needing a key gets 429 (gRPC: RESOURCE_EXHAUSTED) until the minute ends; 0: no limit"},
+    {"TLS_CERT_FILE", "", T_FILE, ALL, OFF(edge.tls_cert_file), 0, 0,
+     "PEM certificate chain: the HTTP listeners speak HTTPS only (set with TLS_KEY_FILE; gRPC stays "
+     "cleartext); empty: plain HTTP"},
+    {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0, "PEM private key of TLS_CERT_FILE"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
     {"INGEST_API_KEYS", NULL, T_KEYS, CFG_BACKEND, OFF(ingest_keys), 0, 0,
@@ -247,7 +259,8 @@ static int check_secret(const var_spec_t *s, const char *v, char *err, size_t er
 static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen)
 {
     const char *v = getenv(s->name);
-    if (v == NULL || (*v == '\0' && s->type != T_OPT_URL && s->type != T_STRING)) v = s->def;
+    if (v == NULL || (*v == '\0' && s->type != T_OPT_URL && s->type != T_STRING && s->type != T_FILE))
+        v = s->def;
     if (v == NULL) {
         snprintf(err, errlen, "%s: missing (required; see --help)", s->name);
         return -1;
@@ -336,6 +349,17 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
         cors_origins_free(o);
         return 0;
     }
+    case T_FILE:
+        if (*v == '\0') {
+            *(char **)field = NULL;
+            return 0;
+        }
+        if (access(v, R_OK) != 0) {
+            snprintf(err, errlen, "%s: cannot read \"%s\": %s", s->name, v, strerror(errno));
+            return -1;
+        }
+        *(char **)field = xstrdup(v);
+        return 0;
     case T_STRING:
     case T_DIR:
         *(char **)field = xstrdup(v);
@@ -383,6 +407,16 @@ static int check_pipeline(const config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* TLS needs both files or neither. */
+static int check_tls(const config_t *cfg, char *err, size_t errlen)
+{
+    if ((cfg->edge.tls_cert_file == NULL) == (cfg->edge.tls_key_file == NULL)) return 0;
+    snprintf(err, errlen, "%s: required when %s is set (TLS needs both files, or neither)",
+             cfg->edge.tls_key_file ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+             cfg->edge.tls_key_file ? "TLS_KEY_FILE" : "TLS_CERT_FILE");
+    return -1;
+}
+
 /* Rules between the backend's variables. */
 static int check_backend(const config_t *cfg, char *err, size_t errlen)
 {
@@ -420,7 +454,8 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
     char **role_urls[] = {&cfg->ingest_database_url, &cfg->query_database_url, &cfg->pipeline_database_url};
     for (size_t i = 0; i < sizeof(role_urls) / sizeof(*role_urls); i++)
         if (*role_urls[i] == NULL && cfg->database_url) *role_urls[i] = xstrdup(cfg->database_url);
-    if (((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
+    if (((program & ALL) && check_tls(cfg, err, errlen) != 0) ||
+        ((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
         ((program & CFG_PIPELINE) && check_pipeline(cfg, err, errlen) != 0)) {
         config_dispose(cfg);
         return -1;
@@ -431,10 +466,11 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,   &cfg->redis_url,    &cfg->redis_prefix,
-                        &cfg->llm_base_url,   &cfg->llm_api_key,  &cfg->llm_model,
-                        &cfg->migrations_dir, &cfg->frontend_dir, &cfg->backend_url,
-                        &cfg->alert_webhooks, &cfg->bind_addr,    &cfg->cors_allowed_origins};
+    char **strings[] = {&cfg->database_url,       &cfg->redis_url,        &cfg->redis_prefix,
+                        &cfg->llm_base_url,       &cfg->llm_api_key,      &cfg->llm_model,
+                        &cfg->migrations_dir,     &cfg->frontend_dir,     &cfg->backend_url,
+                        &cfg->alert_webhooks,     &cfg->bind_addr,        &cfg->cors_allowed_origins,
+                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -4,6 +4,7 @@
 #define PS_CONFIG_H
 
 #include "auth.h"
+#include "listen.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -31,6 +32,7 @@ typedef struct {
     int otlp_http_port;         /* the backend's second HTTP port for OTLP clients; 0: none */
     int otlp_grpc_port;         /* OTLP/gRPC listener; 0: none */
     char *cors_allowed_origins; /* cors.h syntax; NULL: no CORS */
+    listen_edge_t edge;         /* per-address limits and TLS of every listener */
     keyset_t ingest_keys;
     keyset_t read_keys;
     keyset_t admin_keys;

@@ -98,6 +98,8 @@ grpcd_t *grpcd_create(const grpcd_options_t *o, char *err, size_t errlen)
     grpcd_t *s = xcalloc(1, sizeof(*s));
     s->opt = *o;
     s->opt.bind = NULL; /* borrowed: only read here */
+    if (o->edge)
+        s->peers = peerlimit_create(o->edge->max_connections_per_addr, o->edge->auth_failures_per_min);
     s->listen_fd = s->epoll_fd = s->event_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -143,6 +145,7 @@ void grpcd_conn_close(conn_t *c)
     grpcd_t *s = c->srv;
     grpcd_conn_session_close(c);
     if (c->fd >= 0) close(c->fd); /* also leaves the epoll set */
+    if (c->counted_peer) peerlimit_conn_close(s->peers, (struct sockaddr *)&c->peer);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -242,13 +245,16 @@ conn_t *grpcd_conn_new(grpcd_t *s, int fd)
 static void accept_all(grpcd_t *s)
 {
     for (;;) {
-        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof(peer);
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) log_warn("grpcd: accept: %s", strerror(errno));
             return;
         }
-        if (s->nconns >= s->opt.max_connections) {
+        if (s->nconns >= s->opt.max_connections ||
+            peerlimit_conn_open(s->peers, (struct sockaddr *)&peer) != 0) {
             atomic_fetch_add(&s->count.connections_refused, 1);
             close(fd);
             continue;
@@ -257,9 +263,12 @@ static void accept_all(grpcd_t *s)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         conn_t *c = grpcd_conn_new(s, fd);
         if (c == NULL) {
+            peerlimit_conn_close(s->peers, (struct sockaddr *)&peer);
             close(fd);
             continue;
         }
+        c->peer = peer;
+        c->counted_peer = 1;
         atomic_fetch_add(&s->count.connections_accepted, 1);
         flush_or_close(c); /* our SETTINGS */
     }
@@ -501,6 +510,7 @@ void grpcd_free(grpcd_t *s)
     for (size_t i = 0; i < s->nmethods; i++)
         free(s->methods[i].path);
     free(s->methods);
+    peerlimit_free(s->peers);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

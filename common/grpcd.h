@@ -5,12 +5,13 @@
  *
  * Per call the server checks, in this order, as soon as the request headers are complete and before any
  * body byte is buffered: :method POST (else HTTP 405), content-type application/grpc* (else HTTP 415),
- * the API key (authorization: Bearer <key> or x-api-key: <key>, when a keyset is given; else
- * UNAUTHENTICATED), a registered :path (else UNIMPLEMENTED). The body must hold exactly one message;
- * a compressed one (flag 1) is inflated per grpc-encoding gzip or deflate (unknown encoding:
- * UNIMPLEMENTED; compressed without an encoding: INTERNAL); a message larger than max_message_bytes,
- * before or after inflating, is RESOURCE_EXHAUSTED and is not buffered further. Answers advertise
- * grpc-accept-encoding: gzip,deflate,identity. An answer that ends our side before the request is
+ * the client address's failed authentications (options' edge; over the limit RESOURCE_EXHAUSTED), the
+ * API key (authorization: Bearer <key> or x-api-key: <key>, when a keyset is given; else
+ * UNAUTHENTICATED, counted as a failure of the address), a registered :path (else UNIMPLEMENTED). The body
+ * must hold exactly one message; a compressed one (flag 1) is inflated per grpc-encoding gzip or deflate
+ * (unknown encoding: UNIMPLEMENTED; compressed without an encoding: INTERNAL); a message larger than
+ * max_message_bytes, before or after inflating, is RESOURCE_EXHAUSTED and is not buffered further. Answers
+ * advertise grpc-accept-encoding: gzip,deflate,identity. An answer that ends our side before the request is
  * complete is followed by RST_STREAM(NO_ERROR), so the client stops sending.
  *
  * Lifecycle: grpcd_create() (binds and listens, so grpcd_port() is known), grpcd_register() each
@@ -20,6 +21,7 @@
 
 #include "auth.h"
 #include "grpc_status.h"
+#include "listen.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +40,12 @@ typedef struct {
     int idle_timeout_ms;             /* no traffic and no call held this long: closed; <= 0: never */
     size_t max_conn_buffered_bytes;  /* request bytes buffered per connection over all its streams */
     uint32_t stream_window_bytes;    /* HTTP/2 flow-control window per stream */
+    /* Borrowed; NULL: no per-address limits. Per client address: a connection past
+     * max_connections_per_addr is closed at once (counted in connections_refused); past
+     * auth_failures_per_min failed key checks in a minute every call gets RESOURCE_EXHAUSTED at its
+     * headers, before its key is looked at, until the minute ends. The TLS files are not used: gRPC is
+     * served in cleartext (h2c). */
+    const listen_edge_t *edge;
 } grpcd_options_t;
 
 /* Fills defaults: 127.0.0.1, port 0, no keys, 4 MiB messages, 1024 connections, 100 streams, 16 KiB

@@ -228,9 +228,15 @@ static void check_request(stream_t *st)
     if (!st->is_grpc) return answer_http(st, "415", "content-type must be application/grpc");
     st->key_index = -1;
     if (s->opt.keys != NULL) {
-        if (st->key == NULL) return answer_error(st, GRPC_UNAUTHENTICATED, "missing API key");
-        st->key_index = keyset_find(s->opt.keys, st->key, strlen(st->key));
-        if (st->key_index < 0) return answer_error(st, GRPC_UNAUTHENTICATED, "invalid API key");
+        const struct sockaddr *peer = (const struct sockaddr *)&st->conn->peer;
+        if (peerlimit_auth_blocked(s->peers, peer, peerlimit_now_ms()) > 0)
+            return answer_error(st, GRPC_RESOURCE_EXHAUSTED,
+                                "too many failed authentications from this address; retry later");
+        if (st->key != NULL) st->key_index = keyset_find(s->opt.keys, st->key, strlen(st->key));
+        if (st->key_index < 0) {
+            peerlimit_auth_failed(s->peers, peer, peerlimit_now_ms());
+            return answer_error(st, GRPC_UNAUTHENTICATED, st->key ? "invalid API key" : "missing API key");
+        }
     }
     st->method = st->path ? find_method(s, st->path) : NULL;
     if (st->method == NULL) {

@@ -11,11 +11,13 @@
 #include "buf.h"
 #include "grpc_frame.h"
 #include "grpcd.h"
+#include "peerlimit.h"
 
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 typedef struct grpcd_stream stream_t;
 typedef struct grpcd_conn conn_t;
@@ -46,14 +48,17 @@ struct grpcd {
     pthread_cond_t cv;
     grpcd_call_t *done_head, *done_tail;
     size_t outstanding;
-    conn_t *conns; /* loop thread only */
+    peerlimit_t *peers; /* per-address connections and failed authentications; NULL: no limits */
+    conn_t *conns;      /* loop thread only */
     size_t nconns;
     grpcd_counters_t count;
 };
 
 struct grpcd_conn {
     grpcd_t *srv;
-    int fd; /* -1 for a socketless session (fuzzing): output is discarded */
+    int fd;                       /* -1 for a socketless session (fuzzing): output is discarded */
+    struct sockaddr_storage peer; /* the client's address (AF_UNSPEC when socketless) */
+    int counted_peer;             /* counted in srv->peers */
     nghttp2_session *session;
     conn_t *prev, *next;
     stream_t *streams; /* open streams, to free them with the connection */

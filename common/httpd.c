@@ -3,8 +3,12 @@
 #include "alloc.h"
 #include "cors.h"
 #include "listen.h"
-#include "ratelimit.h"
 #include "log.h"
+#include "peerlimit.h"
+#include "ratelimit.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -70,6 +74,8 @@ struct httpd {
     int ports[HTTPD_MAX_PORTS];
     int nports;
     cors_origins_t *cors; /* NULL: CORS off */
+    peerlimit_t *peers;   /* per-address connections and failed authentications, all threads */
+    SSL_CTX *ssl_ctx;     /* NULL: cleartext */
     _Atomic unsigned long unrouted[N_STATUS];
     httpd_thread_t *threads;
     int started;
@@ -319,9 +325,23 @@ static int on_router_req(h2o_handler_t *self, h2o_req_t *req)
     }
     route_t *route = &h->routes[r];
     if (route->keys != NULL) {
+        struct sockaddr_storage peer;
+        struct sockaddr *sa = (struct sockaddr *)&peer;
+        if (req->conn->callbacks->get_peername(req->conn, sa) == 0) sa = NULL;
+        int wait_s = peerlimit_auth_blocked(h->peers, sa, peerlimit_now_ms());
+        if (wait_s > 0) {
+            char retry[16];
+            snprintf(retry, sizeof(retry), "%d", wait_s);
+            httpd_add_header(req, "Retry-After", retry);
+            req->http1_is_persistent = 0; /* the connection goes with the answer */
+            route_error(route, req, 429, "too_many_auth_failures",
+                        "too many failed authentications from this address; retry later");
+            return 0;
+        }
         h2o_iovec_t key;
         int index = bearer_key(req, &key) ? keyset_find(route->keys, key.base, key.len) : -2;
         if (index < 0) {
+            peerlimit_auth_failed(h->peers, sa, peerlimit_now_ms());
             httpd_add_header(req, "WWW-Authenticate", "Bearer");
             route_error(route, req, 401, "unauthorized",
                         index == -2 ? "missing API key (Authorization: Bearer <key>)"
@@ -611,10 +631,19 @@ int httpd_add_port(httpd_t *h, int port)
     return 0;
 }
 
+/* What a connection's close must undo; freed when it closes. */
+typedef struct {
+    httpd_thread_t *thread;
+    struct sockaddr_storage peer;
+    int counted_peer; /* counted in server->peers */
+} conn_note_t;
+
 static void on_connection_closed(void *data)
 {
-    httpd_thread_t *t = data;
-    t->open_connections--;
+    conn_note_t *note = data;
+    note->thread->open_connections--;
+    if (note->counted_peer) peerlimit_conn_close(note->thread->server->peers, (struct sockaddr *)&note->peer);
+    free(note);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -629,9 +658,20 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_socket_close(sock);
         return;
     }
+    conn_note_t *note = xcalloc(1, sizeof(*note));
+    note->thread = t;
+    struct sockaddr *sa = (struct sockaddr *)&note->peer;
+    if (h2o_socket_getpeername(sock, sa) != 0) {
+        if (peerlimit_conn_open(t->server->peers, sa) != 0) {
+            free(note); /* this address holds its share of connections already */
+            h2o_socket_close(sock);
+            return;
+        }
+        note->counted_peer = 1;
+    }
     t->open_connections++;
     sock->on_close.cb = on_connection_closed;
-    sock->on_close.data = t;
+    sock->on_close.data = note;
     h2o_accept(&t->accept, sock);
 }
 
@@ -641,6 +681,7 @@ static void *thread_main(void *arg)
     h2o_context_init(&t->ctx, h2o_evloop_create(), &t->server->conf);
     t->accept.ctx = &t->ctx;
     t->accept.hosts = t->server->conf.hosts;
+    t->accept.ssl_ctx = t->server->ssl_ctx;
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->replies, on_replies);
     for (int i = 0; i < t->server->nports; i++) {
@@ -734,6 +775,49 @@ static int open_listeners(httpd_t *h, int nthreads, char *err, size_t errlen)
     return 0;
 }
 
+/* Loads one PEM file into `ctx`; returns 0, or -1 with `err` naming `var` and OpenSSL's reason. */
+static int tls_load(SSL_CTX *ctx, const char *var, const char *path, int is_key, char *err, size_t errlen)
+{
+    int ok = is_key ? SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM)
+                    : SSL_CTX_use_certificate_chain_file(ctx, path);
+    if (ok == 1) return 0;
+    char why[160];
+    ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+    ERR_clear_error();
+    snprintf(err, errlen, "%s: cannot load \"%s\" as a PEM %s: %s", var, path,
+             is_key ? "private key" : "certificate chain", why);
+    return -1;
+}
+
+/* The server's TLS context from opts.edge's files (TLS 1.2 at least, HTTP/1.1: no ALPN h2), or NULL
+ * without them. Returns 0, or -1 with `err` naming the variable at fault. */
+static int tls_create(httpd_t *h, char *err, size_t errlen)
+{
+    const listen_edge_t *e = h->opts.edge;
+    if (e == NULL || e->tls_cert_file == NULL || e->tls_key_file == NULL) return 0;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        snprintf(err, errlen, "TLS_CERT_FILE: cannot create a TLS context");
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    if (tls_load(ctx, "TLS_CERT_FILE", e->tls_cert_file, 0, err, errlen) != 0 ||
+        tls_load(ctx, "TLS_KEY_FILE", e->tls_key_file, 1, err, errlen) != 0)
+        goto fail;
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        ERR_clear_error();
+        snprintf(err, errlen, "TLS_KEY_FILE: \"%s\" is not the key of TLS_CERT_FILE's certificate",
+                 e->tls_key_file);
+        goto fail;
+    }
+    h->ssl_ctx = ctx;
+    return 0;
+fail:
+    SSL_CTX_free(ctx);
+    return -1;
+}
+
 int httpd_start(httpd_t *h, char *err, size_t errlen)
 {
     char why[200];
@@ -741,7 +825,13 @@ int httpd_start(httpd_t *h, char *err, size_t errlen)
         snprintf(err, errlen, "CORS origins: %s", why);
         return -1;
     }
+    if (tls_create(h, err, errlen) != 0) return -1;
+    if (h->opts.edge)
+        h->peers =
+            peerlimit_create(h->opts.edge->max_connections_per_addr, h->opts.edge->auth_failures_per_min);
     h2o_config_init(&h->conf);
+    /* HTTP/1.x only: an HTTP/2 connection would hold a buffered body per stream (see httpd.h) */
+    h->conf.http1.upgrade_to_http2 = 0;
     h->conf.max_request_entity_size = h->opts.max_body_bytes ? h->opts.max_body_bytes : 1024 * 1024;
     h->conf.server_name = h2o_iovec_init(H2O_STRLIT("prodsentinel"));
     /* a client that takes longer than this to send its request is dropped (slowloris) */
@@ -756,6 +846,10 @@ int httpd_start(httpd_t *h, char *err, size_t errlen)
         h2o_config_dispose(&h->conf);
         free(h->threads);
         h->threads = NULL;
+        SSL_CTX_free(h->ssl_ctx);
+        h->ssl_ctx = NULL;
+        peerlimit_free(h->peers);
+        h->peers = NULL;
         return -1;
     }
     for (int i = 0; i < n; i++)
@@ -779,5 +873,8 @@ void httpd_free(httpd_t *h)
     if (h->threads) h2o_config_dispose(&h->conf); /* after the loops stopped: nothing uses it any more */
     free(h->threads);
     cors_origins_free(h->cors);
+    /* connections still open at exit keep pointers to both: freed only once the loops are stopped */
+    SSL_CTX_free(h->ssl_ctx);
+    peerlimit_free(h->peers);
     free(h);
 }

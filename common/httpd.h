@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "listen.h"
 
 #include <h2o.h>
 #include <jansson.h>
@@ -43,6 +44,12 @@ typedef struct {
                                */
     const char *bind_addr;    /* IPv4 or IPv6 literal every port binds (BIND_ADDR); NULL: 127.0.0.1 */
     const char *cors_origins; /* origins allowed on CORS routes, cors.h syntax; NULL or "": no CORS */
+    /* Borrowed; NULL: none of this. Per client address over all ports and threads of the server: past
+     * max_connections_per_addr open connections a new one is closed at once; past
+     * auth_failures_per_min failed key checks in a minute every request to a route with keys gets 429
+     * (Retry-After: the rest of the minute; the connection is closed after it). With tls_cert_file and
+     * tls_key_file every port speaks HTTPS only (TLS 1.2+, HTTP/1.1). */
+    const listen_edge_t *edge;
 } httpd_opts_t;
 
 /* The server borrows the strings of `opts`. */
@@ -73,8 +80,11 @@ void httpd_route_on_error(httpd_t *h, httpd_error_fn fn);
  * httpd_start(). Port 0 adds nothing (a disabled listener). Returns 0, or -1 when the server already
  * has HTTPD_MAX_PORTS ports. */
 int httpd_add_port(httpd_t *h, int port);
-/* Binds every port (refusing one another process listens on) and starts the loop threads. Returns 0, or -1
- * with the reason in err. */
+/* Binds every port (refusing one another process listens on) and starts the loop threads. Only
+ * HTTP/1.x is served (no h2c upgrade, no ALPN h2): H2O 2.2.5 buffers each request's whole body before
+ * any handler runs, and HTTP/1.x holds one request per connection, so a connection holds at most one
+ * body of max_body_bytes. Returns 0, or -1 with the reason in err (a TLS file that cannot be loaded is
+ * named by its variable, TLS_CERT_FILE or TLS_KEY_FILE). */
 int httpd_start(httpd_t *h, char *err, size_t errlen);
 /* Stops the loops and joins the threads; safe to call once after httpd_start(). */
 void httpd_stop(httpd_t *h);

@@ -86,7 +86,7 @@ int jw_double(buf_t *b, double v)
     if (isinf(v)) return v > 0 ? jw_raw(b, "\"Infinity\"", 10) : jw_raw(b, "\"-Infinity\"", 11);
     char tmp[40];
     int n = 0;
-    if (v == (double)(long long)v && v > -1e15 && v < 1e15) { /* whole numbers as digits: 10, not 1e+01 */
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) { /* whole numbers as digits: 10, not 1e+01 */
         n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
         return jw_raw(b, v == 0 && signbit(v) ? "-0" : tmp, v == 0 && signbit(v) ? 2 : (size_t)n);
     }

@@ -10,6 +10,17 @@
  * accident. Containers set BIND_ADDR=0.0.0.0. */
 #define LISTEN_DEFAULT_ADDR "127.0.0.1"
 
+/* What every listener of a program enforces at its edge, from the configuration (config.h): per
+ * client address, at most max_connections_per_addr open connections and auth_failures_per_min failed
+ * authentications per minute (0: unlimited; see peerlimit.h); TLS with this certificate chain and
+ * private key (PEM files; both NULL: cleartext). The gRPC server applies the limits, not TLS. */
+typedef struct {
+    int max_connections_per_addr;
+    int auth_failures_per_min;
+    char *tls_cert_file;
+    char *tls_key_file;
+} listen_edge_t;
+
 /* Returns 0 when `addr` is an IPv4 literal ("127.0.0.1", "0.0.0.0") or an IPv6 literal ("::1", "::"),
  * else -1. No name resolution: a host name is refused. */
 int listen_addr_check(const char *addr);

@@ -116,7 +116,8 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
                          .port = p->cfg.pipeline_port,
                          .threads = 1,
                          .max_body_bytes = 1024 * 1024,
-                         .bind_addr = p->cfg.bind_addr};
+                         .bind_addr = p->cfg.bind_addr,
+                         .edge = &p->cfg.edge};
     p->http = httpd_create(&opts);
     p->pool = workpool_create(PIPELINE_POOL_THREADS, p->cfg.pipeline_database_url, p->cfg.redis_url, p);
     health_register(p->http, p->pool);
