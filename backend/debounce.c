@@ -17,6 +17,9 @@
 #define TICK_MS 100
 #define POP_LIMIT 500
 #define RESYNC_PAGE 1000
+/* how often the scheduler looks for handed-over triggers that were never analysed */
+#define RESEND_CHECK_MS 1000
+#define RESEND_LIMIT 500
 
 /* KEYS: zset, first-hash. ARGV: quiet, max, then (trace, first_ms, last_ms) triples.
  * due = min(last + quiet, first + max); the due time only moves later (GT), never earlier. */
@@ -33,11 +36,12 @@ static const char touch_script[] =
     "end\n"
     "return 1\n";
 
-/* KEYS: zset, first-hash, stream. ARGV: now, limit. Moves due traces into the stream atomically. */
+/* KEYS: zset, first-hash, stream. ARGV: now, limit. Moves due traces into the stream atomically; each
+ * entry carries the hand-over time, which tells the pipeline which errors its analysis covers. */
 static const char pop_script[] =
     "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "for _, t in ipairs(due) do\n"
-    "  redis.call('XADD', KEYS[3], '*', 'trace_id', t)\n"
+    "  redis.call('XADD', KEYS[3], '*', 'trace_id', t, 'handed_ms', ARGV[1])\n"
     "  redis.call('ZREM', KEYS[1], t) redis.call('HDEL', KEYS[2], t)\n"
     "end\n"
     "return due\n";
@@ -120,18 +124,23 @@ void debounce_touch(debounce_t *d, redisContext **conn, const char (*traces)[ING
     free(triples);
 }
 
-/* Re-schedules every pending trace from PostgreSQL. Returns 0 when all were sent to Redis. */
+/* Re-schedules from PostgreSQL every pending trace not in the stream: never handed over, touched again
+ * since, or handed over longer than TRIGGER_RESEND_MS ago (those recently handed over are in the stream
+ * or being analysed: sending them again would only analyse them twice). Returns 0 when all were sent. */
 static int resync(debounce_t *d, PGconn *pg, redisContext *rc)
 {
     char after[INGEST_TRACE_ID_LEN + 1] = "";
+    char stale[24];
+    snprintf(stale, sizeof(stale), "%lld", now_ms() - d->cfg->trigger_resend_ms);
     size_t total = 0;
     for (;;) {
-        const char *params[] = {after};
+        const char *params[] = {after, stale};
         PGresult *r =
             PQexecParams(pg,
                          "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
-                         "WHERE trace_id > $1 ORDER BY trace_id LIMIT 1000",
-                         1, NULL, params, NULL, NULL, 0);
+                         "WHERE trace_id > $1 AND (handed_at_ms IS NULL OR last_seen_ms > handed_at_ms OR "
+                         "handed_at_ms <= $2::bigint) ORDER BY trace_id LIMIT 1000",
+                         2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             PQclear(r);
             return -1;
@@ -157,7 +166,46 @@ static int resync(debounce_t *d, PGconn *pg, redisContext *rc)
     return 0;
 }
 
-/* Moves due traces into the stream, then forgets those PostgreSQL rows whose debounce has ended. */
+/* Hands over again, through the debounce (they are due at once), the traces handed over longer than
+ * TRIGGER_RESEND_MS ago and still not analysed: their stream entries were lost (a Redis that lost its
+ * last writes) or their jobs are stuck. The pipeline skips a job whose trigger is already gone, so a
+ * late duplicate costs one lookup. Returns 0 or -1. */
+static int resend_stale(debounce_t *d, PGconn *pg, redisContext *rc)
+{
+    char stale[24], limit[16];
+    snprintf(stale, sizeof(stale), "%lld", now_ms() - d->cfg->trigger_resend_ms);
+    snprintf(limit, sizeof(limit), "%d", RESEND_LIMIT);
+    const char *params[] = {stale, limit};
+    PGresult *r =
+        PQexecParams(pg,
+                     "SELECT trace_id, first_seen_ms::text, last_seen_ms::text FROM pending_triggers "
+                     "WHERE handed_at_ms <= $1::bigint ORDER BY handed_at_ms LIMIT $2::int",
+                     2, NULL, params, NULL, NULL, 0);
+    int rc_out = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_warn("pending_triggers resend: %s", PQerrorMessage(pg));
+        goto out;
+    }
+    int rows = PQntuples(r);
+    rc_out = 0;
+    if (rows == 0) goto out;
+    const char **triples = xmalloc(3 * (size_t)rows * sizeof(*triples));
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < 3; c++)
+            triples[3 * i + c] = PQgetvalue(r, i, c);
+    rc_out = touch_triples(d, rc, triples, (size_t)rows);
+    free(triples);
+    if (rc_out == 0)
+        log_warn("debounce: %d error traces handed over %d ms ago and not analysed yet: handed over again",
+                 rows, d->cfg->trigger_resend_ms);
+out:
+    PQclear(r);
+    return rc_out;
+}
+
+/* Moves due traces into the stream, then marks their PostgreSQL rows handed over. The rows stay until
+ * the pipeline commits the analysis (pipeline/store.h): a stream entry lost with Redis is handed over
+ * again by resend_stale(). Returns 0 or -1 (Redis failed). */
 static int pop_due(debounce_t *d, PGconn *pg, redisContext *rc)
 {
     long long now = now_ms();
@@ -176,24 +224,21 @@ static int pop_due(debounce_t *d, PGconn *pg, redisContext *rc)
         atomic_fetch_add(&d->stats->traces_enqueued, n);
         buf_t arr;
         buf_init(&arr, n * (INGEST_TRACE_ID_LEN + 1) + 8);
-        buf_append_char(&arr, '{');
-        for (size_t i = 0; i < n; i++) {
-            if (i) buf_append_char(&arr, ',');
-            buf_append(&arr, r->element[i]->str, r->element[i]->len);
+        int ok = buf_append_char(&arr, '{') == 0;
+        for (size_t i = 0; i < n && ok; i++) {
+            if (i) ok = buf_append_char(&arr, ',') == 0;
+            ok = ok && buf_append(&arr, r->element[i]->str, r->element[i]->len) == 0;
         }
-        buf_append_char(&arr, '}');
-        char quiet[16], maxw[16];
-        snprintf(quiet, sizeof(quiet), "%d", d->cfg->debounce_quiet_ms);
-        snprintf(maxw, sizeof(maxw), "%d", d->cfg->debounce_max_ms);
-        const char *params[] = {arr.data, nowbuf, quiet, maxw};
-        /* A row touched again after the pop (a newer error) is kept: it is due again later. */
-        PGresult *pr = PQexecParams(
-            pg,
-            "DELETE FROM pending_triggers WHERE trace_id = ANY($1::text[]) AND "
-            "(last_seen_ms + $3::bigint <= $2::bigint OR first_seen_ms + $4::bigint <= $2::bigint)",
-            4, NULL, params, NULL, NULL, 0);
+        ok = ok && buf_append_char(&arr, '}') == 0;
+        const char *params[] = {arr.data, nowbuf};
+        PGresult *pr = ok ? PQexecParams(pg,
+                                         "UPDATE pending_triggers SET handed_at_ms = $2::bigint "
+                                         "WHERE trace_id = ANY($1::text[])",
+                                         2, NULL, params, NULL, NULL, 0)
+                          : NULL;
+        /* unmarked rows are handed over again at the next resync: analysed twice at worst */
         if (PQresultStatus(pr) != PGRES_COMMAND_OK)
-            log_warn("pending_triggers cleanup: %s", PQerrorMessage(pg));
+            log_warn("pending_triggers hand-over: %s", ok ? PQerrorMessage(pg) : "array too large");
         PQclear(pr);
         buf_dispose(&arr);
         log_debug("debounce: %zu traces enqueued", n);
@@ -207,6 +252,7 @@ static void *scheduler_main(void *arg)
     debounce_t *d = arg;
     PGconn *pg = NULL;
     redisContext *rc = NULL;
+    long long next_resend = 0;
     while (!atomic_load(&d->stopping)) {
         usleep(TICK_MS * 1000);
         if (!db_ensure(&pg, d->cfg->ingest_database_url)) continue;
@@ -219,6 +265,10 @@ static void *scheduler_main(void *arg)
         if (atomic_exchange(&d->resync_needed, 0) && resync(d, pg, rc) != 0) {
             atomic_store(&d->resync_needed, 1);
             continue;
+        }
+        if (mono_ms() >= next_resend) {
+            next_resend = mono_ms() + RESEND_CHECK_MS;
+            if (resend_stale(d, pg, rc) != 0) continue;
         }
         if (pop_due(d, pg, rc) != 0) atomic_store(&d->resync_needed, 1);
     }

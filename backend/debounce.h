@@ -5,7 +5,11 @@
  * Lua script, so a trace is handed to the pipeline once, after DEBOUNCE_QUIET_MS without new errors
  * and at most DEBOUNCE_MAX_MS after its first error. PostgreSQL's pending_triggers table, written in
  * the ingest transaction, is the durable copy: when Redis was unreachable the scheduler re-schedules
- * every pending trace from it once Redis is back, and removes rows only once they are enqueued.
+ * every pending trace from it once Redis is back. The scheduler only marks a row handed over
+ * (handed_at_ms); the pipeline deletes it in the transaction that commits the trace's analysis, and a
+ * row handed over longer than TRIGGER_RESEND_MS ago is handed over again (its stream entry was lost).
+ * Stream entries: trace_id, handed_ms (the hand-over time: the pipeline's analysis covers the errors
+ * received up to it).
  *
  * Redis keys (prefix from REDIS_PREFIX): <p>debounce (zset trace → due ms), <p>debounce:first (hash
  * trace → first error ms), <p>jobs (the analysis stream read by the pipeline). */

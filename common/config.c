@@ -98,11 +98,17 @@ static const var_spec_t vars[] = {
      "timeout of one LLM call"},
     {"LLM_BREAKER_OPEN_MS", "30000", T_INT, CFG_PIPELINE, OFF(llm_breaker_open_ms), 100, 3600000,
      "after 5 failed LLM calls in a row, no call is tried for this long (deterministic reports meanwhile)"},
+    {"LLM_MAX_CALLS_PER_HOUR", "60", T_INT, CFG_PIPELINE, OFF(llm_max_calls_per_hour), 0, 10000000,
+     "most LLM calls per clock hour, counted in PostgreSQL across every pipeline; past it reports are "
+     "deterministic and say so; 0: never call the LLM"},
     {"LOG_LEVEL", "info", T_LEVEL, ALL | CFG_FAKE, OFF(log_level), 0, 0, "debug, info, warn or error"},
     {"DEBOUNCE_QUIET_MS", "5000", T_INT, CFG_BACKEND, OFF(debounce_quiet_ms), 0, 3600000,
      "a trace is analysed after this long without new errors"},
     {"DEBOUNCE_MAX_MS", "60000", T_INT, CFG_BACKEND, OFF(debounce_max_ms), 0, 86400000,
      "... and at most this long after its first error"},
+    {"TRIGGER_RESEND_MS", "600000", T_INT, CFG_BACKEND, OFF(trigger_resend_ms), 500, 86400000,
+     "an error trace handed to the analysis stream and still not analysed after this long is handed over "
+     "again from PostgreSQL (its stream entry was lost with Redis)"},
     {"HTTP_THREADS", "2", T_INT, ALL, OFF(http_threads), 1, 64, "event-loop threads of the HTTP server"},
     {"WRITER_THREADS", "2", T_INT, CFG_BACKEND, OFF(writer_threads), 1, 64,
      "database writer threads (each one PostgreSQL connection)"},
@@ -123,7 +129,8 @@ static const var_spec_t vars[] = {
     {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
      "records stamped more than this many seconds ahead of now are refused at ingest"},
     {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
-     "a job claimed but not acknowledged for this long goes to another worker"},
+     "a job whose worker stopped renewing its claim (it renews every third of this while it works) goes "
+     "to another worker after this long"},
     {"MAX_ATTEMPTS", "3", T_INT, CFG_PIPELINE, OFF(max_attempts), 1, 100,
      "a job that fails this many times goes to the dead-letter list"},
     {"MAX_SPANS_PER_TRACE", "20000", T_INT, ALL, OFF(max_spans_per_trace), 10, 10000000,

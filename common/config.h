@@ -42,9 +42,11 @@ typedef struct {
     int llm_timeout_ms;
     int llm_allow_insecure;
     int llm_breaker_open_ms;
+    int llm_max_calls_per_hour; /* across every pipeline (pipeline/llm_budget.h); 0: no LLM call */
     log_level_t log_level;
     int debounce_quiet_ms;
     int debounce_max_ms;
+    int trigger_resend_ms; /* a handed-over trigger not analysed after this long is handed over again */
     int http_threads;
     int writer_threads;
     int workers;

@@ -19,6 +19,10 @@
 #define MAX_DESTINATIONS 16
 #define SEND_TIMEOUT_MS 5000L
 #define MAX_BACKOFF_S 600
+/* a destination answering a permanent 4xx is tried this many times in all, then marked failed */
+#define MAX_PERMANENT_ATTEMPTS 3
+/* how much of a failed answer is kept in last_error */
+#define ANSWER_EXCERPT_BYTES 200
 /* the dashboard's page of an incident (a hash route, relative to where the dashboard is served) */
 #define ALERTS_LINK_FMT "/#/incident/%lld"
 
@@ -31,6 +35,7 @@ struct alerts {
     const config_t *cfg;
     destination_t dest[MAX_DESTINATIONS];
     int ndest;
+    char *dest_literal; /* PostgreSQL text[] literal of the configured URLs */
     pthread_t tid;
     atomic_int stopping;
 };
@@ -51,6 +56,26 @@ static void parse_destinations(alerts_t *a)
         snprintf(d->url, sizeof(d->url), "%s", tok);
     }
     free(copy);
+}
+
+/* The configured URLs as a text[] literal, each element quoted ("..." with \\ before " and \\). */
+static char *destinations_literal(const alerts_t *a)
+{
+    size_t cap = 2 + (size_t)a->ndest * (2 * sizeof(a->dest[0].url) + 3);
+    char *out = xmalloc(cap), *w = out;
+    *w++ = '{';
+    for (int i = 0; i < a->ndest; i++) {
+        if (i) *w++ = ',';
+        *w++ = '"';
+        for (const char *p = a->dest[i].url; *p; p++) {
+            if (*p == '"' || *p == '\\') *w++ = '\\';
+            *w++ = *p;
+        }
+        *w++ = '"';
+    }
+    *w++ = '}';
+    *w = '\0';
+    return out;
 }
 
 int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *dedup_key, json_t *payload,
@@ -172,22 +197,44 @@ char *alerts_slack_body(const char *payload_json)
 
 /* ---- Sender ---- */
 
-static size_t discard(char *p, size_t s, size_t n, void *ud)
+/* The start of a receiver's answer, for last_error. */
+typedef struct {
+    char text[ANSWER_EXCERPT_BYTES + 1];
+    size_t len;
+} excerpt_t;
+
+static size_t keep_excerpt(char *p, size_t s, size_t n, void *ud)
 {
-    (void)p, (void)ud;
+    excerpt_t *e = ud;
+    size_t take = s * n < ANSWER_EXCERPT_BYTES - e->len ? s * n : ANSWER_EXCERPT_BYTES - e->len;
+    /* stored as text: bytes outside printable ASCII (a UTF-8 sequence cut at the limit) become '?' */
+    for (size_t i = 0; i < take; i++)
+        e->text[e->len++] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+    e->text[e->len] = '\0';
     return s * n;
 }
 
-/* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason (which never holds the URL: it
- * is stored in alert_deliveries.last_error). */
-static int post(CURL *curl, const char *url, const char *format, const char *payload, char *err,
-                size_t errlen)
+/* A 4xx that no retry will change: the destination refuses this alert (gone, forbidden, malformed).
+ * 408 (timeout) and 429 (rate limit) are worth retrying. */
+static int permanent_status(long status)
 {
+    return status >= 400 && status <= 499 && status != 408 && status != 429;
+}
+
+/* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason (which never holds the URL: it
+ * is stored in alert_deliveries.last_error). *status is the HTTP status (0 when none came) and
+ * `answer` the start of the answer, redacted. */
+static int post(CURL *curl, const char *url, const char *format, const char *payload, long *status,
+                excerpt_t *answer, char *err, size_t errlen)
+{
+    *status = 0;
     char *body = strcmp(format, "slack") == 0 ? alerts_slack_body(payload) : xstrdup(payload);
     if (body == NULL) {
         snprintf(err, errlen, "payload has no text for Slack");
         return -1;
     }
+    answer->len = 0;
+    answer->text[0] = '\0';
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -195,21 +242,45 @@ static int post(CURL *curl, const char *url, const char *format, const char *pay
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, SEND_TIMEOUT_MS);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_excerpt);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
     CURLcode cc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(h);
     free(body);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "%s", curl_easy_strerror(cc));
         return -1;
     }
-    if (status < 200 || status > 299) {
-        snprintf(err, errlen, "HTTP %ld", status);
+    if (*status < 200 || *status > 299) {
+        char *clean = redact_str(answer->text);
+        snprintf(answer->text, sizeof(answer->text), "%s", clean ? clean : "");
+        free(clean);
+        snprintf(err, errlen, "HTTP %ld", *status);
         return -1;
     }
     return 0;
+}
+
+/* Marks pending deliveries to destinations no longer in ALERT_WEBHOOKS abandoned: nobody would send
+ * them, and they would stay pending for ever. */
+static int abandon_unconfigured(alerts_t *a, PGconn *c)
+{
+    int rc = 0;
+    const char *p[] = {a->dest_literal};
+    PGresult *r = PQexecParams(c,
+                               "UPDATE alert_deliveries SET state = 'abandoned', "
+                               "last_error = 'destination no longer configured' "
+                               "WHERE state = 'pending' AND destination <> ALL($1::text[])",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        log_warn("abandoning alerts of removed destinations: %s",
+                 PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+        rc = -1;
+    } else if (strcmp(PQcmdTuples(r), "0") != 0)
+        log_warn("%s alerts to destinations no longer configured marked abandoned", PQcmdTuples(r));
+    PQclear(r);
+    return rc;
 }
 
 /* Sends what is due, within each destination's rate. */
@@ -217,25 +288,32 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
 {
     char rate[16];
     snprintf(rate, sizeof(rate), "%d", a->cfg->alert_rate_per_min);
-    const char *p[] = {rate};
-    /* at most the rate per destination: what was delivered in the last minute, plus this batch */
+    const char *p[] = {rate, a->dest_literal};
+    /* at most the rate per destination: what was delivered in the last minute, plus this batch; only
+     * to configured destinations (a row of another is abandoned, never sent) */
     PGresult *r = PQexecParams(
         c,
         "SELECT id, destination, format, payload::text, attempts FROM (SELECT d.*, row_number() OVER "
         "  (PARTITION BY d.destination ORDER BY d.id) AS nth, (SELECT count(*) FROM alert_deliveries s "
         "  WHERE s.destination = d.destination AND s.delivered_at > now() - interval '1 minute') AS recent "
-        "  FROM alert_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= now()) x "
+        "  FROM alert_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= now() "
+        "  AND d.destination = ANY($2::text[])) x "
         "WHERE nth <= $1::int - recent ORDER BY id LIMIT 20",
-        1, NULL, p, NULL, NULL, 0);
+        2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         return;
     }
     for (int i = 0; i < PQntuples(r); i++) {
-        char err[256] = "";
-        int ok =
-            post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), err, sizeof(err)) == 0;
+        char err[320] = "";
+        long status;
+        excerpt_t answer;
+        int ok = post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), &status, &answer,
+                      err, sizeof(err)) == 0;
         int attempts = atoi(PQgetvalue(r, i, 4)) + 1;
+        int give_up = !ok && permanent_status(status) && attempts >= MAX_PERMANENT_ATTEMPTS;
+        /* the final word keeps what the receiver said */
+        if (give_up) snprintf(err, sizeof(err), "HTTP %ld: %s", status, answer.text);
         /* exponential backoff: base x 2^attempts, at most MAX_BACKOFF_S */
         double backoff_ms =
             (double)a->cfg->alert_retry_base_ms * (double)(1LL << (attempts < 20 ? attempts : 20));
@@ -251,6 +329,13 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
                 "UPDATE alert_deliveries SET state = 'delivered', delivered_at = now(), attempts = $2::int, "
                 "last_error = NULL WHERE id = $1::bigint",
                 2, NULL, q, NULL, NULL, 0);
+        } else if (give_up) {
+            const char *q[] = {PQgetvalue(r, i, 0), att, err};
+            u = PQexecParams(
+                c,
+                "UPDATE alert_deliveries SET state = 'failed', attempts = $2::int, last_error = $3 "
+                "WHERE id = $1::bigint",
+                3, NULL, q, NULL, NULL, 0);
         } else {
             const char *q[] = {PQgetvalue(r, i, 0), att, err, wait};
             u = PQexecParams(
@@ -260,11 +345,13 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
                 4, NULL, q, NULL, NULL, 0);
         }
         PQclear(u);
-        if (!ok) {
-            char origin[URL_ORIGIN_MAX];
+        char origin[URL_ORIGIN_MAX];
+        if (give_up)
+            log_warn("alert %s to %s refused %d times (%s): marked failed", PQgetvalue(r, i, 0),
+                     url_origin(PQgetvalue(r, i, 1), origin, sizeof(origin)), attempts, err);
+        else if (!ok)
             log_info("alert %s to %s failed (%s); retry in %.0f ms", PQgetvalue(r, i, 0),
                      url_origin(PQgetvalue(r, i, 1), origin, sizeof(origin)), err, backoff_ms);
-        }
     }
     PQclear(r);
 }
@@ -274,8 +361,12 @@ static void *sender_main(void *arg)
     alerts_t *a = arg;
     PGconn *c = NULL;
     CURL *curl = curl_easy_init();
+    int abandoned = 0; /* the configuration is fixed: once per process */
     while (!atomic_load(&a->stopping)) {
-        if (db_ensure(&c, a->cfg->pipeline_database_url)) send_due(a, c, curl);
+        if (db_ensure(&c, a->cfg->pipeline_database_url)) {
+            if (!abandoned) abandoned = abandon_unconfigured(a, c) == 0;
+            send_due(a, c, curl);
+        }
         usleep(200 * 1000);
     }
     curl_easy_cleanup(curl);
@@ -289,6 +380,7 @@ alerts_t *alerts_start(const config_t *cfg)
     alerts_t *a = xcalloc(1, sizeof(*a));
     a->cfg = cfg;
     parse_destinations(a);
+    a->dest_literal = destinations_literal(a);
     pthread_create(&a->tid, NULL, sender_main, a);
     return a;
 }
@@ -298,5 +390,6 @@ void alerts_stop(alerts_t *a)
     if (a == NULL) return;
     atomic_store(&a->stopping, 1);
     pthread_join(a->tid, NULL);
+    free(a->dest_literal);
     free(a);
 }

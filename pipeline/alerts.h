@@ -2,7 +2,10 @@
  * Slack-compatible form ({"text": ...}) or a plain JSON form. Alerts are first stored in
  * alert_deliveries (deduplicated per destination); a sender thread posts them with retries and
  * exponential backoff, at most ALERT_RATE_PER_MIN per destination, so a receiver that is down loses
- * nothing. Alerts below ALERT_MIN_CONFIDENCE are stored as suppressed, not sent. */
+ * nothing. A destination that answers a permanent 4xx (not 408 or 429) is tried 3 times in all, then
+ * the delivery is marked failed with the status and the start of the answer; pending deliveries to a
+ * destination no longer in ALERT_WEBHOOKS are marked abandoned at start. Alerts below
+ * ALERT_MIN_CONFIDENCE are stored as suppressed, not sent. */
 #ifndef PS_ALERTS_H
 #define PS_ALERTS_H
 

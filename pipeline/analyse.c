@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "context_load.h"
+#include "llm_budget.h"
 #include "llm_io.h"
 #include "log.h"
 #include "rca.h"
@@ -70,8 +71,8 @@ static void array_literal(json_t *arr, buf_t *out)
 
 /* The report to store: the LLM's when it answered and passed the check, else the deterministic one,
  * which then says why. Fills the LLM bookkeeping of `row`. Returns a new reference. */
-static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *row, char *llm_error,
-                            size_t errlen)
+static json_t *write_report(analyser_t *a, PGconn *pg, rca_result_t *res, analysis_row_t *row,
+                            char *llm_error, size_t errlen)
 {
     row->generated_by = "deterministic";
     if (a->llm == NULL) {
@@ -83,15 +84,20 @@ static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *ro
                                         "deterministic analysis alone."));
         return r;
     }
-    row->llm_model = llm_client_model(a->llm);
-    char *request = llm_build_request(llm_client_model(a->llm), res->evidence);
     llm_answer_t ans;
     memset(&ans, 0, sizeof(ans));
     int rc = -1;
-    if (request)
-        rc = llm_client_complete(a->llm, request, &ans);
-    else
-        snprintf(ans.error, sizeof(ans.error), "the evidence could not be serialised");
+    int budget = a->shared->cfg->llm_max_calls_per_hour;
+    int granted = llm_budget_take(pg, budget);
+    char *request = NULL;
+    if (granted == 1) {
+        row->llm_model = llm_client_model(a->llm);
+        request = llm_build_request(llm_client_model(a->llm), res->evidence);
+        if (request)
+            rc = llm_client_complete(a->llm, request, &ans);
+        else
+            snprintf(ans.error, sizeof(ans.error), "the evidence could not be serialised");
+    }
     free(request);
     row->llm_latency_ms = ans.latency_ms;
     row->prompt_tokens = ans.prompt_tokens;
@@ -103,6 +109,11 @@ static json_t *write_report(analyser_t *a, rca_result_t *res, analysis_row_t *ro
         double confidence = json_number_value(json_object_get(res->report, "confidence"));
         checked = llm_check_answer(ans.content, res->evidence, confidence, why, sizeof(why));
         if (!checked) snprintf(llm_error, errlen, "LLM answer rejected: %s", why);
+    } else if (granted == 0) {
+        snprintf(llm_error, errlen, "LLM budget of %d calls per hour reached (LLM_MAX_CALLS_PER_HOUR)",
+                 budget);
+    } else if (granted < 0) {
+        snprintf(llm_error, errlen, "LLM budget could not be checked (PostgreSQL): no call made");
     } else {
         snprintf(llm_error, errlen, "LLM call failed: %s", ans.error);
     }
@@ -156,7 +167,11 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
     context_limits_t lim = {a->shared->cfg->max_spans_per_trace, a->shared->cfg->max_logs_per_trace};
     if (context_load(pg, req->trace_id, &lim, &ctx, err, errlen) != 0) goto out;
     if (ctx.t.nspans + ctx.t.nlogs == 0) {
-        rc = 0; /* found = 0 */
+        /* found = 0: nothing will ever be analysed; a trigger of it (its records dropped) is done */
+        if (store_trigger_consume(pg, req->trace_id, req->handed_ms) != 0)
+            snprintf(err, errlen, "pending trigger: %s", PQerrorMessage(pg));
+        else
+            rc = 0;
         goto out;
     }
     long cpu0 = cpu_us();
@@ -188,7 +203,9 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
                         .services_literal = svc.data,
                         .endpoints_literal = eps.data,
                         .first_ns = res.first_ns,
-                        .last_ns = res.last_ns};
+                        .last_ns = res.last_ns,
+                        /* joining is the whole analysis unless a report is asked for */
+                        .trigger_handed_ms = req->force_report ? 0 : req->handed_ms};
     incident_out_t inc;
     int joined = store_incident_join(pg, &in, &inc, err, errlen);
     buf_dispose(&svc);
@@ -211,10 +228,11 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
                           .root_operation = res.found_root ? res.operation : NULL,
                           .exception_type = res.exception_type[0] ? res.exception_type : NULL,
                           .evidence = res.evidence,
-                          .analysis_cpu_us = cpu};
+                          .analysis_cpu_us = cpu,
+                          .trigger_handed_ms = req->handed_ms};
     char llm_error[400];
     /* the stored report is what alerts and the dashboard show: redacted like everything that leaves */
-    json_t *written = write_report(a, &res, &row, llm_error, sizeof(llm_error));
+    json_t *written = write_report(a, pg, &res, &row, llm_error, sizeof(llm_error));
     json_t *report = redact_json(written);
     json_decref(written);
     row.report = report;

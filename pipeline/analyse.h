@@ -1,8 +1,9 @@
 /* Analysis of one trace, end to end: load its context from PostgreSQL (context_load.h), correlate
  * (pure: rca/), open or join the incident of its fingerprint, and for a new incident (or on
  * demand) have the LLM write the report, checked against the evidence; then store the analysis as a
- * new version. Without an LLM, or when the LLM fails or invents, the deterministic report is stored
- * and says why. Each worker thread owns one analyser_t (it holds the thread's LLM client). */
+ * new version. Without an LLM, past the LLM budget (llm_budget.h), or when the LLM fails or invents, the
+ * deterministic report is stored and says why. Each worker thread owns one analyser_t (it holds the thread's
+ * LLM client). */
 #ifndef PS_ANALYSE_H
 #define PS_ANALYSE_H
 
@@ -29,6 +30,8 @@ typedef struct {
     const char *trace_id; /* validated 32 lowercase hex */
     const char *job_id;   /* queue message id; NULL for manual runs */
     int force_report;     /* 1: write and store a report even if the incident has one (manual trigger) */
+    long long handed_ms;  /* > 0: the debounce's hand-over time; the trace's pending trigger (its errors
+                           * up to then) is consumed in the transaction that stores the outcome */
 } analyse_request_t;
 
 typedef struct {

@@ -10,6 +10,16 @@
 
 #define REDIS_TIMEOUT_MS 5000
 
+/* KEYS: stream. ARGV: group, id, consumer. Resets the idle time of a pending entry, but only while
+ * `consumer` still holds it: a renewal that comes late never takes a job back from the worker that took
+ * it over. JUSTID: the delivery count stays as it is. */
+static const char renew_script[] = "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
+                                   "if #p == 1 and p[1][2] == ARGV[3] then\n"
+                                   "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')\n"
+                                   "  return 1\n"
+                                   "end\n"
+                                   "return 0\n";
+
 struct queue {
     const config_t *cfg;
     redisContext *redis;
@@ -69,6 +79,8 @@ static int entry_to_job(const redisReply *e, queue_job_t *job)
             snprintf(job->trace_id, sizeof(job->trace_id), "%s", f->element[i + 1]->str);
         else if (strcmp(f->element[i]->str, "force") == 0)
             job->force = strcmp(f->element[i + 1]->str, "1") == 0;
+        else if (strcmp(f->element[i]->str, "handed_ms") == 0)
+            job->handed_ms = strtoll(f->element[i + 1]->str, NULL, 10);
     return 1;
 }
 
@@ -127,11 +139,18 @@ int queue_ack(queue_t *q, const queue_job_t *job)
     return 0;
 }
 
-int queue_push(queue_t *q, const char *trace_id)
+int queue_renew(queue_t *q, const char *job_id, const char *consumer)
 {
     if (!ready(q)) return -1;
-    redisReply *r = redisCommand(q->redis, "XADD %s * trace_id %s", q->stream, trace_id);
-    int ok = r && r->type == REDIS_REPLY_STRING;
+    const char *argv[] = {"EVAL", renew_script, "1", q->stream, QUEUE_GROUP, job_id, consumer};
+    redisReply *r = redisCommandArgv(q->redis, 7, argv, NULL);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    if (r && r->type == REDIS_REPLY_ERROR) log_warn("renewing job %s: %s", job_id, r->str);
     freeReplyObject(r);
-    return ok ? 0 : -1;
+    return rc;
+}
+
+const char *queue_consumer(const queue_t *q)
+{
+    return q->consumer;
 }

@@ -2,7 +2,9 @@
  * consumer group, so a job is acknowledged only after its result is committed; a job claimed by a
  * worker that died is taken over by another after VISIBILITY_TIMEOUT_MS (XAUTOCLAIM), and every
  * delivery is counted so the worker can send a job that keeps failing to the dead-letter list.
- * One queue_t per worker thread: it owns its Redis connection. */
+ * A worker alive renews its claim while it works (queue_renew(), from another thread with its own
+ * queue_t), so a job slower than the visibility timeout (a slow LLM) is neither taken over nor counted
+ * as failed. One queue_t per thread: it owns its Redis connection. */
 #ifndef PS_QUEUE_H
 #define PS_QUEUE_H
 
@@ -13,10 +15,12 @@
 typedef struct queue queue_t;
 
 typedef struct {
-    char id[64];       /* stream message id */
-    char trace_id[64]; /* as found in the message; validated by the worker */
-    long deliveries;   /* 1 on the first delivery */
-    int force;         /* a re-run asked for: write a new report version even if the incident has one */
+    char id[64];         /* stream message id */
+    char trace_id[64];   /* as found in the message; validated by the worker */
+    long deliveries;     /* 1 on the first delivery */
+    int force;           /* a re-run asked for: write a new report version even if the incident has one */
+    long long handed_ms; /* when the debounce handed the trace over (its pending trigger covers errors up
+                          * to then); 0 for jobs not from the debounce (manual re-runs) */
 } queue_job_t;
 
 /* `consumer` names this worker in the group. Borrows cfg. */
@@ -27,7 +31,10 @@ void queue_free(queue_t *q);
 int queue_claim(queue_t *q, queue_job_t *job, int block_ms);
 /* Acknowledges (and deletes) the job. Returns 0 or -1. */
 int queue_ack(queue_t *q, const queue_job_t *job);
-/* Appends a job for `trace_id` (used by the manual trigger and tests). Returns 0 or -1. */
-int queue_push(queue_t *q, const char *trace_id);
+/* Renews `consumer`'s claim on job `job_id` (its idle time starts again) while `consumer` still holds
+ * it. Returns 1 when renewed, 0 when someone else holds it or it is acknowledged, -1 when Redis failed. */
+int queue_renew(queue_t *q, const char *job_id, const char *consumer);
+/* This queue's consumer name in the group (borrowed). */
+const char *queue_consumer(const queue_t *q);
 
 #endif

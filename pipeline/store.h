@@ -1,6 +1,9 @@
 /* The pipeline's writes to PostgreSQL: incidents (one open incident per error fingerprint; traces
  * join it idempotently), versioned analyses (a re-analysis adds a version; a re-delivered queue job is
- * stored once, keyed by its message id) and the dead-letter list. Worker threads only, each with its
+ * stored once, keyed by its message id) and the dead-letter list. Each transaction that records what
+ * became of a trace from the debounce (its analysis, its joining an incident that has its report, its
+ * dead letter) also consumes the trace's pending trigger (pending_triggers, written by the backend), so
+ * a trigger leaves PostgreSQL only with the outcome that answers it. Worker threads only, each with its
  * own connection. */
 #ifndef PS_STORE_H
 #define PS_STORE_H
@@ -20,6 +23,8 @@ typedef struct {
     const char *services_literal;  /* PostgreSQL array literal, e.g. {gateway,payment} */
     const char *endpoints_literal; /* likewise */
     long long first_ns, last_ns;   /* the trace's time span */
+    long long trigger_handed_ms;   /* > 0: when joining is all there is to do (needs_report 0), consume
+                                    * the trace's pending trigger up to this hand-over time */
 } incident_in_t;
 
 typedef struct {
@@ -42,13 +47,25 @@ typedef struct {
     const char *llm_model, *llm_error;
     int prompt_tokens, completion_tokens;
     long llm_latency_ms, analysis_cpu_us;
+    long long trigger_handed_ms; /* > 0: consume the trace's pending trigger up to this hand-over time */
 } analysis_row_t;
 
-/* Stores a new version. Returns 0 with id/version (id 0 when this job was already stored), or -1. */
+/* Stores a new version (and consumes the trigger, row->trigger_handed_ms) in one transaction. Returns 0
+ * with id/version (id 0 when this job was already stored), or -1 with err (nothing stored). */
 int store_analysis(PGconn *c, const analysis_row_t *row, long long *id, int *version, char *err,
                    size_t errlen);
 /* 1 when the queue job was already stored (a re-delivery after a crash), 0 when not, -1 on error. */
 int store_job_done(PGconn *c, const char *job_id);
-int store_dead_letter(PGconn *c, const char *job_id, const char *trace_id, long attempts, const char *error);
+/* Records a job that kept failing and, when trigger_handed_ms > 0, consumes the trace's pending trigger
+ * up to then, in one transaction. Returns 0 (also when the job was already recorded) or -1. */
+int store_dead_letter(PGconn *c, const char *job_id, const char *trace_id, long attempts, const char *error,
+                      long long trigger_handed_ms);
+/* Consumes the pending trigger of `trace_id` when it holds no error received after `handed_ms` (a newer
+ * error keeps it: the debounce hands the trace over again). For a trace with nothing to analyse.
+ * Returns 0 or -1. */
+int store_trigger_consume(PGconn *c, const char *trace_id, long long handed_ms);
+/* 1 when `trace_id` still has a pending trigger, 0 when not (its analysis is committed: a job handed
+ * over twice needs doing once), -1 on error. */
+int store_trigger_pending(PGconn *c, const char *trace_id);
 
 #endif

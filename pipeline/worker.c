@@ -4,6 +4,7 @@
 #include "db.h"
 #include "hexid.h"
 #include "log.h"
+#include "program.h"
 #include "queue.h"
 #include "store.h"
 
@@ -14,11 +15,17 @@
 #include <unistd.h>
 
 #define CLAIM_BLOCK_MS 500
+/* the renewer renews every claim this many times per visibility timeout */
+#define RENEWALS_PER_TIMEOUT 3
+#define RENEWER_SLICE_MS 50
 
 typedef struct {
     workers_t *owner;
     int index;
     pthread_t tid;
+    /* the job this thread works on ("" when none) and its consumer name: read by the renewer */
+    char job_id[64];
+    char consumer[64];
 } worker_thread_t;
 
 struct workers {
@@ -28,6 +35,8 @@ struct workers {
     atomic_int stopping;
     int n;
     worker_thread_t *threads;
+    pthread_mutex_t held_mu; /* guards every thread's job_id and consumer */
+    pthread_t renewer;
 };
 
 /* Handles one delivered job. Returns 1 when it may be acknowledged, 0 when it must stay pending
@@ -41,14 +50,23 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
     }
     char trace[33];
     if (ids_parse_trace_id(job->trace_id, strlen(job->trace_id), trace) != 0) {
-        store_dead_letter(*pg, job->id, job->trace_id, job->deliveries, "not a trace id");
+        store_dead_letter(*pg, job->id, job->trace_id, job->deliveries, "not a trace id", 0);
         atomic_fetch_add(&ws->stats->jobs_dead, 1);
         return 1;
+    }
+    if (job->handed_ms > 0) {
+        /* the debounce hands a trace over again when its analysis seems lost: once is enough */
+        int pending = store_trigger_pending(*pg, trace);
+        if (pending < 0) return 0;
+        if (pending == 0) {
+            log_write(LOG_DEBUG, NULL, trace, "job %s: the trace's trigger is already analysed", job->id);
+            return 1;
+        }
     }
     if (job->deliveries > ws->cfg->max_attempts) {
         snprintf(err, sizeof(err), "failed %ld deliveries (MAX_ATTEMPTS %d)", job->deliveries - 1,
                  ws->cfg->max_attempts);
-        if (store_dead_letter(*pg, job->id, trace, job->deliveries - 1, err) != 0) return 0;
+        if (store_dead_letter(*pg, job->id, trace, job->deliveries - 1, err, job->handed_ms) != 0) return 0;
         atomic_fetch_add(&ws->stats->jobs_dead, 1);
         log_write(LOG_ERROR, NULL, trace, "job %s sent to the dead-letter list: %s", job->id, err);
         return 1;
@@ -59,7 +77,8 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
          * queue its alerts, which it may not have done (deduplicated when it had) */
         if (store_job_done(*pg, job->id) == 1) return analyse_realert(a, *pg, job->id) == 0;
     }
-    analyse_request_t req = {.trace_id = trace, .job_id = job->id, .force_report = job->force};
+    analyse_request_t req = {
+        .trace_id = trace, .job_id = job->id, .force_report = job->force, .handed_ms = job->handed_ms};
     analyse_outcome_t out;
     if (analyse_trace(a, *pg, &req, &out, err, sizeof(err)) != 0) {
         atomic_fetch_add(&ws->stats->jobs_failed, 1);
@@ -71,6 +90,44 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
     return 1;
 }
 
+/* Publishes the job this thread holds ("" for none) to the renewer. */
+static void hold(worker_thread_t *t, const char *job_id)
+{
+    pthread_mutex_lock(&t->owner->held_mu);
+    snprintf(t->job_id, sizeof(t->job_id), "%s", job_id);
+    pthread_mutex_unlock(&t->owner->held_mu);
+}
+
+/* Renews the claim of every job being worked on, RENEWALS_PER_TIMEOUT times per visibility timeout, so
+ * only a worker that stopped (died, hung in Redis) loses its job to another. Its own Redis connection. */
+static void *renewer_main(void *arg)
+{
+    workers_t *ws = arg;
+    queue_t *q = queue_create(ws->cfg, "renewer");
+    long long period = ws->cfg->visibility_timeout_ms / RENEWALS_PER_TIMEOUT, next = mono_ms() + period;
+    char(*ids)[2][64] = xcalloc((size_t)ws->n, sizeof(*ids));
+    while (!atomic_load(&ws->stopping)) {
+        usleep(RENEWER_SLICE_MS * 1000);
+        if (mono_ms() < next) continue;
+        next = mono_ms() + period;
+        int n = 0;
+        pthread_mutex_lock(&ws->held_mu);
+        for (int i = 0; i < ws->n; i++)
+            if (ws->threads[i].job_id[0]) {
+                memcpy(ids[n][0], ws->threads[i].job_id, sizeof(ids[n][0]));
+                memcpy(ids[n][1], ws->threads[i].consumer, sizeof(ids[n][1]));
+                n++;
+            }
+        pthread_mutex_unlock(&ws->held_mu);
+        for (int i = 0; i < n; i++)
+            if (queue_renew(q, ids[i][0], ids[i][1]) < 0)
+                log_warn("job %s: claim not renewed (Redis); another worker may take it over", ids[i][0]);
+    }
+    free(ids);
+    queue_free(q);
+    return NULL;
+}
+
 static void *worker_main(void *arg)
 {
     worker_thread_t *t = arg;
@@ -79,6 +136,9 @@ static void *worker_main(void *arg)
     gethostname(host, sizeof(host) - 1);
     snprintf(consumer, sizeof(consumer), "%s-%d-%d", host, (int)getpid(), t->index);
     queue_t *q = queue_create(ws->cfg, consumer);
+    pthread_mutex_lock(&ws->held_mu);
+    snprintf(t->consumer, sizeof(t->consumer), "%s", consumer);
+    pthread_mutex_unlock(&ws->held_mu);
     analyser_t *a = analyser_create(ws->shared);
     PGconn *pg = NULL;
     while (!atomic_load(&ws->stopping)) {
@@ -89,7 +149,9 @@ static void *worker_main(void *arg)
             continue;
         }
         if (got == 0) continue;
+        hold(t, job.id);
         if (handle(ws, a, &pg, &job)) queue_ack(q, &job);
+        hold(t, "");
     }
     analyser_free(a);
     queue_free(q);
@@ -105,11 +167,13 @@ workers_t *workers_start(const config_t *cfg, analyse_shared_t *shared, worker_s
     ws->stats = stats;
     ws->n = cfg->workers;
     ws->threads = xcalloc((size_t)ws->n, sizeof(*ws->threads));
+    pthread_mutex_init(&ws->held_mu, NULL);
     for (int i = 0; i < ws->n; i++) {
         ws->threads[i].owner = ws;
         ws->threads[i].index = i;
         pthread_create(&ws->threads[i].tid, NULL, worker_main, &ws->threads[i]);
     }
+    pthread_create(&ws->renewer, NULL, renewer_main, ws);
     return ws;
 }
 
@@ -119,6 +183,8 @@ void workers_stop(workers_t *ws)
     atomic_store(&ws->stopping, 1);
     for (int i = 0; i < ws->n; i++)
         pthread_join(ws->threads[i].tid, NULL);
+    pthread_join(ws->renewer, NULL);
+    pthread_mutex_destroy(&ws->held_mu);
     free(ws->threads);
     free(ws);
 }

@@ -1,7 +1,8 @@
 /* Analysis worker threads: each takes due trace ids from the queue, analyses the trace (analyse.h),
  * and acknowledges the job only after the result is committed. A job delivered more than
- * MAX_ATTEMPTS times goes to the dead-letter list instead. Each worker owns its PostgreSQL
- * connection, queue (Redis) connection and LLM client. */
+ * MAX_ATTEMPTS times goes to the dead-letter list instead. A renewer thread renews the claim of every
+ * job being worked on (queue_renew()), so a slow LLM never makes a healthy job look abandoned. Each
+ * worker owns its PostgreSQL connection, queue (Redis) connection and LLM client. */
 #ifndef PS_WORKER_H
 #define PS_WORKER_H
 

@@ -5,7 +5,8 @@
  * growing backoff and gets each alert once; a destination gets at most ALERT_RATE_PER_MIN a minute (the
  * rest wait, not dropped); a report below ALERT_MIN_CONFIDENCE is stored as suppressed, not sent;
  * webhook and LLM URLs are logged and stored as their origin only, and alert texts carry no secret and
- * no Slack mention from telemetry. */
+ * no Slack mention from telemetry; a destination answering a permanent 4xx is tried 3 times then marked
+ * failed with its answer, and deliveries to a destination no longer configured are abandoned. */
 #include "ts.h"
 #include "ts_sink.h"
 
@@ -450,6 +451,71 @@ START_TEST(secret_urls_are_logged_as_origins_and_alert_texts_carry_no_secret)
 }
 END_TEST
 
+/* Issue 14, point 12: 404 is permanent (3 tries, then failed with the answer); 429 and 408 are not. */
+START_TEST(a_receiver_answering_404_is_tried_three_times_then_the_delivery_fails)
+{
+    sink = ts_sink_create();
+    ts_sink_up(sink, 404);
+    const char *penv[] = {hooks(0, 1), "ALERT_RETRY_BASE_MS=20", NULL};
+    start_stack(0, penv);
+    PGconn *c = ts_pg(db_url);
+    send_failure("payment", "com.acme.GoneException", NULL);
+    ck_assert_int_eq(ts_pg_wait_long(c,
+                                     "SELECT count(*) FROM alert_deliveries WHERE state = 'failed' AND "
+                                     "attempts = 3 AND last_error = 'HTTP 404: ok'",
+                                     2, 30),
+                     2);
+    sleep(2); /* nothing more is tried */
+    ck_assert_int_eq(ts_sink_count(sink), 6);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE state <> 'failed'"), 0);
+    /* 429 is worth retrying: past three attempts, still pending */
+    ts_sink_set_status(sink, 429);
+    send_failure("payment", "com.acme.BusyException", NULL);
+    ck_assert_int_eq(ts_pg_wait_long(c,
+                                     "SELECT count(*) FROM alert_deliveries WHERE state = 'pending' AND "
+                                     "attempts >= 4 AND last_error = 'HTTP 429'",
+                                     2, 30),
+                     2);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
+/* Issue 14, point 12: alerts queued for a destination that a restart removed are abandoned, not sent and
+ * not retried for ever; the destinations still configured get theirs. */
+START_TEST(deliveries_to_a_destination_no_longer_configured_are_abandoned)
+{
+    sink = ts_sink_create(); /* down: the alerts stay pending */
+    const char *penv[] = {hooks(0, 1), "ALERT_RETRY_BASE_MS=50", NULL};
+    start_stack(0, penv);
+    PGconn *c = ts_pg(db_url);
+    send_failure("payment", "com.acme.MovedException", NULL);
+    ck_assert_int_eq(
+        ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'pending' AND attempts >= 1",
+                        2, 30),
+        2);
+    ts_stop(&pipeline, SIGTERM);
+    const char *env2[] = {"WORKERS=1", hooks(1, 0), "ALERT_RETRY_BASE_MS=50", NULL};
+    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, env2), 0);
+    ck_assert_int_eq(ts_pg_wait_long(c,
+                                     "SELECT count(*) FROM alert_deliveries WHERE state = 'abandoned' AND "
+                                     "destination LIKE '%/json' AND last_error LIKE '%no longer configured%'",
+                                     2, 20),
+                     2);
+    ts_sink_up(sink, 200);
+    send_failure("payment", "com.acme.StillHereException", NULL);
+    wait_sink(2, 30);
+    sleep(1);
+    ck_assert_int_eq(count_received("/json", "incident"), 0);
+    ck_assert_int_eq(count_received("/slack", "incident #2"), 2);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE destination LIKE '%/json' "
+                                   "AND state <> 'abandoned'"),
+                     0);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("alerts");
@@ -461,6 +527,8 @@ int main(void)
     tcase_add_test(tc, the_rate_per_destination_holds_alerts_back_without_dropping_them);
     tcase_add_test(tc, a_report_below_the_minimum_confidence_is_stored_not_sent);
     tcase_add_test(tc, secret_urls_are_logged_as_origins_and_alert_texts_carry_no_secret);
+    tcase_add_test(tc, a_receiver_answering_404_is_tried_three_times_then_the_delivery_fails);
+    tcase_add_test(tc, deliveries_to_a_destination_no_longer_configured_are_abandoned);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

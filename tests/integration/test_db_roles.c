@@ -180,7 +180,9 @@ START_TEST(ingest_may_only_insert)
     allowed(c, "ingest", trigger);
     allowed(c, "ingest", trigger);
     allowed(c, "ingest", "SELECT trace_id FROM pending_triggers");
-    allowed(c, "ingest", "DELETE FROM pending_triggers WHERE trace_id = 'trace-roles'");
+    /* the debounce marks a hand-over; only the pipeline's analysis removes a trigger (issue 14, 12) */
+    allowed(c, "ingest", "UPDATE pending_triggers SET handed_at_ms = 3 WHERE trace_id = 'trace-roles'");
+    refused(c, "ingest", "DELETE FROM pending_triggers WHERE trace_id = 'trace-roles'");
     PQfinish(c);
 }
 END_TEST
@@ -233,7 +235,12 @@ START_TEST(pipeline_appends_analyses)
     refused(c, "pipeline", "DELETE FROM incidents");
     refused(c, "pipeline", "DELETE FROM alert_deliveries");
     refused(c, "pipeline", "INSERT INTO feedback (incident_id, verdict) VALUES (1, 'right')");
-    refused(c, "pipeline", "DELETE FROM pending_triggers");
+    refused(c, "pipeline", "UPDATE pending_triggers SET handed_at_ms = 1");
+    /* a trigger leaves with the analysis that answers it (issue 14, 12) */
+    allowed(c, "pipeline", "DELETE FROM pending_triggers WHERE trace_id = 'no-such-trace'");
+    allowed(c, "pipeline",
+            "INSERT INTO llm_budget (hour, calls) VALUES (date_trunc('hour', now()), 1) "
+            "ON CONFLICT (hour) DO UPDATE SET calls = llm_budget.calls + 1");
     allowed(c, "pipeline", "SELECT count(*) FROM spans");
     allowed(c, "pipeline", "SELECT count(*) FROM metric_values(0, 1)");
     char sql[512];

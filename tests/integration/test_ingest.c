@@ -485,7 +485,9 @@ START_TEST(debounce_hands_trace_over_once_after_quiet)
     ck_assert_int_eq(stream_count(r, trace), 1);
     PGconn *c = ts_pg(db_url);
     char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s'", trace);
+    /* handed over: the row stays, marked, until the pipeline commits the analysis (issue 14, point 12) */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms IS NULL", trace);
     ck_assert_int_eq(ts_pg_long(c, sql), 0);
     PQfinish(c);
     redisFree(r);

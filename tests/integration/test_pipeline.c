@@ -1,7 +1,9 @@
 /* The analysis pipeline against real PostgreSQL, Redis and the fake LLM over HTTP: error trace to
  * stored report, the LLM's report checked (invented names rejected), LLM failures falling back to the
  * deterministic report, prompt injection, a storm of one cause (one incident, one LLM call), a worker
- * killed mid-job, the manual trigger and the dead-letter list. */
+ * killed mid-job, the manual trigger and the dead-letter list; a slow LLM with a short visibility
+ * timeout (the claim is renewed: one call, one analysis), the LLM budget, and a trigger whose stream
+ * entry Redis lost (handed over again from PostgreSQL). */
 #include "ts.h"
 
 #include <hiredis/hiredis.h>
@@ -491,8 +493,8 @@ START_TEST(a_trace_larger_than_the_limit_is_sampled_and_still_explained)
              "\"end_time\":%lld,\"status\":\"ERROR\",\"events\":[{\"name\":\"exception\",\"time\":%lld,"
              "\"attributes\":{\"exception.type\":\"com.acme.DbTimeout\",\"exception.message\":\"db "
              "timeout\"}}]}]}",
-             trace, now, now + 900000000, trace, now + 800000000, now + 802000000, trace,
-             now + 800500000, now + 801000000, now + 801000000);
+             trace, now, now + 900000000, trace, now + 800000000, now + 802000000, trace, now + 800500000,
+             now + 801000000, now + 801000000);
     post("/ingest/traces", body);
     snprintf(body, sizeof(body),
              "{\"logs\":[{\"timestamp\":%lld,\"service\":\"payment\",\"level\":\"ERROR\",\"message\":"
@@ -513,10 +515,11 @@ START_TEST(a_trace_larger_than_the_limit_is_sampled_and_still_explained)
     if (!limit || atoi(limit) < 601) ck_assert_ptr_nonnull(strstr(note, "601 logs; analysed"));
     json_decref(a);
     char sql[256];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM analyses WHERE trace_id = '%s' AND evidence->>'sample' LIKE 'trace has %%' "
-             "AND (evidence->'counts'->>'spans')::int <= %s",
-             trace, limit ? limit : "500");
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM analyses WHERE trace_id = '%s' AND evidence->>'sample' LIKE 'trace has %%' "
+        "AND (evidence->'counts'->>'spans')::int <= %s",
+        trace, limit ? limit : "500");
     ck_assert_int_ge(ts_pg_long(c, sql), 1);
     /* the analysis on demand, timed (the README's figure) */
     char url[256], auth[64];
@@ -532,7 +535,124 @@ START_TEST(a_trace_larger_than_the_limit_is_sampled_and_still_explained)
     ck_assert_ptr_nonnull(strstr(r.body, "\"span_id\":\"a000000000000003\""));
     ts_resp_free(&r);
     fprintf(stderr, "big trace: %d spans, limit %s: analysed on demand in %.0f ms\n", nspans + 3,
-            limit ? limit : "500", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+            limit ? limit : "500",
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
+/* Issue 14, point 11: the LLM answers after 4 s, the visibility timeout is 1 s, two workers compete:
+ * the worker renews its claim, so the job is neither taken over nor counted as failed. */
+START_TEST(a_slow_llm_with_a_short_visibility_timeout_is_called_once_per_incident)
+{
+    const char *env[] = {"VISIBILITY_TIMEOUT_MS=1000", "LLM_TIMEOUT_MS=8000", NULL};
+    start_stack("slow", env);
+    PGconn *c = ts_pg(db_url);
+    char traces[2][33];
+    for (int i = 0; i < 2; i++) {
+        char exc[64];
+        ts_hex(traces[i], 32);
+        snprintf(exc, sizeof(exc), "com.acme.Slow%dException", i);
+        send_failing_trace(traces[i], exc, NULL);
+    }
+    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM analyses", 2, 40), 2);
+    sleep(3); /* a second delivery would have called the LLM again by now */
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses"), 2);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses WHERE generated_by = 'llm'"), 2);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM dead_letters"), 0);
+    ck_assert_int_eq(llm_requests(), 2);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM pending_triggers"), 0);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
+/* Issue 14, point 11: a budget of one call an hour; the second incident's report is deterministic and
+ * says why. */
+START_TEST(past_the_llm_budget_reports_are_deterministic_and_say_why)
+{
+    const char *env[] = {"LLM_MAX_CALLS_PER_HOUR=1", NULL};
+    start_stack("normal", env);
+    PGconn *c = ts_pg(db_url);
+    char first[33], second[33];
+    ts_hex(first, 32);
+    send_failing_trace(first, "com.acme.Budget1Exception", NULL);
+    json_t *a = analysis_after_wait(c, first);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "generated_by")), "llm");
+    json_decref(a);
+    ts_hex(second, 32);
+    send_failing_trace(second, "com.acme.Budget2Exception", NULL);
+    a = analysis_after_wait(c, second);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "generated_by")), "deterministic");
+    const char *err = json_string_value(json_object_get(a, "llm_error"));
+    ck_assert_msg(err && strstr(err, "LLM budget of 1 calls per hour reached"), "llm_error %s",
+                  err ? err : "null");
+    const char *note = json_string_value(json_object_get(json_object_get(a, "report"), "note"));
+    ck_assert_msg(note && strstr(note, "LLM budget of 1 calls per hour reached"), "note %s",
+                  note ? note : "null");
+    json_decref(a);
+    ck_assert_int_eq(llm_requests(), 1);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT sum(calls) FROM llm_budget"), 1);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
+static long stream_len(redisContext *rc, const char *trace)
+{
+    redisReply *r = redisCommand(rc, "XRANGE %sjobs - +", prefix);
+    long n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *f = r->element[i]->element[1];
+        for (size_t k = 0; k + 1 < f->elements; k += 2)
+            n += strcmp(f->element[k]->str, "trace_id") == 0 && strcmp(f->element[k + 1]->str, trace) == 0;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* Issue 14, point 12: the trace is handed to the stream, then the entry is lost (as with a Redis that
+ * lost its last second of writes) before any pipeline read it. The trigger is still in PostgreSQL,
+ * marked handed over; after TRIGGER_RESEND_MS it is handed over again and analysed, and its row goes
+ * with the analysis's commit. */
+START_TEST(a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analysed)
+{
+    char suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
+    db_url = ts_create_database("pipeline");
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=300", "DEBOUNCE_MAX_MS=2000", "TRIGGER_RESEND_MS=3000", NULL};
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
+    PGconn *c = ts_pg(db_url);
+    redisContext *rc = redisConnect("127.0.0.1", atoi(strrchr(ts_env("PS_TEST_REDIS_URL"), ':') + 1));
+    char trace[33], sql[200];
+    ts_hex(trace, 32);
+    send_failing_trace(trace, "com.acme.LostException", NULL);
+    for (int i = 0; i < 50 && stream_len(rc, trace) == 0; i++)
+        usleep(100 * 1000);
+    ck_assert_int_eq(stream_len(rc, trace), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms IS NOT NULL",
+             trace);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 5), 1);
+    /* Redis loses the entry */
+    freeReplyObject(redisCommand(rc, "DEL %sjobs", prefix));
+    ck_assert_int_eq(stream_len(rc, trace), 0);
+    /* not handed over again before the timeout: an entry in the stream is not sent over and over */
+    usleep(1500 * 1000);
+    ck_assert_int_eq(stream_len(rc, trace), 0);
+    const char *penv[] = {"WORKERS=2", NULL};
+    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, penv), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 30), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s'", trace);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 0, 5), 0);
+    sleep(4); /* past another TRIGGER_RESEND_MS: nothing more is handed over or analysed */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", trace);
+    ck_assert_int_eq(ts_pg_long(c, sql), 1);
+    ck_assert_int_eq(stream_len(rc, trace), 0);
+    redisFree(rc);
     PQfinish(c);
     stop_stack();
 }
@@ -553,6 +673,9 @@ int main(void)
     tcase_add_test(tc, window_ranking_over_stored_telemetry);
     tcase_add_test(tc, manual_trigger_and_dead_letters);
     tcase_add_test(tc, a_trace_larger_than_the_limit_is_sampled_and_still_explained);
+    tcase_add_test(tc, a_slow_llm_with_a_short_visibility_timeout_is_called_once_per_incident);
+    tcase_add_test(tc, past_the_llm_budget_reports_are_deterministic_and_say_why);
+    tcase_add_test(tc, a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analysed);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
