@@ -479,7 +479,8 @@ START_TEST(text_search_needs_a_bounded_time_range)
     const char *cases[][2] = {{"/query/signals?q=boom", "from"}, {"/query/signals?q=boom&from=0", "to"}};
     for (size_t i = 0; i < 2; i++) {
         json_t *e = get(cases[i][0], 400);
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "path")), cases[i][1]);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "path")),
+                         cases[i][1]);
         json_decref(e);
     }
     /* QUERY_MAX_SEARCH_RANGE_S=3600 in this backend: an hour and a second is refused, an hour is not */
@@ -543,11 +544,13 @@ START_TEST(a_large_trace_pages)
     int spans = 0, logs = 0, pages = 0, prev = 0;
     char cursor[64] = "";
     for (;;) {
-        snprintf(path, sizeof(path), "/query/traces/%s?limit=450%s%s", trace, *cursor ? "&cursor=" : "", cursor);
+        snprintf(path, sizeof(path), "/query/traces/%s?limit=450%s%s", trace, *cursor ? "&cursor=" : "",
+                 cursor);
         p = get(path, 200);
         json_t *a = json_object_get(p, "spans");
         for (size_t i = 0; i < json_array_size(a); i++) {
-            int id = (int)strtol(json_string_value(json_object_get(json_array_get(a, i), "span_id")), NULL, 16);
+            int id =
+                (int)strtol(json_string_value(json_object_get(json_array_get(a, i), "span_id")), NULL, 16);
             ck_assert_int_eq(id, prev + 1); /* in start order, none skipped or repeated */
             prev = id;
         }
@@ -624,17 +627,20 @@ START_TEST(queries_cancelled_when_the_client_leaves_and_the_queue_is_bounded)
     for (int i = 2; i < 6; i++)
         fds[i] = raw_request("/query/incidents");
     char buf[4096];
-    int busy = 0;
+    int busy = 0, refused[6] = {0};
+    /* which two of the four are refused depends on arrival order across loop threads: any two */
     for (int i = 2; i < 6; i++) {
         raw_read(fds[i], i < 4 ? 300 : 2000, buf, sizeof(buf));
         if (strstr(buf, " 503 ")) {
             busy++;
+            refused[i] = 1;
             ck_assert_ptr_nonnull(strcasestr(buf, "retry-after:"));
         }
     }
     ck_assert_int_eq(busy, 2);
     PQclear(PQexec(lock, "COMMIT"));
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
+        if (refused[i]) continue;
         raw_read(fds[i], 5000, buf, sizeof(buf));
         ck_assert_msg(strstr(buf, " 200 ") != NULL, "request %d: %.200s", i, buf);
     }
