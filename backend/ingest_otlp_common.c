@@ -178,3 +178,29 @@ int ingest_otlp_span_status(int64_t code)
 {
     return code == 2 ? SPAN_STATUS_ERROR : code == 1 ? SPAN_STATUS_OK : SPAN_STATUS_UNSET;
 }
+
+/* ---------------- field names ---------------- */
+
+const char *const otlp_span_names[SF_COUNT] = {[SF_TRACE_ID] = "traceId",
+                                               [SF_SPAN_ID] = "spanId",
+                                               [SF_PARENT] = "parentSpanId",
+                                               [SF_SERVICE] = "resource.attributes.service.name",
+                                               [SF_NAME] = "name",
+                                               [SF_START] = "startTimeUnixNano",
+                                               [SF_END] = "endTimeUnixNano",
+                                               [SF_STATUS_MESSAGE] = "status.message",
+                                               [SF_ATTRIBUTES] = "attributes",
+                                               [SF_EVENTS] = "events",
+                                               [SF_LINKS] = "links",
+                                               [SF_TRACE_STATE] = "traceState"};
+
+const char *const otlp_log_names[LF_COUNT] = {[LF_TIME] = "timeUnixNano",
+                                              [LF_SERVICE] = "resource.attributes.service.name",
+                                              [LF_LEVEL] = "severityText",
+                                              [LF_MESSAGE] = "body",
+                                              [LF_TRACE_ID] = "traceId",
+                                              [LF_SPAN_ID] = "spanId",
+                                              [LF_STACK] = "attributes.exception.stacktrace",
+                                              [LF_ATTRIBUTES] = "attributes",
+                                              [LF_BODY] = "body",
+                                              [LF_EVENT_NAME] = "eventName"};

@@ -101,4 +101,9 @@ int ingest_otlp_span_kind(int64_t kind);
 /* SPAN_STATUS_* of OTLP's Status.code (1 OK, 2 ERROR, anything else unset). */
 int ingest_otlp_span_status(int64_t code);
 
+/* OTLP's field names (its JSON mapping's lowerCamelCase) of the record layer's fields, for the error
+ * paths of both encodings (ingest_record.h: SF_*, LF_*). */
+extern const char *const otlp_span_names[SF_COUNT];
+extern const char *const otlp_log_names[LF_COUNT];
+
 #endif

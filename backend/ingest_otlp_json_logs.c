@@ -12,17 +12,6 @@ static const char *const severity_number_names[] = {
 
 #define OTLP_STACK_KEY "exception.stacktrace"
 
-static const char *const log_names[LF_COUNT] = {[LF_TIME] = "timeUnixNano",
-                                                [LF_SERVICE] = "resource.attributes.service.name",
-                                                [LF_LEVEL] = "severityText",
-                                                [LF_MESSAGE] = "body",
-                                                [LF_TRACE_ID] = "traceId",
-                                                [LF_SPAN_ID] = "spanId",
-                                                [LF_STACK] = "attributes.exception.stacktrace",
-                                                [LF_ATTRIBUTES] = "attributes",
-                                                [LF_BODY] = "body",
-                                                [LF_EVENT_NAME] = "eventName"};
-
 /* The body: a string is the message; any other AnyValue is stored as JSON and its compact text is the
  * message. */
 static int log_body(parser_t *p, ingest_log_t *l)
@@ -89,5 +78,5 @@ int oj_one_log(parser_t *p)
     l.event_name = oj_istr_of(&lb->event_name);
     l.attributes = has_attrs ? oj_istr_buf(&lb->attrs) : ISTR_NONE;
     ingest_err_t e;
-    return oj_finish(p, ingest_record_log(p->b, &l, log_names, p->path, &e), &e);
+    return oj_finish(p, ingest_record_log(p->b, &l, otlp_log_names, p->path, &e), &e);
 }

@@ -9,19 +9,6 @@ static const char *const span_kind_names[] = {"UNSPECIFIED", "INTERNAL", "SERVER
                                               "CLIENT",      "PRODUCER", "CONSUMER"};
 static const char *const status_code_names[] = {"UNSET", "OK", "ERROR"};
 
-static const char *const span_names[SF_COUNT] = {[SF_TRACE_ID] = "traceId",
-                                                 [SF_SPAN_ID] = "spanId",
-                                                 [SF_PARENT] = "parentSpanId",
-                                                 [SF_SERVICE] = "resource.attributes.service.name",
-                                                 [SF_NAME] = "name",
-                                                 [SF_START] = "startTimeUnixNano",
-                                                 [SF_END] = "endTimeUnixNano",
-                                                 [SF_STATUS_MESSAGE] = "status.message",
-                                                 [SF_ATTRIBUTES] = "attributes",
-                                                 [SF_EVENTS] = "events",
-                                                 [SF_LINKS] = "links",
-                                                 [SF_TRACE_STATE] = "traceState"};
-
 static int span_status(parser_t *p, ingest_span_t *s)
 {
     if (oj_take_null(p)) return 0;
@@ -238,5 +225,5 @@ int oj_one_span(parser_t *p)
     s.status_message = oj_istr_of(&sb->status_message);
     s.attributes = has_attrs ? oj_istr_buf(&sb->attrs) : ISTR_NONE;
     ingest_err_t e;
-    return oj_finish(p, ingest_record_span(p->b, &s, span_names, p->path, &e), &e);
+    return oj_finish(p, ingest_record_span(p->b, &s, otlp_span_names, p->path, &e), &e);
 }

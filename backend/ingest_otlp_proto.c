@@ -252,19 +252,6 @@ static ingest_scope_t scope_of(const pb_scope_t *s)
 
 /* ---------------- traces ---------------- */
 
-static const char *const SPAN_NAMES[SF_COUNT] = {[SF_TRACE_ID] = "traceId",
-                                                 [SF_SPAN_ID] = "spanId",
-                                                 [SF_PARENT] = "parentSpanId",
-                                                 [SF_SERVICE] = "resource.attributes.service.name",
-                                                 [SF_NAME] = "name",
-                                                 [SF_START] = "startTimeUnixNano",
-                                                 [SF_END] = "endTimeUnixNano",
-                                                 [SF_STATUS_MESSAGE] = "status.message",
-                                                 [SF_ATTRIBUTES] = "attributes",
-                                                 [SF_EVENTS] = "events",
-                                                 [SF_LINKS] = "links",
-                                                 [SF_TRACE_STATE] = "traceState"};
-
 static int span_lists(ctx_t *c, const pb_span_t *s)
 {
     char p[256];
@@ -318,7 +305,7 @@ static int one_span(ctx_t *c, const pb_span_t *s, const ingest_resource_t *res, 
     r.dropped_attributes = s->dropped_attributes_count;
     r.dropped_events = s->dropped_events_count;
     r.dropped_links = s->dropped_links_count;
-    if (ingest_record_span(c->b, &r, SPAN_NAMES, c->path, &c->rec_err) != 0) return refused(c);
+    if (ingest_record_span(c->b, &r, otlp_span_names, c->path, &c->rec_err) != 0) return refused(c);
     return 0;
 }
 
@@ -357,17 +344,6 @@ static size_t count_spans(const Opentelemetry__Proto__Collector__Trace__V1__Expo
 
 /* ---------------- logs ---------------- */
 
-static const char *const LOG_NAMES[LF_COUNT] = {[LF_TIME] = "timeUnixNano",
-                                                [LF_SERVICE] = "resource.attributes.service.name",
-                                                [LF_LEVEL] = "severityText",
-                                                [LF_MESSAGE] = "body",
-                                                [LF_TRACE_ID] = "traceId",
-                                                [LF_SPAN_ID] = "spanId",
-                                                [LF_STACK] = "attributes.exception.stacktrace",
-                                                [LF_ATTRIBUTES] = "attributes",
-                                                [LF_BODY] = "body",
-                                                [LF_EVENT_NAME] = "eventName"};
-
 static int one_log(ctx_t *c, const pb_log_t *l, const ingest_resource_t *res, const ingest_scope_t *scope)
 {
     ingest_log_t r = {.resource = res, .scope = scope};
@@ -386,7 +362,7 @@ static int one_log(ctx_t *c, const pb_log_t *l, const ingest_resource_t *res, co
     r.event_name = str_of(l->event_name);
     r.flags = l->flags;
     r.dropped_attributes = l->dropped_attributes_count;
-    if (ingest_record_log(c->b, &r, LOG_NAMES, c->path, &c->rec_err) != 0) return refused(c);
+    if (ingest_record_log(c->b, &r, otlp_log_names, c->path, &c->rec_err) != 0) return refused(c);
     return 0;
 }
 
