@@ -172,13 +172,14 @@ static int ensure_staging(writer_thread_t *t, char *err, size_t errlen)
     if (t->staging_ready) return 0;
     for (int k = 0; k <= INGEST_KIND_COUNT; k++) {
         char sql[640];
-        snprintf(sql, sizeof(sql),
-                 "DO $$ BEGIN EXECUTE (SELECT format('CREATE TEMP TABLE IF NOT EXISTS %s (%%s) ON COMMIT "
-                 "DELETE ROWS', string_agg(format('%%I %%s', attname, format_type(atttypid, atttypmod)), ', ' "
-                 "ORDER BY attnum)) FROM pg_attribute WHERE attrelid = 'public.%s'::regclass AND attnum > 0 "
-                 "AND NOT attisdropped); END $$",
-                 k < INGEST_KIND_COUNT ? staging_table((ingest_kind_t)k) : "stage_resources",
-                 k < INGEST_KIND_COUNT ? ingest_batch_table((ingest_kind_t)k) : "resources");
+        snprintf(
+            sql, sizeof(sql),
+            "DO $$ BEGIN EXECUTE (SELECT format('CREATE TEMP TABLE IF NOT EXISTS %s (%%s) ON COMMIT "
+            "DELETE ROWS', string_agg(format('%%I %%s', attname, format_type(atttypid, atttypmod)), ', ' "
+            "ORDER BY attnum)) FROM pg_attribute WHERE attrelid = 'public.%s'::regclass AND attnum > 0 "
+            "AND NOT attisdropped); END $$",
+            k < INGEST_KIND_COUNT ? staging_table((ingest_kind_t)k) : "stage_resources",
+            k < INGEST_KIND_COUNT ? ingest_batch_table((ingest_kind_t)k) : "resources");
         if (!exec_ok(t->pg, sql, err, errlen)) return -1;
     }
     t->staging_ready = 1;
@@ -332,7 +333,8 @@ static int write_resources(writer_thread_t *t, ingest_job_t *job, char sqlstate[
     if (copy_rows(t->pg, sql, &b->resources, sqlstate, err, errlen) != 0) return -1;
     /* no conflict target: naming one needs SELECT on it, which the ingest role does not have (the
      * primary key is the table's only unique index, so this is the same rule) */
-    snprintf(sql, sizeof(sql), "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT DO NOTHING",
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO resources (%s) SELECT %s FROM stage_resources ON CONFLICT DO NOTHING",
              ingest_batch_resource_columns(), ingest_batch_resource_columns());
     return exec_ok(t->pg, sql, err, errlen) ? 0 : -1;
 }

@@ -114,7 +114,8 @@ static int on_analysis(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 static const char trace_sql[] =
     "WITH n AS (SELECT (SELECT count(*) FROM spans WHERE trace_id = $1) AS spans,"
     "  (SELECT count(*) FROM logs WHERE trace_id = $1) AS logs),"
-    " s AS (SELECT * FROM spans WHERE trace_id = $1 ORDER BY start_ns, span_id OFFSET $3::bigint LIMIT $2::int),"
+    " s AS (SELECT * FROM spans WHERE trace_id = $1 ORDER BY start_ns, span_id OFFSET $3::bigint LIMIT "
+    "$2::int),"
     " l AS (SELECT * FROM logs WHERE trace_id = $1 ORDER BY ts_ns, content_hash OFFSET $4::bigint"
     "  LIMIT $5::int) "
     "SELECT CASE WHEN n.spans = 0 AND n.logs = 0 THEN NULL ELSE "
@@ -166,12 +167,12 @@ static int on_trace(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     snprintf(limit_s, sizeof(limit_s), "%ld", limit);
     snprintf(log_limit_s, sizeof(log_limit_s), "%ld",
              limit < q->cfg->max_logs_per_trace ? limit : (long)q->cfg->max_logs_per_trace);
-    query_sql_t s = {.sql = trace_sql,
-                     .nparams = 5,
-                     .params = {trace, limit_s, has_cursor ? spans_done : "0", has_cursor ? logs_done : "0",
-                                log_limit_s},
-                     .not_found = "no such trace",
-                     .read_only = 1};
+    query_sql_t s = {
+        .sql = trace_sql,
+        .nparams = 5,
+        .params = {trace, limit_s, has_cursor ? spans_done : "0", has_cursor ? logs_done : "0", log_limit_s},
+        .not_found = "no such trace",
+        .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;
 }

@@ -38,10 +38,11 @@ static int search_range_ok(h2o_req_t *req, int max_s, int has_from, int64_t from
     } else if (to < from || (to - from) / 1000000000 > (int64_t)max_s ||
                ((to - from) / 1000000000 == (int64_t)max_s && (to - from) % 1000000000 != 0)) {
         bad = "to";
-        snprintf(msg, sizeof(msg),
-                 "query parameter to: with q, from and to must be at most %d s apart (QUERY_MAX_SEARCH_RANGE_S) "
-                 "and in order",
-                 max_s);
+        snprintf(
+            msg, sizeof(msg),
+            "query parameter to: with q, from and to must be at most %d s apart (QUERY_MAX_SEARCH_RANGE_S) "
+            "and in order",
+            max_s);
     }
     if (bad) httpd_send_error(req, 400, "invalid_parameter", msg, bad);
     return bad == NULL;

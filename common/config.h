@@ -63,11 +63,11 @@ typedef struct {
     int max_logs_per_trace;       /* likewise for the logs of a trace */
     int query_max_search_range_s; /* /query/signals?q= needs from and to at most this far apart */
     int query_max_queue;          /* query jobs waiting for a pool thread; more get 503 */
-    int anomaly_period_s;   /* how often the anomaly detector scans new metric points */
-    int anomaly_lag_s;      /* points younger than this wait for the next scan */
-    int degrade_period_s;   /* how often the degradation watcher runs */
-    int degrade_window_s;   /* its rolling window */
-    int degrade_baseline_s; /* the baseline before the window */
+    int anomaly_period_s;         /* how often the anomaly detector scans new metric points */
+    int anomaly_lag_s;            /* points younger than this wait for the next scan */
+    int degrade_period_s;         /* how often the degradation watcher runs */
+    int degrade_window_s;         /* its rolling window */
+    int degrade_baseline_s;       /* the baseline before the window */
     char *migrations_dir;
     char *frontend_dir;
     char *backend_url;           /* where fake services send telemetry */

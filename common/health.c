@@ -109,8 +109,9 @@ static int on_ready(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     int pg_ok = fresh && atomic_load(&hl->pg_ok), redis_ok = fresh && atomic_load(&hl->redis_ok);
     int ok = pg_ok && redis_ok;
     const char *why = !fresh ? "stale" : "unreachable";
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I}", "status", ok ? "ready" : "not ready", "postgres",
-                          pg_ok ? "ok" : why, "redis", redis_ok ? "ok" : why, "probe_age_ms", (json_int_t)age);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:I}", "status", ok ? "ready" : "not ready", "postgres", pg_ok ? "ok" : why,
+                  "redis", redis_ok ? "ok" : why, "probe_age_ms", (json_int_t)age);
     if (!ok) httpd_add_header(req, "Retry-After", "5");
     httpd_send_json(req, ok ? 200 : 503, o);
     return 0;

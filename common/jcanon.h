@@ -11,8 +11,8 @@
 #include <stddef.h>
 
 /* Appends the canonical text of the JSON value in `json` (n bytes) to `out`. Returns 0; -1 when the
- * input is malformed or has containers nested deeper than max_depth (`why` says which); -2 when `out`'s cap would be
- * exceeded. On failure `out` is as it was. */
+ * input is malformed or has containers nested deeper than max_depth (`why` says which); -2 when `out`'s cap
+ * would be exceeded. On failure `out` is as it was. */
 int jcanon(const char *json, size_t n, int max_depth, buf_t *out, const char **why);
 
 #endif

@@ -17,9 +17,9 @@ typedef struct {
     int index;
     const char *database_url;
     const char *redis_url;
-    PGconn *pg;          /* owned by the thread; may be NULL or broken: use db_ensure() */
-    redisContext *redis; /* likewise: use redisx_ensure() */
-    void *app;           /* borrowed from workpool_create() */
+    PGconn *pg;                /* owned by the thread; may be NULL or broken: use db_ensure() */
+    redisContext *redis;       /* likewise: use redisx_ensure() */
+    void *app;                 /* borrowed from workpool_create() */
     workpool_cancel_t *cancel; /* the running job's (workpool_submit_cancellable()), else NULL */
     workpool_t *pool;          /* the pool the thread belongs to */
 } worker_t;

@@ -147,7 +147,8 @@ int context_load(PGconn *c, const char *trace_id, const context_limits_t *lim, t
     memset(ctx, 0, sizeof(*ctx));
     snprintf(ctx->trace_id, sizeof(ctx->trace_id), "%s", trace_id);
     ctx->t.trace_id = ctx->trace_id;
-    if (load_totals(c, trace_id, ctx, err, errlen) != 0 || load_spans(c, trace_id, lim->max_spans, ctx, err, errlen) != 0 ||
+    if (load_totals(c, trace_id, ctx, err, errlen) != 0 ||
+        load_spans(c, trace_id, lim->max_spans, ctx, err, errlen) != 0 ||
         load_logs(c, trace_id, lim->max_logs, ctx, err, errlen) != 0)
         return -1;
     /* rows may have arrived between the count and the load */

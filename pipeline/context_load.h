@@ -1,7 +1,8 @@
 /* Gathers a trace's context from PostgreSQL into the analysis model (rca/model.h): its spans
- * and logs (at most a limit of each: a larger trace is sampled in SQL, see context_load()), metric points of the services involved from 10 minutes before to 1 minute after its
- * window, change events of those services (or global ones) in the 10 minutes before it, and, for slow
- * traces, the usual (p50) duration of its operations over the last hour. Worker threads only. */
+ * and logs (at most a limit of each: a larger trace is sampled in SQL, see context_load()), metric points of
+ * the services involved from 10 minutes before to 1 minute after its window, change events of those services
+ * (or global ones) in the 10 minutes before it, and, for slow traces, the usual (p50) duration of its
+ * operations over the last hour. Worker threads only. */
 #ifndef PS_CONTEXT_LOAD_H
 #define PS_CONTEXT_LOAD_H
 

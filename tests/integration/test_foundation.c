@@ -112,8 +112,12 @@ START_TEST(migrations_recorded_once)
     char dburl[512], mig[512], out[4096];
     snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", db_url);
     snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
-    const char *env[] = {
-        dburl, mig, "INGEST_API_KEYS=abcdefghijklmnop1", "READ_API_KEYS=abcdefghijklmnop2", "ADMIN_API_KEY=abcdefghijklmnop3", NULL};
+    const char *env[] = {dburl,
+                         mig,
+                         "INGEST_API_KEYS=abcdefghijklmnop1",
+                         "READ_API_KEYS=abcdefghijklmnop2",
+                         "ADMIN_API_KEY=abcdefghijklmnop3",
+                         NULL};
     ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)), 0);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM schema_migrations"), n);
     PQfinish(c);
@@ -126,8 +130,12 @@ START_TEST(concurrent_migrations_are_safe)
     char dburl[512], mig[512];
     snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", fresh);
     snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
-    const char *env[] = {
-        dburl, mig, "INGEST_API_KEYS=abcdefghijklmnop1", "READ_API_KEYS=abcdefghijklmnop2", "ADMIN_API_KEY=abcdefghijklmnop3", NULL};
+    const char *env[] = {dburl,
+                         mig,
+                         "INGEST_API_KEYS=abcdefghijklmnop1",
+                         "READ_API_KEYS=abcdefghijklmnop2",
+                         "ADMIN_API_KEY=abcdefghijklmnop3",
+                         NULL};
     pid_t pids[4];
     for (int i = 0; i < 4; i++) {
         pids[i] = fork();
@@ -166,8 +174,12 @@ START_TEST(failing_migration_names_file)
     char dburl[512], mig[512], out[8192];
     snprintf(dburl, sizeof(dburl), "DATABASE_URL=%s", fresh);
     snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s", dir);
-    const char *env[] = {
-        dburl, mig, "INGEST_API_KEYS=abcdefghijklmnop1", "READ_API_KEYS=abcdefghijklmnop2", "ADMIN_API_KEY=abcdefghijklmnop3", NULL};
+    const char *env[] = {dburl,
+                         mig,
+                         "INGEST_API_KEYS=abcdefghijklmnop1",
+                         "READ_API_KEYS=abcdefghijklmnop2",
+                         "ADMIN_API_KEY=abcdefghijklmnop3",
+                         NULL};
     ck_assert_int_ne(ts_run_program("backend/prodsentinel-backend", "migrate", env, out, sizeof(out)), 0);
     ck_assert_msg(strstr(out, "002_broken.sql") && strstr(out, "no_such_table"), "output: %s", out);
     PGconn *c = ts_pg(fresh);
@@ -182,8 +194,8 @@ END_TEST
 START_TEST(config_errors_name_the_variable)
 {
     char out[16384]; /* room for --help: a cut output closes the pipe and SIGPIPE kills it */
-    const char *bad_port[] = {"BACKEND_PORT=80x", "INGEST_API_KEYS=abcdefghijklmnop1", "READ_API_KEYS=abcdefghijklmnop2",
-                              "ADMIN_API_KEY=abcdefghijklmnop3", NULL};
+    const char *bad_port[] = {"BACKEND_PORT=80x", "INGEST_API_KEYS=abcdefghijklmnop1",
+                              "READ_API_KEYS=abcdefghijklmnop2", "ADMIN_API_KEY=abcdefghijklmnop3", NULL};
     ck_assert_int_eq(ts_run_program("backend/prodsentinel-backend", "migrate", bad_port, out, sizeof(out)),
                      2);
     ck_assert_msg(strstr(out, "BACKEND_PORT") != NULL, "output: %s", out);
@@ -204,7 +216,8 @@ START_TEST(config_errors_name_the_variable)
     for (size_t i = 0; i < sizeof(pvars) / sizeof(*pvars); i++)
         ck_assert_msg(strstr(out, pvars[i]) != NULL, "pipeline --help lacks %s", pvars[i]);
     /* prompts never cross the network unencrypted unless asked for; loopback is fine */
-    const char *insecure[] = {"LLM_BASE_URL=http://llm.example.com/v1", "ADMIN_API_KEY=abcdefghijklmnop3", NULL};
+    const char *insecure[] = {"LLM_BASE_URL=http://llm.example.com/v1", "ADMIN_API_KEY=abcdefghijklmnop3",
+                              NULL};
     ck_assert_int_eq(ts_run_program("pipeline/prodsentinel-pipeline", NULL, insecure, out, sizeof(out)), 2);
     ck_assert_msg(strstr(out, "LLM_BASE_URL") && strstr(out, "LLM_ALLOW_INSECURE"), "output: %s", out);
     /* a malformed URL is named, never echoed: it may hold a password */
