@@ -429,8 +429,10 @@ static int container_value(parser_t *p, buf_t *out, int depth, const char *field
         int e, n = 0;
         if (jw_char(out, '[') != 0) too_large(p, field, out);
         while ((e = jscan_array_next(&p->j)) == 1) {
+            const char *at = p->j.p;
             if (n++ && jw_char(out, ',') != 0) too_large(p, field, out);
             if (oj_any_value(p, out, depth + 1, field, NULL) != 0) return -1;
+            if (p->j.p == at) return oj_syntax_fail(p); /* no progress: never loop on the same byte */
         }
         if (e < 0) return oj_syntax_fail(p);
         if (jw_char(out, ']') != 0) too_large(p, field, out);
