@@ -86,8 +86,9 @@ int oj_take_null(parser_t *p)
 {
     if (jscan_peek(&p->j) != JT_NULL) return 0;
     jtype_t t;
-    jscan_literal(&p->j, &t);
-    return 1;
+    /* "nul", "nulx": not a null; the caller's next read fails on it (claiming a null here consumed
+     * nothing and made array loops spin) */
+    return jscan_literal(&p->j, &t) == 0;
 }
 
 int oj_read_text(parser_t *p, const char *field, text_t *t)
