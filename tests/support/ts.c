@@ -402,3 +402,23 @@ int ts_start_fake_service(ts_proc_t *p, const ts_proc_t *backend, const char *ro
     const char *env[] = {be, key, r, "METRICS_INTERVAL_MS=2000", extra, NULL};
     return ts_start(p, "fake-services/fake-service", port_var, database_url, redis_prefix, env);
 }
+
+char *ts_copy_column(const char *copy, int row, int col)
+{
+    const char *p = copy;
+    for (int r = 0; r < row; r++) {
+        p = strchr(p, '\n');
+        ck_assert_ptr_nonnull(p);
+        p++;
+    }
+    for (int c = 0; c < col; c++) {
+        p = strpbrk(p, "\t\n");
+        ck_assert_msg(p && *p == '\t', "row %d has no column %d", row, col);
+        p++;
+    }
+    size_t n = strcspn(p, "\t\n");
+    char *s = malloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}

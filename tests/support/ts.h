@@ -104,4 +104,8 @@ void ts_hex(char *out, size_t n);
 int ts_start_fake_service(ts_proc_t *p, const ts_proc_t *backend, const char *role, const char *port_var,
                           const char *database_url, const char *redis_prefix, const char *extra);
 
+/* Column `col` (0-based) of line `row` of COPY text (ingest_batch.h's rows), as a new string; fails the
+ * test when the row or column is missing. Caller frees. */
+char *ts_copy_column(const char *copy, int row, int col);
+
 #endif

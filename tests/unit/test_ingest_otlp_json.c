@@ -92,30 +92,9 @@ static int index_in(const char *list, const char *name)
     return -1;
 }
 
-/* Column `col` (0-based) of line `row` of COPY text, as a new string. */
-static char *column(const char *copy, int row, int col)
-{
-    const char *p = copy;
-    for (int r = 0; r < row; r++) {
-        p = strchr(p, '\n');
-        ck_assert_ptr_nonnull(p);
-        p++;
-    }
-    for (int c = 0; c < col; c++) {
-        p = strpbrk(p, "\t\n");
-        ck_assert_msg(p && *p == '\t', "row %d has no column %d", row, col);
-        p++;
-    }
-    size_t n = strcspn(p, "\t\n");
-    char *s = malloc(n + 1);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
-}
-
 static char *cell(const char *copy, int row, ingest_kind_t k, const char *name)
 {
-    return column(copy, row, index_in(ingest_batch_columns(k), name));
+    return ts_copy_column(copy, row, index_in(ingest_batch_columns(k), name));
 }
 
 static void cell_eq(const char *copy, int row, ingest_kind_t k, const char *name, const char *want)
@@ -147,7 +126,7 @@ static void hist_eq(const char *copy, int row, const char *head, const double *b
 
 static void resource_eq(const char *copy, int row, const char *name, const char *want)
 {
-    char *got = column(copy, row, index_in(ingest_batch_resource_columns(), name));
+    char *got = ts_copy_column(copy, row, index_in(ingest_batch_resource_columns(), name));
     ck_assert_msg(strcmp(got, want) == 0, "resource %d %s: '%s', expected '%s'", row, name, got, want);
     free(got);
 }

@@ -60,30 +60,9 @@ static void refused(int otlp, ingest_kind_t k, const char *body, int status, con
     ck_assert_ptr_null(b.error_traces);
 }
 
-/* Column `col` (0-based) of the row that is line `row` of COPY text, as a new string. */
-static char *column(const char *copy, int row, int col)
-{
-    const char *p = copy;
-    for (int r = 0; r < row; r++) {
-        p = strchr(p, '\n');
-        ck_assert_ptr_nonnull(p);
-        p++;
-    }
-    for (int c = 0; c < col; c++) {
-        p = strpbrk(p, "\t\n");
-        ck_assert_msg(p && *p == '\t', "row %d has no column %d", row, col);
-        p++;
-    }
-    size_t n = strcspn(p, "\t\n");
-    char *s = malloc(n + 1);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
-}
-
 static void col_eq(const char *copy, int row, int col, const char *want)
 {
-    char *got = column(copy, row, col);
+    char *got = ts_copy_column(copy, row, col);
     ck_assert_msg(strcmp(got, want) == 0, "row %d col %d: '%s', expected '%s'", row, col, got, want);
     free(got);
 }
@@ -117,7 +96,7 @@ static char *hash_of(int otlp, ingest_kind_t k, const char *body)
 {
     static const int hash_col[] = {[INGEST_LOGS] = 9, [INGEST_METRICS] = 5, [INGEST_EVENTS] = 5};
     char *rows = rows_of(otlp, k, body, 1);
-    char *h = column(rows, 0, hash_col[k]);
+    char *h = ts_copy_column(rows, 0, hash_col[k]);
     ck_assert_int_eq(strlen(h), 32);
     free(rows);
     return h;
@@ -731,7 +710,7 @@ START_TEST(duplicate_hash_is_stable_and_sensitive)
     ck_assert_int_eq(parse(INGEST_LOGS, a, &y, &e), 0);
     ck_assert_int_eq(parse(INGEST_LOGS, b2, &z, &e), 0);
     ck_assert_str_eq(x.copy.data, y.copy.data);
-    char *hx = column(x.copy.data, 0, 9), *hz = column(z.copy.data, 0, 9);
+    char *hx = ts_copy_column(x.copy.data, 0, 9), *hz = ts_copy_column(z.copy.data, 0, 9);
     ck_assert_str_ne(hx, hz);
     free(hx);
     free(hz);
