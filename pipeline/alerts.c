@@ -144,6 +144,18 @@ json_t *alerts_incident_payload(long long incident_id, const char *title, const 
     return redacted(p); /* json_pack steals link and text, even when it fails */
 }
 
+json_t *alerts_resolved_payload(long long incident_id, const char *title, const char *service)
+{
+    json_t *link = json_sprintf(ALERTS_LINK_FMT, incident_id);
+    json_t *text = service ? json_sprintf("Resolved: incident #%lld in %s: %s %s", incident_id, service,
+                                          title, json_string_value(link))
+                           : json_sprintf("Resolved: incident #%lld: %s %s", incident_id, title,
+                                          json_string_value(link));
+    return redacted(json_pack("{s:s,s:I,s:s,s:s?,s:o,s:o}", "kind", "resolved", "incident_id",
+                              (json_int_t)incident_id, "title", title, "service", service, "link", link,
+                              "text", text));
+}
+
 json_t *alerts_degradation_payload(long long incident_id, const char *service, const char *endpoint,
                                    const char *explanation)
 {

@@ -33,6 +33,10 @@ int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *d
 
 /* A new incident: kind, incident_id, title, service, link (the dashboard's page of the incident). */
 json_t *alerts_incident_payload(long long incident_id, const char *title, const char *service);
+/* An incident resolved (issue 15's lifecycle): kind "resolved", incident_id, title, service, link. Queued
+ * with dedup key "resolved:<incident_id>" by the module owning incident rows; destinations that know
+ * resolution (PagerDuty, Alertmanager) close the alert the incident's trigger opened. */
+json_t *alerts_resolved_payload(long long incident_id, const char *title, const char *service);
 /* A degradation of `endpoint` of `service`: kind, incident_id, title (the `explanation`), service,
  * endpoint, link. */
 json_t *alerts_degradation_payload(long long incident_id, const char *service, const char *endpoint,
