@@ -164,6 +164,9 @@ static const var_spec_t vars[] = {
      "slack, teams, alertmanager (target: URL) or pagerduty (target: routing key)"},
     {"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", T_URL, CFG_PIPELINE,
      OFF(pagerduty_events_url), 0, 0, "where pagerduty: destinations post (PagerDuty Events API v2)"},
+    {"ALERTMANAGER_RESEND_S", "60", T_INT, CFG_PIPELINE, OFF(alertmanager_resend_s), 1, 3600,
+     "the pages of open incidents are sent to alertmanager: destinations again this often (Alertmanager "
+     "resolves an alert it has not heard of for its resolve_timeout, 5 minutes by default)"},
     {"PUBLIC_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(public_url), 0, 0,
      "the dashboard's address as users reach it (https://host[:port]): alert links are absolute under it; "
      "empty: relative links (/#/incident/N)"},

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEND_TIMEOUT_MS 5000L
@@ -519,16 +520,65 @@ static void send_due(alerts_t *a, PGconn *c, CURL *curl)
     PQclear(r);
 }
 
+/* Sends the pages of open incidents delivered to each Alertmanager again, with the labels and startsAt
+ * they fired with: Alertmanager resolves an alert it has not heard of for its resolve_timeout. Best
+ * effort (the next round tries again); every pipeline does it, which Alertmanager takes as one alert.
+ * An incident whose resolve was queued is left alone. */
+static void refresh_alertmanagers(const alerts_t *a, PGconn *c, CURL *curl)
+{
+    for (int i = 0; i < a->ndest; i++) {
+        const alert_dest_t *d = &a->dest[i];
+        if (d->type != ALERT_DEST_ALERTMANAGER) continue;
+        const char *p[] = {d->id};
+        PGresult *r = PQexecParams(
+            c,
+            "SELECT coalesce(json_agg(json_build_object('payload', x.payload, 'queued_at', "
+            "  to_json(x.created_at) #>> '{}') ORDER BY x.id), '[]')::text FROM (SELECT d.id, d.payload, "
+            "  d.created_at FROM alert_deliveries d JOIN incidents i ON i.id = d.incident_id "
+            "  WHERE d.destination = $1 AND d.state = 'delivered' AND d.kind IN ('incident', 'degradation') "
+            "  AND i.status = 'open' AND NOT EXISTS (SELECT 1 FROM alert_deliveries z WHERE z.destination = "
+            "  d.destination AND z.incident_id = d.incident_id AND z.kind = 'resolved') "
+            "  ORDER BY d.id DESC LIMIT 500) x",
+            1, NULL, p, NULL, NULL, 0);
+        char err[128], url[ALERT_DEST_TARGET_MAX + 32];
+        char *body = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                         ? alert_format_am_firing(PQgetvalue(r, 0, 0), err, sizeof(err))
+                         : NULL;
+        PQclear(r);
+        if (body == NULL) continue; /* nothing open (or the database is away: next round) */
+        post_url(a, d, url, sizeof(url));
+        long status;
+        excerpt_t answer;
+        if (post(curl, url, body, &status, &answer, err, sizeof(err)) != 0)
+            log_info("open pages to %s not sent again (%s); next round in %d s", d->id, err,
+                     a->cfg->alertmanager_resend_s);
+        free(body);
+    }
+}
+
+static long long monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void *sender_main(void *arg)
 {
     alerts_t *a = arg;
     PGconn *c = NULL;
     CURL *curl = curl_easy_init();
     int abandoned = 0; /* the configuration is fixed: once per process */
+    long long refreshed_ms = monotonic_ms();
     while (!atomic_load(&a->stopping)) {
         if (db_ensure(&c, a->cfg->pipeline_database_url)) {
             if (!abandoned) abandoned = abandon_unconfigured(a, c) == 0;
             send_due(a, c, curl);
+            if (a->cfg->alertmanager_resend_s > 0 &&
+                monotonic_ms() - refreshed_ms >= a->cfg->alertmanager_resend_s * 1000LL) {
+                refresh_alertmanagers(a, c, curl);
+                refreshed_ms = monotonic_ms();
+            }
         }
         usleep(200 * 1000);
     }
