@@ -128,6 +128,10 @@ static const var_spec_t vars[] = {
      "at ingest (400, or counted as rejected in OTLP's partialSuccess)"},
     {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
      "records stamped more than this many seconds ahead of now are refused at ingest"},
+    {"REDACT_AT_INGEST", "0", T_INT, CFG_BACKEND, OFF(redact_at_ingest), 0, 1,
+     "1: secrets (the patterns of redaction, as for LLM prompts and alerts) are replaced before storage in "
+     "log messages, bodies and stack traces, span names and status messages, and every string of "
+     "attributes, events and links (identities are computed on the redacted form); 0: stored as sent"},
     {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
      "a job whose worker stopped renewing its claim (it renews every third of this while it works) goes "
      "to another worker after this long"},

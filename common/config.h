@@ -57,6 +57,7 @@ typedef struct {
     int request_timeout_ms;
     int retention_days;
     int ingest_max_future_s; /* with retention_days: the accepted range of record times */
+    int redact_at_ingest;    /* 1: texts and attribute strings are stored redacted (redact.h) */
     int visibility_timeout_ms;
     int max_attempts;
     int max_spans_per_trace;      /* analysis and /query/traces: a larger trace is sampled or paged */
