@@ -77,8 +77,8 @@ static const var_spec_t vars[] = {
      "failed authentications from one client address (IPv6: one /64) per minute; past it every request "
      "needing a key gets 429 (gRPC: RESOURCE_EXHAUSTED) until the minute ends; 0: no limit"},
     {"TLS_CERT_FILE", "", T_FILE, ALL, OFF(edge.tls_cert_file), 0, 0,
-     "PEM certificate chain: the HTTP listeners speak HTTPS only (set with TLS_KEY_FILE; gRPC stays "
-     "cleartext); empty: plain HTTP"},
+     "PEM certificate chain: the HTTP listeners speak HTTPS only and the OTLP/gRPC listener TLS with ALPN "
+     "h2 (set with TLS_KEY_FILE); empty: plain HTTP and h2c"},
     {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0, "PEM private key of TLS_CERT_FILE"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
