@@ -294,7 +294,7 @@ static void accept_all(grpcd_t *s)
 static int conn_read(conn_t *c)
 {
     uint8_t buf[READ_CHUNK];
-    for (int i = 0; i < READS_PER_EVENT; i++) {
+    for (int i = 0; i < READS_PER_EVENT || (c->ssl && SSL_pending(c->ssl) > 0); i++) {
         ssize_t n = grpcd_conn_recv(c, buf, sizeof(buf));
         if (n == 0) return -1;
         if (n < 0) {
@@ -303,8 +303,9 @@ static int conn_read(conn_t *c)
         }
         c->last_active_ms = now_ms();
         if (nghttp2_session_mem_recv(c->session, buf, (size_t)n) < 0) return -1;
-        /* a short read emptied the socket (TLS: one record; a record's rest would be pending) */
-        if ((size_t)n < sizeof(buf) && !(c->ssl && SSL_pending(c->ssl) > 0)) return 0;
+        /* a short read emptied the socket; TLS gives one record (16 KiB at most) per read: read on
+         * until it wants the socket (the loop's bound; what OpenSSL holds decrypted is read first) */
+        if (c->ssl == NULL && (size_t)n < sizeof(buf)) return 0;
     }
     return 0;
 }

@@ -121,8 +121,9 @@ static void teardown(void)
     free(db_url);
 }
 
-/* An ExportLogsServiceRequest with one log of service "tls" whose body is `message`. Caller frees. */
-static uint8_t *log_request(const char *message, size_t *len)
+/* An ExportLogsServiceRequest with `n` logs of service "tls" whose body is `message` (one nanosecond
+ * apart: n distinct records). Caller frees. */
+static uint8_t *log_request_n(const char *message, size_t n, size_t *len)
 {
     typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
     any_t svc = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT, body = svc;
@@ -138,13 +139,17 @@ static uint8_t *log_request(const char *message, size_t *len)
     res.attributes = kvp;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-    lr.time_unix_nano = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-    lr.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
-    lr.body = &body;
-    Opentelemetry__Proto__Logs__V1__LogRecord *lrp[1] = {&lr};
+    Opentelemetry__Proto__Logs__V1__LogRecord *lr = calloc(n, sizeof(*lr)), **lrp = calloc(n, sizeof(*lrp));
+    for (size_t i = 0; i < n; i++) {
+        Opentelemetry__Proto__Logs__V1__LogRecord one = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+        one.time_unix_nano = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + i;
+        one.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
+        one.body = &body;
+        lr[i] = one;
+        lrp[i] = &lr[i];
+    }
     Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = 1;
+    sl.n_log_records = n;
     sl.log_records = lrp;
     Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
     Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
@@ -159,7 +164,14 @@ static uint8_t *log_request(const char *message, size_t *len)
     *len = protobuf_c_message_get_packed_size(&req.base);
     uint8_t *msg = malloc(*len);
     protobuf_c_message_pack(&req.base, msg);
+    free(lr);
+    free(lrp);
     return msg;
+}
+
+static uint8_t *log_request(const char *message, size_t *len)
+{
+    return log_request_n(message, 1, len);
 }
 
 static long logs_with(const char *message)
@@ -201,6 +213,21 @@ START_TEST(grpc_over_tls_served)
     ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, cert, &bad, "", 0, 10000, &r), 0);
     ck_assert_int_eq(r.grpc_status, 16); /* UNAUTHENTICATED */
     ts_grpc_resp_free(&r);
+    /* a message of many TLS records (about 1 MiB: flow control and reads across records) */
+    char big[4097];
+    memset(big, 'b', sizeof(big) - 1);
+    ts_hex(big, 24);
+    big[24] = 'b';
+    big[sizeof(big) - 1] = '\0';
+    size_t len;
+    uint8_t *msg = log_request_n(big, 250, &len);
+    ck_assert_uint_gt(len, 1000000);
+    ts_grpc_req_t req = {TS_GRPC_LOGS, TS_INGEST_KEY, NULL, 0};
+    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, cert, &req, msg, len, 20000, &r), 0);
+    ck_assert_msg(r.grpc_status == 0, "grpc-status %d: %s", r.grpc_status, r.message);
+    ts_grpc_resp_free(&r);
+    free(msg);
+    ck_assert_int_eq(logs_with(big), 250);
 }
 END_TEST
 
