@@ -22,10 +22,23 @@ static const char check_sql[] =
     "  THEN true ELSE pg_try_advisory_lock($1::int, k) END "
     "FROM unnest($2::int[]) k";
 
+/* A holder that stopped checking (a frozen or starved process, a network that drops packets) keeps its
+ * session, and the kernel answers keepalives for a frozen process: its lock would never be freed. Its
+ * session's state_change (updated by every check it runs) tells; past stale_after_ms we end that
+ * session (same role: no privilege needed), so the lock is free at our next check. The holder's own
+ * lease is shorter, so it stopped its duties before. */
+static const char steal_sql[] =
+    "SELECT l.objid::text, l.pid, pg_terminate_backend(l.pid) FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.classid = $1::int::oid AND l.objsubid = 2 AND l.granted "
+    "  AND l.objid = ANY($2::oid[]) AND l.pid <> pg_backend_pid() AND a.state = 'idle' "
+    "  AND a.state_change < clock_timestamp() - $3::int * interval '1 millisecond'";
+
 struct leader {
     char *url;
     char instance[128];
-    long long lease_ms; /* a confirmation counts this long */
+    long long lease_ms;       /* a confirmation counts this long */
+    long long stale_after_ms; /* a holder silent this long has its session ended by the others */
     int keepalive_idle_s, keepalive_count, user_timeout_ms;
     size_t n;
     leader_duty_t duties[LEADER_DUTY_MAX];
@@ -102,6 +115,23 @@ static void lose_all(leader_t *l, const char *why)
                      why);
 }
 
+/* Ends the sessions of holders silent for stale_after_ms among the duties in `keys` (an int[] literal). */
+static void steal_silent(leader_t *l, const char *cls, const char *keys)
+{
+    char stale[24];
+    snprintf(stale, sizeof(stale), "%lld", l->stale_after_ms);
+    const char *params[] = {cls, keys, stale};
+    PGresult *r = PQexecParams(l->pg, steal_sql, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        log_warn("leader: looking for silent holders: %s", PQerrorMessage(l->pg));
+    else
+        for (int i = 0; i < PQntuples(r); i++)
+            log_warn("leader: %s ended session %s, holder of duty %s silent for over %lld ms", l->instance,
+                     PQgetvalue(r, i, 1), leader_duty_name((leader_duty_t)atoi(PQgetvalue(r, i, 0))),
+                     l->stale_after_ms);
+    PQclear(r);
+}
+
 static void check(leader_t *l)
 {
     if (l->pg != NULL && PQstatus(l->pg) != CONNECTION_OK) {
@@ -127,6 +157,8 @@ static void check(leader_t *l)
         lose_all(l, "lock check failed");
         return;
     }
+    char others[8 * LEADER_DUTY_MAX + 4] = "{"; /* the duties someone else holds */
+    size_t no = 1;
     for (int i = 0; i < PQntuples(r); i++) {
         int duty = atoi(PQgetvalue(r, i, 0));
         if (duty < 1 || duty > LEADER_DUTY_MAX) continue;
@@ -139,8 +171,13 @@ static void check(leader_t *l)
         } else if (!held && before != 0) {
             log_warn("leader: %s lost duty %s", l->instance, leader_duty_name((leader_duty_t)duty));
         }
+        if (!held) no += (size_t)snprintf(others + no, sizeof(others) - no, "%s%d", no > 1 ? "," : "", duty);
     }
     PQclear(r);
+    if (no > 1) {
+        snprintf(others + no, sizeof(others) - no, "}");
+        steal_silent(l, cls, others);
+    }
 }
 
 static void *run(void *arg)
@@ -170,9 +207,11 @@ leader_t *leader_start(const char *database_url, const char *instance_id, int ta
     l->url = xstrdup(database_url);
     snprintf(l->instance, sizeof(l->instance), "%s", instance_id);
     if (takeover_s < 3) takeover_s = 3;
-    /* fencing: the holder stops after a third of the takeover time without a confirmation; the server
-     * frees a silent holder's locks after about two thirds; the others try every second */
+    /* fencing: the holder stops after a third of the takeover time without a confirmation; the others
+     * end a silent holder's session after two fifths, and the server one whose network died after about
+     * two thirds (keepalives); the others try every second */
     l->lease_ms = takeover_s * 1000LL / 3;
+    l->stale_after_ms = takeover_s * 2000LL / 5;
     l->keepalive_idle_s = takeover_s / 3;
     l->keepalive_count = takeover_s / 3;
     l->user_timeout_ms = takeover_s * 2000 / 3;

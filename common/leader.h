@@ -10,10 +10,15 @@
  * while that confirmation is younger than a third of LEADER_TAKEOVER_S, so a holder cut off from
  * PostgreSQL stops its duties (fencing) before the server can have freed the lock for someone else.
  *
- * When a holder dies (kill -9) its kernel closes the socket and PostgreSQL frees the lock at once; when
- * its machine or network dies, the TCP keepalives and TCP_USER_TIMEOUT set on both ends of the
- * connection make PostgreSQL close the session within two thirds of LEADER_TAKEOVER_S. Another instance
- * then takes the lock at its next check: takeover within LEADER_TAKEOVER_S. A duty's iteration is
+ * When a holder dies (kill -9) its kernel closes the socket and PostgreSQL frees the lock at once. When
+ * it freezes (stopped, starved, its network dropping packets) its session stays open (a frozen
+ * process's kernel still answers keepalives), but it stops running its checks: the others end a session
+ * holding a duty lock that has been idle for two fifths of LEADER_TAKEOVER_S (pg_terminate_backend,
+ * same role: no privilege needed; pg_stat_activity must show the holder's state, so every instance
+ * competing for a duty uses the same role). When its machine or network dies, the TCP keepalives and
+ * TCP_USER_TIMEOUT set on both ends also make PostgreSQL close the session within about two thirds.
+ * Another instance takes the lock at its next check: takeover within LEADER_TAKEOVER_S (measured by
+ * tests/integration/test_scale_out.c: ~0.3-1 s after kill -9, ~2 s after SIGSTOP, with 5 s). A duty's iteration is
  * written to be idempotent across a takeover (watermarks in PostgreSQL, upserts), so the rare overlap
  * of a holder that had already started an iteration when it lost its lease costs repeated work at
  * worst, never a lost one. */
