@@ -5,6 +5,7 @@
 #include "query_api.h"
 #include "query_params.h"
 #include "query_sql.h"
+#include "queue_contract.h"
 #include "redisx.h"
 
 #include <inttypes.h>
@@ -425,7 +426,9 @@ static void rerun_run(httpd_job_t *hjob, worker_t *w)
     snprintf(j->trace, sizeof(j->trace), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (!redisx_ensure(&w->redis, w->redis_url, 2000)) goto out;
-    redisReply *x = redisCommand(w->redis, "XADD %sjobs * trace_id %s force 1", j->prefix, j->trace);
+    redisReply *x = redisCommand(
+        w->redis, "XADD %s" QUEUE_STREAM_SUFFIX " * " QUEUE_FIELD_TRACE_ID " %s " QUEUE_FIELD_FORCE " 1",
+        j->prefix, j->trace);
     j->status = x && x->type == REDIS_REPLY_STRING ? 202 : 503;
     freeReplyObject(x);
 out:

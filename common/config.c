@@ -2,6 +2,7 @@
 #include "config.h"
 #include "alloc.h"
 #include "cors.h"
+#include "leader.h"
 #include "listen.h"
 
 #include <errno.h>
@@ -169,6 +170,15 @@ static const var_spec_t vars[] = {
      "a failed alert is retried after this times 2^attempts (at most 10 minutes)"},
     {"ALERT_RATE_PER_MIN", "30", T_INT, CFG_PIPELINE, OFF(alert_rate_per_min), 1, 100000,
      "most alerts sent to one destination per minute (the rest wait)"},
+    /* scale-out (issue 16) */
+    {"INSTANCE_ID", "", T_STRING, ALL, OFF(instance_id), 0, 0,
+     "this process's name in /ready, /metrics and logs, and the stem of its queue consumer names "
+     "(letters, digits, . _ : -); empty: <hostname>-<pid>"},
+    {"LEADER_TAKEOVER_S", "15", T_INT, ALL, OFF(leader_takeover_s), 3, 3600,
+     "a singleton duty (retention, debounce scheduler, anomaly and degradation scans) held by an instance "
+     "that died or lost PostgreSQL moves to another instance within this many seconds"},
+    {"RETENTION_PERIOD_S", "3600", T_INT, CFG_BACKEND, OFF(retention_period_s), 1, 86400,
+     "how often the retention duty drops old raw partitions (one backend runs it at a time)"},
     {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,
      "where the fake services send their telemetry"},
 };
@@ -432,6 +442,26 @@ static int check_tls(const config_t *cfg, char *err, size_t errlen)
 }
 
 /* Rules between the backend's variables. */
+/* INSTANCE_ID goes into metric labels and Redis consumer names unescaped: a narrow alphabet. Empty gets
+ * the default. */
+static int check_instance(config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->instance_id == NULL || cfg->instance_id[0] == '\0') {
+        char id[128];
+        leader_default_instance(id, sizeof(id));
+        free(cfg->instance_id);
+        cfg->instance_id = xstrdup(id);
+        return 0;
+    }
+    size_t n = strlen(cfg->instance_id);
+    if (n > 64 ||
+        strspn(cfg->instance_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != n) {
+        snprintf(err, errlen, "INSTANCE_ID: at most 64 letters, digits, '.', '_', ':' or '-'");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_backend(const config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->debounce_max_ms < cfg->debounce_quiet_ms) {
@@ -468,6 +498,10 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
     char **role_urls[] = {&cfg->ingest_database_url, &cfg->query_database_url, &cfg->pipeline_database_url};
     for (size_t i = 0; i < sizeof(role_urls) / sizeof(*role_urls); i++)
         if (*role_urls[i] == NULL && cfg->database_url) *role_urls[i] = xstrdup(cfg->database_url);
+    if ((program & ALL) && check_instance(cfg, err, errlen) != 0) {
+        config_dispose(cfg);
+        return -1;
+    }
     if (((program & ALL) && check_tls(cfg, err, errlen) != 0) ||
         ((program & CFG_BACKEND) && check_backend(cfg, err, errlen) != 0) ||
         ((program & CFG_PIPELINE) && check_pipeline(cfg, err, errlen) != 0)) {
@@ -480,11 +514,11 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,       &cfg->redis_url,        &cfg->redis_prefix,
-                        &cfg->llm_base_url,       &cfg->llm_api_key,      &cfg->llm_model,
-                        &cfg->migrations_dir,     &cfg->frontend_dir,     &cfg->backend_url,
-                        &cfg->alert_webhooks,     &cfg->bind_addr,        &cfg->cors_allowed_origins,
-                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file};
+    char **strings[] = {&cfg->database_url,       &cfg->redis_url,         &cfg->redis_prefix,
+                        &cfg->llm_base_url,       &cfg->llm_api_key,       &cfg->llm_model,
+                        &cfg->migrations_dir,     &cfg->frontend_dir,      &cfg->backend_url,
+                        &cfg->alert_webhooks,     &cfg->bind_addr,         &cfg->cors_allowed_origins,
+                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file, &cfg->instance_id};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

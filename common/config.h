@@ -76,6 +76,10 @@ typedef struct {
     double alert_min_confidence; /* alerts below this report confidence are not sent */
     int alert_rate_per_min;      /* per destination */
     int alert_retry_base_ms;     /* backoff: this times 2^attempts */
+    /* scale-out (issue 16): several backends and pipelines on one PostgreSQL and one Redis */
+    char *instance_id;      /* this process in /ready, /metrics, logs; default "<hostname>-<pid>" */
+    int leader_takeover_s;  /* a dead holder's singleton duties move to another instance within this */
+    int retention_period_s; /* how often the retention duty runs */
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`
