@@ -66,7 +66,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                                .database_url = b->cfg.ingest_database_url,
                                .max_queue_bytes = MAX_QUEUE_BYTES,
                                .stats = &b->stats,
-                               .debounce = b->debounce};
+                               .debounce = b->debounce,
+                               .hourly_partitions = b->cfg.partition_hourly};
     b->writer = ingest_writer_create(&wo);
     b->ingest.cfg = &b->cfg;
     b->ingest.writer = b->writer;

@@ -138,6 +138,9 @@ static const var_spec_t vars[] = {
      "at ingest (400, or counted as rejected in OTLP's partialSuccess)"},
     {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
      "records stamped more than this many seconds ahead of now are refused at ingest"},
+    {"PARTITION_INTERVAL", "day", T_STRING, CFG_BACKEND, OFF(partition_interval), 0, 0,
+     "size of the raw telemetry partitions the backend creates: day, or hour (high volume: smaller "
+     "partitions to vacuum, index and drop; a day already partitioned keeps its layout)"},
     {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
      "a job whose worker stopped renewing its claim (it renews every third of this while it works) goes "
      "to another worker after this long"},
@@ -491,6 +494,10 @@ static int check_backend(const config_t *cfg, char *err, size_t errlen)
                  cfg->debounce_quiet_ms);
         return -1;
     }
+    if (strcmp(cfg->partition_interval, "day") != 0 && strcmp(cfg->partition_interval, "hour") != 0) {
+        snprintf(err, errlen, "PARTITION_INTERVAL: \"%s\" is not day or hour", cfg->partition_interval);
+        return -1;
+    }
     if (cfg->otlp_http_port != 0 && cfg->otlp_http_port == cfg->backend_port) {
         snprintf(err, errlen, "OTLP_HTTP_PORT: %d is BACKEND_PORT already (0 disables it)",
                  cfg->otlp_http_port);
@@ -532,6 +539,7 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
         config_dispose(cfg);
         return -1;
     }
+    cfg->partition_hourly = cfg->partition_interval && strcmp(cfg->partition_interval, "hour") == 0;
     return 0;
 }
 
@@ -543,7 +551,7 @@ void config_dispose(config_t *cfg)
                         &cfg->migrations_dir,     &cfg->frontend_dir,      &cfg->backend_url,
                         &cfg->alert_webhooks,     &cfg->bind_addr,         &cfg->cors_allowed_origins,
                         &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file, &cfg->query_write_database_url,
-                        &cfg->redis_sentinels,    &cfg->redis_master_name};
+                        &cfg->redis_sentinels,    &cfg->redis_master_name, &cfg->partition_interval};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;
