@@ -344,7 +344,7 @@ static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
                      .not_found = "no such incident",
                      .read_only = 0,
                      .created = 1};
-    query_sql_submit(q->pool, req, m, &s);
+    query_sql_submit(q->write_pool, req, m, &s); /* a write: the primary, even when reads use a replica */
     json_decref(b);
     return 0;
 }
@@ -461,7 +461,7 @@ static int on_rerun(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     }
     j->prefix = q->cfg->redis_prefix;
     httpd_job_attach(&j->super, req, m->request_id, rerun_done);
-    if (workpool_submit(q->pool, &j->super, rerun_run) != 0) {
+    if (workpool_submit(q->write_pool, &j->super, rerun_run) != 0) { /* updates incidents: the primary */
         httpd_job_detach(&j->super);
         query_sql_busy(req);
         free(j);

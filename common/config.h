@@ -24,7 +24,14 @@ typedef struct {
     char *ingest_database_url;   /* the backend's writers and debounce; DATABASE_URL when unset */
     char *query_database_url;    /* the backend's query API and /ready; DATABASE_URL when unset */
     char *pipeline_database_url; /* everything the pipeline does; DATABASE_URL when unset */
-    char *redis_url;
+    /* Scale-out (issue 16): the query API's writes on the primary while its reads may use a replica, and
+     * Redis through Sentinel. */
+    char *query_write_database_url; /* feedback and rerun; QUERY_DATABASE_URL when unset */
+    char *redis_sentinels;          /* host:port,...; NULL: REDIS_URL names the server itself */
+    char *redis_master_name;        /* the master's name in Sentinel */
+    char *partition_interval;       /* PARTITION_INTERVAL: "day" or "hour" */
+    int partition_hourly;           /* 1 when partition_interval is "hour" */
+    char *redis_url;    /* the Redis target of redisx.h: REDIS_URL, or redis+sentinel://... with sentinels */
     char *redis_prefix; /* namespace of every Redis key we use */
     char *bind_addr;    /* IPv4 or IPv6 literal every listener binds (HTTP and gRPC) */
     int backend_port;
