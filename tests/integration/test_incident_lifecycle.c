@@ -252,12 +252,13 @@ END_TEST
 /* Degradation watcher settings for the tests below: 10 s window after a 20 s baseline, judged each second. */
 #define DEGRADE_ENV "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=10", "DEGRADE_BASELINE_S=20"
 
-/* payment POST /charge: a healthy baseline, then a slow and failing window just now. */
-static void degrade_payment(void)
+/* payment POST /charge: a healthy baseline, then a slow and failing window just now. Returns now. */
+static long long degrade_payment(void)
 {
     long long now = now_ns();
     send_spans("payment", "POST /charge", 30, now - 28 * NS_PER_S, NS_PER_S / 2, 10000000, NULL);
     send_spans("payment", "POST /charge", 30, now - 7 * NS_PER_S, NS_PER_S / 5, 400000000, "com.acme.SlowDb");
+    return now;
 }
 
 START_TEST(a_degradation_resolves_after_two_healthy_windows_and_its_recurrence_pages_again)
@@ -265,7 +266,7 @@ START_TEST(a_degradation_resolves_after_two_healthy_windows_and_its_recurrence_p
     const char *penv[] = {DEGRADE_ENV, "GROUP_WINDOW_S=0", NULL};
     start_stack(penv);
     PGconn *c = ts_pg(db_url);
-    degrade_payment();
+    long long t0 = degrade_payment();
     ck_assert_int_eq(
         ts_pg_wait_long(c,
                         "SELECT count(*) FROM incidents WHERE kind = 'degradation' AND paged_at IS "
@@ -284,7 +285,10 @@ START_TEST(a_degradation_resolves_after_two_healthy_windows_and_its_recurrence_p
     ck_assert_str_eq(detail, "2 consecutive healthy windows of payment POST /charge");
     free(detail);
     wait_received("resolved", d1, 10);
-    /* the same endpoint degrades again: a new incident, linked, with its own page and report */
+    /* the same endpoint degrades again, against a healthy baseline (the first episode out of the 30 s the
+     * watcher looks at): a new incident, linked, with its own page and report */
+    while (now_ns() < t0 + 31 * NS_PER_S)
+        usleep(200 * 1000);
     degrade_payment();
     snprintf(
         sql, sizeof(sql),
