@@ -2,6 +2,7 @@
  * (all read-only), feedback (the one write the dashboard makes) and rerun (ADMIN key). */
 #include "alloc.h"
 #include "db.h"
+#include "incident_rows.h"
 #include "query_api.h"
 #include "query_params.h"
 #include "query_sql.h"
@@ -399,32 +400,18 @@ static void rerun_run(httpd_job_t *hjob, worker_t *w)
     rerun_job_t *j = (rerun_job_t *)hjob;
     j->status = 503;
     if (!db_ensure(&w->pg, w->database_url)) goto out;
-    const char *p[] = {j->id};
-    /* a degradation has no failing trace: its report is a window ranking, which the pipeline's
-     * degradation runner writes again for an incident sent back to 'pending' */
-    PGresult *r = PQexecParams(w->pg,
-                               "WITH d AS (UPDATE incidents SET report_state = 'pending', updated_at = now() "
-                               "  WHERE id = $1::bigint AND kind = 'degradation' RETURNING id) "
-                               "SELECT i.sample_trace_id, i.kind, EXISTS (SELECT 1 FROM d) FROM incidents i "
-                               "WHERE i.id = $1::bigint",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        goto out;
-    }
-    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+    incident_rerun_t rr;
+    if (incident_rows_rerun(w->pg, j->id, &rr) != 0) goto out;
+    if (rr.window) {
         snprintf(j->trace, sizeof(j->trace), "window");
         j->status = 202;
-        PQclear(r);
         goto out;
     }
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+    if (!rr.found || rr.sample[0] == 0) {
         j->status = 404;
-        PQclear(r);
         goto out;
     }
-    snprintf(j->trace, sizeof(j->trace), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    snprintf(j->trace, sizeof(j->trace), "%s", rr.sample);
     if (!redisx_ensure(&w->redis, w->redis_url, 2000)) goto out;
     redisReply *x = redisCommand(
         w->redis, "XADD %s" QUEUE_STREAM_SUFFIX " * " QUEUE_FIELD_TRACE_ID " %s " QUEUE_FIELD_FORCE " 1",

@@ -192,6 +192,15 @@ static const var_spec_t vars[] = {
      "that died or lost PostgreSQL moves to another instance within this many seconds"},
     {"RETENTION_PERIOD_S", "3600", T_INT, CFG_BACKEND, OFF(retention_period_s), 1, 86400,
      "how often the retention duty drops old raw partitions (one backend runs it at a time)"},
+    {"INCIDENT_RESOLVE_AFTER_S", "1800", T_INT, CFG_PIPELINE, OFF(incident_resolve_after_s), 1, 2592000,
+     "an incident with no new trace (or degraded window) for this long resolves (by arrival time)"},
+    {"GROUP_WINDOW_S", "600", T_INT, CFG_PIPELINE, OFF(group_window_s), 0, 86400,
+     "incidents whose root cause is the same service opened this close together join one parent (0: never)"},
+    {"ALERT_MIN_TRACES", "3", T_INT, CFG_PIPELINE, OFF(alert_min_traces), 1, 1000000,
+     "a new error incident pages once it has this many traces (or see ALERT_ENTRY_ERROR_RATE)"},
+    {"ALERT_ENTRY_ERROR_RATE", "0.5", T_FRACTION, CFG_PIPELINE, OFF(alert_entry_error_rate), 0, 0,
+     "a new error incident pages at once when its entry point failed more than this share of its requests "
+     "in the minute before"},
     {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,
      "where the fake services send their telemetry"},
 };

@@ -87,6 +87,11 @@ typedef struct {
     char *instance_id;      /* this process in /ready, /metrics, logs; default "<hostname>-<pid>" */
     int leader_takeover_s;  /* a dead holder's singleton duties move to another instance within this */
     int retention_period_s; /* how often the retention duty runs */
+    /* incident lifecycle (common/incident_rows.h) */
+    int incident_resolve_after_s;  /* an incident with no new trace or degraded window this long resolves */
+    int group_window_s;            /* incidents of one root service opened this close are grouped */
+    int alert_min_traces;          /* a new error incident pages once it has this many traces... */
+    double alert_entry_error_rate; /* ...or at once when its entry point fails more than this share */
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`

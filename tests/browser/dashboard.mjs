@@ -296,6 +296,25 @@ try {
     await page.waitForSelector('#charts svg.chart');
   });
 
+  await check('lifecycle: the timeline, the related incidents and the grouping in the list (issue 15)', async () => {
+    await page.goto(`${base}/#/incident/${paymentId}`);
+    await page.waitForSelector('#timeline .ev');
+    const kinds = await page.$$eval('#timeline .ev', (l) => l.map((e) => e.dataset.kind));
+    expect(kinds.join(',') === 'opened,paged,grouped', `timeline: ${kinds}`);
+    expect((await page.textContent('#timeline')).includes('3 traces reached ALERT_MIN_TRACES (3)'), 'paged detail');
+    const rel = await page.textContent('#related-incidents');
+    expect(rel.includes(`#${anomalyId}`) && rel.includes('root service payment matches'), `related: ${rel}`);
+    await page.click('#related-incidents a');
+    await page.waitForSelector('#parent-incident');
+    expect((await page.textContent('#parent-incident')).includes(`#${paymentId}`), 'parent link');
+    expect((await page.textContent('#timeline')).includes('grouped because root service payment'), 'child timeline');
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector(`.incident-row[data-id="${paymentId}"]`);
+    expect(await page.getAttribute(`.incident-row[data-id="${paymentId}"]`, 'data-children') === '1', 'children count');
+    expect((await page.textContent(`.incident-row[data-id="${paymentId}"]`)).includes('+1 related'), 'related count shown');
+    expect(await page.getAttribute(`.incident-row[data-id="${anomalyId}"]`, 'data-parent') === String(paymentId), 'child row');
+  });
+
   await check('degradation: the report rests on the services ranked over the window, with their evidence', async () => {
     sql(`INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, first_seen, last_seen, services,
                                 endpoints, report_state)
