@@ -1,5 +1,6 @@
 /* The one table of environment variables (name, default, meaning, type, bounds) and its validation. */
 #include "config.h"
+#include "alert_dest.h"
 #include "alloc.h"
 #include "cors.h"
 #include "leader.h"
@@ -175,8 +176,15 @@ static const var_spec_t vars[] = {
      "folder of numbered SQL files"},
     {"FRONTEND_DIR", "frontend/dist", T_STRING, CFG_BACKEND, OFF(frontend_dir), 0, 0,
      "built dashboard served at / (skipped when absent)"},
+    /* alert destinations (pipeline/alerts.h, common/alert_dest.h) */
     {"ALERT_WEBHOOKS", "", T_WEBHOOKS, CFG_PIPELINE, OFF(alert_webhooks), 0, 0,
-     "comma-separated webhook URLs, each optionally prefixed slack: (Slack-compatible) or json: (plain)"},
+     "comma-separated alert destinations [type:]target[;min_severity=LEVEL][;name=ID], type json (default), "
+     "slack, teams, alertmanager (target: URL) or pagerduty (target: routing key)"},
+    {"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", T_URL, CFG_PIPELINE,
+     OFF(pagerduty_events_url), 0, 0, "where pagerduty: destinations post (PagerDuty Events API v2)"},
+    {"PUBLIC_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(public_url), 0, 0,
+     "the dashboard's address as users reach it (https://host[:port]): alert links are absolute under it; "
+     "empty: relative links (/#/incident/N)"},
     {"ALERT_MIN_CONFIDENCE", "0", T_FRACTION, CFG_PIPELINE, OFF(alert_min_confidence), 0, 0,
      "report alerts below this confidence (0..1) are not sent"},
     {"ALERT_RETRY_BASE_MS", "1000", T_INT, CFG_PIPELINE, OFF(alert_retry_base_ms), 10, 600000,
@@ -363,21 +371,15 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
             *(char **)field = NULL;
             return 0;
         }
-        char *copy = xstrdup(v), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            const char *u = tok;
-            if (strncmp(u, "slack:", 6) == 0)
-                u += 6;
-            else if (strncmp(u, "json:", 5) == 0)
-                u += 5;
-            if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-                snprintf(err, errlen, "%s: an entry is not an http(s) URL (entries are [slack:|json:]URL)",
-                         s->name);
-                free(copy);
-                return -1;
-            }
+        alert_dest_t *d = xcalloc(ALERT_DEST_MAX, sizeof(*d));
+        int n;
+        char why[200];
+        int rc = alert_dest_parse(v, d, &n, why, sizeof(why));
+        free(d);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: %s", s->name, why);
+            return -1;
         }
-        free(copy);
         *(char **)field = xstrdup(v);
         return 0;
     }
@@ -488,6 +490,12 @@ static int apply_sentinels(config_t *cfg, char *err, size_t errlen)
 /* Rules between the pipeline's variables. */
 static int check_pipeline(const config_t *cfg, char *err, size_t errlen)
 {
+    const char *web[] = {"PAGERDUTY_EVENTS_URL", cfg->pagerduty_events_url, "PUBLIC_URL", cfg->public_url};
+    for (int i = 0; i < 4; i += 2)
+        if (web[i + 1] && strncmp(web[i + 1], "http://", 7) != 0 && strncmp(web[i + 1], "https://", 8) != 0) {
+            snprintf(err, errlen, "%s: not an http(s) URL", web[i]);
+            return -1;
+        }
     const char *u = cfg->llm_base_url;
     if (u && strncmp(u, "http://", 7) == 0 && !host_is_loopback(u) && !cfg->llm_allow_insecure) {
         snprintf(
@@ -590,13 +598,27 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,       &cfg->redis_url,         &cfg->redis_prefix,
-                        &cfg->llm_base_url,       &cfg->llm_api_key,       &cfg->llm_model,
-                        &cfg->migrations_dir,     &cfg->frontend_dir,      &cfg->backend_url,
-                        &cfg->alert_webhooks,     &cfg->bind_addr,         &cfg->cors_allowed_origins,
-                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file, &cfg->query_write_database_url,
-                        &cfg->redis_sentinels,    &cfg->redis_master_name, &cfg->partition_interval,
-                        &cfg->instance_id};
+    char **strings[] = {&cfg->database_url,
+                        &cfg->redis_url,
+                        &cfg->redis_prefix,
+                        &cfg->llm_base_url,
+                        &cfg->llm_api_key,
+                        &cfg->llm_model,
+                        &cfg->migrations_dir,
+                        &cfg->frontend_dir,
+                        &cfg->backend_url,
+                        &cfg->alert_webhooks,
+                        &cfg->bind_addr,
+                        &cfg->cors_allowed_origins,
+                        &cfg->edge.tls_cert_file,
+                        &cfg->edge.tls_key_file,
+                        &cfg->query_write_database_url,
+                        &cfg->redis_sentinels,
+                        &cfg->redis_master_name,
+                        &cfg->partition_interval,
+                        &cfg->instance_id,
+                        &cfg->pagerduty_events_url,
+                        &cfg->public_url};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -79,7 +79,9 @@ typedef struct {
     char *migrations_dir;
     char *frontend_dir;
     char *backend_url;           /* where fake services send telemetry */
-    char *alert_webhooks;        /* comma-separated [slack:|json:]URL; NULL: no alerts */
+    char *alert_webhooks;        /* alert destinations (common/alert_dest.h syntax); NULL: no alerts */
+    char *pagerduty_events_url;  /* where pagerduty: destinations post */
+    char *public_url;            /* the dashboard's address for absolute alert links; NULL: relative */
     double alert_min_confidence; /* alerts below this report confidence are not sent */
     int alert_rate_per_min;      /* per destination */
     int alert_retry_base_ms;     /* backoff: this times 2^attempts */

@@ -491,6 +491,35 @@ try {
     expect(anon.status === 401, `no key: ${anon.status}`);
   });
 
+  await check('alerts page: deliveries by destination id, filtered by state, paged; silences active and expired', async () => {
+    await page.goto(`${base}/#/alerts`);
+    await page.locator('#alerts-table .alert-row').first().waitFor({ state: 'visible' });
+    expect(await page.$eval('#nav a.active', (a) => a.dataset.page) === 'alerts', 'nav entry active');
+    const rows = () => page.$$eval('#alerts-table .alert-row', (r) => r.map((x) => ({ state: x.dataset.state, text: x.textContent })));
+    let all = await rows();
+    expect(all.length === 50, `first page: ${all.length} rows`);
+    expect(all[0].state === 'pending' && all[0].text.includes('teams:example.webhook.office.com#08c1') && all[0].text.includes('next try'),
+      `newest first: ${all[0].text}`);
+    expect(all.every((r) => !r.text.includes('https://')), 'a URL is shown');
+    await page.click('#alerts-more');
+    await page.waitForFunction(() => document.querySelectorAll('#alerts-table .alert-row').length === 64);
+    expect(await page.locator('#alerts-more').isHidden(), 'no more page');
+    await page.selectOption('#alerts-state', 'failed');
+    await page.waitForFunction(() => document.querySelectorAll('#alerts-table .alert-row').length === 1);
+    expect(page.url().endsWith('#/alerts?state=failed'), `url: ${page.url()}`);
+    const failed = page.locator('#alerts-table .alert-row');
+    expect((await failed.locator('.alert-error').textContent()) === 'HTTP 404: <b>no_service</b>', 'last error shown as text');
+    expect(await failed.locator('b').count() === 0, 'the answer became markup');
+    expect((await failed.locator('a').getAttribute('href')) === `#/incident/${paymentId}`, 'incident link');
+    expect((await failed.textContent()).includes('slack:hooks.slack.com#3f9a'), 'destination id');
+    const sil = await page.$$eval('#silences .silence-row', (r) => r.map((x) => ({ state: x.dataset.state, text: x.textContent })));
+    expect(sil.length === 2 && sil[0].state === 'active' && sil[1].state === 'expired', `silences: ${JSON.stringify(sil)}`);
+    expect(sil[0].text.includes('inventory') && sil[0].text.includes('every endpoint') && sil[0].text.includes('planned <i>db</i> maintenance'),
+      `active silence: ${sil[0].text}`);
+    expect(sil[1].text.includes('POST /charge'), `expired silence: ${sil[1].text}`);
+    await shot('alerts');
+  });
+
   await check('no page error, no CSP violation, no request leaves the backend', async () => {
     expect((await page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.content)).includes("script-src 'self'"), 'CSP');
     expect(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`);
