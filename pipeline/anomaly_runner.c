@@ -81,7 +81,6 @@ static PGresult *load_history(PGconn *c, const char *service, const char *metric
 static json_t *suspects_for(PGconn *c, const char *service, const char *metric, const episode_t *ep,
                             char *why, size_t whylen)
 {
-    json_t *arr = json_array();
     char from[24], to[24];
     suspect_opts_t so;
     suspect_opts_default(&so);
@@ -106,13 +105,7 @@ static json_t *suspects_for(PGconn *c, const char *service, const char *metric, 
     symptom_t sym = {.service = service, .what = metric, .ep = *ep};
     suspect_t *s;
     size_t ns = suspects_rank(ev, (size_t)n, &sym, 1, &so, &s);
-    for (size_t i = 0; i < ns; i++) {
-        const change_event_t *e = &ev[s[i].event_index];
-        json_array_append_new(arr,
-                              json_pack("{s:s,s:s?,s:I,s:s?,s:f,s:s}", "type", e->type, "service", e->service,
-                                        "ts_ns", (json_int_t)e->ts_ns, "description", e->description,
-                                        "confidence", s[i].confidence, "evidence", s[i].evidence));
-    }
+    json_t *arr = suspects_to_json(ev, s, ns);
     char sym_text[400];
     symptom_describe(&sym, sym_text, sizeof(sym_text));
     if (ns == 0)
