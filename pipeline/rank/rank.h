@@ -31,6 +31,7 @@ typedef struct {
     const char *parent_span_id; /* NULL or "" for a root */
     const char *service, *name; /* spans without a service are ignored */
     int64_t start_ns, end_ns;
+    int status; /* 0 unset, 1 ok, 2 error (OTLP's codes) */
 } rank_span_t;
 
 typedef struct {
@@ -89,6 +90,9 @@ typedef enum {
     RANK_EV_CHANGE,       /* a change event of the service in or shortly before the window */
     RANK_EV_CALLERS,      /* callers' symptoms pushed down to this service by the call graph */
     RANK_EV_EXPLAINED,    /* this service's error symptoms are explained by an abnormal callee */
+    RANK_EV_CALL_PATTERN, /* calls to a callee operation per invocation of an operation change */
+    RANK_EV_SPAN_ERRORS,  /* error spans that began in this service (none below them failed) rise */
+    RANK_EV_GAP_SHARED,   /* this service is the endpoint shared by several gapped edges */
     RANK_EV_KINDS
 } rank_evidence_kind_t;
 
@@ -101,6 +105,8 @@ typedef enum {
     RANK_CH_METRIC_ECHOES, /* latency/traffic metrics: they only corroborate, never carry a service */
     RANK_CH_CHANGES,
     RANK_CH_GRAPH,
+    RANK_CH_CALLS,  /* call pattern: child calls per invocation of each operation */
+    RANK_CH_ERRORS, /* error spans that began in the service */
     RANK_CHANNELS
 } rank_channel_t;
 

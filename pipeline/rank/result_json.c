@@ -5,8 +5,8 @@
 
 static const char *channel_name(int c)
 {
-    static const char *names[RANK_CHANNELS] = {"logs",          "latency", "gap",  "metrics",
-                                               "metric_echoes", "changes", "graph"};
+    static const char *names[RANK_CHANNELS] = {"logs",    "latency", "gap",   "metrics", "metric_echoes",
+                                               "changes", "graph",   "calls", "errors"};
     return names[c];
 }
 
