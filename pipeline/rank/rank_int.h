@@ -42,7 +42,9 @@ static inline double rk_cut_frac(int i)
 #define RK_CORROB 0.5            /* weight of a service's other channels next to its strongest */
 #define RK_GAP_OUT_SHARE 0.5     /* share of an outgoing call's gap charged to the caller */
 #define RK_PUSH_SHARE 0.5        /* share of a caller's explained symptoms moved to the explaining service */
-#define RK_W_CALLS_MORE 0.5      /* more calls to a callee per invocation: a retry loop, or new traffic */
+#define RK_W_CALLS_MORE                                                                                      \
+    0.3 /* more calls per invocation: a retry loop, or a loop over more data (as                             \
+           ambiguous as a new info line, RK_W_INFO_NEW) */
 #define RK_CALLS_USUAL                                                                                       \
     0.5                     /* calls per invocation (before or after) for a call to be part of the           \
                                operation's pattern, not one branch of a routing mix */
