@@ -158,7 +158,9 @@ int rank_window(const rank_input_t *baseline, const rank_input_t *target, const 
     rank_service_t *all =
         rk_arena_alloc(run.scratch, (run.services.n ? run.services.n : 1) * sizeof(rank_service_t));
     rk_callgraph_apply(&run, all);
+    rk_coverage_count(&run, all);
     build_result(&run, all, out);
+    rk_coverage_verdict(out);
     out->n_templates = rk_miner_count(run.miner);
     out->n_target_spans = run.target.n_spans;
     out->n_target_logs = run.target.n_logs;

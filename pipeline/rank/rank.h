@@ -130,7 +130,16 @@ typedef struct {
     /* Call-graph position in the target window. */
     size_t n_callers, n_callees;
     int depth; /* fewest service hops from a trace root; -1 when the service has no spans */
+    /* What its span statistics rest on: its calls (root spans and spans called from another service)
+     * in the baseline and in the window; `thin` has RANK_THIN_BASELINE and/or RANK_THIN_WINDOW when
+     * one of them holds fewer than rank_min_samples() calls (0 for a service without spans: its logs
+     * and metrics judge it). */
+    size_t n_base_calls, n_target_calls;
+    int thin;
 } rank_service_t;
+
+#define RANK_THIN_BASELINE 1
+#define RANK_THIN_WINDOW 2
 
 typedef struct {
     rank_service_t *services; /* best first; ties broken by service name */
@@ -140,6 +149,10 @@ typedef struct {
     char verdict[256];
     /* What was looked at. */
     size_t n_templates, n_target_spans, n_target_logs, n_target_metrics;
+    /* Whether it could judge: calls of all services in each window; services with spans that have
+     * enough calls on both sides, and those that do not. With nothing standing out and thin services,
+     * the verdict says so ("baseline too thin: N calls") instead of a plain "nothing stands out". */
+    size_t n_base_calls, n_target_calls, n_judged, n_thin;
     void *arena; /* owns every string and array above */
 } rank_result_t;
 
@@ -154,14 +167,19 @@ void rank_opts_default(rank_opts_t *o);
 int rank_window(const rank_input_t *baseline, const rank_input_t *target, const rank_opts_t *opts,
                 rank_result_t *out);
 
-/* {"verdict", "nothing_stands_out", "top_score", "quiet_threshold", "looked_at": {...}, "services":
- * [{"service", "rank", "score", "channels": {...}, "graph": {...}, "evidence": [{"kind", "score",
- * "subject", "context", "before", "after", "n_before", "n_after", "text"}]}]}. New reference; the caller
+/* {"verdict", "nothing_stands_out", "top_score", "quiet_threshold", "looked_at": {...}, "samples":
+ * {"baseline_calls", "window_calls", "min_calls", "services_judged", "services_too_thin"}, "services":
+ * [{"service", "rank", "score", "channels": {...}, "graph": {...}, "samples": {"baseline_calls",
+ * "window_calls", "judged", "note"}, "evidence": [{"kind", "score", "subject", "context", "before",
+ * "after", "n_before", "n_after", "text"}]}]}. New reference; the caller
  * releases it with json_decref(). NULL on allocation failure. */
 json_t *rank_result_to_json(const rank_result_t *r);
 
 /* Frees everything *r owns and empties it; accepts NULL and an already disposed result. */
 void rank_result_dispose(rank_result_t *r);
+
+/* Calls a side of a comparison needs (the minimum samples per statistic). */
+int rank_min_samples(void);
 
 /* "log_new", "self_time", ...: the JSON name of a kind. */
 const char *rank_evidence_kind_name(rank_evidence_kind_t k);

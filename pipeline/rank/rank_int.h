@@ -238,6 +238,12 @@ void rk_score_channels(rk_run_t *run);
  * and fills the graph position of every service in `services`. */
 void rk_callgraph_apply(rk_run_t *run, rank_service_t *services);
 
+/* coverage.c: calls per service in both windows (fills n_base_calls, n_target_calls, thin). */
+void rk_coverage_count(rk_run_t *run, rank_service_t *services);
+/* Totals into *out and, when nothing stands out and some services are too thin to judge, the verdict
+ * that says so. After the services are ranked. */
+void rk_coverage_verdict(rank_result_t *out);
+
 const char *rk_svc_name(const rk_run_t *run, uint32_t svc);
 const char *rk_op_name(const rk_run_t *run, uint32_t op);
 

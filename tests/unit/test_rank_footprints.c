@@ -2,8 +2,8 @@
  * each test is also a log-free system): network delay on one pod (its requests out, its responses
  * back), a call-pattern shift (a service skipping a dependency), and faults at the entry service (its
  * own error responses, its call pattern, its self time); an error that begins in a leaf is charged to
- * the leaf, not to every service it propagates through; and ordinary jitter and branch mixes stay
- * quiet. The system:
+ * the leaf, not to every service it propagates through; ordinary jitter and branch mixes stay quiet;
+ * and a baseline or window too thin to judge is said so, per service and in the verdict. The system:
  *
  *   frontend GET /order --> auth /auth/check
  *                       --> orch /order --> a /a --> db SELECT
@@ -310,6 +310,70 @@ START_TEST(jitter_and_a_branch_mix_stay_quiet)
 }
 END_TEST
 
+/* A baseline of `base_seconds` (two requests a second) against a quiet 3-minute window. */
+static void rank_thin(scenario_t *sc, int base_seconds, int target_seconds)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->base.pool = malloc(POOL_BYTES);
+    sc->target.pool = malloc(POOL_BYTES);
+    ck_assert(sc->base.pool && sc->target.pool);
+    sc->base.rng = 11;
+    sc->target.rng = 12;
+    window(&sc->base, BASE_T0, base_seconds, F_NONE);
+    window(&sc->target, TARGET_T0, target_seconds, F_NONE);
+    rank_input_t b = {sc->base.spans, sc->base.n, NULL, 0, NULL, 0, NULL, 0, 0, 0};
+    rank_input_t t = {sc->target.spans, sc->target.n, NULL, 0, NULL, 0, NULL, 0, 0, 0};
+    ck_assert_int_eq(rank_window(&b, &t, NULL, &sc->r), 0);
+}
+
+START_TEST(an_empty_baseline_is_said_to_be_too_thin)
+{
+    scenario_t sc;
+    rank_thin(&sc, 0, 180);
+    ck_assert(sc.r.nothing_stands_out);
+    ck_assert_uint_eq(sc.r.n_judged, 0);
+    ck_assert_uint_eq(sc.r.n_thin, 7);
+    ck_assert_uint_eq(sc.r.n_base_calls, 0);
+    ck_assert_msg(strstr(sc.r.verdict, "nothing could be judged: baseline too thin: 0 calls"), "%s",
+                  sc.r.verdict);
+    const rank_service_t *o = find(&sc.r, "orch");
+    ck_assert_int_eq(o->thin, RANK_THIN_BASELINE);
+    ck_assert_uint_eq(o->n_target_calls, 360);
+    json_t *j = rank_result_to_json(&sc.r);
+    json_t *first = json_array_get(json_object_get(j, "services"), 0);
+    const char *note = json_string_value(json_object_get(json_object_get(first, "samples"), "note"));
+    ck_assert_str_eq(note, "baseline too thin: 0 calls (at least 5 needed)");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "samples"), "services_too_thin")),
+                     7);
+    json_decref(j);
+    end_scenario(&sc);
+}
+END_TEST
+
+START_TEST(a_short_window_is_said_to_be_too_thin)
+{
+    scenario_t sc;
+    rank_thin(&sc, 60, 1); /* two requests: 2 calls of each service (b: 2 to 4) */
+    ck_assert(sc.r.nothing_stands_out);
+    ck_assert_msg(strstr(sc.r.verdict, "window too thin: "), "%s", sc.r.verdict);
+    ck_assert_int_eq(find(&sc.r, "auth")->thin, RANK_THIN_WINDOW);
+    ck_assert_uint_eq(find(&sc.r, "auth")->n_target_calls, 2);
+    end_scenario(&sc);
+}
+END_TEST
+
+START_TEST(enough_calls_on_both_sides_is_a_plain_verdict)
+{
+    scenario_t sc;
+    rank_thin(&sc, 60, 180);
+    ck_assert_uint_eq(sc.r.n_thin, 0);
+    ck_assert_uint_eq(sc.r.n_judged, 7);
+    ck_assert_uint_eq(find(&sc.r, "frontend")->n_base_calls, 120);
+    ck_assert_msg(strncmp(sc.r.verdict, "nothing stands out (top score", 29) == 0, "%s", sc.r.verdict);
+    end_scenario(&sc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rank_footprints");
@@ -324,5 +388,11 @@ int main(void)
     tcase_add_test(tc, errors_are_charged_where_they_begin_not_where_they_propagate);
     tcase_add_test(tc, jitter_and_a_branch_mix_stay_quiet);
     suite_add_tcase(s, tc);
+    TCase *thin = tcase_create("samples");
+    tcase_set_timeout(thin, 60);
+    tcase_add_test(thin, an_empty_baseline_is_said_to_be_too_thin);
+    tcase_add_test(thin, a_short_window_is_said_to_be_too_thin);
+    tcase_add_test(thin, enough_calls_on_both_sides_is_a_plain_verdict);
+    suite_add_tcase(s, thin);
     return ts_run(s);
 }
