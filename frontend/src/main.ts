@@ -15,6 +15,7 @@ import { searchPage } from './search';
 import { servicesPage } from './services';
 import { tracePage } from './trace';
 import { parseRoute, type Cleanup } from './route';
+import { watchReplication } from './replication';
 
 const app = document.getElementById('app') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
@@ -88,4 +89,7 @@ document.getElementById('change-key')?.addEventListener('click', (e) => {
   setReadKey('');
   keyPrompt();
 });
+const lagSlot = el('div', { id: 'lag-slot' });
+app.before(lagSlot);
 void route();
+watchReplication(lagSlot);

@@ -116,6 +116,26 @@ INSERT INTO incidents (fingerprint, kind, status, title, root_service, root_oper
      ARRAY['gateway', 'checkout', 'payment', 'inventory'], ARRAY['gateway GET /checkout'], 'ready',
      'cafe0000000000000000000000000001');
 
+-- ---------------------------------------------------------------- lifecycle (issue 15, migration 009)
+-- The payment anomaly is grouped under the payment incident (same root service); the payment incident's
+-- timeline: opened, paged at its third trace, joined by the anomaly.
+UPDATE incidents c SET parent_id = p.id,
+       group_reason = 'root service payment matches incident #' || p.id || ' opened 2 min later'
+  FROM incidents p WHERE c.fingerprint = 'seed-payment-anomaly' AND p.fingerprint = 'seed-payment-timeout';
+UPDATE incidents SET paged_at = now() - interval '7 minutes 50 seconds' WHERE fingerprint = 'seed-payment-timeout';
+INSERT INTO incident_events (incident_id, kind, at, detail)
+SELECT p.id, v.kind, now() - v.ago, v.detail
+  FROM incidents p, incidents c,
+       LATERAL (VALUES ('opened', interval '8 minutes', 'first trace cafe0000000000000000000000000001'),
+                       ('paged', interval '7 minutes 50 seconds', '3 traces reached ALERT_MIN_TRACES (3)'),
+                       ('grouped', interval '7 minutes', 'incident #' || c.id || ' (' || c.title
+                                                         || ') grouped under this one: ' || c.group_reason)
+               ) v(kind, ago, detail)
+ WHERE p.fingerprint = 'seed-payment-timeout' AND c.fingerprint = 'seed-payment-anomaly';
+INSERT INTO incident_events (incident_id, kind, at, detail)
+SELECT c.id, 'grouped', now() - interval '7 minutes', 'grouped because ' || c.group_reason
+  FROM incidents c WHERE c.fingerprint = 'seed-payment-anomaly';
+
 -- ---------------------------------------------------------------- resources (OTLP: stored once)
 -- payment's resource, referred to by hash from the root-cause span and a log of the big trace.
 INSERT INTO resources (resource_hash, service, attributes, schema_url) VALUES
