@@ -26,12 +26,14 @@
 #define ANSWER_EXCERPT_BYTES 200
 /* the dashboard's page of an incident (a hash route, relative to where the dashboard is served) */
 #define ALERTS_LINK_FMT "/#/incident/%lld"
-/* Deliveries one pipeline claims at a time, and the lease it holds them by: every one of them can be
- * posted (SEND_TIMEOUT_MS each) before another pipeline may take them over. */
-#define CLAIM_BATCH 10
-#define LEASE_MS (CLAIM_BATCH * SEND_TIMEOUT_MS + 30000L)
-#define LEASE_SQL "interval '80 seconds'" /* LEASE_MS in SQL */
-_Static_assert(LEASE_MS == 80000L, "LEASE_SQL states LEASE_MS");
+/* A delivery is claimed right before it is posted, one at a time, for LEASE_MS: longer than one post can
+ * take, so no other pipeline takes it over while it is being sent, and short enough (under
+ * LEADER_TAKEOVER_S' default) that the alerts a dead pipeline held are sent by another soon. */
+#define LEASE_MS (SEND_TIMEOUT_MS + 5000L)
+#define LEASE_SQL "interval '10 seconds'" /* LEASE_MS in SQL */
+_Static_assert(LEASE_MS == 10000L, "LEASE_SQL states LEASE_MS");
+/* most deliveries one sender posts in a round (200 ms apart) */
+#define SENDS_PER_ROUND 20
 /* serialises the claims of all pipelines, so the per-destination rate counts what the others hold */
 #define CLAIM_LOCK_KEY 7263516
 #define ALERTMANAGER_PATH "/api/v2/alerts"
@@ -340,20 +342,19 @@ static int abandon_unconfigured(alerts_t *a, PGconn *c)
     return rc;
 }
 
-/* Claims what is due, within each destination's rate, for LEASE_MS: the rows become 'sending' with
- * next_attempt_at at the lease's end and attempts counted, so another pipeline skips them (FOR UPDATE
- * SKIP LOCKED while claiming, the state after) and takes them over only when the lease ran out (the
+/* Claims the next due delivery, within its destination's rate, for LEASE_MS: the row becomes 'sending'
+ * with next_attempt_at at the lease's end and attempts counted, so another pipeline skips it (FOR UPDATE
+ * SKIP LOCKED while claiming, the state after) and takes it over only when the lease ran out (the
  * claimer died). attempts is also the claim's fencing token: a late answer of a claimer whose lease
  * was taken over changes nothing (settle() matches it). The rate counts what was delivered in the last
  * minute and what any pipeline is sending now; claims are serialised by an advisory lock so that count
  * is exact. A resolve waits for its incident's pages to the same destination, so it never overtakes
- * them. Returns the rows (caller clears), or NULL. */
+ * them. Returns 0 or 1 row (caller clears), or NULL on error. */
 static PGresult *claim(alerts_t *a, PGconn *c)
 {
-    char rate[16], batch[16];
+    char rate[16];
     snprintf(rate, sizeof(rate), "%d", a->cfg->alert_rate_per_min);
-    snprintf(batch, sizeof(batch), "%d", CLAIM_BATCH);
-    const char *p[] = {rate, a->dest_literal, batch};
+    const char *p[] = {rate, a->dest_literal};
     PGresult *r = PQexec(c, "BEGIN");
     PQclear(r);
     char lock[64];
@@ -376,12 +377,12 @@ static PGresult *claim(alerts_t *a, PGconn *c)
             "    AND (s.delivered_at > now() - interval '1 minute' "
             "      OR (s.state = 'sending' AND s.next_attempt_at > now()))) AS recent "
             "  FROM alert_deliveries d JOIN cand USING (id)), "
-            "pick AS (SELECT id FROM ranked WHERE nth <= $1::int - recent ORDER BY id LIMIT $3::int) "
+            "pick AS (SELECT id FROM ranked WHERE nth <= $1::int - recent ORDER BY id LIMIT 1) "
             "UPDATE alert_deliveries a SET state = 'sending', attempts = a.attempts + 1, "
             "  next_attempt_at = now() + " LEASE_SQL " FROM pick WHERE a.id = pick.id "
             "RETURNING a.id, a.destination, a.kind, a.payload::text, a.attempts, a.incident_id, "
             "  to_json(a.created_at) #>> '{}'",
-            3, NULL, p, NULL, NULL, 0);
+            2, NULL, p, NULL, NULL, 0);
     ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
     PGresult *end = PQexec(c, ok ? "COMMIT" : "ROLLBACK");
     ok = ok && PQresultStatus(end) == PGRES_COMMAND_OK;
@@ -505,19 +506,16 @@ static void send_one(alerts_t *a, PGconn *c, CURL *curl, PGresult *r, int i)
         log_info("alert %s to %s (%s) failed (%s); retried later", id, d->id, origin, err);
 }
 
-/* Sends what is due, within each destination's rate; what is still claimed when the pipeline stops is
- * handed back at once. */
+/* Sends what is due, within each destination's rate, one claim at a time. */
 static void send_due(alerts_t *a, PGconn *c, CURL *curl)
 {
-    PGresult *r = claim(a, c);
-    if (r == NULL) return;
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (atomic_load(&a->stopping))
-            settle(a, c, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 4)), OUTCOME_RELEASE, NULL);
-        else
-            send_one(a, c, curl, r, i);
+    for (int n = 0; n < SENDS_PER_ROUND && !atomic_load(&a->stopping); n++) {
+        PGresult *r = claim(a, c);
+        int got = r && PQntuples(r) == 1;
+        if (got) send_one(a, c, curl, r, 0);
+        PQclear(r);
+        if (!got) return;
     }
-    PQclear(r);
 }
 
 /* Sends the pages of open incidents delivered to each Alertmanager again, with the labels and startsAt
