@@ -424,7 +424,8 @@ START_TEST(secret_urls_are_logged_as_origins_and_alert_texts_carry_no_secret)
     ck_assert_msg(strstr(log, "PUBLIC_URL is not set") != NULL, "no warning about PUBLIC_URL:\n%s", log);
     free(log);
     /* the two failed posts were retried, whichever alerts they were (claims go one by one) */
-    ck_assert_int_eq(ts_pg_long(c, "SELECT sum(attempts - 1) FROM alert_deliveries WHERE state = 'delivered'"), 2);
+    ck_assert_int_eq(
+        ts_pg_long(c, "SELECT sum(attempts - 1) FROM alert_deliveries WHERE state = 'delivered'"), 2);
     ck_assert_int_eq(
         ts_pg_long(c, "SELECT count(*) FROM analyses WHERE coalesce(llm_error, '') LIKE '%LLMSECRET%' "
                       "OR report::text LIKE '%LLMSECRET%'"),
