@@ -67,27 +67,31 @@ static char *destinations_literal(const alerts_t *a)
     return out;
 }
 
+/* The active silence (its id; the lowest when several) matching an alert about `service` (SQL text) and
+ * `endpoint` of incident `incident` (bigint): the silence's service is the alert's or its incident's
+ * root service, and its endpoint, when it names one, the alert's or one of the incident's. One
+ * definition for queuing (enqueue_sql) and for what was queued before the silence (silence_pending). */
+#define ACTIVE_SILENCE(service, endpoint, incident)                                                          \
+    "(SELECT s.id FROM silences s WHERE s.starts_at <= now() AND s.ends_at > now() AND (s.service "          \
+    "= " service " OR s.service = (SELECT root_service FROM incidents WHERE id = " incident                  \
+    ")) AND (s.endpoint "                                                                                    \
+    "IS NULL OR s.endpoint = " endpoint " OR s.endpoint = ANY (coalesce((SELECT endpoints FROM incidents "   \
+    "WHERE id = " incident "), '{}'))) ORDER BY s.id LIMIT 1)"
+
 /* One destination's row of an alert. The state is decided here, in this order: 'filtered' (below the
- * destination's min_severity, $7), 'silenced' (an active silence matches the alert's service, or its
- * incident's root service, and its endpoint when the silence names one), 'suppressed' ($7, a report
- * below ALERT_MIN_CONFIDENCE), else 'pending'. A "resolved" alert is stored only where its incident's
- * page went (or is going): a destination that was never paged, or whose page was silenced or filtered,
- * gets no resolve. */
+ * destination's min_severity, $7), 'silenced' (ACTIVE_SILENCE), 'suppressed' ($7, a report below
+ * ALERT_MIN_CONFIDENCE), else 'pending'. A "resolved" alert is stored only where its incident's page
+ * went (or is going), and is never silenced: it closes what was sent. A destination that was never
+ * paged, or whose page was silenced or filtered, gets no resolve. */
+#define QUEUED_SILENCE ACTIVE_SILENCE("$10", "$11", "$8::bigint")
 static const char enqueue_sql[] =
-    "WITH inc AS (SELECT root_service, endpoints FROM incidents WHERE id = $8::bigint), "
-    "sil AS (SELECT s.id FROM silences s WHERE s.starts_at <= now() AND s.ends_at > now() "
-    "  AND (s.service = $10 OR s.service = (SELECT root_service FROM inc)) "
-    "  AND (s.endpoint IS NULL OR s.endpoint = $11 OR s.endpoint = ANY (coalesce((SELECT endpoints FROM "
-    "inc), "
-    "'{}'))) ORDER BY s.id LIMIT 1) "
+    "WITH sil AS (SELECT CASE WHEN $4 <> 'resolved' THEN " QUEUED_SILENCE " END AS id) "
     "INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, confidence, state, "
-    "incident_id, severity, last_error) "
-    "SELECT $1, $2, $3, $4, $5::jsonb, $6::float8, "
-    "  CASE WHEN $7 = 'filtered' THEN 'filtered' WHEN EXISTS (SELECT 1 FROM sil) THEN 'silenced' ELSE $7 "
-    "END, "
-    "  $8::bigint, $9, CASE WHEN $7 = 'filtered' THEN $12 WHEN EXISTS (SELECT 1 FROM sil) THEN "
-    "  'silenced by silence ' || (SELECT id FROM sil) END "
-    "WHERE $4 <> 'resolved' OR EXISTS (SELECT 1 FROM alert_deliveries t WHERE t.destination = $1 "
+    "  incident_id, severity, last_error) "
+    "SELECT $1, $2, $3, $4, $5::jsonb, $6::float8, CASE WHEN $7 = 'filtered' THEN 'filtered' "
+    "  WHEN sil.id IS NOT NULL THEN 'silenced' ELSE $7 END, $8::bigint, $9, "
+    "  CASE WHEN $7 = 'filtered' THEN $12 WHEN sil.id IS NOT NULL THEN 'silenced by silence ' || sil.id END "
+    "FROM sil WHERE $4 <> 'resolved' OR EXISTS (SELECT 1 FROM alert_deliveries t WHERE t.destination = $1 "
     "  AND t.incident_id = $8::bigint AND t.kind IN ('incident', 'degradation') "
     "  AND t.state IN ('pending', 'sending', 'delivered')) "
     "ON CONFLICT (destination, dedup_key) DO NOTHING";
@@ -342,6 +346,24 @@ static int abandon_unconfigured(alerts_t *a, PGconn *c)
     return rc;
 }
 
+/* Alerts queued before a silence began (waiting for a retry, or behind the rate) that it matches are
+ * not sent either: marked 'silenced' before each round's claims. Resolves are left to close what was
+ * sent. */
+#define PENDING_SILENCE ACTIVE_SILENCE("d.payload->>'service'", "d.payload->>'endpoint'", "d.incident_id")
+static const char silence_pending_sql[] =
+    "WITH m AS (SELECT d.id, " PENDING_SILENCE " AS silence FROM alert_deliveries d "
+    "  WHERE d.state = 'pending' AND d.kind <> 'resolved') "
+    "UPDATE alert_deliveries a SET state = 'silenced', last_error = 'silenced by silence ' || m.silence "
+    "FROM m WHERE a.id = m.id AND m.silence IS NOT NULL AND a.state = 'pending'";
+
+static void silence_pending(PGconn *c)
+{
+    PGresult *r = PQexec(c, silence_pending_sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        log_warn("silencing queued alerts: %s", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+    PQclear(r);
+}
+
 /* Claims the next due delivery, within its destination's rate, for LEASE_MS: the row becomes 'sending'
  * with next_attempt_at at the lease's end and attempts counted, so another pipeline skips it (FOR UPDATE
  * SKIP LOCKED while claiming, the state after) and takes it over only when the lease ran out (the
@@ -509,6 +531,7 @@ static void send_one(alerts_t *a, PGconn *c, CURL *curl, PGresult *r, int i)
 /* Sends what is due, within each destination's rate, one claim at a time. */
 static void send_due(alerts_t *a, PGconn *c, CURL *curl)
 {
+    silence_pending(c);
     for (int n = 0; n < SENDS_PER_ROUND && !atomic_load(&a->stopping); n++) {
         PGresult *r = claim(a, c);
         int got = r && PQntuples(r) == 1;

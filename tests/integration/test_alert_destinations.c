@@ -445,6 +445,39 @@ START_TEST(silences_are_made_by_admins_listed_expired_and_keep_matching_alerts_u
     sleep(1);
     ck_assert_int_eq(ts_sink_count(sink), 3);
     ck_assert_int_eq(ts_pg_long(pg, "SELECT count(*) FROM alert_deliveries WHERE kind = 'resolved'"), 0);
+
+    /* a silence begun after an alert was queued (it waits for a retry) keeps it from being sent; the
+     * resolve of a page sent before the silence still goes, to close it */
+    enqueue(a, "incident", "incident:6", alerts_incident_payload(6, "billing down", "billing"));
+    wait_count(4, 20);
+    ts_sink_set_status(sink, 500);
+    enqueue(a, "incident", "incident:7", alerts_incident_payload(7, "search down", "search"));
+    ck_assert_int_eq(ts_pg_wait_long(pg,
+                                     "SELECT count(*) FROM alert_deliveries WHERE incident_id = 7 AND "
+                                     "attempts >= 1 AND state = 'pending'",
+                                     1, 20),
+                     1);
+    const char *services[] = {"search", "billing"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof(body), "{\"service\":\"%s\",\"ends_at\":\"%s\"}", services[i], later);
+        ck_assert_int_eq(call("POST", "/query/silences", TS_ADMIN_KEY, body, NULL), 201);
+    }
+    ck_assert_int_eq(
+        ts_pg_wait_long(pg,
+                        "SELECT count(*) FROM alert_deliveries WHERE incident_id = 7 AND state = "
+                        "'silenced' AND last_error LIKE 'silenced by silence %'",
+                        1, 10),
+        1);
+    size_t before = ts_sink_count(sink);
+    ts_sink_set_status(sink, 200);
+    enqueue(a, "resolved", "resolved:6", alerts_resolved_payload(6, "billing down", "billing"));
+    ck_assert_int_eq(ts_pg_wait_long(pg,
+                                     "SELECT count(*) FROM alert_deliveries WHERE kind = 'resolved' AND "
+                                     "incident_id = 6 AND state = 'delivered'",
+                                     1, 10),
+                     1);
+    sleep(1);
+    ck_assert_int_eq(ts_sink_count(sink), before + 1); /* the resolve, and no retry of the silenced one */
     alerts_stop(a);
     stop_backend();
 }
