@@ -2,9 +2,11 @@
  * (all read-only), feedback (the one write the dashboard makes) and rerun (ADMIN key). */
 #include "alloc.h"
 #include "db.h"
+#include "incident_rows.h"
 #include "query_api.h"
 #include "query_params.h"
 #include "query_sql.h"
+#include "queue_contract.h"
 #include "redisx.h"
 
 #include <inttypes.h>
@@ -414,7 +416,7 @@ static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
                                   "(GET /query/incidents/{id}/suspects lists them)",
                      .read_only = 0,
                      .created = 1};
-    query_sql_submit(q->pool, req, m, &s);
+    query_sql_submit(q->write_pool, req, m, &s); /* a write: the primary, even when reads use a replica */
     json_decref(b);
     return 0;
 }
@@ -475,34 +477,22 @@ static void rerun_run(httpd_job_t *hjob, worker_t *w)
     rerun_job_t *j = (rerun_job_t *)hjob;
     j->status = 503;
     if (!db_ensure(&w->pg, w->database_url)) goto out;
-    const char *p[] = {j->id};
-    /* a degradation has no failing trace: its report is a window ranking, which the pipeline's
-     * degradation runner writes again for an incident sent back to 'pending' */
-    PGresult *r = PQexecParams(w->pg,
-                               "WITH d AS (UPDATE incidents SET report_state = 'pending', updated_at = now() "
-                               "  WHERE id = $1::bigint AND kind = 'degradation' RETURNING id) "
-                               "SELECT i.sample_trace_id, i.kind, EXISTS (SELECT 1 FROM d) FROM incidents i "
-                               "WHERE i.id = $1::bigint",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        goto out;
-    }
-    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+    incident_rerun_t rr;
+    if (incident_rows_rerun(w->pg, j->id, &rr) != 0) goto out;
+    if (rr.window) {
         snprintf(j->trace, sizeof(j->trace), "window");
         j->status = 202;
-        PQclear(r);
         goto out;
     }
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+    if (!rr.found || rr.sample[0] == 0) {
         j->status = 404;
-        PQclear(r);
         goto out;
     }
-    snprintf(j->trace, sizeof(j->trace), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    snprintf(j->trace, sizeof(j->trace), "%s", rr.sample);
     if (!redisx_ensure(&w->redis, w->redis_url, 2000)) goto out;
-    redisReply *x = redisCommand(w->redis, "XADD %sjobs * trace_id %s force 1", j->prefix, j->trace);
+    redisReply *x = redisCommand(
+        w->redis, "XADD %s" QUEUE_STREAM_SUFFIX " * " QUEUE_FIELD_TRACE_ID " %s " QUEUE_FIELD_FORCE " 1",
+        j->prefix, j->trace);
     j->status = x && x->type == REDIS_REPLY_STRING ? 202 : 503;
     freeReplyObject(x);
 out:
@@ -535,7 +525,7 @@ static int on_rerun(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     }
     j->prefix = q->cfg->redis_prefix;
     httpd_job_attach(&j->super, req, m->request_id, rerun_done);
-    if (workpool_submit(q->pool, &j->super, rerun_run) != 0) {
+    if (workpool_submit(q->write_pool, &j->super, rerun_run) != 0) { /* updates incidents: the primary */
         httpd_job_detach(&j->super);
         query_sql_busy(req);
         free(j);

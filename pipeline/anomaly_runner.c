@@ -21,6 +21,7 @@
 
 struct anomaly_runner {
     const config_t *cfg;
+    const leader_t *leader;
     pthread_t tid;
     atomic_int stopping;
 };
@@ -283,7 +284,8 @@ static void *runner_main(void *arg)
     for (int waited = ar->cfg->anomaly_period_s; !atomic_load(&ar->stopping); waited++) {
         if (waited >= ar->cfg->anomaly_period_s) {
             waited = 0;
-            if (db_ensure(&c, ar->cfg->pipeline_database_url)) pass(c, ar->cfg->anomaly_lag_s);
+            if (leader_holds(ar->leader, LEADER_ANOMALY) && db_ensure(&c, ar->cfg->pipeline_database_url))
+                pass(c, ar->cfg->anomaly_lag_s);
         }
         sleep(1);
     }
@@ -291,10 +293,11 @@ static void *runner_main(void *arg)
     return NULL;
 }
 
-anomaly_runner_t *anomaly_runner_start(const config_t *cfg)
+anomaly_runner_t *anomaly_runner_start(const config_t *cfg, const leader_t *leader)
 {
     anomaly_runner_t *r = xcalloc(1, sizeof(*r));
     r->cfg = cfg;
+    r->leader = leader;
     pthread_create(&r->tid, NULL, runner_main, r);
     return r;
 }

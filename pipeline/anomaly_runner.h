@@ -12,10 +12,13 @@
 #define PS_ANOMALY_RUNNER_H
 
 #include "config.h"
+#include "leader.h"
 
 typedef struct anomaly_runner anomaly_runner_t;
 
-anomaly_runner_t *anomaly_runner_start(const config_t *cfg);
+/* Borrows cfg and leader: the scan runs only while this instance holds LEADER_ANOMALY (its watermark is
+ * one for all pipelines); NULL leader: always. */
+anomaly_runner_t *anomaly_runner_start(const config_t *cfg, const leader_t *leader);
 void anomaly_runner_stop(anomaly_runner_t *r);
 
 #endif
