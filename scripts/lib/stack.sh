@@ -7,7 +7,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 # Debian packages the build, the stack and the tests need.
 PS_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libh2o-evloop-dev libssl-dev libpq-dev
   libhiredis-dev libcurl4-openssl-dev uuid-dev check libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
-  libnghttp2-dev postgresql-15 redis-server redis-sentinel curl
+  libnghttp2-dev postgresql-15 redis-server redis-sentinel curl jq
   ca-certificates)
 
 ps_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
