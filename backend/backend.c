@@ -18,6 +18,9 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     httpd_write_metrics(b->http, &out);
     ingest_stats_write(&b->stats, &out);
     ingest_grpc_write_metrics(b->grpc, &out);
+    /* a full buffer only truncates the scrape */
+    if (leader_write_metrics(b->leader, &out) != 0 || retention_write_metrics(b->retention, &out) != 0)
+        log_warn("/metrics: output truncated");
     httpd_send_text(req, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
     buf_dispose(&out);
     return 0;
@@ -53,6 +56,10 @@ int backend_start(backend_t *b, char *err, size_t errlen)
     }
     b->pool = workpool_create(2, b->cfg.query_database_url, b->cfg.redis_url, b); /* /query */
     workpool_set_max_queue(b->pool, b->cfg.query_max_queue);
+    /* the backend's singleton duties, elected among every backend on this database (leader.h) */
+    static const leader_duty_t duties[] = {LEADER_RETENTION, LEADER_DEBOUNCE};
+    b->leader = leader_start(b->cfg.ingest_database_url, b->cfg.instance_id, b->cfg.leader_takeover_s, duties,
+                             sizeof(duties) / sizeof(*duties));
     /* reads may go to a replica; the few writes need the primary, on their own small pool */
     if (strcmp(b->cfg.query_write_database_url, b->cfg.query_database_url) == 0) {
         b->write_pool = b->pool;
@@ -61,7 +68,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         workpool_set_max_queue(b->write_pool, b->cfg.query_max_queue);
     }
     b->health = health_start(b->cfg.query_database_url, b->cfg.redis_url); /* /ready */
-    b->debounce = debounce_create(&b->cfg, &b->stats);
+    health_set_leader(b->health, b->leader);
+    b->debounce = debounce_create(&b->cfg, &b->stats, b->leader);
     ingest_writer_opts_t wo = {.threads = b->cfg.writer_threads,
                                .database_url = b->cfg.ingest_database_url,
                                .max_queue_bytes = MAX_QUEUE_BYTES,
@@ -86,6 +94,7 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         debounce_free(b->debounce);
         free_query_pools(b);
         health_stop(b->health);
+        leader_stop(b->leader);
         httpd_free(b->http);
         return -1;
     }
@@ -96,11 +105,12 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         debounce_free(b->debounce);
         free_query_pools(b);
         health_stop(b->health);
+        leader_stop(b->leader);
         httpd_free(b->http);
         return -1;
     }
     debounce_start(b->debounce);
-    b->retention = retention_start(&b->cfg);
+    b->retention = retention_start(&b->cfg, b->leader);
     return 0;
 }
 
@@ -113,5 +123,6 @@ void backend_stop(backend_t *b)
     debounce_free(b->debounce);
     free_query_pools(b);
     health_stop(b->health);
+    leader_stop(b->leader); /* after its duties stopped; frees the locks for the other backends */
     httpd_free(b->http);
 }

@@ -10,6 +10,7 @@
 #include "ingest_http.h"
 #include "ingest_stats.h"
 #include "ingest_writer.h"
+#include "leader.h"
 #include "query_api.h"
 #include "retention.h"
 #include "health.h"
@@ -27,6 +28,7 @@ typedef struct {
     ingest_http_t ingest;
     ingest_grpc_t *grpc; /* NULL when OTLP_GRPC_PORT is 0 */
     retention_t *retention;
+    leader_t *leader; /* which singleton duties (retention, debounce scheduler) this instance holds */
     query_api_t query;
 } backend_t;
 

@@ -23,5 +23,7 @@ void query_more_register(httpd_t *h, query_api_t *q);
 void query_replication_register(httpd_t *h, query_api_t *q);
 /* POST /query/incidents/{id}/rerun, with the ADMIN key (query_more.c). */
 void query_admin_register(httpd_t *h, query_api_t *q);
+/* GET /query/alerts, GET and POST /query/silences, DELETE /query/silences/{id} (query_alerts.c). */
+void query_alerts_register(httpd_t *h, query_api_t *q);
 
 #endif

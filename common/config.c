@@ -1,7 +1,9 @@
 /* The one table of environment variables (name, default, meaning, type, bounds) and its validation. */
 #include "config.h"
+#include "alert_dest.h"
 #include "alloc.h"
 #include "cors.h"
+#include "leader.h"
 #include "listen.h"
 
 #include <errno.h>
@@ -87,8 +89,8 @@ static const var_spec_t vars[] = {
      "failed authentications from one client address (IPv6: one /64) per minute; past it every request "
      "needing a key gets 429 (gRPC: RESOURCE_EXHAUSTED) until the minute ends; 0: no limit"},
     {"TLS_CERT_FILE", "", T_FILE, ALL, OFF(edge.tls_cert_file), 0, 0,
-     "PEM certificate chain: the HTTP listeners speak HTTPS only (set with TLS_KEY_FILE; gRPC stays "
-     "cleartext); empty: plain HTTP"},
+     "PEM certificate chain: the HTTP listeners speak HTTPS only and the OTLP/gRPC listener TLS with ALPN "
+     "h2 (set with TLS_KEY_FILE); empty: plain HTTP and h2c"},
     {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0, "PEM private key of TLS_CERT_FILE"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
@@ -138,6 +140,10 @@ static const var_spec_t vars[] = {
      "at ingest (400, or counted as rejected in OTLP's partialSuccess)"},
     {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
      "records stamped more than this many seconds ahead of now are refused at ingest"},
+    {"REDACT_AT_INGEST", "0", T_INT, CFG_BACKEND, OFF(redact_at_ingest), 0, 1,
+     "1: secrets (the patterns of redaction, as for LLM prompts and alerts) are replaced before storage in "
+     "log messages, bodies and stack traces, span names and status messages, and every string of "
+     "attributes, events and links (identities are computed on the redacted form); 0: stored as sent"},
     {"PARTITION_INTERVAL", "day", T_STRING, CFG_BACKEND, OFF(partition_interval), 0, 0,
      "size of the raw telemetry partitions the backend creates: day, or hour (high volume: smaller "
      "partitions to vacuum, index and drop; a day already partitioned keeps its layout)"},
@@ -170,14 +176,39 @@ static const var_spec_t vars[] = {
      "folder of numbered SQL files"},
     {"FRONTEND_DIR", "frontend/dist", T_STRING, CFG_BACKEND, OFF(frontend_dir), 0, 0,
      "built dashboard served at / (skipped when absent)"},
+    /* alert destinations (pipeline/alerts.h, common/alert_dest.h) */
     {"ALERT_WEBHOOKS", "", T_WEBHOOKS, CFG_PIPELINE, OFF(alert_webhooks), 0, 0,
-     "comma-separated webhook URLs, each optionally prefixed slack: (Slack-compatible) or json: (plain)"},
+     "comma-separated alert destinations [type:]target[;min_severity=LEVEL][;name=ID], type json (default), "
+     "slack, teams, alertmanager (target: URL) or pagerduty (target: routing key)"},
+    {"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", T_URL, CFG_PIPELINE,
+     OFF(pagerduty_events_url), 0, 0, "where pagerduty: destinations post (PagerDuty Events API v2)"},
+    {"PUBLIC_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(public_url), 0, 0,
+     "the dashboard's address as users reach it (https://host[:port]): alert links are absolute under it; "
+     "empty: relative links (/#/incident/N)"},
     {"ALERT_MIN_CONFIDENCE", "0", T_FRACTION, CFG_PIPELINE, OFF(alert_min_confidence), 0, 0,
      "report alerts below this confidence (0..1) are not sent"},
     {"ALERT_RETRY_BASE_MS", "1000", T_INT, CFG_PIPELINE, OFF(alert_retry_base_ms), 10, 600000,
      "a failed alert is retried after this times 2^attempts (at most 10 minutes)"},
     {"ALERT_RATE_PER_MIN", "30", T_INT, CFG_PIPELINE, OFF(alert_rate_per_min), 1, 100000,
      "most alerts sent to one destination per minute (the rest wait)"},
+    /* scale-out (issue 16) */
+    {"INSTANCE_ID", "", T_STRING, ALL, OFF(instance_id), 0, 0,
+     "this process's name in /ready, /metrics and logs, and the stem of its queue consumer names "
+     "(letters, digits, . _ : -); empty: <hostname>-<pid>"},
+    {"LEADER_TAKEOVER_S", "15", T_INT, ALL, OFF(leader_takeover_s), 3, 3600,
+     "a singleton duty (retention, debounce scheduler, anomaly and degradation scans) held by an instance "
+     "that died or lost PostgreSQL moves to another instance within this many seconds"},
+    {"RETENTION_PERIOD_S", "3600", T_INT, CFG_BACKEND, OFF(retention_period_s), 1, 86400,
+     "how often the retention duty drops old raw partitions (one backend runs it at a time)"},
+    {"INCIDENT_RESOLVE_AFTER_S", "1800", T_INT, CFG_PIPELINE, OFF(incident_resolve_after_s), 1, 2592000,
+     "an incident with no new trace (or degraded window) for this long resolves (by arrival time)"},
+    {"GROUP_WINDOW_S", "600", T_INT, CFG_PIPELINE, OFF(group_window_s), 0, 86400,
+     "incidents whose root cause is the same service opened this close together join one parent (0: never)"},
+    {"ALERT_MIN_TRACES", "3", T_INT, CFG_PIPELINE, OFF(alert_min_traces), 1, 1000000,
+     "a new error incident pages once it has this many traces (or see ALERT_ENTRY_ERROR_RATE)"},
+    {"ALERT_ENTRY_ERROR_RATE", "0.5", T_FRACTION, CFG_PIPELINE, OFF(alert_entry_error_rate), 0, 0,
+     "a new error incident pages at once when its entry point failed more than this share of its requests "
+     "in the minute before"},
     {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,
      "where the fake services send their telemetry"},
 };
@@ -340,21 +371,15 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
             *(char **)field = NULL;
             return 0;
         }
-        char *copy = xstrdup(v), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            const char *u = tok;
-            if (strncmp(u, "slack:", 6) == 0)
-                u += 6;
-            else if (strncmp(u, "json:", 5) == 0)
-                u += 5;
-            if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-                snprintf(err, errlen, "%s: an entry is not an http(s) URL (entries are [slack:|json:]URL)",
-                         s->name);
-                free(copy);
-                return -1;
-            }
+        alert_dest_t *d = xcalloc(ALERT_DEST_MAX, sizeof(*d));
+        int n;
+        char why[200];
+        int rc = alert_dest_parse(v, d, &n, why, sizeof(why));
+        free(d);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: %s", s->name, why);
+            return -1;
         }
-        free(copy);
         *(char **)field = xstrdup(v);
         return 0;
     }
@@ -469,6 +494,12 @@ static int apply_sentinels(config_t *cfg, char *err, size_t errlen)
 /* Rules between the pipeline's variables. */
 static int check_pipeline(const config_t *cfg, char *err, size_t errlen)
 {
+    const char *web[] = {"PAGERDUTY_EVENTS_URL", cfg->pagerduty_events_url, "PUBLIC_URL", cfg->public_url};
+    for (int i = 0; i < 4; i += 2)
+        if (web[i + 1] && strncmp(web[i + 1], "http://", 7) != 0 && strncmp(web[i + 1], "https://", 8) != 0) {
+            snprintf(err, errlen, "%s: not an http(s) URL", web[i]);
+            return -1;
+        }
     const char *u = cfg->llm_base_url;
     if (u && strncmp(u, "http://", 7) == 0 && !host_is_loopback(u) && !cfg->llm_allow_insecure) {
         snprintf(
@@ -491,6 +522,26 @@ static int check_tls(const config_t *cfg, char *err, size_t errlen)
 }
 
 /* Rules between the backend's variables. */
+/* INSTANCE_ID goes into metric labels and Redis consumer names unescaped: a narrow alphabet. Empty gets
+ * the default. */
+static int check_instance(config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->instance_id == NULL || cfg->instance_id[0] == '\0') {
+        char id[128];
+        leader_default_instance(id, sizeof(id));
+        free(cfg->instance_id);
+        cfg->instance_id = xstrdup(id);
+        return 0;
+    }
+    size_t n = strlen(cfg->instance_id);
+    if (n > 64 ||
+        strspn(cfg->instance_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != n) {
+        snprintf(err, errlen, "INSTANCE_ID: at most 64 letters, digits, '.', '_', ':' or '-'");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_backend(const config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->debounce_max_ms < cfg->debounce_quiet_ms) {
@@ -533,7 +584,8 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
         if (*role_urls[i] == NULL && cfg->database_url) *role_urls[i] = xstrdup(cfg->database_url);
     if (cfg->query_write_database_url == NULL && cfg->query_database_url)
         cfg->query_write_database_url = xstrdup(cfg->query_database_url);
-    if ((program & ALL) && cfg->redis_url && apply_sentinels(cfg, err, errlen) != 0) {
+    if ((program & ALL) && (check_instance(cfg, err, errlen) != 0 ||
+                            (cfg->redis_url && apply_sentinels(cfg, err, errlen) != 0))) {
         config_dispose(cfg);
         return -1;
     }
@@ -550,12 +602,27 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,       &cfg->redis_url,         &cfg->redis_prefix,
-                        &cfg->llm_base_url,       &cfg->llm_api_key,       &cfg->llm_model,
-                        &cfg->migrations_dir,     &cfg->frontend_dir,      &cfg->backend_url,
-                        &cfg->alert_webhooks,     &cfg->bind_addr,         &cfg->cors_allowed_origins,
-                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file, &cfg->query_write_database_url,
-                        &cfg->redis_sentinels,    &cfg->redis_master_name, &cfg->partition_interval};
+    char **strings[] = {&cfg->database_url,
+                        &cfg->redis_url,
+                        &cfg->redis_prefix,
+                        &cfg->llm_base_url,
+                        &cfg->llm_api_key,
+                        &cfg->llm_model,
+                        &cfg->migrations_dir,
+                        &cfg->frontend_dir,
+                        &cfg->backend_url,
+                        &cfg->alert_webhooks,
+                        &cfg->bind_addr,
+                        &cfg->cors_allowed_origins,
+                        &cfg->edge.tls_cert_file,
+                        &cfg->edge.tls_key_file,
+                        &cfg->query_write_database_url,
+                        &cfg->redis_sentinels,
+                        &cfg->redis_master_name,
+                        &cfg->partition_interval,
+                        &cfg->instance_id,
+                        &cfg->pagerduty_events_url,
+                        &cfg->public_url};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;
