@@ -103,6 +103,10 @@ START_TEST(test_redisx_malformed_targets)
     char err[256] = "";
     ck_assert(redisx_connect("redis+sentinel://127.0.0.1:1/m", 200, err, sizeof(err)) == NULL);
     ck_assert_msg(strstr(err, "127.0.0.1:1") != NULL, "%s", err);
+    err[0] = '\0'; /* with a password holding '/' and '@'-free sentinels */
+    ck_assert(redisx_connect("redis+sentinel://:p/w-secret@127.0.0.1:1,127.0.0.1:2/m/2", 200, err,
+                             sizeof(err)) == NULL);
+    ck_assert_msg(strstr(err, "127.0.0.1:2") != NULL, "%s", err); /* the last sentinel tried */
 }
 END_TEST
 
