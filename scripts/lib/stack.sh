@@ -30,9 +30,12 @@ ps_install_packages() {
 ps_build() {
   local dir=$1
   shift
+  local rc=0
   cmake -S "$PS_ROOT" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -Ev '^\[|^-- |Built target|Scanning|Consolidate' || true
-  [ -x "$dir/backend/prodsentinel-backend" ] || { ps_log "build failed"; return 1; }
+  # any target failing fails the build (a stale binary from an earlier build must not hide it)
+  cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1 || rc=$?
+  grep -Ev '^\[|^-- |Built target|Scanning|Consolidate' "$dir/build.log" || true
+  [ $rc = 0 ] && [ -x "$dir/backend/prodsentinel-backend" ] || { ps_log "build failed ($dir/build.log)"; return 1; }
 }
 
 # A free TCP port on loopback, trying from $1 upwards.
