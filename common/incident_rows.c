@@ -156,7 +156,8 @@ out:
 /* ---------------- paging ---------------- */
 
 /* Pages incident `id` when `qualifies` or it has pol->min_traces traces, once (paged_at), never a grouped
- * child: the "paged" event with `why` (NULL: the trace count) and the notifier. 0 or -1. */
+ * child, and only once its first report is stored: the page carries the root cause, and the report's
+ * alert goes with it. The "paged" event with `why` (NULL: the trace count) and the notifier. 0 or -1. */
 static int page_try(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt, const char *id,
                     int qualifies, const char *why)
 {
@@ -167,7 +168,7 @@ static int page_try(PGconn *c, const incident_policy_t *pol, const incident_noti
         PQexecParams(c,
                      "UPDATE incidents SET paged_at = now(), updated_at = now() WHERE id = $1::bigint "
                      "AND status = 'open' AND paged_at IS NULL AND parent_id IS NULL "
-                     "AND ($2::bool OR trace_count >= $3::int) "
+                     "AND report_state = 'ready' AND ($2::bool OR trace_count >= $3::int) "
                      "RETURNING kind, title, root_service, services[1], endpoints[1], trace_count",
                      3, NULL, p, NULL, NULL, 0);
     int rc = -1;
@@ -389,6 +390,17 @@ fail:
     snprintf(err, errlen, "%s: %s", what, PQerrorMessage(c));
     PQclear(r);
     return -1;
+}
+
+int incident_rows_page_due(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
+                           long long id, const char *trace_id)
+{
+    char ids[24], why[512];
+    snprintf(ids, sizeof(ids), "%lld", id);
+    if (begin(c) != 0) return -1;
+    int entry = entry_point_failing(c, pol, trace_id, why, sizeof(why));
+    int rc = entry < 0 ? -1 : page_try(c, pol, nt, ids, entry, entry ? why : NULL);
+    return finish(c, rc);
 }
 
 int incident_rows_report_ready(PGconn *c, long long id)
