@@ -10,6 +10,7 @@
 #include "ingest_http.h"
 #include "ingest_stats.h"
 #include "ingest_writer.h"
+#include "leader.h"
 #include "query_api.h"
 #include "retention.h"
 #include "health.h"
@@ -18,14 +19,16 @@
 typedef struct {
     config_t cfg;
     httpd_t *http;
-    workpool_t *pool; /* query API */
-    health_t *health; /* the cached readiness probe */
+    workpool_t *pool;       /* query API reads (QUERY_DATABASE_URL: may be a replica) */
+    workpool_t *write_pool; /* its writes (QUERY_WRITE_DATABASE_URL, the primary); `pool` when the same */
+    health_t *health;       /* the cached readiness probe */
     ingest_stats_t stats;
     debounce_t *debounce;
     ingest_writer_t *writer;
     ingest_http_t ingest;
     ingest_grpc_t *grpc; /* NULL when OTLP_GRPC_PORT is 0 */
     retention_t *retention;
+    leader_t *leader; /* which singleton duties (retention, debounce scheduler) this instance holds */
     query_api_t query;
 } backend_t;
 

@@ -4,6 +4,7 @@
 #include "db.h"
 #include "log.h"
 #include "program.h"
+#include "queue_contract.h"
 #include "redisx.h"
 
 #include <pthread.h>
@@ -41,7 +42,8 @@ static const char touch_script[] =
 static const char pop_script[] =
     "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "for _, t in ipairs(due) do\n"
-    "  redis.call('XADD', KEYS[3], '*', 'trace_id', t, 'handed_ms', ARGV[1])\n"
+    "  redis.call('XADD', KEYS[3], '*', '" QUEUE_FIELD_TRACE_ID "', t, '" QUEUE_FIELD_HANDED_MS
+    "', ARGV[1])\n"
     "  redis.call('ZREM', KEYS[1], t) redis.call('HDEL', KEYS[2], t)\n"
     "end\n"
     "return due\n";
@@ -49,7 +51,9 @@ static const char pop_script[] =
 struct debounce {
     const config_t *cfg;
     ingest_stats_t *stats;
+    const leader_t *leader;
     char zset_key[128], first_key[128], stream_key[128];
+    char resync_key[128]; /* set by an instance not holding the duty that needs a resync by the holder */
     atomic_int resync_needed;
     atomic_int stopping;
     pthread_t tid;
@@ -61,14 +65,16 @@ void debounce_key(const char *prefix, const char *suffix, char *out, size_t outl
     snprintf(out, outlen, "%s%s", prefix, suffix);
 }
 
-debounce_t *debounce_create(const config_t *cfg, ingest_stats_t *stats)
+debounce_t *debounce_create(const config_t *cfg, ingest_stats_t *stats, const leader_t *leader)
 {
     debounce_t *d = xcalloc(1, sizeof(*d));
     d->cfg = cfg;
     d->stats = stats;
+    d->leader = leader;
     debounce_key(cfg->redis_prefix, "debounce", d->zset_key, sizeof(d->zset_key));
     debounce_key(cfg->redis_prefix, "debounce:first", d->first_key, sizeof(d->first_key));
-    debounce_key(cfg->redis_prefix, "jobs", d->stream_key, sizeof(d->stream_key));
+    debounce_key(cfg->redis_prefix, "debounce:resync", d->resync_key, sizeof(d->resync_key));
+    queue_contract_stream(cfg->redis_prefix, d->stream_key, sizeof(d->stream_key));
     atomic_store(&d->resync_needed, 1); /* at start: whatever PostgreSQL holds may not be in Redis */
     return d;
 }
@@ -92,6 +98,7 @@ static int touch_triples(debounce_t *d, redisContext *c, const char **triples, s
     redisReply *r = redisCommandArgv(c, (int)argc, argv, NULL);
     int ok = r && r->type != REDIS_REPLY_ERROR;
     if (r && r->type == REDIS_REPLY_ERROR) log_error("debounce touch: %s", r->str);
+    redisx_reply_failed(c, r); /* a demoted master (READONLY): reconnect to the new one next time */
     freeReplyObject(r);
     free(argv);
     return ok ? 0 : -1;
@@ -247,21 +254,62 @@ static int pop_due(debounce_t *d, PGconn *pg, redisContext *rc)
     return 0;
 }
 
+/* An instance not holding the duty: its writers' Redis failed, so some of its triggers are only in
+ * PostgreSQL. It asks the holder for a resync through Redis (the resync itself must run in the holder's
+ * thread, between its pops: a resync racing another instance's pop would hand a trace over twice). */
+static void follow(debounce_t *d, redisContext **rc)
+{
+    if (!redisx_ensure(rc, d->cfg->redis_url, REDIS_TIMEOUT_MS)) {
+        atomic_store(&d->stats->redis_up, 0);
+        atomic_store(&d->resync_needed, 1);
+        return;
+    }
+    atomic_store(&d->stats->redis_up, 1);
+    if (!atomic_load(&d->resync_needed)) return;
+    redisReply *r = redisCommand(*rc, "SET %s %s", d->resync_key, "1");
+    if (r && r->type == REDIS_REPLY_STATUS) atomic_store(&d->resync_needed, 0);
+    freeReplyObject(r);
+}
+
+/* 1 when another instance asked for a resync (the request is consumed). */
+static int resync_requested(debounce_t *d, redisContext *rc)
+{
+    redisReply *r = redisCommand(rc, "DEL %s", d->resync_key);
+    int asked = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    freeReplyObject(r);
+    return asked;
+}
+
+/* Every backend runs this thread; only the holder of the debounce duty (leader.h) pops due traces and
+ * replays triggers from PostgreSQL, so hand-overs happen in one place and in one order. */
 static void *scheduler_main(void *arg)
 {
     debounce_t *d = arg;
     PGconn *pg = NULL;
     redisContext *rc = NULL;
     long long next_resend = 0;
+    int was_holder = 0;
     while (!atomic_load(&d->stopping)) {
         usleep(TICK_MS * 1000);
+        int holder = leader_holds(d->leader, LEADER_DEBOUNCE);
+        /* a new holder resyncs once, as at start: the previous one may have died owing one */
+        if (holder && !was_holder) atomic_store(&d->resync_needed, 1);
+        was_holder = holder;
+        if (!holder) {
+            follow(d, &rc);
+            continue;
+        }
         if (!db_ensure(&pg, d->cfg->ingest_database_url)) continue;
-        if (!redisx_ensure(&rc, d->cfg->redis_url, REDIS_TIMEOUT_MS)) {
+        int reconnected = 0;
+        if (!redisx_ensure_fresh(&rc, d->cfg->redis_url, REDIS_TIMEOUT_MS, &reconnected)) {
             atomic_store(&d->stats->redis_up, 0);
             atomic_store(&d->resync_needed, 1);
             continue;
         }
+        /* a new connection may reach a new master (a failover) that lacks the last unreplicated touches */
+        if (reconnected) atomic_store(&d->resync_needed, 1);
         atomic_store(&d->stats->redis_up, 1);
+        if (resync_requested(d, rc)) atomic_store(&d->resync_needed, 1);
         if (atomic_exchange(&d->resync_needed, 0) && resync(d, pg, rc) != 0) {
             atomic_store(&d->resync_needed, 1);
             continue;

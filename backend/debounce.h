@@ -11,21 +11,29 @@
  * Stream entries: trace_id, handed_ms (the hand-over time: the pipeline's analysis covers the errors
  * received up to it).
  *
+ * Several backends: every backend's writers touch the one shared zset (the touch script is atomic and
+ * only moves a due time later, so concurrent touches commute), but only the backend holding the
+ * debounce duty (leader.h, LEADER_DEBOUNCE) runs the scheduler: pops, resyncs and trigger replay
+ * happen in one thread, in order, as with a single backend. A backend not holding it that needs a
+ * resync (its Redis failed) asks the holder through <p>debounce:resync. A new holder resyncs once.
+ *
  * Redis keys (prefix from REDIS_PREFIX): <p>debounce (zset trace → due ms), <p>debounce:first (hash
- * trace → first error ms), <p>jobs (the analysis stream read by the pipeline). */
+ * trace → first error ms), <p>debounce:resync (a resync request), and the analysis stream (its name and
+ * fields: common/queue_contract.h). */
 #ifndef PS_DEBOUNCE_H
 #define PS_DEBOUNCE_H
 
 #include "config.h"
 #include "ingest_batch.h"
+#include "leader.h"
 #include "ingest_stats.h"
 
 #include <hiredis/hiredis.h>
 
 typedef struct debounce debounce_t;
 
-/* Borrows cfg and stats, which must outlive it. */
-debounce_t *debounce_create(const config_t *cfg, ingest_stats_t *stats);
+/* Borrows cfg, stats and leader (NULL: this backend always runs the scheduler), which must outlive it. */
+debounce_t *debounce_create(const config_t *cfg, ingest_stats_t *stats, const leader_t *leader);
 /* Starts the scheduler thread. */
 void debounce_start(debounce_t *d);
 /* Called by a writer thread after its commit with its own Redis connection (reopened as needed).

@@ -222,5 +222,6 @@ void query_api_register(httpd_t *h, query_api_t *q)
     httpd_route(h, "GET", "/query/dead-letters", keys, on_dead_letters, q);
     query_more_register(h, q);
     query_admin_register(h, q);
+    query_alerts_register(h, q);
     query_dashboard_register(h, q);
 }

@@ -14,8 +14,9 @@
 
 struct health {
     const char *database_url, *redis_url;
-    PGconn *pg;          /* probe thread only */
-    redisContext *redis; /* probe thread only */
+    const leader_t *leader; /* NULL: /ready names no instance */
+    PGconn *pg;             /* probe thread only */
+    redisContext *redis;    /* probe thread only */
     atomic_int pg_ok, redis_ok;
     atomic_llong probed_ms; /* monotonic time the last probe finished */
     pthread_t thread;
@@ -112,9 +113,19 @@ static int on_ready(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     json_t *o =
         json_pack("{s:s,s:s,s:s,s:I}", "status", ok ? "ready" : "not ready", "postgres", pg_ok ? "ok" : why,
                   "redis", redis_ok ? "ok" : why, "probe_age_ms", (json_int_t)age);
+    if (hl->leader) { /* the instance and its duties: atomics only, no I/O */
+        json_t *st = leader_status_json(hl->leader);
+        json_object_update(o, st);
+        json_decref(st);
+    }
     if (!ok) httpd_add_header(req, "Retry-After", "5");
     httpd_send_json(req, ok ? 200 : 503, o);
     return 0;
+}
+
+void health_set_leader(health_t *hl, const leader_t *l)
+{
+    hl->leader = l;
 }
 
 void health_register(httpd_t *h, health_t *hl)

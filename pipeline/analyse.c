@@ -7,6 +7,7 @@
 #include "llm_budget.h"
 #include "llm_io.h"
 #include "log.h"
+#include "priors.h"
 #include "rca.h"
 #include "redact.h"
 #include "store.h"
@@ -170,7 +171,10 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
         goto out;
     }
     long cpu0 = cpu_us();
-    rca_opts_t opts = {NULL, 0, 20};
+    suspect_opts_t priors;
+    suspect_opts_default(&priors);
+    priors_load(pg, &priors, NULL, 0); /* engineers' labels shift the suspect type priors */
+    rca_opts_t opts = {NULL, 0, 20, &priors};
     rca_analyse(&ctx.t, &opts, &res);
     if (res.slow) {
         /* no error: judge slowness against the operations' usual durations */

@@ -23,6 +23,7 @@
 struct degradation_runner {
     const config_t *cfg;
     const alerts_t *alerts;
+    const leader_t *leader;
     incident_policy_t policy;
     incident_notifier_t notifier;
     pthread_t tid;
@@ -95,6 +96,10 @@ static void *runner_main(void *arg)
     degradation_runner_t *dr = arg;
     PGconn *c = NULL;
     for (int waited = 0; !atomic_load(&dr->stopping); waited++) {
+        if (!leader_holds(dr->leader, LEADER_DEGRADATION)) { /* another pipeline scans */
+            sleep(1);
+            continue;
+        }
         if (waited >= dr->cfg->degrade_period_s) {
             waited = 0;
             if (db_ensure(&c, dr->cfg->pipeline_database_url)) pass(dr, c);
@@ -114,11 +119,13 @@ static void *runner_main(void *arg)
     return NULL;
 }
 
-degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts_t *alerts)
+degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts_t *alerts,
+                                               const leader_t *leader)
 {
     degradation_runner_t *r = xcalloc(1, sizeof(*r));
     r->cfg = cfg;
     r->alerts = alerts;
+    r->leader = leader;
     incident_policy_init(&r->policy, cfg);
     r->notifier = incident_alerts_notifier(alerts);
     pthread_create(&r->tid, NULL, runner_main, r);

@@ -11,11 +11,14 @@
 
 #include "alerts.h"
 #include "config.h"
+#include "leader.h"
 
 typedef struct degradation_runner degradation_runner_t;
 
-/* Borrows cfg and alerts (which may be NULL). */
-degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts_t *alerts);
+/* Borrows cfg, alerts (which may be NULL) and leader: scans and reports run only while this instance
+ * holds LEADER_DEGRADATION; NULL leader: always. */
+degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts_t *alerts,
+                                               const leader_t *leader);
 void degradation_runner_stop(degradation_runner_t *r);
 
 #endif

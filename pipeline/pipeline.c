@@ -4,6 +4,7 @@
 #include "db.h"
 #include "health.h"
 #include "hexid.h"
+#include "log.h"
 #include "window_analysis.h"
 
 #include <stdio.h>
@@ -99,6 +100,7 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
                atomic_load(&p->stats.jobs_dead), atomic_load(&p->stats.jobs_redelivered),
                atomic_load(&p->shared.breaker.calls), atomic_load(&p->shared.breaker.failures),
                atomic_load(&p->shared.breaker.short_circuited));
+    if (leader_write_metrics(p->leader, &out) != 0) log_warn("/metrics: output truncated");
     httpd_send_text(req, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
     buf_dispose(&out);
     return 0;
@@ -121,6 +123,12 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
     p->http = httpd_create(&opts);
     p->pool = workpool_create(PIPELINE_POOL_THREADS, p->cfg.pipeline_database_url, p->cfg.redis_url, p);
     p->health = health_start(p->cfg.pipeline_database_url, p->cfg.redis_url);
+    /* the pipeline's singleton duties, elected among every pipeline on this database (leader.h); the
+     * analysis jobs need none: the consumer group gives each job to one worker */
+    static const leader_duty_t duties[] = {LEADER_ANOMALY, LEADER_DEGRADATION};
+    p->leader = leader_start(p->cfg.pipeline_database_url, p->cfg.instance_id, p->cfg.leader_takeover_s,
+                             duties, sizeof(duties) / sizeof(*duties));
+    health_set_leader(p->health, p->leader);
     health_register(p->http, p->health);
     httpd_route(p->http, "GET", "/metrics", NULL, on_metrics, p);
     httpd_route(p->http, "POST", "/debug/analyze/{trace_id}", &p->cfg.admin_keys, on_analyze, p);
@@ -128,6 +136,7 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
     if (httpd_start(p->http, err, errlen) != 0) {
         workpool_free(p->pool);
         health_stop(p->health);
+        leader_stop(p->leader);
         httpd_free(p->http);
         for (int i = 0; i < PIPELINE_POOL_THREADS; i++)
             analyser_free(p->pool_analysers[i]);
@@ -135,8 +144,8 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
         return -1;
     }
     p->workers = workers_start(&p->cfg, &p->shared, &p->stats);
-    p->anomalies = anomaly_runner_start(&p->cfg);
-    p->degradation = degradation_runner_start(&p->cfg, p->alerts);
+    p->anomalies = anomaly_runner_start(&p->cfg, p->leader);
+    p->degradation = degradation_runner_start(&p->cfg, p->alerts, p->leader);
     return 0;
 }
 
@@ -148,6 +157,7 @@ void pipeline_stop(pipeline_t *p)
     degradation_runner_stop(p->degradation);
     workpool_free(p->pool);
     health_stop(p->health);
+    leader_stop(p->leader); /* after its duties stopped; frees the locks for the other pipelines */
     httpd_free(p->http);
     for (int i = 0; i < PIPELINE_POOL_THREADS; i++)
         analyser_free(p->pool_analysers[i]);

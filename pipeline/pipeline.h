@@ -9,6 +9,7 @@
 #include "degradation_runner.h"
 #include "config.h"
 #include "httpd.h"
+#include "leader.h"
 #include "worker.h"
 #include "health.h"
 #include "workpool.h"
@@ -23,6 +24,7 @@ typedef struct {
     alerts_t *alerts; /* NULL when ALERT_WEBHOOKS is empty */
     anomaly_runner_t *anomalies;
     degradation_runner_t *degradation;
+    leader_t *leader; /* which singleton duties (anomaly and degradation scans) this instance holds */
     httpd_t *http;
     workpool_t *pool;                                  /* debug API */
     health_t *health;                                  /* the cached readiness probe */

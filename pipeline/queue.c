@@ -32,7 +32,7 @@ queue_t *queue_create(const config_t *cfg, const char *consumer)
 {
     queue_t *q = xcalloc(1, sizeof(*q));
     q->cfg = cfg;
-    snprintf(q->stream, sizeof(q->stream), "%sjobs", cfg->redis_prefix);
+    queue_contract_stream(cfg->redis_prefix, q->stream, sizeof(q->stream));
     snprintf(q->consumer, sizeof(q->consumer), "%s", consumer);
     return q;
 }
@@ -75,11 +75,11 @@ static int entry_to_job(const redisReply *e, queue_job_t *job)
     job->trace_id[0] = '\0';
     const redisReply *f = e->element[1];
     for (size_t i = 0; f && f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2)
-        if (strcmp(f->element[i]->str, "trace_id") == 0)
+        if (strcmp(f->element[i]->str, QUEUE_FIELD_TRACE_ID) == 0)
             snprintf(job->trace_id, sizeof(job->trace_id), "%s", f->element[i + 1]->str);
-        else if (strcmp(f->element[i]->str, "force") == 0)
+        else if (strcmp(f->element[i]->str, QUEUE_FIELD_FORCE) == 0)
             job->force = strcmp(f->element[i + 1]->str, "1") == 0;
-        else if (strcmp(f->element[i]->str, "handed_ms") == 0)
+        else if (strcmp(f->element[i]->str, QUEUE_FIELD_HANDED_MS) == 0)
             job->handed_ms = strtoll(f->element[i + 1]->str, NULL, 10);
     return 1;
 }
@@ -102,7 +102,10 @@ int queue_claim(queue_t *q, queue_job_t *job, int block_ms)
     snprintf(idle, sizeof(idle), "%d", q->cfg->visibility_timeout_ms);
     redisReply *r = redisCommand(q->redis, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 1", q->stream, QUEUE_GROUP,
                                  q->consumer, idle);
-    if (r == NULL) return -1;
+    if (redisx_reply_failed(q->redis, r)) { /* broken, or a demoted master: reconnect on the next call */
+        freeReplyObject(r);
+        return -1;
+    }
     int got = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
         r->element[1]->elements > 0)

@@ -9,8 +9,7 @@
 #define PS_QUEUE_H
 
 #include "config.h"
-
-#define QUEUE_GROUP "analysers"
+#include "queue_contract.h" /* stream, group and field names, shared with the backend */
 
 typedef struct queue queue_t;
 

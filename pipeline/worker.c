@@ -18,6 +18,8 @@
 /* the renewer renews every claim this many times per visibility timeout */
 #define RENEWALS_PER_TIMEOUT 3
 #define RENEWER_SLICE_MS 50
+/* "<INSTANCE_ID>-w<n>": distinct across instances, so the group never mixes two workers' claims */
+#define CONSUMER_LEN 96
 
 typedef struct {
     workers_t *owner;
@@ -25,7 +27,7 @@ typedef struct {
     pthread_t tid;
     /* the job this thread works on ("" when none) and its consumer name: read by the renewer */
     char job_id[64];
-    char consumer[64];
+    char consumer[CONSUMER_LEN];
 } worker_thread_t;
 
 struct workers {
@@ -105,7 +107,7 @@ static void *renewer_main(void *arg)
     workers_t *ws = arg;
     queue_t *q = queue_create(ws->cfg, "renewer");
     long long period = ws->cfg->visibility_timeout_ms / RENEWALS_PER_TIMEOUT, next = mono_ms() + period;
-    char(*ids)[2][64] = xcalloc((size_t)ws->n, sizeof(*ids));
+    char(*ids)[2][CONSUMER_LEN] = xcalloc((size_t)ws->n, sizeof(*ids));
     while (!atomic_load(&ws->stopping)) {
         usleep(RENEWER_SLICE_MS * 1000);
         if (mono_ms() < next) continue;
@@ -114,7 +116,7 @@ static void *renewer_main(void *arg)
         pthread_mutex_lock(&ws->held_mu);
         for (int i = 0; i < ws->n; i++)
             if (ws->threads[i].job_id[0]) {
-                memcpy(ids[n][0], ws->threads[i].job_id, sizeof(ids[n][0]));
+                snprintf(ids[n][0], sizeof(ids[n][0]), "%s", ws->threads[i].job_id);
                 memcpy(ids[n][1], ws->threads[i].consumer, sizeof(ids[n][1]));
                 n++;
             }
@@ -132,9 +134,8 @@ static void *worker_main(void *arg)
 {
     worker_thread_t *t = arg;
     workers_t *ws = t->owner;
-    char consumer[64], host[32] = "host";
-    gethostname(host, sizeof(host) - 1);
-    snprintf(consumer, sizeof(consumer), "%s-%d-%d", host, (int)getpid(), t->index);
+    char consumer[CONSUMER_LEN];
+    snprintf(consumer, sizeof(consumer), "%s-w%d", ws->cfg->instance_id, t->index);
     queue_t *q = queue_create(ws->cfg, consumer);
     pthread_mutex_lock(&ws->held_mu);
     snprintf(t->consumer, sizeof(t->consumer), "%s", consumer);

@@ -339,4 +339,34 @@ SELECT id, 'cafe0000000000000000000000000003', 1, 'checkout', '0000000000000002'
        'llm', 'gpt-4o-mini', 1200, 160, 1800, now() - interval '2 hours'
 FROM incidents WHERE fingerprint = 'seed-checkout-npe';
 
+-- ---------------------------------------------------------------- alerts (migration 010)
+-- 60 older deliveries (a second page of the alerts page), then the payment incident's: to destinations
+-- named by id (never a URL), in several states, one failed with an HTML-looking answer. Silences: one
+-- active on inventory (its comment HTML-looking), one expired on payment's POST /charge.
+INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, state, attempts, incident_id,
+                              severity, created_at, delivered_at)
+SELECT 'json:hooks.example.com#1a2b', 'json', 'bulk:' || g, 'report', jsonb_build_object('kind', 'report'),
+       'delivered', 1, NULL, 'error', now() - interval '1 day' - g * interval '1 minute',
+       now() - interval '1 day' - g * interval '1 minute' + interval '1 second'
+FROM generate_series(60, 1, -1) g;
+INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, state, attempts, last_error,
+                              incident_id, severity, created_at, delivered_at, next_attempt_at)
+SELECT v.dest, v.fmt, v.key, v.kind, jsonb_build_object('kind', v.kind, 'incident_id', i.id), v.state, v.attempts,
+       v.err, i.id, v.sev, now() - v.age,
+       CASE WHEN v.state = 'delivered' THEN now() - v.age + interval '1 second' END, now() + interval '5 minutes'
+FROM incidents i, (VALUES
+    ('pagerduty#51d0', 'pagerduty', 'incident:seed', 'incident', 'delivered', 1, NULL, 'critical', interval '8 minutes'),
+    ('slack:hooks.slack.com#3f9a', 'slack', 'incident:seed', 'incident', 'delivered', 1, NULL, 'critical',
+     interval '8 minutes'),
+    ('slack:hooks.slack.com#3f9a', 'slack', 'report:seed', 'report', 'failed', 3, 'HTTP 404: <b>no_service</b>',
+     'error', interval '7 minutes'),
+    ('teams:example.webhook.office.com#08c1', 'teams', 'incident:seed', 'incident', 'pending', 2, 'HTTP 500',
+     'critical', interval '6 minutes')
+) v(dest, fmt, key, kind, state, attempts, err, sev, age)
+WHERE i.fingerprint = 'seed-payment-timeout'
+ORDER BY v.age DESC, v.dest;
+INSERT INTO silences (service, endpoint, starts_at, ends_at, comment) VALUES
+    ('payment', 'POST /charge', now() - interval '3 hours', now() - interval '2 hours', 'expired one'),
+    ('inventory', NULL, now() - interval '1 hour', now() + interval '1 hour', 'planned <i>db</i> maintenance');
+
 ANALYZE;
