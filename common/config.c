@@ -453,6 +453,10 @@ static int apply_sentinels(config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->redis_sentinels == NULL || cfg->redis_sentinels[0] == '\0') return 0;
     const char *s = cfg->redis_sentinels;
+    if (s[strlen(s) - 1] == ',') {
+        snprintf(err, errlen, "REDIS_SENTINELS: expected host:port[,host:port...] (an entry is empty)");
+        return -1;
+    }
     for (const char *p = s; *p;) {
         size_t n = strcspn(p, ",");
         const char *colon = memchr(p, ':', n);
