@@ -156,7 +156,8 @@ out:
 /* ---------------- paging ---------------- */
 
 /* Pages incident `id` when `qualifies` or it has pol->min_traces traces, once (paged_at), never a grouped
- * child: the "paged" event with `why` (NULL: the trace count) and the notifier. 0 or -1. */
+ * child, and only once its first report is stored: the page carries the root cause, and the report's
+ * alert goes with it. The "paged" event with `why` (NULL: the trace count) and the notifier. 0 or -1. */
 static int page_try(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt, const char *id,
                     int qualifies, const char *why)
 {
@@ -167,7 +168,7 @@ static int page_try(PGconn *c, const incident_policy_t *pol, const incident_noti
         PQexecParams(c,
                      "UPDATE incidents SET paged_at = now(), updated_at = now() WHERE id = $1::bigint "
                      "AND status = 'open' AND paged_at IS NULL AND parent_id IS NULL "
-                     "AND ($2::bool OR trace_count >= $3::int) "
+                     "AND report_state = 'ready' AND ($2::bool OR trace_count >= $3::int) "
                      "RETURNING kind, title, root_service, services[1], endpoints[1], trace_count",
                      3, NULL, p, NULL, NULL, 0);
     int rc = -1;
@@ -320,16 +321,22 @@ int incident_rows_join_trace(PGconn *c, const incident_policy_t *pol, const inci
                         in->services_literal,
                         in->endpoints_literal,
                         in->trace_id};
-    /* arrival time is now(): the lifecycle runs on it, never on the trace's own clock */
+    /* The open incident when there is one, else a new one (ON CONFLICT: another worker's at once). The
+     * INSERT runs only when the UPDATE found nothing, so joining draws no id from the sequence: incident
+     * numbers stay dense. Arrival time is now(), set with the trace count below. */
     PGresult *r = PQexecParams(
         c,
-        "INSERT INTO incidents (fingerprint, title, kind, root_service, root_operation, exception_type, "
-        "first_seen, last_seen, services, endpoints, sample_trace_id, previous_id) VALUES ($1, $2, $3, $4, "
-        "$5, "
-        "$6, to_timestamp($7::bigint / 1e9), to_timestamp($8::bigint / 1e9), $9::text[], $10::text[], $11, "
-        "(SELECT max(id) FROM incidents WHERE fingerprint = $1 AND status = 'resolved')) "
-        "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET updated_at = now() "
-        "RETURNING id, (xmax = 0), report_state, sample_trace_id, previous_id",
+        "WITH open AS (UPDATE incidents SET updated_at = now() WHERE fingerprint = $1 AND status = 'open' "
+        "  RETURNING id, false, report_state, sample_trace_id, previous_id), "
+        "ins AS (INSERT INTO incidents (fingerprint, title, kind, root_service, root_operation, "
+        "  exception_type, first_seen, last_seen, services, endpoints, sample_trace_id, previous_id) "
+        "  SELECT $1, $2, $3, $4, $5, $6, to_timestamp($7::bigint / 1e9), to_timestamp($8::bigint / 1e9), "
+        "  $9::text[], $10::text[], $11, "
+        "  (SELECT max(id) FROM incidents WHERE fingerprint = $1 AND status = 'resolved') "
+        "  WHERE NOT EXISTS (SELECT 1 FROM open) "
+        "  ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET updated_at = now() "
+        "  RETURNING id, (xmax = 0), report_state, sample_trace_id, previous_id) "
+        "SELECT * FROM open UNION ALL SELECT * FROM ins",
         11, NULL, p1, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) goto fail;
     out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -385,6 +392,17 @@ fail:
     return -1;
 }
 
+int incident_rows_page_due(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
+                           long long id, const char *trace_id)
+{
+    char ids[24], why[512];
+    snprintf(ids, sizeof(ids), "%lld", id);
+    if (begin(c) != 0) return -1;
+    int entry = entry_point_failing(c, pol, trace_id, why, sizeof(why));
+    int rc = entry < 0 ? -1 : page_try(c, pol, nt, ids, entry, entry ? why : NULL);
+    return finish(c, rc);
+}
+
 int incident_rows_report_ready(PGconn *c, long long id)
 {
     char s[24];
@@ -405,19 +423,25 @@ int incident_rows_degraded(PGconn *c, const char *service, const char *endpoint,
     *id = 0;
     *created = 0;
     if (begin(c) != 0) return -1;
-    /* its sample trace is the endpoint's slowest in the window */
+    /* the open incident when there is one (no id drawn from the sequence: numbers stay dense), else a new
+     * one whose sample trace is the endpoint's slowest in the window */
     PGresult *r = PQexecParams(
         c,
-        "INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, "
-        "first_seen, last_seen, trace_count, services, endpoints, report_state, sample_trace_id, "
-        "previous_id) "
-        "VALUES ($1, 'degradation', $2, $3, $4, now(), now(), 0, ARRAY[$3], ARRAY[$4], 'pending', "
-        " (SELECT trace_id FROM spans WHERE service = $3 AND name = $4 AND start_ns >= $5::bigint "
-        "  AND start_ns < $6::bigint ORDER BY end_ns - start_ns DESC LIMIT 1), "
-        " (SELECT max(id) FROM incidents WHERE fingerprint = $1 AND status = 'resolved')) "
-        "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET last_seen = now(), "
-        "last_activity_at = now(), healthy_windows = 0, updated_at = now(), title = EXCLUDED.title "
-        "RETURNING id, (xmax = 0), previous_id",
+        "WITH open AS (UPDATE incidents SET last_seen = now(), last_activity_at = now(), "
+        "  healthy_windows = 0, updated_at = now(), title = $2 WHERE fingerprint = $1 AND status = 'open' "
+        "  RETURNING id, false, previous_id), "
+        "ins AS (INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, "
+        "  first_seen, last_seen, trace_count, services, endpoints, report_state, sample_trace_id, "
+        "  previous_id) "
+        "  SELECT $1, 'degradation', $2, $3, $4, now(), now(), 0, ARRAY[$3], ARRAY[$4], 'pending', "
+        "  (SELECT trace_id FROM spans WHERE service = $3 AND name = $4 AND start_ns >= $5::bigint "
+        "   AND start_ns < $6::bigint ORDER BY end_ns - start_ns DESC LIMIT 1), "
+        "  (SELECT max(id) FROM incidents WHERE fingerprint = $1 AND status = 'resolved') "
+        "  WHERE NOT EXISTS (SELECT 1 FROM open) "
+        "  ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET last_seen = now(), "
+        "  last_activity_at = now(), healthy_windows = 0, updated_at = now(), title = EXCLUDED.title "
+        "  RETURNING id, (xmax = 0), previous_id) "
+        "SELECT * FROM open UNION ALL SELECT * FROM ins",
         6, NULL, p, NULL, NULL, 0);
     int rc = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) goto out;

@@ -5,11 +5,21 @@
  * records its event row (incident_events) and its notification in the same transaction.
  *
  * Lifecycle:
- *   opened ──(trace joins / degraded window)──► activity (last_activity_at = arrival time)
- *     │  ├─ root cause service matches an open incident opened within GROUP_WINDOW_S ─► grouped (child)
- *     │  └─ ALERT_MIN_TRACES traces, or entry point failing > ALERT_ENTRY_ERROR_RATE ─► paged
- *     └─ no activity for INCIDENT_RESOLVE_AFTER_S, or (degradation) 2 healthy windows ─► resolved
+ *   opened ──(trace joins / degraded window)──► activity (last_activity_at = arrival time; a child's
+ *     │                                          activity is its parent's too)
+ *     │  ├─ root cause service matches an open top-level incident opened within GROUP_WINDOW_S, one of
+ *     │  │  the two a degradation ─► grouped (child: parent_id, group_reason; never pages)
+ *     │  └─ error/slow: ALERT_MIN_TRACES traces, or its entry point (the failed root span's endpoint)
+ *     │     failed > ALERT_ENTRY_ERROR_RATE of its requests in the minute before, and its first report
+ *     │     is stored (the page carries the root cause) ─► paged
+ *     │     degradation: once its report named the root cause (grouping first) ─► paged
+ *     └─ no activity for INCIDENT_RESOLVE_AFTER_S, or (degradation) 2 healthy passes of the
+ *        watcher in a row ─► resolved (a "resolved" notification when it paged)
  *   a trace or degradation of a resolved fingerprint opens a new incident: recurred (previous_id)
+ *
+ * The parent chosen is the candidate that already paged, else the earliest (created_at, id); an incident
+ * with children is never grouped itself. Grouping of one root service is serialised by an advisory lock,
+ * so two incidents grouping at once cannot pick each other.
  *
  * This file does no alerting itself (alerts are the pipeline's): a transition that must notify calls
  * the caller's incident_notifier_t inside its transaction. Any thread, with the caller's connection. */
@@ -88,6 +98,12 @@ typedef struct {
 int incident_rows_join_trace(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
                              const incident_trace_in_t *in, incident_trace_out_t *out, char *err,
                              size_t errlen);
+
+/* Pages the incident of a report just stored for `trace_id` when it qualifies (the page waits for the
+ * first report: see incident_rows_join_trace). Its own transaction; a no-op when it paged already, is
+ * grouped or does not qualify yet. Returns 0 or -1. */
+int incident_rows_page_due(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
+                           long long id, const char *trace_id);
 
 /* Marks the incident's report written (report_state 'ready'). Inside the caller's transaction. 0 or -1. */
 int incident_rows_report_ready(PGconn *c, long long id);

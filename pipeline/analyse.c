@@ -138,12 +138,18 @@ static json_t *write_report(analyser_t *a, PGconn *pg, rca_result_t *res, analys
     return r;
 }
 
-/* Queues the alert of a stored report when its incident paged (incident_alerts.h): the incident's own page
- * is queued by its transition (common/incident_rows.h), in the transaction that joined the trace. Returns
- * 0, or -1 when the alert could not be stored. */
-static int alert_report(const alerts_t *al, PGconn *pg, long long incident, long long analysis_id)
+/* After a report is stored: pages its incident when it qualifies (common/incident_rows.h; the page waits
+ * for the first report and queues it along), then queues this report's alert when the incident paged
+ * (incident_alerts.h). Both deduplicated, so a re-delivered job may call this again. Returns 0, or -1
+ * when the page or an alert could not be stored. */
+static int alert_report(analyser_t *a, PGconn *pg, long long incident, long long analysis_id,
+                        const char *trace_id)
 {
-    return incident_alerts_report(al, pg, incident, analysis_id);
+    incident_policy_t pol;
+    incident_policy_init(&pol, a->shared->cfg);
+    incident_notifier_t nt = incident_alerts_notifier(a->shared->alerts);
+    if (incident_rows_page_due(pg, &pol, &nt, incident, trace_id) != 0) return -1;
+    return incident_alerts_report(a->shared->alerts, pg, incident, analysis_id);
 }
 
 int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analyse_outcome_t *out, char *err,
@@ -247,7 +253,7 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
         if (rc != 0) snprintf(err, errlen, "alerts of job %s not queued", req->job_id);
         goto out;
     }
-    if (alert_report(a->shared->alerts, pg, inc.id, id) != 0) {
+    if (alert_report(a, pg, inc.id, id, req->trace_id) != 0) {
         /* the analysis is stored: the redelivered job queues the alerts again (analyse_realert) */
         snprintf(err, errlen, "analysis %lld stored, its alerts not queued", id);
         goto out;
@@ -265,10 +271,10 @@ out:
 
 int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id)
 {
-    if (a->shared->alerts == NULL || job_id == NULL) return 0;
+    if (job_id == NULL) return 0; /* alerts off: the page (paged_at, its event) is still recorded */
     const char *p[] = {job_id};
     PGresult *r = PQexecParams(pg,
-                               "SELECT a.incident_id, a.id FROM analyses a WHERE a.job_id = $1 "
+                               "SELECT a.incident_id, a.id, a.trace_id FROM analyses a WHERE a.job_id = $1 "
                                "AND a.incident_id IS NOT NULL",
                                1, NULL, p, NULL, NULL, 0);
     int rc = -1;
@@ -278,8 +284,8 @@ int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id)
     }
     rc = 0;
     if (PQntuples(r) == 0) goto out; /* no analysis, or one of no incident: nothing to announce */
-    rc = alert_report(a->shared->alerts, pg, strtoll(PQgetvalue(r, 0, 0), NULL, 10),
-                      strtoll(PQgetvalue(r, 0, 1), NULL, 10));
+    rc = alert_report(a, pg, strtoll(PQgetvalue(r, 0, 0), NULL, 10), strtoll(PQgetvalue(r, 0, 1), NULL, 10),
+                      PQgetvalue(r, 0, 2));
 out:
     PQclear(r);
     return rc;

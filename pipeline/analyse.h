@@ -48,9 +48,10 @@ typedef struct {
  * -1 when they could not be queued, though the analysis is stored. */
 int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analyse_outcome_t *out, char *err,
                   size_t errlen);
-/* Queues again the alerts of the analysis stored by queue job `job_id` (a job delivered again after
- * its analysis was stored, perhaps not its alerts); deduplicated, so alerts already queued are not
- * queued twice. Returns 0 (also when alerts are off or the job stored nothing), or -1. */
+/* Does again what follows the analysis stored by queue job `job_id` (a job delivered again after its
+ * analysis was stored, perhaps not what followed): pages its incident when due (common/incident_rows.h)
+ * and queues the report's alert when the incident paged; deduplicated, so nothing is paged or queued
+ * twice. Returns 0 (also when the job stored nothing), or -1. */
 int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id);
 void analyse_outcome_dispose(analyse_outcome_t *o);
 

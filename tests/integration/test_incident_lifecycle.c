@@ -249,15 +249,18 @@ START_TEST(paging_waits_for_min_traces_and_an_incident_resolving_before_it_quali
 }
 END_TEST
 
-/* Degradation watcher settings for the tests below: 10 s window after a 20 s baseline, judged each second. */
-#define DEGRADE_ENV "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=10", "DEGRADE_BASELINE_S=20"
+/* Degradation watcher settings for the tests below: a 15 s window after a 30 s baseline, judged each
+ * second. The spans of degrade_payment() keep the window degraded for 9 s after they are sent, room
+ * enough for a loaded machine to store them and run a pass. */
+#define DEGRADE_ENV "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=15", "DEGRADE_BASELINE_S=30"
+#define DEGRADE_SPAN_S 45 /* window + baseline: what one pass looks at */
 
 /* payment POST /charge: a healthy baseline, then a slow and failing window just now. Returns now. */
 static long long degrade_payment(void)
 {
     long long now = now_ns();
-    send_spans("payment", "POST /charge", 30, now - 28 * NS_PER_S, NS_PER_S / 2, 10000000, NULL);
-    send_spans("payment", "POST /charge", 30, now - 7 * NS_PER_S, NS_PER_S / 5, 400000000, "com.acme.SlowDb");
+    send_spans("payment", "POST /charge", 40, now - 44 * NS_PER_S, NS_PER_S * 7 / 10, 10000000, NULL);
+    send_spans("payment", "POST /charge", 30, now - 6 * NS_PER_S, NS_PER_S / 6, 400000000, "com.acme.SlowDb");
     return now;
 }
 
@@ -285,9 +288,9 @@ START_TEST(a_degradation_resolves_after_two_healthy_windows_and_its_recurrence_p
     ck_assert_str_eq(detail, "2 consecutive healthy windows of payment POST /charge");
     free(detail);
     wait_received("resolved", d1, 10);
-    /* the same endpoint degrades again, against a healthy baseline (the first episode out of the 30 s the
+    /* the same endpoint degrades again, against a healthy baseline (the first episode out of what the
      * watcher looks at): a new incident, linked, with its own page and report */
-    while (now_ns() < t0 + 31 * NS_PER_S)
+    while (now_ns() < t0 + (DEGRADE_SPAN_S + 1) * NS_PER_S)
         usleep(200 * 1000);
     degrade_payment();
     snprintf(
@@ -352,7 +355,7 @@ int main(void)
 {
     Suite *s = suite_create("incident_lifecycle");
     TCase *tc = tcase_create("lifecycle");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 150);
     tcase_add_test(tc,
                    a_quiet_incident_resolves_by_the_timer_its_page_is_resolved_and_a_recurrence_is_linked);
     tcase_add_test(tc, paging_waits_for_min_traces_and_an_incident_resolving_before_it_qualifies_never_pages);
