@@ -191,7 +191,8 @@ static int page_try(PGconn *c, const incident_policy_t *pol, const incident_noti
                          .kind = PQgetvalue(r, 0, 0),
                          .title = PQgetvalue(r, 0, 1),
                          .service = value_or_null(r, 0, degradation ? 3 : 2),
-                         .endpoint = value_or_null(r, 0, 4)};
+                         .endpoint = value_or_null(r, 0, 4),
+                         .severity = !degradation && why ? "critical" : "error"};
     if (nt && nt->fn && nt->fn(nt->ctx, c, &n) != 0) rc = -1;
 out:
     PQclear(r);

@@ -62,6 +62,10 @@ typedef struct {
     long long id;
     const char *kind; /* error, slow, degradation */
     const char *title, *service, *endpoint;
+    /* of a page: "critical" when an error incident's entry point is failing past ALERT_ENTRY_ERROR_RATE,
+     * "error" otherwise (degradations included: two signals agreed); destinations filter on it
+     * (min_severity). NULL for a resolution. */
+    const char *severity;
 } incident_note_t;
 
 /* Called inside the transition's transaction with its connection. Returns 0, or -1 to roll the

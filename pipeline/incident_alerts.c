@@ -55,6 +55,8 @@ static int notify(void *ctx, PGconn *c, const incident_note_t *n)
         snprintf(key, sizeof(key), "incident:%lld", n->id);
         payload = alerts_incident_payload(n->id, n->title, n->service);
     }
+    /* the page's severity, which each destination's min_severity filters on */
+    if (payload && n->severity) json_object_set_new(payload, "severity", json_string(n->severity));
     int rc = alerts_enqueue(alerts, c, kind, key, payload, -1);
     json_decref(payload);
     /* a page that comes after the report (the third trace) brings the report along */

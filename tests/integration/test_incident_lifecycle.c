@@ -175,6 +175,10 @@ START_TEST(a_quiet_incident_resolves_by_the_timer_its_page_is_resolved_and_a_rec
     detail = pg_text(c, "SELECT detail FROM incident_events WHERE incident_id = 1 AND kind = 'paged'");
     ck_assert_msg(strstr(detail, "entry point payment POST /charge failed 100%"), "paged: %s", detail);
     free(detail);
+    /* a failing entry point is the critical page (destinations filter on it with min_severity) */
+    detail = pg_text(c, "SELECT payload->>'severity' FROM alert_deliveries WHERE dedup_key = 'incident:1'");
+    ck_assert_str_eq(detail, "critical");
+    free(detail);
     /* the same cause again: a new incident, linked to the one it recurs */
     send_failure("com.acme.DbTimeoutException");
     ck_assert_int_eq(
@@ -226,6 +230,11 @@ START_TEST(paging_waits_for_min_traces_and_an_incident_resolving_before_it_quali
              "SELECT detail FROM incident_events WHERE incident_id = %ld AND kind = 'paged'", a);
     char *detail = pg_text(c, sql);
     ck_assert_str_eq(detail, "3 traces reached ALERT_MIN_TRACES (3)");
+    free(detail);
+    snprintf(sql, sizeof(sql),
+             "SELECT payload->>'severity' FROM alert_deliveries WHERE dedup_key = 'incident:%ld'", a);
+    detail = pg_text(c, sql);
+    ck_assert_str_eq(detail, "error");
     free(detail);
     /* B had one trace and goes quiet: it resolves without ever paging, so nothing is sent about it */
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM incidents WHERE id = %ld AND status = 'resolved'", b);
