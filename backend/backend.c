@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Bytes of parsed rows allowed to wait for the writers before ingest answers 503. */
 #define MAX_QUEUE_BYTES (64u * 1024 * 1024)
@@ -23,6 +24,13 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     httpd_send_text(req, 200, "text/plain; version=0.0.4", out.data ? out.data : "", out.len);
     buf_dispose(&out);
     return 0;
+}
+
+static void free_query_pools(backend_t *b)
+{
+    if (b->write_pool != b->pool) workpool_free(b->write_pool);
+    workpool_free(b->pool);
+    b->pool = b->write_pool = NULL;
 }
 
 int backend_start(backend_t *b, char *err, size_t errlen)
@@ -52,6 +60,13 @@ int backend_start(backend_t *b, char *err, size_t errlen)
     static const leader_duty_t duties[] = {LEADER_RETENTION, LEADER_DEBOUNCE};
     b->leader = leader_start(b->cfg.ingest_database_url, b->cfg.instance_id, b->cfg.leader_takeover_s, duties,
                              sizeof(duties) / sizeof(*duties));
+    /* reads may go to a replica; the few writes need the primary, on their own small pool */
+    if (strcmp(b->cfg.query_write_database_url, b->cfg.query_database_url) == 0) {
+        b->write_pool = b->pool;
+    } else {
+        b->write_pool = workpool_create(1, b->cfg.query_write_database_url, b->cfg.redis_url, b);
+        workpool_set_max_queue(b->write_pool, b->cfg.query_max_queue);
+    }
     b->health = health_start(b->cfg.query_database_url, b->cfg.redis_url); /* /ready */
     health_set_leader(b->health, b->leader);
     b->debounce = debounce_create(&b->cfg, &b->stats, b->leader);
@@ -59,7 +74,8 @@ int backend_start(backend_t *b, char *err, size_t errlen)
                                .database_url = b->cfg.ingest_database_url,
                                .max_queue_bytes = MAX_QUEUE_BYTES,
                                .stats = &b->stats,
-                               .debounce = b->debounce};
+                               .debounce = b->debounce,
+                               .hourly_partitions = b->cfg.partition_hourly};
     b->writer = ingest_writer_create(&wo);
     b->ingest.cfg = &b->cfg;
     b->ingest.writer = b->writer;
@@ -70,11 +86,13 @@ int backend_start(backend_t *b, char *err, size_t errlen)
     ingest_http_register(b->http, &b->ingest);
     b->query.cfg = &b->cfg;
     b->query.pool = b->pool;
+    b->query.write_pool = b->write_pool;
     query_api_register(b->http, &b->query);
+    query_replication_register(b->http, &b->query);
     if (httpd_start(b->http, err, errlen) != 0) {
         ingest_writer_free(b->writer);
         debounce_free(b->debounce);
-        workpool_free(b->pool);
+        free_query_pools(b);
         health_stop(b->health);
         leader_stop(b->leader);
         httpd_free(b->http);
@@ -85,7 +103,7 @@ int backend_start(backend_t *b, char *err, size_t errlen)
         httpd_stop(b->http);
         ingest_writer_free(b->writer);
         debounce_free(b->debounce);
-        workpool_free(b->pool);
+        free_query_pools(b);
         health_stop(b->health);
         leader_stop(b->leader);
         httpd_free(b->http);
@@ -103,7 +121,7 @@ void backend_stop(backend_t *b)
     ingest_grpc_stop(b->grpc);
     retention_stop(b->retention);
     debounce_free(b->debounce);
-    workpool_free(b->pool);
+    free_query_pools(b);
     health_stop(b->health);
     leader_stop(b->leader); /* after its duties stopped; frees the locks for the other backends */
     httpd_free(b->http);

@@ -19,8 +19,9 @@
 typedef struct {
     config_t cfg;
     httpd_t *http;
-    workpool_t *pool; /* query API */
-    health_t *health; /* the cached readiness probe */
+    workpool_t *pool;       /* query API reads (QUERY_DATABASE_URL: may be a replica) */
+    workpool_t *write_pool; /* its writes (QUERY_WRITE_DATABASE_URL, the primary); `pool` when the same */
+    health_t *health;       /* the cached readiness probe */
     ingest_stats_t stats;
     debounce_t *debounce;
     ingest_writer_t *writer;

@@ -98,6 +98,7 @@ static int touch_triples(debounce_t *d, redisContext *c, const char **triples, s
     redisReply *r = redisCommandArgv(c, (int)argc, argv, NULL);
     int ok = r && r->type != REDIS_REPLY_ERROR;
     if (r && r->type == REDIS_REPLY_ERROR) log_error("debounce touch: %s", r->str);
+    redisx_reply_failed(c, r); /* a demoted master (READONLY): reconnect to the new one next time */
     freeReplyObject(r);
     free(argv);
     return ok ? 0 : -1;
@@ -299,11 +300,14 @@ static void *scheduler_main(void *arg)
             continue;
         }
         if (!db_ensure(&pg, d->cfg->ingest_database_url)) continue;
-        if (!redisx_ensure(&rc, d->cfg->redis_url, REDIS_TIMEOUT_MS)) {
+        int reconnected = 0;
+        if (!redisx_ensure_fresh(&rc, d->cfg->redis_url, REDIS_TIMEOUT_MS, &reconnected)) {
             atomic_store(&d->stats->redis_up, 0);
             atomic_store(&d->resync_needed, 1);
             continue;
         }
+        /* a new connection may reach a new master (a failover) that lacks the last unreplicated touches */
+        if (reconnected) atomic_store(&d->resync_needed, 1);
         atomic_store(&d->stats->redis_up, 1);
         if (resync_requested(d, rc)) atomic_store(&d->resync_needed, 1);
         if (atomic_exchange(&d->resync_needed, 0) && resync(d, pg, rc) != 0) {

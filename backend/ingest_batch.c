@@ -16,6 +16,8 @@ void ingest_batch_init(ingest_batch_t *b, ingest_kind_t kind, size_t max_copy_by
     buf_init(&b->resources, max_copy_bytes);
     buf_init(&b->scratch[0], max_copy_bytes);
     buf_init(&b->scratch[1], max_copy_bytes);
+    for (size_t i = 0; i < sizeof(b->redacted) / sizeof(*b->redacted); i++)
+        buf_init(&b->redacted[i], max_copy_bytes);
     b->min_ns = RFC3339_MIN_NS;
     b->max_ns = RFC3339_MAX_NS;
 }
@@ -24,6 +26,7 @@ void ingest_batch_init_limited(ingest_batch_t *b, ingest_kind_t kind, const inge
 {
     ingest_batch_init(b, kind, limits->max_copy_bytes);
     ingest_batch_set_window(b, limits->min_ns, limits->max_ns);
+    b->redact = limits->redact;
 }
 
 ingest_limits_t ingest_limits_of(size_t max_records, size_t max_copy_bytes, int retention_days,
@@ -31,7 +34,7 @@ ingest_limits_t ingest_limits_of(size_t max_records, size_t max_copy_bytes, int 
 {
     int64_t today = now_ns - now_ns % INGEST_NS_PER_DAY;
     ingest_limits_t l = {max_records, max_copy_bytes, today - (int64_t)retention_days * INGEST_NS_PER_DAY,
-                         now_ns + (int64_t)max_future_s * 1000000000LL};
+                         now_ns + (int64_t)max_future_s * 1000000000LL, 0};
     if (l.min_ns < RFC3339_MIN_NS) l.min_ns = RFC3339_MIN_NS;
     if (l.max_ns > RFC3339_MAX_NS) l.max_ns = RFC3339_MAX_NS;
     return l;
@@ -39,7 +42,7 @@ ingest_limits_t ingest_limits_of(size_t max_records, size_t max_copy_bytes, int 
 
 ingest_limits_t ingest_limits_default(size_t max_records, size_t max_copy_bytes)
 {
-    return (ingest_limits_t){max_records, max_copy_bytes, RFC3339_MIN_NS, RFC3339_MAX_NS};
+    return (ingest_limits_t){max_records, max_copy_bytes, RFC3339_MIN_NS, RFC3339_MAX_NS, 0};
 }
 
 void ingest_batch_set_window(ingest_batch_t *b, int64_t min_ns, int64_t max_ns)
@@ -60,6 +63,8 @@ void ingest_batch_dispose(ingest_batch_t *b)
     buf_dispose(&b->resources);
     buf_dispose(&b->scratch[0]);
     buf_dispose(&b->scratch[1]);
+    for (size_t i = 0; i < sizeof(b->redacted) / sizeof(*b->redacted); i++)
+        buf_dispose(&b->redacted[i]);
     free(b->days);
     free(b->error_traces);
     free(b->resource_hashes);

@@ -53,8 +53,10 @@ typedef struct {
     int64_t min_ns, max_ns; /* acceptance window of record times (ingest_batch_set_window) */
     size_t rejected;        /* records refused one by one (OTLP partial success) */
     ingest_err_t first_rejection;
-    buf_t scratch[2]; /* the record layer's working buffers, reused from record to record */
-    int64_t *days;    /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
+    buf_t scratch[2];  /* the record layer's working buffers, reused from record to record */
+    int redact;        /* REDACT_AT_INGEST: free text and attribute strings are stored redacted */
+    buf_t redacted[4]; /* the record layer's redacted copies of one record's texts (when `redact`) */
+    int64_t *days;     /* distinct UTC day numbers (ns / INGEST_NS_PER_DAY) of the rows' times */
     size_t ndays;
     char (*error_traces)[INGEST_TRACE_ID_LEN + 1]; /* distinct trace ids carrying an error signal */
     size_t nerror_traces;
@@ -86,9 +88,10 @@ typedef struct {
     size_t max_records;
     size_t max_copy_bytes;
     int64_t min_ns, max_ns; /* [min_ns, max_ns) */
+    int redact;             /* REDACT_AT_INGEST: store texts redacted (redact.h); 0 by default */
 } ingest_limits_t;
 
-/* ingest_batch_init() then the window of `limits`. */
+/* ingest_batch_init() then the window and the redaction of `limits`. */
 void ingest_batch_init_limited(ingest_batch_t *b, ingest_kind_t kind, const ingest_limits_t *limits);
 /* The limits of one request under the configuration: at most max_records records and max_copy_bytes of
  * rows, times from the start of the oldest day retention keeps (retention_days before today, UTC) to

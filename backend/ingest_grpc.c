@@ -92,6 +92,7 @@ static void on_export(void *ctx, grpcd_call_t *call, const uint8_t *msg, size_t 
     ingest_limits_t limits =
         ingest_limits_of((size_t)cfg->max_batch_records, (size_t)cfg->max_body_bytes * 4, cfg->retention_days,
                          cfg->ingest_max_future_s, now_ms() * 1000000LL);
+    limits.redact = cfg->redact_at_ingest;
     if (ingest_otlp_proto_limited(m->kind, msg, len, &limits, &job->batch, &err) != 0) {
         free(job);
         atomic_fetch_add(&g->stats->batches_rejected[m->kind], 1);

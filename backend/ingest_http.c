@@ -247,6 +247,7 @@ static int on_ingest(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     ingest_limits_t limits =
         ingest_limits_of((size_t)cfg->max_batch_records, max_body * 4, cfg->retention_days,
                          cfg->ingest_max_future_s, now_ms() * 1000000LL);
+    limits.redact = cfg->redact_at_ingest;
     int rc = parse(route, &form, body, len, &limits, &job->batch, &err);
     buf_dispose(&plain);
     if (rc != 0) {

@@ -5,6 +5,9 @@
 #include "hash.h"
 #include "jcanon.h"
 #include "jwrite.h"
+#include "redact.h"
+
+#include <jansson.h>
 
 #include <math.h>
 #include <stdarg.h>
@@ -122,6 +125,78 @@ static int canon_object(istr_t in, int must_be_object, buf_t *out, const char *p
     return 0;
 }
 
+/* ---------------- redaction at ingest (REDACT_AT_INGEST) ---------------- */
+/* With b->redact set, every free text and every string inside attributes, bodies, events and links is
+ * stored as redact.h (the one module that decides what is secret) rewrites it, and identities are
+ * hashed on that stored form, so a re-send of the same record is still the same record. Limits are
+ * checked on the text as sent (the 400 names what the client sent); a redacted text may be a little
+ * longer (redact_bound). */
+
+/* The text to store for `s`: `s` itself, or (when redacting) its redacted copy in `tmp`, which must
+ * outlive the use of *out. Returns 0, or -1 (413) when `tmp`'s cap would be exceeded. */
+static int stored_text(const ingest_batch_t *b, istr_t s, buf_t *tmp, istr_t *out, ingest_err_t *err)
+{
+    *out = s;
+    if (!b->redact || s.s == NULL || s.n == 0) return 0;
+    buf_reset(tmp);
+    if (redact_append(tmp, s.s, s.n) != 0) {
+        buf_reset(tmp);
+        return too_big(err);
+    }
+    *out = (istr_t){tmp->data ? tmp->data : "", tmp->len};
+    return 0;
+}
+
+/* A JSON value as jansson reads it; integers past 64 bits (which jcanon keeps as digits) are read as
+ * doubles rather than refused. NULL when unreadable (not expected: the text was validated). */
+static json_t *load_any(const char *text, size_t n)
+{
+    json_error_t e;
+    json_t *v = json_loadb(text, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    if (v == NULL) v = json_loadb(text, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
+    return v;
+}
+
+/* The JSON text `in` (n bytes) with every string redacted (redact_json: keys that name a secret lose
+ * their whole value), dumped compact into `out` (reset first), canonical again when `canonical`.
+ * Returns 0, or -1 with err (400 naming prefix.field when unreadable, 413 when over the cap). */
+static int redact_json_text(const char *in, size_t n, int canonical, buf_t *out, const char *prefix,
+                            const char *field, ingest_err_t *err)
+{
+    buf_reset(out);
+    json_t *v = load_any(in, n);
+    if (v == NULL) return fail(err, 400, prefix, field, "could not be read for redaction");
+    json_t *clean = redact_json(v);
+    json_decref(v);
+    char *text = json_dumps(clean, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(clean);
+    int rc = -1;
+    if (text == NULL) {
+        rc = fail(err, 400, prefix, field, "could not be written after redaction");
+    } else if (canonical) {
+        const char *why = NULL;
+        int c = jcanon(text, strlen(text), INGEST_MAX_DEPTH, out, &why);
+        rc = c == 0    ? 0
+             : c == -2 ? too_big(err)
+                       : fail(err, 400, prefix, field, "%s after redaction", why ? why : "malformed");
+    } else {
+        rc = buf_append(out, text, strlen(text)) != 0 ? too_big(err) : 0;
+    }
+    free(text);
+    return rc;
+}
+
+/* Redacts, in place, the canonical JSON in `canon` (using `tmp`); nothing when the batch does not
+ * redact or the value is an empty object. */
+static int redact_canon(const ingest_batch_t *b, buf_t *canon, buf_t *tmp, const char *prefix,
+                        const char *field, ingest_err_t *err)
+{
+    if (!b->redact || (canon->len == 2 && memcmp(canon->data, "{}", 2) == 0)) return 0;
+    if (redact_json_text(canon->data, canon->len, 1, tmp, prefix, field, err) != 0) return -1;
+    buf_reset(canon);
+    return buf_append(canon, tmp->data, tmp->len) != 0 ? too_big(err) : 0;
+}
+
 /* ---------------- COPY columns ---------------- */
 
 static int col_text(buf_t *c, const char *s, size_t n, char sep)
@@ -184,7 +259,9 @@ int ingest_record_resource(ingest_batch_t *b, ingest_resource_t *r, const char *
     istr_t service;
     if (service_of(r->service, r, prefix, "attributes.service.name", err, &service) != 0) return -1;
     buf_t *canon = &b->scratch[0];
-    if (canon_object(r->attributes, 1, canon, prefix, "attributes", err) != 0) return -1;
+    if (canon_object(r->attributes, 1, canon, prefix, "attributes", err) != 0 ||
+        redact_canon(b, canon, &b->redacted[0], prefix, "attributes", err) != 0)
+        return -1;
     hash128_state_t h;
     hash128_init(&h);
     hash_istr(&h, service);
@@ -294,6 +371,26 @@ static int col_list(buf_t *c, const ingest_list_t *l, char sep)
                : 0;
 }
 
+/* The JSON array to store for a list (events or links): NULL when stored as it is (col_list), else
+ * its redacted text in `out`, built through `tmp`. */
+static int stored_list(const ingest_batch_t *b, const ingest_list_t *l, buf_t *tmp, buf_t *out,
+                       const buf_t **stored, const char *prefix, const char *field, ingest_err_t *err)
+{
+    *stored = NULL;
+    if (!b->redact || l == NULL || l->count == 0) return 0;
+    buf_reset(tmp);
+    if (buf_append(tmp, l->json.data, l->json.len) != 0 || buf_append_char(tmp, ']') != 0)
+        return too_big(err);
+    if (redact_json_text(tmp->data, tmp->len, 0, out, prefix, field, err) != 0) return -1;
+    *stored = out;
+    return 0;
+}
+
+static int col_stored_list(buf_t *c, const ingest_list_t *l, const buf_t *stored, char sep)
+{
+    return stored ? col_text(c, stored->data, stored->len, sep) : col_list(c, l, sep);
+}
+
 /* ---------------- spans ---------------- */
 
 static const char *kind_name(int kind)
@@ -321,22 +418,29 @@ int ingest_record_span(ingest_batch_t *b, const ingest_span_t *s, const char *co
         return fail(err, 400, prefix, names[SF_END], "%s is before %s", names[SF_END], names[SF_START]);
     buf_t *attrs = &b->scratch[0];
     if (canon_object(s->attributes, 1, attrs, prefix, names[SF_ATTRIBUTES], err) != 0) return -1;
+    istr_t msg = s->status_message.s && s->status_message.n ? s->status_message : ISTR_NONE, name;
+    const buf_t *events, *links;
+    if (redact_canon(b, attrs, &b->scratch[1], prefix, names[SF_ATTRIBUTES], err) ||
+        stored_text(b, msg, &b->redacted[0], &msg, err) ||
+        stored_text(b, s->name, &b->redacted[1], &name, err) ||
+        stored_list(b, s->events, &b->scratch[1], &b->redacted[2], &events, prefix, names[SF_EVENTS], err) ||
+        stored_list(b, s->links, &b->scratch[1], &b->redacted[3], &links, prefix, names[SF_LINKS], err))
+        return -1;
     int has_parent = is_hex_id(s->parent_span_id, 16);
     const char *kind = kind_name(s->kind);
-    istr_t msg = s->status_message.s && s->status_message.n ? s->status_message : ISTR_NONE;
     istr_t ts = s->trace_state.s && s->trace_state.n ? s->trace_state : ISTR_NONE;
     buf_t *c = &b->copy;
     size_t mark = c->len;
     if (col_text(c, s->trace_id, 32, '\t') || col_text(c, s->span_id, 16, '\t') ||
         (has_parent ? col_text(c, s->parent_span_id, 16, '\t') : col_null(c, '\t')) ||
-        col_istr(c, service, '\t') || col_istr(c, s->name, '\t') ||
+        col_istr(c, service, '\t') || col_istr(c, name, '\t') ||
         (kind ? col_text(c, kind, strlen(kind), '\t') : col_null(c, '\t')) || col_i64(c, s->start_ns, '\t') ||
         col_i64(c, s->end_ns, '\t') || col_i64(c, s->status, '\t') || col_istr(c, msg, '\t') ||
-        col_text(c, attrs->data, attrs->len, '\t') || col_list(c, s->events, '\t') ||
+        col_text(c, attrs->data, attrs->len, '\t') || col_stored_list(c, s->events, events, '\t') ||
         col_resource(c, s->resource, '\t') || col_scope(c, s->scope) || col_istr(c, ts, '\t') ||
-        (s->flags ? col_i64(c, s->flags, '\t') : col_null(c, '\t')) || col_list(c, s->links, '\t') ||
-        col_i64(c, s->dropped_attributes, '\t') || col_i64(c, s->dropped_events, '\t') ||
-        col_i64(c, s->dropped_links, '\n')) {
+        (s->flags ? col_i64(c, s->flags, '\t') : col_null(c, '\t')) ||
+        col_stored_list(c, s->links, links, '\t') || col_i64(c, s->dropped_attributes, '\t') ||
+        col_i64(c, s->dropped_events, '\t') || col_i64(c, s->dropped_links, '\n')) {
         rewind_to(c, mark);
         return too_big(err);
     }
@@ -401,6 +505,12 @@ int ingest_record_log(ingest_batch_t *b, const ingest_log_t *l, const char *cons
     buf_t *attrs = &b->scratch[0], *body = &b->scratch[1];
     if (canon_object(l->attributes, 1, attrs, prefix, names[LF_ATTRIBUTES], err) != 0) return -1;
     if (l->body.s && canon_object(l->body, 0, body, prefix, names[LF_BODY], err) != 0) return -1;
+    istr_t message, stack = l->stack_trace.s && l->stack_trace.n ? l->stack_trace : ISTR_NONE;
+    if (redact_canon(b, attrs, &b->redacted[2], prefix, names[LF_ATTRIBUTES], err) ||
+        (l->body.s && redact_canon(b, body, &b->redacted[2], prefix, names[LF_BODY], err)) ||
+        stored_text(b, l->message, &b->redacted[0], &message, err) ||
+        stored_text(b, stack, &b->redacted[1], &stack, err))
+        return -1;
     /* Identity: what every format can say of a log line (not the level's spelling, the scope or the
      * resource's other attributes), so one line re-sent through another route is the same record. */
     hash128_state_t h;
@@ -409,19 +519,18 @@ int ingest_record_log(ingest_batch_t *b, const ingest_log_t *l, const char *cons
     hash_istr(&h, service);
     unsigned char sev = (unsigned char)l->severity;
     hash128_update(&h, &sev, 1);
-    hash_istr(&h, l->message);
+    hash_istr(&h, message);
     hash_text(&h, l->trace_id, strlen(l->trace_id));
     hash_text(&h, l->span_id, strlen(l->span_id));
-    hash_istr(&h, l->stack_trace.s && l->stack_trace.n ? l->stack_trace : ISTR_NONE);
+    hash_istr(&h, stack);
     hash_text(&h, attrs->data, attrs->len);
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
-    istr_t stack = l->stack_trace.s && l->stack_trace.n ? l->stack_trace : ISTR_NONE;
     istr_t event_name = l->event_name.s && l->event_name.n ? l->event_name : ISTR_NONE;
     buf_t *c = &b->copy;
     size_t mark = c->len;
     if (col_i64(c, ts, '\t') || col_istr(c, service, '\t') || col_istr(c, level, '\t') ||
-        col_i64(c, l->severity, '\t') || col_istr(c, l->message, '\t') || col_id(c, l->trace_id, '\t') ||
+        col_i64(c, l->severity, '\t') || col_istr(c, message, '\t') || col_id(c, l->trace_id, '\t') ||
         col_id(c, l->span_id, '\t') || col_istr(c, stack, '\t') ||
         col_text(c, attrs->data, attrs->len, '\t') || col_text(c, hex, 32, '\t') ||
         col_resource(c, l->resource, '\t') || col_scope(c, l->scope) ||
@@ -535,7 +644,9 @@ int ingest_record_metric(ingest_batch_t *b, const ingest_metric_t *m, const char
     if (m->start_ns < 0 || (m->start_ns && m->start_ns > m->ts_ns))
         return fail(err, 400, prefix, names[MF_START], "start is after the point's time");
     buf_t *labels = &b->scratch[0], *hist = &b->scratch[1];
-    if (canon_object(m->labels, 1, labels, prefix, names[MF_LABELS], err) != 0) return -1;
+    if (canon_object(m->labels, 1, labels, prefix, names[MF_LABELS], err) != 0 ||
+        redact_canon(b, labels, &b->redacted[0], prefix, names[MF_LABELS], err) != 0)
+        return -1;
     int shape = hist_json(m, hist, prefix, names[MF_BUCKETS], err);
     if (shape == -1) return -1;
     if (shape == -2) return too_big(err);
@@ -583,20 +694,24 @@ int ingest_record_change(ingest_batch_t *b, const ingest_change_t *e, const char
         check_str(e->description, INGEST_MAX_DESCRIPTION, 0, 1, prefix, names[EF_DESCRIPTION], err))
         return -1;
     buf_t *meta = &b->scratch[0];
-    if (canon_object(e->meta, 1, meta, prefix, names[EF_META], err) != 0) return -1;
+    istr_t description;
+    if (canon_object(e->meta, 1, meta, prefix, names[EF_META], err) != 0 ||
+        redact_canon(b, meta, &b->redacted[0], prefix, names[EF_META], err) != 0 ||
+        stored_text(b, e->description, &b->redacted[1], &description, err) != 0)
+        return -1;
     hash128_state_t h;
     hash128_init(&h);
     hash128_update(&h, &e->ts_ns, sizeof(e->ts_ns));
     hash_istr(&h, e->service);
     hash_istr(&h, e->type);
-    hash_istr(&h, e->description);
+    hash_istr(&h, description);
     hash_text(&h, meta->data, meta->len);
     char hex[33];
     hash128_hex(hash128_final(&h), hex);
     buf_t *c = &b->copy;
     size_t mark = c->len;
     if (col_i64(c, e->ts_ns, '\t') || col_istr(c, e->service, '\t') || col_istr(c, e->type, '\t') ||
-        col_istr(c, e->description, '\t') || col_text(c, meta->data, meta->len, '\t') ||
+        col_istr(c, description, '\t') || col_text(c, meta->data, meta->len, '\t') ||
         col_text(c, hex, 32, '\n')) {
         rewind_to(c, mark);
         return too_big(err);

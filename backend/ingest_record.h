@@ -3,6 +3,8 @@
  * ingest_record_*(), which alone
  *   - checks limits (lengths, times, ids) and the acceptance window of times,
  *   - puts attributes into canonical JSON (keys sorted at every level, compact, numbers normalised),
+ *   - with REDACT_AT_INGEST (the batch's `redact`), replaces secrets (redact.h) in free texts and in
+ *     every string of attributes, bodies, events and links before anything is hashed or stored,
  *   - computes the record's identity (spans: trace, span and start; logs, metric points and change
  *     events: a content hash over canonical fields), and
  *   - appends the record's COPY row to the batch (ingest_batch.h; columns listed there).

@@ -232,9 +232,10 @@ static int ensure_partitions(writer_thread_t *t, ingest_job_t **jobs, size_t n, 
             gmtime_r(&secs, &tm);
             char date[16];
             strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-            const char *params[] = {date};
-            PGresult *r =
-                PQexecParams(t->pg, "SELECT ensure_raw_partitions($1::date)", 1, NULL, params, NULL, NULL, 0);
+            /* one call per day either way: an hourly day gets its 24 partitions at once (012) */
+            const char *params[] = {date, t->w->opts.hourly_partitions ? "true" : "false"};
+            PGresult *r = PQexecParams(t->pg, "SELECT ensure_raw_partitions($1::date, $2::boolean)", 2, NULL,
+                                       params, NULL, NULL, 0);
             int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
             if (!ok) snprintf(err, errlen, "partition %s: %s", date, PQerrorMessage(t->pg));
             PQclear(r);

@@ -42,6 +42,7 @@ typedef struct {
     size_t max_queue_bytes;
     ingest_stats_t *stats; /* borrowed */
     debounce_t *debounce;  /* borrowed */
+    int hourly_partitions; /* PARTITION_INTERVAL=hour: new raw partitions cover an hour, not a day */
 } ingest_writer_opts_t;
 
 ingest_writer_t *ingest_writer_create(const ingest_writer_opts_t *opts);

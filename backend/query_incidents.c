@@ -14,6 +14,8 @@ static const char list_sql[] =
     "WITH page AS ("
     "  SELECT id, kind, status, title, root_service, root_operation, exception_type, first_seen, last_seen,"
     "         trace_count, services, endpoints, sample_trace_id, report_state, fingerprint,"
+    "         parent_id, previous_id, paged_at, resolved_at,"
+    "         (SELECT count(*) FROM incidents k WHERE k.parent_id = incidents.id) AS children,"
     "         (extract(epoch FROM last_seen) * 1000000)::bigint AS last_seen_us"
     "  FROM incidents"
     "  WHERE ($1::text IS NULL OR status = $1)"
@@ -65,7 +67,21 @@ static const char one_sql[] =
     "     FROM analyses a WHERE a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1),"
     "  'traces', (SELECT coalesce(json_agg(t.trace_id ORDER BY t.added_at DESC), '[]'::json)"
     "     FROM (SELECT trace_id, added_at FROM incident_traces WHERE incident_id = i.id"
-    "           ORDER BY added_at DESC LIMIT 100) t))::text "
+    "           ORDER BY added_at DESC LIMIT 100) t),"
+    /* the lifecycle (issue 15): its timeline, the incident it is grouped under, the ones grouped under
+     * it, and the resolved one it recurs */
+    "  'events', (SELECT coalesce(json_agg(json_build_object('kind', e.kind, 'at', e.at, 'detail', e.detail)"
+    "       ORDER BY e.at, e.id), '[]'::json) FROM incident_events e WHERE e.incident_id = i.id),"
+    "  'parent', (SELECT json_build_object('id', p.id, 'title', p.title, 'kind', p.kind, 'status', p.status,"
+    "       'root_service', p.root_service, 'created_at', p.created_at) FROM incidents p WHERE p.id = "
+    "i.parent_id),"
+    "  'related', (SELECT coalesce(json_agg(json_build_object('id', k.id, 'title', k.title, 'kind', k.kind,"
+    "       'status', k.status, 'root_service', k.root_service, 'created_at', k.created_at, 'group_reason',"
+    "       k.group_reason) ORDER BY k.created_at, k.id), '[]'::json) FROM incidents k WHERE k.parent_id = "
+    "i.id),"
+    "  'previous', (SELECT json_build_object('id', p.id, 'title', p.title, 'last_activity_at',"
+    "       p.last_activity_at, 'resolved_at', p.resolved_at) FROM incidents p WHERE p.id = "
+    "i.previous_id))::text "
     "FROM incidents i WHERE i.id = $1::bigint";
 
 static int on_one(void *ctx, h2o_req_t *req, const httpd_match_t *m)
@@ -206,5 +222,6 @@ void query_api_register(httpd_t *h, query_api_t *q)
     httpd_route(h, "GET", "/query/dead-letters", keys, on_dead_letters, q);
     query_more_register(h, q);
     query_admin_register(h, q);
+    query_alerts_register(h, q);
     query_dashboard_register(h, q);
 }

@@ -2,6 +2,7 @@
  * (all read-only), feedback (the one write the dashboard makes) and rerun (ADMIN key). */
 #include "alloc.h"
 #include "db.h"
+#include "incident_rows.h"
 #include "query_api.h"
 #include "query_params.h"
 #include "query_sql.h"
@@ -287,27 +288,97 @@ static int on_anomalies(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     return 0;
 }
 
-/* GET /query/incidents/{id}/suspects: change events suspected by the latest analysis. */
+/* GET /query/incidents/{id}/suspects: the change events suspected by the latest analysis, best first
+ * (suspects_by_confidence(), migration 011), each with its id ("suspect:<n>", what feedback names), its
+ * confidence and its evidence sentence. */
 static int on_suspects(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     char id[24];
     if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
     static const char sql[] =
-        "SELECT json_build_object('incident_id', i.id, 'suspects', coalesce((SELECT a.evidence->'suspects' "
-        "FROM "
-        "analyses a WHERE a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1), '[]'::jsonb), "
-        "'note', CASE WHEN coalesce(jsonb_array_length((SELECT a.evidence->'suspects' FROM analyses a WHERE "
-        "a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1)), 0) = 0 THEN 'no change event "
-        "in the 10 minutes before explains this incident' END)::text FROM incidents i WHERE i.id = "
-        "$1::bigint";
+        "SELECT json_build_object('incident_id', i.id, 'analysis_id', a.id, 'suspects', coalesce((SELECT "
+        "jsonb_agg(r.suspect || jsonb_build_object('id', 'suspect:' || r.idx, 'rank', r.rank) ORDER BY "
+        "r.rank) "
+        "FROM suspects_by_confidence(a.evidence->'suspects') r), '[]'::jsonb), "
+        "'note', CASE WHEN NOT EXISTS (SELECT 1 FROM suspects_by_confidence(a.evidence->'suspects')) THEN "
+        "'no change event in the 10 minutes before explains this incident' END)::text "
+        "FROM incidents i LEFT JOIN LATERAL (SELECT a.id, a.evidence FROM analyses a WHERE a.incident_id = "
+        "i.id "
+        "ORDER BY a.created_at DESC, a.id DESC LIMIT 1) a ON true WHERE i.id = $1::bigint";
     query_sql_t s = {
         .sql = sql, .nparams = 1, .params = {id}, .not_found = "no such incident", .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;
 }
 
-/* POST /query/incidents/{id}/feedback {"verdict":"right"|"wrong","true_service"?,"comment"?} */
+/* The fields a feedback body may hold; any other is refused by name. */
+static const char *const feedback_fields[] = {"verdict", "true_service",      "true_cause", "comment",
+                                              "suspect", "suspect_was_cause", NULL};
+
+/* Checks a feedback body. Returns the bad field's path (and why), or NULL when it is valid; *suspect gets
+ * the named suspect's index (-1: none). */
+static const char *feedback_invalid(json_t *b, long *suspect, const char **why)
+{
+    *suspect = -1;
+    if (!json_is_object(b)) return *why = "expected a JSON object", "";
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v)
+    {
+        int known = 0;
+        for (int i = 0; feedback_fields[i] && !known; i++)
+            known = !strcmp(key, feedback_fields[i]);
+        if (!known)
+            return *why = "unknown field (known: verdict, true_service, true_cause, comment, suspect, "
+                          "suspect_was_cause)",
+                   key;
+    }
+    const char *verdict = json_string_value(json_object_get(b, "verdict"));
+    if (!verdict || (strcmp(verdict, "right") && strcmp(verdict, "wrong")))
+        return *why = "expected \"right\" or \"wrong\"", "verdict";
+    static const struct {
+        const char *name;
+        size_t max;
+    } texts[] = {{"true_service", 256}, {"true_cause", 1024}, {"comment", 4096}};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_t *t = json_object_get(b, texts[i].name);
+        if (t && !json_is_null(t) && (!json_is_string(t) || json_string_length(t) > texts[i].max))
+            return *why = texts[i].max == 256    ? "expected a string of at most 256 bytes"
+                          : texts[i].max == 1024 ? "expected a string of at most 1024 bytes"
+                                                 : "expected a string of at most 4096 bytes",
+                   texts[i].name;
+    }
+    json_t *sus = json_object_get(b, "suspect"), *was = json_object_get(b, "suspect_was_cause");
+    if (sus && !json_is_null(sus)) {
+        const char *sv = json_string_value(sus);
+        char *end = NULL;
+        long n =
+            sv && !strncmp(sv, "suspect:", 8) && sv[8] >= '0' && sv[8] <= '9' ? strtol(sv + 8, &end, 10) : -1;
+        if (n < 0 || n > 10000 || !end || *end)
+            return *why = "expected a suspect id \"suspect:<n>\" (GET /query/incidents/{id}/suspects)",
+                   "suspect";
+        *suspect = n;
+    }
+    if (was && !json_is_null(was) && !json_is_boolean(was))
+        return *why = "expected true or false", "suspect_was_cause";
+    if (*suspect >= 0 && !json_is_boolean(was))
+        return *why = "required with suspect: was that suspect the cause (true or false)?",
+               "suspect_was_cause";
+    if (*suspect < 0 && json_is_boolean(was)) return *why = "given without a suspect to judge", "suspect";
+    return NULL;
+}
+
+static const char *opt_text(json_t *b, const char *field)
+{
+    return json_string_value(json_object_get(b, field));
+}
+
+/* POST /query/incidents/{id}/feedback {"verdict": "right"|"wrong", "true_service"?, "true_cause"?,
+ * "comment"?, "suspect"?: "suspect:<n>", "suspect_was_cause"?: bool} judges the latest analysis: its
+ * named root cause (verdict, true_service), and optionally one of its suspects (whether it was the
+ * cause). 201 with the stored row; 404 when the incident, or the named suspect in
+ * its latest analysis, does not exist. */
 static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
@@ -315,55 +386,62 @@ static int on_feedback(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     if (!qp_known(req, NULL) || !qp_path_id(req, m->params[0], "id", id, sizeof(id))) return 0;
     json_error_t jerr;
     json_t *b = json_loadb(req->entity.base, req->entity.len, 0, &jerr);
-    const char *verdict = json_string_value(json_object_get(b, "verdict"));
-    json_t *ts = json_object_get(b, "true_service"), *cm = json_object_get(b, "comment");
-    const char *bad = NULL, *why = NULL;
-    if (!json_is_object(b))
-        bad = "", why = "expected a JSON object";
-    else if (!verdict || (strcmp(verdict, "right") && strcmp(verdict, "wrong")))
-        bad = "verdict", why = "expected \"right\" or \"wrong\"";
-    else if (ts && !json_is_null(ts) && (!json_is_string(ts) || json_string_length(ts) > 256))
-        bad = "true_service", why = "expected a string of at most 256 bytes";
-    else if (cm && !json_is_null(cm) && (!json_is_string(cm) || json_string_length(cm) > 4096))
-        bad = "comment", why = "expected a string of at most 4096 bytes";
+    long suspect;
+    const char *why = NULL, *bad = feedback_invalid(b, &suspect, &why);
     if (bad) {
         httpd_send_error(req, 400, "invalid", why, bad);
         json_decref(b);
         return 0;
     }
+    char idx[24];
+    snprintf(idx, sizeof(idx), "%ld", suspect);
+    json_t *was = json_object_get(b, "suspect_was_cause");
     static const char sql[] =
-        "WITH f AS (INSERT INTO feedback (incident_id, analysis_id, verdict, true_service, comment) SELECT "
-        "i.id, "
-        "(SELECT a.id FROM analyses a WHERE a.incident_id = i.id ORDER BY a.created_at DESC, a.id DESC LIMIT "
-        "1), "
-        "$2, $3, $4 FROM incidents i WHERE i.id = $1::bigint RETURNING *) SELECT row_to_json(f)::text FROM f";
+        "WITH a AS (SELECT a.id, a.evidence->'suspects' AS sus FROM analyses a WHERE a.incident_id = "
+        "$1::bigint "
+        "  ORDER BY a.created_at DESC, a.id DESC LIMIT 1), "
+        "f AS (INSERT INTO feedback (incident_id, analysis_id, verdict, true_service, true_cause, comment, "
+        "  suspect_index, suspect_was_cause) SELECT i.id, (SELECT id FROM a), $2, $3, $4, $5, $6::int, "
+        "  $7::boolean FROM incidents i WHERE i.id = $1::bigint AND ($6::int IS NULL OR EXISTS (SELECT 1 "
+        "FROM "
+        "  a, suspects_by_confidence(a.sus) r WHERE r.idx = $6::int)) RETURNING *) "
+        "SELECT row_to_json(f)::text "
+        "FROM f";
     query_sql_t s = {.sql = sql,
-                     .nparams = 4,
-                     .params = {id, verdict, json_is_string(ts) ? json_string_value(ts) : NULL,
-                                json_is_string(cm) ? json_string_value(cm) : NULL},
-                     .not_found = "no such incident",
+                     .nparams = 7,
+                     .params = {id, opt_text(b, "verdict"), opt_text(b, "true_service"),
+                                opt_text(b, "true_cause"), opt_text(b, "comment"), suspect >= 0 ? idx : NULL,
+                                json_is_boolean(was) ? (json_is_true(was) ? "true" : "false") : NULL},
+                     .not_found = "no such incident, or no such suspect in its latest analysis "
+                                  "(GET /query/incidents/{id}/suspects lists them)",
                      .read_only = 0,
                      .created = 1};
-    query_sql_submit(q->pool, req, m, &s);
+    query_sql_submit(q->write_pool, req, m, &s); /* a write: the primary, even when reads use a replica */
     json_decref(b);
     return 0;
 }
 
-/* GET /query/accuracy: share of labelled incidents whose named root cause was right, overall and by kind. */
+/* GET /query/accuracy: share of labelled incidents whose named root cause was right, overall and by
+ * kind; and "suspects": of the labelled incidents with suspects (suspect_labels, migration 011), how
+ * often the top suspect was the cause ("top1"), over those where that is known, overall and by the top
+ * suspect's type. */
 static int on_accuracy(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     query_api_t *q = ctx;
     if (!qp_known(req, NULL)) return 0;
     static const char sql[] =
         "WITH last AS (SELECT DISTINCT ON (incident_id) incident_id, verdict FROM feedback ORDER BY "
-        "incident_id, "
-        "created_at DESC, id DESC) SELECT json_build_object('labelled', count(*), 'right', count(*) FILTER "
-        "(WHERE "
-        "verdict = 'right'), 'accuracy', CASE WHEN count(*) > 0 THEN round(avg((verdict = 'right')::int), 4) "
-        "END, "
+        "incident_id, created_at DESC, id DESC), "
+        "sl AS (SELECT * FROM suspect_labels WHERE top_cause IS NOT NULL) "
+        "SELECT json_build_object('labelled', count(*), 'right', count(*) FILTER (WHERE verdict = 'right'), "
+        "'accuracy', CASE WHEN count(*) > 0 THEN round(avg((verdict = 'right')::int), 4) END, "
         "'by_kind', coalesce((SELECT json_object_agg(kind, acc) FROM (SELECT i.kind, round(avg((l.verdict = "
         "'right')::int), 4) AS acc FROM last l JOIN incidents i ON i.id = l.incident_id GROUP BY i.kind) k), "
-        "'{}'::json))::text FROM last";
+        "'{}'::json), "
+        "'suspects', (SELECT json_build_object('labelled', count(*), 'top1_right', count(*) FILTER (WHERE "
+        "top_cause), 'top1_accuracy', CASE WHEN count(*) > 0 THEN round(avg(top_cause::int), 4) END, "
+        "'by_type', coalesce((SELECT json_object_agg(t, acc) FROM (SELECT coalesce(top_type, '?') AS t, "
+        "round(avg(top_cause::int), 4) AS acc FROM sl GROUP BY 1) x), '{}'::json)) FROM sl))::text FROM last";
     query_sql_t s = {.sql = sql, .nparams = 0, .read_only = 1};
     query_sql_submit(q->pool, req, m, &s);
     return 0;
@@ -399,32 +477,18 @@ static void rerun_run(httpd_job_t *hjob, worker_t *w)
     rerun_job_t *j = (rerun_job_t *)hjob;
     j->status = 503;
     if (!db_ensure(&w->pg, w->database_url)) goto out;
-    const char *p[] = {j->id};
-    /* a degradation has no failing trace: its report is a window ranking, which the pipeline's
-     * degradation runner writes again for an incident sent back to 'pending' */
-    PGresult *r = PQexecParams(w->pg,
-                               "WITH d AS (UPDATE incidents SET report_state = 'pending', updated_at = now() "
-                               "  WHERE id = $1::bigint AND kind = 'degradation' RETURNING id) "
-                               "SELECT i.sample_trace_id, i.kind, EXISTS (SELECT 1 FROM d) FROM incidents i "
-                               "WHERE i.id = $1::bigint",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        goto out;
-    }
-    if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 2), "t") == 0) {
+    incident_rerun_t rr;
+    if (incident_rows_rerun(w->pg, j->id, &rr) != 0) goto out;
+    if (rr.window) {
         snprintf(j->trace, sizeof(j->trace), "window");
         j->status = 202;
-        PQclear(r);
         goto out;
     }
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+    if (!rr.found || rr.sample[0] == 0) {
         j->status = 404;
-        PQclear(r);
         goto out;
     }
-    snprintf(j->trace, sizeof(j->trace), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    snprintf(j->trace, sizeof(j->trace), "%s", rr.sample);
     if (!redisx_ensure(&w->redis, w->redis_url, 2000)) goto out;
     redisReply *x = redisCommand(
         w->redis, "XADD %s" QUEUE_STREAM_SUFFIX " * " QUEUE_FIELD_TRACE_ID " %s " QUEUE_FIELD_FORCE " 1",
@@ -461,7 +525,7 @@ static int on_rerun(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     }
     j->prefix = q->cfg->redis_prefix;
     httpd_job_attach(&j->super, req, m->request_id, rerun_done);
-    if (workpool_submit(q->pool, &j->super, rerun_run) != 0) {
+    if (workpool_submit(q->write_pool, &j->super, rerun_run) != 0) { /* updates incidents: the primary */
         httpd_job_detach(&j->super);
         query_sql_busy(req);
         free(j);

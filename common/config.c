@@ -1,5 +1,6 @@
 /* The one table of environment variables (name, default, meaning, type, bounds) and its validation. */
 #include "config.h"
+#include "alert_dest.h"
 #include "alloc.h"
 #include "cors.h"
 #include "leader.h"
@@ -53,11 +54,21 @@ static const var_spec_t vars[] = {
     {"QUERY_DATABASE_URL", "", T_OPT_URL, CFG_BACKEND, OFF(query_database_url), 0, 0,
      "PostgreSQL URI of the query API and /ready (role prodsentinel_query: SELECT, feedback); "
      "empty: DATABASE_URL"},
+    {"QUERY_WRITE_DATABASE_URL", "", T_OPT_URL, CFG_BACKEND, OFF(query_write_database_url), 0, 0,
+     "PostgreSQL URI of the query API's few writes (feedback, rerun) as prodsentinel_query: the primary when "
+     "QUERY_DATABASE_URL points at a read replica; empty: QUERY_DATABASE_URL"},
     {"PIPELINE_DATABASE_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(pipeline_database_url), 0, 0,
      "PostgreSQL URI of the pipeline (role prodsentinel_pipeline: SELECT, analysis writes); "
      "empty: DATABASE_URL"},
     {"REDIS_URL", "redis://127.0.0.1:6379/0", T_URL, ALL, OFF(redis_url), 0, 0,
      "Redis URI (redis://[:password@]host:port[/db])"},
+    {"REDIS_SENTINELS", "", T_STRING, ALL, OFF(redis_sentinels), 0, 0,
+     "comma-separated host:port of Redis Sentinels: the master named REDIS_MASTER_NAME is found through them "
+     "and followed across failovers (REDIS_URL then gives only the password and database); empty: "
+     "REDIS_URL's "
+     "server"},
+    {"REDIS_MASTER_NAME", "prodsentinel", T_STRING, ALL, OFF(redis_master_name), 0, 0,
+     "the master's name in Sentinel (sentinel monitor <name> ...), with REDIS_SENTINELS"},
     {"REDIS_PREFIX", "ps:", T_STRING, ALL, OFF(redis_prefix), 0, 0,
      "prefix of every Redis key (queue, debounce)"},
     {"BIND_ADDR", LISTEN_DEFAULT_ADDR, T_ADDR, ALL | CFG_FAKE, OFF(bind_addr), 0, 0,
@@ -78,8 +89,8 @@ static const var_spec_t vars[] = {
      "failed authentications from one client address (IPv6: one /64) per minute; past it every request "
      "needing a key gets 429 (gRPC: RESOURCE_EXHAUSTED) until the minute ends; 0: no limit"},
     {"TLS_CERT_FILE", "", T_FILE, ALL, OFF(edge.tls_cert_file), 0, 0,
-     "PEM certificate chain: the HTTP listeners speak HTTPS only (set with TLS_KEY_FILE; gRPC stays "
-     "cleartext); empty: plain HTTP"},
+     "PEM certificate chain: the HTTP listeners speak HTTPS only and the OTLP/gRPC listener TLS with ALPN "
+     "h2 (set with TLS_KEY_FILE); empty: plain HTTP and h2c"},
     {"TLS_KEY_FILE", "", T_FILE, ALL, OFF(edge.tls_key_file), 0, 0, "PEM private key of TLS_CERT_FILE"},
     {"PIPELINE_PORT", "8001", T_INT, CFG_PIPELINE, OFF(pipeline_port), 1, 65535,
      "HTTP port of the pipeline (health, /debug/analyze)"},
@@ -129,6 +140,13 @@ static const var_spec_t vars[] = {
      "at ingest (400, or counted as rejected in OTLP's partialSuccess)"},
     {"INGEST_MAX_FUTURE_S", "600", T_INT, CFG_BACKEND, OFF(ingest_max_future_s), 0, 31536000,
      "records stamped more than this many seconds ahead of now are refused at ingest"},
+    {"REDACT_AT_INGEST", "0", T_INT, CFG_BACKEND, OFF(redact_at_ingest), 0, 1,
+     "1: secrets (the patterns of redaction, as for LLM prompts and alerts) are replaced before storage in "
+     "log messages, bodies and stack traces, span names and status messages, and every string of "
+     "attributes, events and links (identities are computed on the redacted form); 0: stored as sent"},
+    {"PARTITION_INTERVAL", "day", T_STRING, CFG_BACKEND, OFF(partition_interval), 0, 0,
+     "size of the raw telemetry partitions the backend creates: day, or hour (high volume: smaller "
+     "partitions to vacuum, index and drop; a day already partitioned keeps its layout)"},
     {"VISIBILITY_TIMEOUT_MS", "60000", T_INT, CFG_PIPELINE, OFF(visibility_timeout_ms), 100, 86400000,
      "a job whose worker stopped renewing its claim (it renews every third of this while it works) goes "
      "to another worker after this long"},
@@ -158,8 +176,15 @@ static const var_spec_t vars[] = {
      "folder of numbered SQL files"},
     {"FRONTEND_DIR", "frontend/dist", T_STRING, CFG_BACKEND, OFF(frontend_dir), 0, 0,
      "built dashboard served at / (skipped when absent)"},
+    /* alert destinations (pipeline/alerts.h, common/alert_dest.h) */
     {"ALERT_WEBHOOKS", "", T_WEBHOOKS, CFG_PIPELINE, OFF(alert_webhooks), 0, 0,
-     "comma-separated webhook URLs, each optionally prefixed slack: (Slack-compatible) or json: (plain)"},
+     "comma-separated alert destinations [type:]target[;min_severity=LEVEL][;name=ID], type json (default), "
+     "slack, teams, alertmanager (target: URL) or pagerduty (target: routing key)"},
+    {"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", T_URL, CFG_PIPELINE,
+     OFF(pagerduty_events_url), 0, 0, "where pagerduty: destinations post (PagerDuty Events API v2)"},
+    {"PUBLIC_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(public_url), 0, 0,
+     "the dashboard's address as users reach it (https://host[:port]): alert links are absolute under it; "
+     "empty: relative links (/#/incident/N)"},
     {"ALERT_MIN_CONFIDENCE", "0", T_FRACTION, CFG_PIPELINE, OFF(alert_min_confidence), 0, 0,
      "report alerts below this confidence (0..1) are not sent"},
     {"ALERT_RETRY_BASE_MS", "1000", T_INT, CFG_PIPELINE, OFF(alert_retry_base_ms), 10, 600000,
@@ -175,6 +200,15 @@ static const var_spec_t vars[] = {
      "that died or lost PostgreSQL moves to another instance within this many seconds"},
     {"RETENTION_PERIOD_S", "3600", T_INT, CFG_BACKEND, OFF(retention_period_s), 1, 86400,
      "how often the retention duty drops old raw partitions (one backend runs it at a time)"},
+    {"INCIDENT_RESOLVE_AFTER_S", "1800", T_INT, CFG_PIPELINE, OFF(incident_resolve_after_s), 1, 2592000,
+     "an incident with no new trace (or degraded window) for this long resolves (by arrival time)"},
+    {"GROUP_WINDOW_S", "600", T_INT, CFG_PIPELINE, OFF(group_window_s), 0, 86400,
+     "incidents whose root cause is the same service opened this close together join one parent (0: never)"},
+    {"ALERT_MIN_TRACES", "3", T_INT, CFG_PIPELINE, OFF(alert_min_traces), 1, 1000000,
+     "a new error incident pages once it has this many traces (or see ALERT_ENTRY_ERROR_RATE)"},
+    {"ALERT_ENTRY_ERROR_RATE", "0.5", T_FRACTION, CFG_PIPELINE, OFF(alert_entry_error_rate), 0, 0,
+     "a new error incident pages at once when its entry point failed more than this share of its requests "
+     "in the minute before"},
     {"BACKEND_URL", "http://127.0.0.1:8000", T_URL, CFG_FAKE, OFF(backend_url), 0, 0,
      "where the fake services send their telemetry"},
 };
@@ -193,9 +227,15 @@ static int url_ok(const char *v)
 
 /* Variables holding secrets: API keys (each key of the list), LLM_API_KEY when set, and the password of each
  * database URL when it has one. */
-static const char *const secret_vars[] = {
-    "DATABASE_URL",    "INGEST_DATABASE_URL", "QUERY_DATABASE_URL", "PIPELINE_DATABASE_URL",
-    "INGEST_API_KEYS", "READ_API_KEYS",       "ADMIN_API_KEY",      "LLM_API_KEY"};
+static const char *const secret_vars[] = {"DATABASE_URL",
+                                          "INGEST_DATABASE_URL",
+                                          "QUERY_DATABASE_URL",
+                                          "PIPELINE_DATABASE_URL",
+                                          "QUERY_WRITE_DATABASE_URL",
+                                          "INGEST_API_KEYS",
+                                          "READ_API_KEYS",
+                                          "ADMIN_API_KEY",
+                                          "LLM_API_KEY"};
 
 static int is_secret(const char *name)
 {
@@ -331,21 +371,15 @@ static int load_one(config_t *cfg, const var_spec_t *s, char *err, size_t errlen
             *(char **)field = NULL;
             return 0;
         }
-        char *copy = xstrdup(v), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            const char *u = tok;
-            if (strncmp(u, "slack:", 6) == 0)
-                u += 6;
-            else if (strncmp(u, "json:", 5) == 0)
-                u += 5;
-            if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-                snprintf(err, errlen, "%s: an entry is not an http(s) URL (entries are [slack:|json:]URL)",
-                         s->name);
-                free(copy);
-                return -1;
-            }
+        alert_dest_t *d = xcalloc(ALERT_DEST_MAX, sizeof(*d));
+        int n;
+        char why[200];
+        int rc = alert_dest_parse(v, d, &n, why, sizeof(why));
+        free(d);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: %s", s->name, why);
+            return -1;
         }
-        free(copy);
         *(char **)field = xstrdup(v);
         return 0;
     }
@@ -413,9 +447,55 @@ static int host_is_loopback(const char *url)
     return strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0 || strncmp(h, "localhost", 9) == 0;
 }
 
+/* With REDIS_SENTINELS, replaces cfg->redis_url by the redis+sentinel:// target of redisx.h, keeping
+ * REDIS_URL's password and database. */
+static int apply_sentinels(config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->redis_sentinels == NULL || cfg->redis_sentinels[0] == '\0') return 0;
+    const char *s = cfg->redis_sentinels;
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, ",");
+        const char *colon = memchr(p, ':', n);
+        size_t digits = colon ? strspn(colon + 1, "0123456789") : 0;
+        if (n == 0 || colon == NULL || colon == p || digits == 0 || colon + 1 + digits != p + n ||
+            atoi(colon + 1) > 65535 || memchr(p, '/', n) || memchr(p, '@', n)) {
+            snprintf(err, errlen, "REDIS_SENTINELS: expected host:port[,host:port...]");
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    const char *m = cfg->redis_master_name;
+    if (m[0] == '\0' || strcspn(m, "/@, ") != strlen(m)) {
+        snprintf(err, errlen, "REDIS_MASTER_NAME: expected a name without '/', '@', ',' or spaces");
+        return -1;
+    }
+    if (strncmp(cfg->redis_url, "redis://", 8) != 0) {
+        snprintf(err, errlen,
+                 "REDIS_URL: expected redis://... (with REDIS_SENTINELS it gives the password and db)");
+        return -1;
+    }
+    const char *rest = cfg->redis_url + 8;
+    const char *at = strchr(rest, '@');
+    int auth_len = at ? (int)(at + 1 - rest) : 0;
+    const char *db = strchr(at ? at : rest, '/');
+    db = db && db[1] ? db + 1 : "0";
+    size_t len = strlen("redis+sentinel://") + (size_t)auth_len + strlen(s) + strlen(m) + strlen(db) + 3;
+    char *url = xmalloc(len);
+    snprintf(url, len, "redis+sentinel://%.*s%s/%s/%s", auth_len, rest, s, m, db);
+    free(cfg->redis_url);
+    cfg->redis_url = url;
+    return 0;
+}
+
 /* Rules between the pipeline's variables. */
 static int check_pipeline(const config_t *cfg, char *err, size_t errlen)
 {
+    const char *web[] = {"PAGERDUTY_EVENTS_URL", cfg->pagerduty_events_url, "PUBLIC_URL", cfg->public_url};
+    for (int i = 0; i < 4; i += 2)
+        if (web[i + 1] && strncmp(web[i + 1], "http://", 7) != 0 && strncmp(web[i + 1], "https://", 8) != 0) {
+            snprintf(err, errlen, "%s: not an http(s) URL", web[i]);
+            return -1;
+        }
     const char *u = cfg->llm_base_url;
     if (u && strncmp(u, "http://", 7) == 0 && !host_is_loopback(u) && !cfg->llm_allow_insecure) {
         snprintf(
@@ -465,6 +545,10 @@ static int check_backend(const config_t *cfg, char *err, size_t errlen)
                  cfg->debounce_quiet_ms);
         return -1;
     }
+    if (strcmp(cfg->partition_interval, "day") != 0 && strcmp(cfg->partition_interval, "hour") != 0) {
+        snprintf(err, errlen, "PARTITION_INTERVAL: \"%s\" is not day or hour", cfg->partition_interval);
+        return -1;
+    }
     if (cfg->otlp_http_port != 0 && cfg->otlp_http_port == cfg->backend_port) {
         snprintf(err, errlen, "OTLP_HTTP_PORT: %d is BACKEND_PORT already (0 disables it)",
                  cfg->otlp_http_port);
@@ -494,7 +578,10 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
     char **role_urls[] = {&cfg->ingest_database_url, &cfg->query_database_url, &cfg->pipeline_database_url};
     for (size_t i = 0; i < sizeof(role_urls) / sizeof(*role_urls); i++)
         if (*role_urls[i] == NULL && cfg->database_url) *role_urls[i] = xstrdup(cfg->database_url);
-    if ((program & ALL) && check_instance(cfg, err, errlen) != 0) {
+    if (cfg->query_write_database_url == NULL && cfg->query_database_url)
+        cfg->query_write_database_url = xstrdup(cfg->query_database_url);
+    if ((program & ALL) && (check_instance(cfg, err, errlen) != 0 ||
+                            (cfg->redis_url && apply_sentinels(cfg, err, errlen) != 0))) {
         config_dispose(cfg);
         return -1;
     }
@@ -504,17 +591,34 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen)
         config_dispose(cfg);
         return -1;
     }
+    cfg->partition_hourly = cfg->partition_interval && strcmp(cfg->partition_interval, "hour") == 0;
     return 0;
 }
 
 void config_dispose(config_t *cfg)
 {
     if (cfg == NULL) return;
-    char **strings[] = {&cfg->database_url,       &cfg->redis_url,         &cfg->redis_prefix,
-                        &cfg->llm_base_url,       &cfg->llm_api_key,       &cfg->llm_model,
-                        &cfg->migrations_dir,     &cfg->frontend_dir,      &cfg->backend_url,
-                        &cfg->alert_webhooks,     &cfg->bind_addr,         &cfg->cors_allowed_origins,
-                        &cfg->edge.tls_cert_file, &cfg->edge.tls_key_file, &cfg->instance_id};
+    char **strings[] = {&cfg->database_url,
+                        &cfg->redis_url,
+                        &cfg->redis_prefix,
+                        &cfg->llm_base_url,
+                        &cfg->llm_api_key,
+                        &cfg->llm_model,
+                        &cfg->migrations_dir,
+                        &cfg->frontend_dir,
+                        &cfg->backend_url,
+                        &cfg->alert_webhooks,
+                        &cfg->bind_addr,
+                        &cfg->cors_allowed_origins,
+                        &cfg->edge.tls_cert_file,
+                        &cfg->edge.tls_key_file,
+                        &cfg->query_write_database_url,
+                        &cfg->redis_sentinels,
+                        &cfg->redis_master_name,
+                        &cfg->partition_interval,
+                        &cfg->instance_id,
+                        &cfg->pagerduty_events_url,
+                        &cfg->public_url};
     for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -24,7 +24,14 @@ typedef struct {
     char *ingest_database_url;   /* the backend's writers and debounce; DATABASE_URL when unset */
     char *query_database_url;    /* the backend's query API and /ready; DATABASE_URL when unset */
     char *pipeline_database_url; /* everything the pipeline does; DATABASE_URL when unset */
-    char *redis_url;
+    /* Scale-out (issue 16): the query API's writes on the primary while its reads may use a replica, and
+     * Redis through Sentinel. */
+    char *query_write_database_url; /* feedback and rerun; QUERY_DATABASE_URL when unset */
+    char *redis_sentinels;          /* host:port,...; NULL: REDIS_URL names the server itself */
+    char *redis_master_name;        /* the master's name in Sentinel */
+    char *partition_interval;       /* PARTITION_INTERVAL: "day" or "hour" */
+    int partition_hourly;           /* 1 when partition_interval is "hour" */
+    char *redis_url;    /* the Redis target of redisx.h: REDIS_URL, or redis+sentinel://... with sentinels */
     char *redis_prefix; /* namespace of every Redis key we use */
     char *bind_addr;    /* IPv4 or IPv6 literal every listener binds (HTTP and gRPC) */
     int backend_port;
@@ -57,6 +64,7 @@ typedef struct {
     int request_timeout_ms;
     int retention_days;
     int ingest_max_future_s; /* with retention_days: the accepted range of record times */
+    int redact_at_ingest;    /* 1: texts and attribute strings are stored redacted (redact.h) */
     int visibility_timeout_ms;
     int max_attempts;
     int max_spans_per_trace;      /* analysis and /query/traces: a larger trace is sampled or paged */
@@ -71,7 +79,9 @@ typedef struct {
     char *migrations_dir;
     char *frontend_dir;
     char *backend_url;           /* where fake services send telemetry */
-    char *alert_webhooks;        /* comma-separated [slack:|json:]URL; NULL: no alerts */
+    char *alert_webhooks;        /* alert destinations (common/alert_dest.h syntax); NULL: no alerts */
+    char *pagerduty_events_url;  /* where pagerduty: destinations post */
+    char *public_url;            /* the dashboard's address for absolute alert links; NULL: relative */
     double alert_min_confidence; /* alerts below this report confidence are not sent */
     int alert_rate_per_min;      /* per destination */
     int alert_retry_base_ms;     /* backoff: this times 2^attempts */
@@ -79,6 +89,11 @@ typedef struct {
     char *instance_id;      /* this process in /ready, /metrics, logs; default "<hostname>-<pid>" */
     int leader_takeover_s;  /* a dead holder's singleton duties move to another instance within this */
     int retention_period_s; /* how often the retention duty runs */
+    /* incident lifecycle (common/incident_rows.h) */
+    int incident_resolve_after_s;  /* an incident with no new trace or degraded window this long resolves */
+    int group_window_s;            /* incidents of one root service opened this close are grouped */
+    int alert_min_traces;          /* a new error incident pages once it has this many traces... */
+    double alert_entry_error_rate; /* ...or at once when its entry point fails more than this share */
 } config_t;
 
 /* Loads every variable the program (a CFG_* mask) reads. Returns 0, or -1 with one line in `err`

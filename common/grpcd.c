@@ -103,6 +103,7 @@ grpcd_t *grpcd_create(const grpcd_options_t *o, char *err, size_t errlen)
     s->listen_fd = s->epoll_fd = s->event_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    if (grpcd_tls_create(s, o->edge, err, errlen) != 0) goto fail;
     if (open_listener(s, o->bind ? o->bind : "127.0.0.1", err, errlen) != 0) goto fail;
     s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -144,6 +145,7 @@ void grpcd_conn_close(conn_t *c)
 {
     grpcd_t *s = c->srv;
     grpcd_conn_session_close(c);
+    grpcd_tls_conn_free(c);
     if (c->fd >= 0) close(c->fd); /* also leaves the epoll set */
     if (c->counted_peer) peerlimit_conn_close(s->peers, (struct sockaddr *)&c->peer);
     if (c->prev)
@@ -168,8 +170,13 @@ static int out_pending(const conn_t *c)
 static int conn_update_events(conn_t *c)
 {
     uint32_t want = 0;
-    if (nghttp2_session_want_read(c->session)) want |= EPOLLIN;
-    if (nghttp2_session_want_write(c->session) || out_pending(c)) want |= EPOLLOUT;
+    if (c->handshaking) {
+        want = c->tls_want; /* HTTP/2 waits for the handshake */
+    } else {
+        if (nghttp2_session_want_read(c->session)) want |= EPOLLIN;
+        if (nghttp2_session_want_write(c->session) || out_pending(c)) want |= EPOLLOUT;
+        if (c->ssl && c->tls_want == EPOLLIN && out_pending(c)) want |= EPOLLIN; /* a write waits to read */
+    }
     if (want == 0) return -1;
     if (c->fd < 0 || want == c->events) return 0;
     struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -197,12 +204,17 @@ static int fill_out(conn_t *c)
 
 int grpcd_conn_flush(conn_t *c)
 {
+    if (c->handshaking) { /* our SETTINGS wait in the session until the handshake is done */
+        int h = grpcd_tls_handshake(c);
+        if (h < 0) return -1;
+        if (h == 0) return conn_update_events(c);
+    }
     for (;;) {
         if (!out_pending(c)) {
             if (fill_out(c) != 0) return -1;
             if (!out_pending(c)) break;
         }
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = grpcd_conn_send(c, c->out.data + c->out_off, c->out.len - c->out_off);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break; /* EPOLLOUT resumes */
@@ -269,6 +281,10 @@ static void accept_all(grpcd_t *s)
         }
         c->peer = peer;
         c->counted_peer = 1;
+        if (grpcd_tls_conn_start(c) != 0) {
+            grpcd_conn_close(c);
+            continue;
+        }
         atomic_fetch_add(&s->count.connections_accepted, 1);
         flush_or_close(c); /* our SETTINGS */
     }
@@ -278,8 +294,8 @@ static void accept_all(grpcd_t *s)
 static int conn_read(conn_t *c)
 {
     uint8_t buf[READ_CHUNK];
-    for (int i = 0; i < READS_PER_EVENT; i++) {
-        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+    for (int i = 0; i < READS_PER_EVENT || (c->ssl && SSL_pending(c->ssl) > 0); i++) {
+        ssize_t n = grpcd_conn_recv(c, buf, sizeof(buf));
         if (n == 0) return -1;
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -287,13 +303,24 @@ static int conn_read(conn_t *c)
         }
         c->last_active_ms = now_ms();
         if (nghttp2_session_mem_recv(c->session, buf, (size_t)n) < 0) return -1;
-        if ((size_t)n < sizeof(buf)) return 0;
+        /* a short read emptied the socket; TLS gives one record (16 KiB at most) per read: read on
+         * until it wants the socket (the loop's bound; what OpenSSL holds decrypted is read first) */
+        if (c->ssl == NULL && (size_t)n < sizeof(buf)) return 0;
     }
     return 0;
 }
 
 static void conn_event(conn_t *c, uint32_t events)
 {
+    if (c->handshaking) { /* a client that speaks no TLS (or badly) ends here, closed */
+        int h = grpcd_tls_handshake(c);
+        if (h < 0 || (h == 0 && conn_update_events(c) != 0)) {
+            grpcd_conn_close(c);
+            return;
+        }
+        if (h == 0) return;
+        events |= EPOLLIN; /* HTTP/2 bytes may have come with the handshake's last flight */
+    }
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && conn_read(c) != 0) {
         grpcd_conn_close(c);
         return;
@@ -511,6 +538,7 @@ void grpcd_free(grpcd_t *s)
         free(s->methods[i].path);
     free(s->methods);
     peerlimit_free(s->peers);
+    SSL_CTX_free(s->tls);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

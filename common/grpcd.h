@@ -1,7 +1,7 @@
-/* A gRPC unary server over HTTP/2 cleartext with prior knowledge (how gRPC clients connect), on
- * libnghttp2. One epoll loop thread owns every socket and every nghttp2 session; handlers run on it
- * with the complete, decompressed request message, and answer -- then or later, from any thread --
- * through grpcd_call_finish().
+/* A gRPC unary server over HTTP/2 on libnghttp2: cleartext with prior knowledge (h2c, how gRPC clients
+ * connect without TLS), or TLS with ALPN "h2" when the edge names a certificate. One epoll loop thread owns
+ * every socket and every nghttp2 session; handlers run on it with the complete, decompressed request message,
+ * and answer -- then or later, from any thread -- through grpcd_call_finish().
  *
  * Per call the server checks, in this order, as soon as the request headers are complete and before any
  * body byte is buffered: :method POST (else HTTP 405), content-type application/grpc* (else HTTP 415),
@@ -43,8 +43,9 @@ typedef struct {
     /* Borrowed; NULL: no per-address limits. Per client address: a connection past
      * max_connections_per_addr is closed at once (counted in connections_refused); past
      * auth_failures_per_min failed key checks in a minute every call gets RESOURCE_EXHAUSTED at its
-     * headers, before its key is looked at, until the minute ends. The TLS files are not used: gRPC is
-     * served in cleartext (h2c). */
+     * headers, before its key is looked at, until the minute ends. With tls_cert_file and tls_key_file
+     * every connection is TLS (1.2 at least, ALPN "h2"; a client offering ALPN without h2, or not
+     * speaking TLS, is closed during the handshake); without them, h2c. */
     const listen_edge_t *edge;
 } grpcd_options_t;
 
@@ -58,7 +59,8 @@ void grpcd_options_default(grpcd_options_t *o);
 typedef void (*grpcd_handler_fn)(void *ctx, grpcd_call_t *call, const uint8_t *msg, size_t len);
 
 /* Creates the server and binds/listens on o->bind:o->port. Returns NULL with `err` on failure (bad
- * address, port in use). Free with grpcd_free(). */
+ * address, port in use, TLS files that do not load: named TLS_CERT_FILE or TLS_KEY_FILE). Free with
+ * grpcd_free(). */
 grpcd_t *grpcd_create(const grpcd_options_t *o, char *err, size_t errlen);
 /* Registers the handler of a full method path, e.g. "/opentelemetry.proto.collector.trace.v1.
  * TraceService/Export"; `ctx` is borrowed and passed to fn. Only before grpcd_start(). Returns 0, or -1

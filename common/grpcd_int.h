@@ -1,6 +1,7 @@
-/* Internals of the gRPC server shared by its two files: grpcd.c owns the thread, the sockets, the epoll
+/* Internals of the gRPC server shared by its three files: grpcd.c owns the thread, the sockets, the epoll
  * loop and the queue of finished calls; grpcd_h2.c owns what happens inside one HTTP/2 session
- * (request gathering, checks, dispatch, answers). Everything here runs on the loop thread unless said.
+ * (request gathering, checks, dispatch, answers); grpcd_tls.c the bytes' transport (socket or TLS).
+ * Everything here runs on the loop thread unless said.
  *
  *   grpcd_t --conns--> conn_t --streams--> stream_t --call--> grpcd_call_t
  *                                              ^------stream------'   (both cleared when either side ends)
@@ -14,6 +15,7 @@
 #include "peerlimit.h"
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -49,6 +51,7 @@ struct grpcd {
     grpcd_call_t *done_head, *done_tail;
     size_t outstanding;
     peerlimit_t *peers; /* per-address connections and failed authentications; NULL: no limits */
+    SSL_CTX *tls;       /* NULL: cleartext (h2c) */
     conn_t *conns;      /* loop thread only */
     size_t nconns;
     grpcd_counters_t count;
@@ -68,7 +71,10 @@ struct grpcd_conn {
     buf_t out;       /* frames gathered from the session, sent from out_off on */
     size_t out_off;
     int64_t last_active_ms;
-    uint32_t events; /* epoll interest currently registered */
+    uint32_t events;   /* epoll interest currently registered */
+    SSL *ssl;          /* NULL: cleartext */
+    int handshaking;   /* TLS handshake not complete: nothing of HTTP/2 is read or sent yet */
+    uint32_t tls_want; /* EPOLLIN or EPOLLOUT: what the last TLS operation waits for */
 };
 
 /* A call handed to a handler. `stream` belongs to the loop thread; the answer fields are written once
@@ -104,5 +110,18 @@ char *grpcd_message_encode(const char *message);
 void grpcd_drain_finished(grpcd_t *s);
 /* Sends what the session has queued; returns 0, or -1 when the connection should close. */
 int grpcd_conn_flush(conn_t *c);
+
+/* grpcd_tls.c: the connection's transport. grpcd_tls_create() makes s->tls from the edge's files (NULL
+ * when none; -1 with `err` naming the variable at fault). grpcd_tls_conn_start() puts a new socket
+ * connection under TLS when the server has it (0, or -1: close it); grpcd_tls_handshake() drives the
+ * handshake: 1 done, 0 waiting for the socket (c->tls_want), -1 failed (close it).
+ * grpcd_conn_recv()/grpcd_conn_send() behave as recv()/send() (errno EAGAIN: wait for the socket) over
+ * the plain socket or TLS; grpcd_tls_conn_free() releases the TLS state (nothing without it). */
+int grpcd_tls_create(grpcd_t *s, const listen_edge_t *edge, char *err, size_t errlen);
+int grpcd_tls_conn_start(conn_t *c);
+int grpcd_tls_handshake(conn_t *c);
+void grpcd_tls_conn_free(conn_t *c);
+ssize_t grpcd_conn_recv(conn_t *c, void *buf, size_t len);
+ssize_t grpcd_conn_send(conn_t *c, const void *p, size_t len);
 
 #endif

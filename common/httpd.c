@@ -6,8 +6,8 @@
 #include "log.h"
 #include "peerlimit.h"
 #include "ratelimit.h"
+#include "tlsctx.h"
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <pthread.h>
@@ -775,47 +775,11 @@ static int open_listeners(httpd_t *h, int nthreads, char *err, size_t errlen)
     return 0;
 }
 
-/* Loads one PEM file into `ctx`; returns 0, or -1 with `err` naming `var` and OpenSSL's reason. */
-static int tls_load(SSL_CTX *ctx, const char *var, const char *path, int is_key, char *err, size_t errlen)
-{
-    int ok = is_key ? SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM)
-                    : SSL_CTX_use_certificate_chain_file(ctx, path);
-    if (ok == 1) return 0;
-    char why[160];
-    ERR_error_string_n(ERR_get_error(), why, sizeof(why));
-    ERR_clear_error();
-    snprintf(err, errlen, "%s: cannot load \"%s\" as a PEM %s: %s", var, path,
-             is_key ? "private key" : "certificate chain", why);
-    return -1;
-}
-
-/* The server's TLS context from opts.edge's files (TLS 1.2 at least, HTTP/1.1: no ALPN h2), or NULL
- * without them. Returns 0, or -1 with `err` naming the variable at fault. */
+/* The server's TLS context from opts.edge's files (tlsctx.h; HTTP/1.1: no ALPN h2), or NULL without
+ * them. Returns 0, or -1 with `err` naming the variable at fault. */
 static int tls_create(httpd_t *h, char *err, size_t errlen)
 {
-    const listen_edge_t *e = h->opts.edge;
-    if (e == NULL || e->tls_cert_file == NULL || e->tls_key_file == NULL) return 0;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (ctx == NULL) {
-        snprintf(err, errlen, "TLS_CERT_FILE: cannot create a TLS context");
-        return -1;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    if (tls_load(ctx, "TLS_CERT_FILE", e->tls_cert_file, 0, err, errlen) != 0 ||
-        tls_load(ctx, "TLS_KEY_FILE", e->tls_key_file, 1, err, errlen) != 0)
-        goto fail;
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_clear_error();
-        snprintf(err, errlen, "TLS_KEY_FILE: \"%s\" is not the key of TLS_CERT_FILE's certificate",
-                 e->tls_key_file);
-        goto fail;
-    }
-    h->ssl_ctx = ctx;
-    return 0;
-fail:
-    SSL_CTX_free(ctx);
-    return -1;
+    return tlsctx_create(h->opts.edge, &h->ssl_ctx, err, errlen);
 }
 
 int httpd_start(httpd_t *h, char *err, size_t errlen)

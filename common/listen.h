@@ -13,7 +13,7 @@
 /* What every listener of a program enforces at its edge, from the configuration (config.h): per
  * client address, at most max_connections_per_addr open connections and auth_failures_per_min failed
  * authentications per minute (0: unlimited; see peerlimit.h); TLS with this certificate chain and
- * private key (PEM files; both NULL: cleartext). The gRPC server applies the limits, not TLS. */
+ * private key (PEM files; both NULL: cleartext; tlsctx.h loads them for every listener). */
 typedef struct {
     int max_connections_per_addr;
     int auth_failures_per_min;

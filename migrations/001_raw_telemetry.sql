@@ -130,8 +130,10 @@ BEGIN
 END $$;
 
 -- Error traces waiting for analysis: the durable side of the debounce. A row is written in the same
--- transaction as the error record that caused it, so no error trace is forgotten when Redis is down;
--- it is removed once the trace has been handed to the analysis queue.
+-- transaction as the error record that caused it, so no error trace is forgotten when Redis is down.
+-- Handing the trace to the analysis queue does not remove it: the row leaves only in the transaction
+-- that commits the trace's analysis (or dead-letters its job), so a Redis that loses the hand-over
+-- loses no trigger (008_durable_triggers.sql: handed_at_ms, and who may delete).
 CREATE TABLE pending_triggers (
     trace_id       text    PRIMARY KEY,
     first_seen_ms  bigint  NOT NULL,  -- when the backend received the first error

@@ -5,13 +5,15 @@
 --                                                               UPDATE/DELETE/TRUNCATE, ALTER, detach, drop
 --   prodsentinel_ingest     backend writers and debounce        INSERT into raw telemetry (partitions through
 --                           (INGEST_DATABASE_URL)               ensure_raw_partitions(), SECURITY DEFINER);
---                                                               pending_triggers; temp staging tables
+--                                                               pending_triggers (write and mark, never
+--                                                               delete: 008); temp staging tables
 --   prodsentinel_query      backend query API and /ready        SELECT; INSERT feedback; UPDATE
 --                           (QUERY_DATABASE_URL)                incidents (report_state, updated_at) for rerun
 --   prodsentinel_pipeline   pipeline (PIPELINE_DATABASE_URL)    SELECT; INSERT analyses (append-only) and the
 --                                                               analysis tables' rows; UPDATE incidents,
 --                                                               alert_deliveries, anomaly_episodes,
---                                                               detector_progress
+--                                                               detector_progress; DELETE pending_triggers
+--                                                               with its analysis (008)
 --
 -- Roles are cluster-wide: scripts/lib/stack.sh and docker/postgres-init/ create them (LOGIN, with or without
 -- a password) before the first migration, so the owner needs no CREATEROLE. A superuser migrating a setup
@@ -92,7 +94,9 @@ CREATE TRIGGER analyses_no_truncate BEFORE TRUNCATE ON analyses FOR EACH STATEME
 -- ingest: raw telemetry INSERT only (COPY, and ON CONFLICT DO NOTHING from its temp staging tables)
 GRANT INSERT ON spans, logs, metric_points, change_events, resources TO prodsentinel_ingest;
 GRANT EXECUTE ON FUNCTION ensure_raw_partitions(date) TO prodsentinel_ingest;
--- the durable debounce: rows written with the records, bumped on conflict, removed once enqueued
+-- the durable debounce: rows written with the records and bumped on conflict. The DELETE granted here
+-- is revoked by 008_durable_triggers.sql: a row no longer leaves when the trace is enqueued, only with
+-- the pipeline's committed analysis (or dead letter), which holds DELETE from then on.
 GRANT SELECT, INSERT, DELETE ON pending_triggers TO prodsentinel_ingest;
 GRANT UPDATE (last_seen_ms, errors) ON pending_triggers TO prodsentinel_ingest;
 

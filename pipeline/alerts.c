@@ -1,5 +1,6 @@
-/* Webhook alert queue and sender (see alerts.h). */
+/* Alert queue and sender (see alerts.h); what each destination is sent is alert_formats.h's. */
 #include "alerts.h"
+#include "alert_formats.h"
 #include "alloc.h"
 #include "buf.h"
 #include "db.h"
@@ -16,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_DESTINATIONS 16
 #define SEND_TIMEOUT_MS 5000L
 #define MAX_BACKOFF_S 600
 /* a destination answering a permanent 4xx is tried this many times in all, then marked failed */
@@ -25,49 +25,35 @@
 #define ANSWER_EXCERPT_BYTES 200
 /* the dashboard's page of an incident (a hash route, relative to where the dashboard is served) */
 #define ALERTS_LINK_FMT "/#/incident/%lld"
-
-typedef struct {
-    char url[512];
-    const char *format; /* "slack" or "json" */
-} destination_t;
+/* Deliveries one pipeline claims at a time, and the lease it holds them by: every one of them can be
+ * posted (SEND_TIMEOUT_MS each) before another pipeline may take them over. */
+#define CLAIM_BATCH 10
+#define LEASE_MS (CLAIM_BATCH * SEND_TIMEOUT_MS + 30000L)
+#define LEASE_SQL "interval '80 seconds'" /* LEASE_MS in SQL */
+_Static_assert(LEASE_MS == 80000L, "LEASE_SQL states LEASE_MS");
+/* serialises the claims of all pipelines, so the per-destination rate counts what the others hold */
+#define CLAIM_LOCK_KEY 7263516
+#define ALERTMANAGER_PATH "/api/v2/alerts"
 
 struct alerts {
     const config_t *cfg;
-    destination_t dest[MAX_DESTINATIONS];
+    alert_dest_t dest[ALERT_DEST_MAX];
     int ndest;
-    char *dest_literal; /* PostgreSQL text[] literal of the configured URLs */
+    char *dest_literal; /* PostgreSQL text[] literal of the configured destinations' ids */
     pthread_t tid;
     atomic_int stopping;
 };
 
-static void parse_destinations(alerts_t *a)
-{
-    char *copy = xstrdup(a->cfg->alert_webhooks), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok && a->ndest < MAX_DESTINATIONS;
-         tok = strtok_r(NULL, ",", &save)) {
-        destination_t *d = &a->dest[a->ndest++];
-        d->format = "json";
-        if (strncmp(tok, "slack:", 6) == 0) {
-            d->format = "slack";
-            tok += 6;
-        } else if (strncmp(tok, "json:", 5) == 0) {
-            tok += 5;
-        }
-        snprintf(d->url, sizeof(d->url), "%s", tok);
-    }
-    free(copy);
-}
-
-/* The configured URLs as a text[] literal, each element quoted ("..." with \\ before " and \\). */
+/* The configured ids as a text[] literal, each element quoted ("..." with \\ before " and \\). */
 static char *destinations_literal(const alerts_t *a)
 {
-    size_t cap = 2 + (size_t)a->ndest * (2 * sizeof(a->dest[0].url) + 3);
+    size_t cap = 2 + (size_t)a->ndest * (2 * sizeof(a->dest[0].id) + 3);
     char *out = xmalloc(cap), *w = out;
     *w++ = '{';
     for (int i = 0; i < a->ndest; i++) {
         if (i) *w++ = ',';
         *w++ = '"';
-        for (const char *p = a->dest[i].url; *p; p++) {
+        for (const char *p = a->dest[i].id; *p; p++) {
             if (*p == '"' || *p == '\\') *w++ = '\\';
             *w++ = *p;
         }
@@ -78,44 +64,91 @@ static char *destinations_literal(const alerts_t *a)
     return out;
 }
 
+/* One destination's row of an alert. The state is decided here, in this order: 'filtered' (below the
+ * destination's min_severity, $7), 'silenced' (an active silence matches the alert's service, or its
+ * incident's root service, and its endpoint when the silence names one), 'suppressed' ($7, a report
+ * below ALERT_MIN_CONFIDENCE), else 'pending'. A "resolved" alert is stored only where its incident's
+ * page went (or is going): a destination that was never paged, or whose page was silenced or filtered,
+ * gets no resolve. */
+static const char enqueue_sql[] =
+    "WITH inc AS (SELECT root_service, endpoints FROM incidents WHERE id = $8::bigint), "
+    "sil AS (SELECT s.id FROM silences s WHERE s.starts_at <= now() AND s.ends_at > now() "
+    "  AND (s.service = $10 OR s.service = (SELECT root_service FROM inc)) "
+    "  AND (s.endpoint IS NULL OR s.endpoint = $11 OR s.endpoint = ANY (coalesce((SELECT endpoints FROM "
+    "inc), "
+    "'{}'))) ORDER BY s.id LIMIT 1) "
+    "INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, confidence, state, "
+    "incident_id, severity, last_error) "
+    "SELECT $1, $2, $3, $4, $5::jsonb, $6::float8, "
+    "  CASE WHEN $7 = 'filtered' THEN 'filtered' WHEN EXISTS (SELECT 1 FROM sil) THEN 'silenced' ELSE $7 "
+    "END, "
+    "  $8::bigint, $9, CASE WHEN $7 = 'filtered' THEN $12 WHEN EXISTS (SELECT 1 FROM sil) THEN "
+    "  'silenced by silence ' || (SELECT id FROM sil) END "
+    "WHERE $4 <> 'resolved' OR EXISTS (SELECT 1 FROM alert_deliveries t WHERE t.destination = $1 "
+    "  AND t.incident_id = $8::bigint AND t.kind IN ('incident', 'degradation') "
+    "  AND t.state IN ('pending', 'sending', 'delivered')) "
+    "ON CONFLICT (destination, dedup_key) DO NOTHING";
+
+static int enqueue_one(const alerts_t *a, PGconn *c, const alert_dest_t *d, const char *kind,
+                       const char *dedup_key, const char *body, const json_t *payload, double confidence)
+{
+    alert_severity_t sev = alert_payload_severity(payload);
+    int suppressed = confidence >= 0 && confidence < a->cfg->alert_min_confidence;
+    /* a resolve follows its page, whatever its own severity */
+    int filtered = strcmp(kind, "resolved") != 0 && sev < d->min_severity;
+    char conf[32], incident[24], why[96];
+    snprintf(conf, sizeof(conf), "%.6f", confidence);
+    const json_t *id = json_object_get(payload, "incident_id");
+    snprintf(incident, sizeof(incident), "%lld", (long long)json_integer_value(id));
+    snprintf(why, sizeof(why), "severity %s is below this destination's min_severity %s",
+             alert_severity_name(sev), alert_severity_name(d->min_severity));
+    const char *p[] = {d->id,
+                       alert_dest_type_name(d->type),
+                       dedup_key,
+                       kind,
+                       body,
+                       confidence >= 0 ? conf : NULL,
+                       filtered     ? "filtered"
+                       : suppressed ? "suppressed"
+                                    : "pending",
+                       json_is_integer(id) ? incident : NULL,
+                       alert_severity_name(sev),
+                       json_string_value(json_object_get(payload, "service")),
+                       json_string_value(json_object_get(payload, "endpoint")),
+                       why};
+    PGresult *r = PQexecParams(c, enqueue_sql, 12, NULL, p, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        /* the primary message only: the detail may quote the row */
+        const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        log_warn("alert not queued for %s: %s", d->id, msg ? msg : "connection lost");
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
 int alerts_enqueue(const alerts_t *a, PGconn *c, const char *kind, const char *dedup_key, json_t *payload,
                    double confidence)
 {
     if (a == NULL) return 0;
-    int rc = 0;
-    char *body = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    /* links absolute under PUBLIC_URL in what is stored, so every destination (and the JSON one as it
+     * is) gets a link that opens from a chat or a pager */
+    json_t *copy = payload ? json_deep_copy(payload) : NULL;
+    if (copy) alert_format_absolute_links(copy, a->cfg->public_url);
+    char *body = copy ? json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (body == NULL) {
         log_warn("alert %s not queued: no payload", dedup_key);
+        json_decref(copy);
         return -1;
     }
-    char conf[32];
-    snprintf(conf, sizeof(conf), "%.6f", confidence);
-    int suppressed = confidence >= 0 && confidence < a->cfg->alert_min_confidence;
-    for (int i = 0; i < a->ndest; i++) {
-        const char *p[] = {a->dest[i].url,
-                           a->dest[i].format,
-                           dedup_key,
-                           kind,
-                           body,
-                           confidence >= 0 ? conf : NULL,
-                           suppressed ? "suppressed" : "pending"};
-        PGresult *r =
-            PQexecParams(c,
-                         "INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, "
-                         "confidence, state) VALUES ($1, $2, $3, $4, $5::jsonb, $6::float8, $7) "
-                         "ON CONFLICT (destination, dedup_key) DO NOTHING",
-                         7, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            /* the primary message only: the detail may quote the row, whose destination is secret */
-            const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-            char origin[URL_ORIGIN_MAX];
-            log_warn("alert not queued for %s: %s", url_origin(a->dest[i].url, origin, sizeof(origin)),
-                     msg ? msg : "connection lost");
+    int rc = 0;
+    for (int i = 0; i < a->ndest; i++)
+        if (alert_format_takes(a->dest[i].type, kind) &&
+            enqueue_one(a, c, &a->dest[i], kind, dedup_key, body, copy, confidence) != 0)
             rc = -1;
-        }
-        PQclear(r);
-    }
     free(body);
+    json_decref(copy);
     return rc;
 }
 
@@ -233,18 +266,30 @@ static int permanent_status(long status)
     return status >= 400 && status <= 499 && status != 408 && status != 429;
 }
 
-/* Posts one alert; returns 0 on a 2xx answer, else -1 with the reason (which never holds the URL: it
- * is stored in alert_deliveries.last_error). *status is the HTTP status (0 when none came) and
- * `answer` the start of the answer, redacted. */
-static int post(CURL *curl, const char *url, const char *format, const char *payload, long *status,
-                excerpt_t *answer, char *err, size_t errlen)
+/* Where a destination's alerts are posted (secret: never logged or stored). */
+static void post_url(const alerts_t *a, const alert_dest_t *d, char *out, size_t outlen)
+{
+    if (d->type == ALERT_DEST_PAGERDUTY) {
+        snprintf(out, outlen, "%s", a->cfg->pagerduty_events_url);
+        return;
+    }
+    size_t n = strlen(d->target), k = strlen(ALERTMANAGER_PATH);
+    if (d->type != ALERT_DEST_ALERTMANAGER || (n >= k && strcmp(d->target + n - k, ALERTMANAGER_PATH) == 0)) {
+        snprintf(out, outlen, "%s", d->target);
+        return;
+    }
+    while (n > 0 && d->target[n - 1] == '/')
+        n--;
+    snprintf(out, outlen, "%.*s%s", (int)n, d->target, ALERTMANAGER_PATH);
+}
+
+/* Posts `body`; returns 0 on a 2xx answer, else -1 with the reason (which never holds the URL: it is
+ * stored in alert_deliveries.last_error). *status is the HTTP status (0 when none came) and `answer`
+ * the start of the answer, redacted. */
+static int post(CURL *curl, const char *url, const char *body, long *status, excerpt_t *answer, char *err,
+                size_t errlen)
 {
     *status = 0;
-    char *body = strcmp(format, "slack") == 0 ? alerts_slack_body(payload) : xstrdup(payload);
-    if (body == NULL) {
-        snprintf(err, errlen, "payload has no text for Slack");
-        return -1;
-    }
     answer->len = 0;
     answer->text[0] = '\0';
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -259,7 +304,6 @@ static int post(CURL *curl, const char *url, const char *format, const char *pay
     CURLcode cc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_slist_free_all(h);
-    free(body);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "%s", curl_easy_strerror(cc));
         return -1;
@@ -275,7 +319,7 @@ static int post(CURL *curl, const char *url, const char *format, const char *pay
 }
 
 /* Marks pending deliveries to destinations no longer in ALERT_WEBHOOKS abandoned: nobody would send
- * them, and they would stay pending for ever. */
+ * them, and they would stay pending for ever. (Every pipeline is expected to share one ALERT_WEBHOOKS.) */
 static int abandon_unconfigured(alerts_t *a, PGconn *c)
 {
     int rc = 0;
@@ -283,7 +327,7 @@ static int abandon_unconfigured(alerts_t *a, PGconn *c)
     PGresult *r = PQexecParams(c,
                                "UPDATE alert_deliveries SET state = 'abandoned', "
                                "last_error = 'destination no longer configured' "
-                               "WHERE state = 'pending' AND destination <> ALL($1::text[])",
+                               "WHERE state IN ('pending', 'sending') AND destination <> ALL($1::text[])",
                                1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_warn("abandoning alerts of removed destinations: %s",
@@ -295,75 +339,182 @@ static int abandon_unconfigured(alerts_t *a, PGconn *c)
     return rc;
 }
 
-/* Sends what is due, within each destination's rate. */
-static void send_due(alerts_t *a, PGconn *c, CURL *curl)
+/* Claims what is due, within each destination's rate, for LEASE_MS: the rows become 'sending' with
+ * next_attempt_at at the lease's end and attempts counted, so another pipeline skips them (FOR UPDATE
+ * SKIP LOCKED while claiming, the state after) and takes them over only when the lease ran out (the
+ * claimer died). attempts is also the claim's fencing token: a late answer of a claimer whose lease
+ * was taken over changes nothing (settle() matches it). The rate counts what was delivered in the last
+ * minute and what any pipeline is sending now; claims are serialised by an advisory lock so that count
+ * is exact. A resolve waits for its incident's pages to the same destination, so it never overtakes
+ * them. Returns the rows (caller clears), or NULL. */
+static PGresult *claim(alerts_t *a, PGconn *c)
 {
-    char rate[16];
+    char rate[16], batch[16];
     snprintf(rate, sizeof(rate), "%d", a->cfg->alert_rate_per_min);
-    const char *p[] = {rate, a->dest_literal};
-    /* at most the rate per destination: what was delivered in the last minute, plus this batch; only
-     * to configured destinations (a row of another is abandoned, never sent) */
+    snprintf(batch, sizeof(batch), "%d", CLAIM_BATCH);
+    const char *p[] = {rate, a->dest_literal, batch};
+    PGresult *r = PQexec(c, "BEGIN");
+    PQclear(r);
+    char lock[64];
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d)", CLAIM_LOCK_KEY);
+    r = PQexec(c, lock);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    r = NULL;
+    if (ok)
+        r = PQexecParams(
+            c,
+            "WITH cand AS (SELECT d.id FROM alert_deliveries d WHERE d.state IN ('pending', 'sending') "
+            "  AND d.next_attempt_at <= now() AND d.destination = ANY($2::text[]) "
+            "  AND NOT (d.kind = 'resolved' AND EXISTS (SELECT 1 FROM alert_deliveries t WHERE "
+            "    t.destination = d.destination AND t.incident_id = d.incident_id AND t.id < d.id "
+            "    AND t.kind IN ('incident', 'degradation') AND t.state IN ('pending', 'sending'))) "
+            "  ORDER BY d.id LIMIT 100 FOR UPDATE SKIP LOCKED), "
+            "ranked AS (SELECT d.id, row_number() OVER (PARTITION BY d.destination ORDER BY d.id) AS nth, "
+            "  (SELECT count(*) FROM alert_deliveries s WHERE s.destination = d.destination "
+            "    AND (s.delivered_at > now() - interval '1 minute' "
+            "      OR (s.state = 'sending' AND s.next_attempt_at > now()))) AS recent "
+            "  FROM alert_deliveries d JOIN cand USING (id)), "
+            "pick AS (SELECT id FROM ranked WHERE nth <= $1::int - recent ORDER BY id LIMIT $3::int) "
+            "UPDATE alert_deliveries a SET state = 'sending', attempts = a.attempts + 1, "
+            "  next_attempt_at = now() + " LEASE_SQL " FROM pick WHERE a.id = pick.id "
+            "RETURNING a.id, a.destination, a.kind, a.payload::text, a.attempts, a.incident_id, "
+            "  to_json(a.created_at) #>> '{}'",
+            3, NULL, p, NULL, NULL, 0);
+    ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+    PGresult *end = PQexec(c, ok ? "COMMIT" : "ROLLBACK");
+    ok = ok && PQresultStatus(end) == PGRES_COMMAND_OK;
+    PQclear(end);
+    if (!ok) {
+        if (r) log_warn("claiming alerts: %s", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The triggers (incident, degradation) of `incident` sent to `dest`, as alert_format_in_t.triggers_json
+ * wants them (caller frees); NULL on error. */
+static char *triggers_of(PGconn *c, const char *dest, const char *incident)
+{
+    const char *p[] = {dest, incident};
     PGresult *r = PQexecParams(
         c,
-        "SELECT id, destination, format, payload::text, attempts FROM (SELECT d.*, row_number() OVER "
-        "  (PARTITION BY d.destination ORDER BY d.id) AS nth, (SELECT count(*) FROM alert_deliveries s "
-        "  WHERE s.destination = d.destination AND s.delivered_at > now() - interval '1 minute') AS recent "
-        "  FROM alert_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= now() "
-        "  AND d.destination = ANY($2::text[])) x "
-        "WHERE nth <= $1::int - recent ORDER BY id LIMIT 20",
+        "SELECT coalesce(json_agg(json_build_object('payload', payload, 'queued_at', "
+        "  to_json(created_at) #>> '{}') ORDER BY id), '[]')::text FROM alert_deliveries "
+        "WHERE destination = $1 AND incident_id = $2::bigint AND kind IN ('incident', 'degradation') "
+        "AND state = 'delivered'",
         2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
+    char *out =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? xstrdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    return out;
+}
+
+typedef enum { OUTCOME_DELIVERED, OUTCOME_RETRY, OUTCOME_FAILED, OUTCOME_RELEASE } outcome_t;
+
+/* Records what became of claimed delivery `id` (claimed with `attempts`), if this pipeline still holds
+ * it. */
+static void settle(const alerts_t *a, PGconn *c, const char *id, int attempts, outcome_t o, const char *err)
+{
+    char att[16], wait[32];
+    snprintf(att, sizeof(att), "%d", attempts);
+    /* exponential backoff: base x 2^attempts, at most MAX_BACKOFF_S */
+    double backoff_ms =
+        (double)a->cfg->alert_retry_base_ms * (double)(1LL << (attempts < 20 ? attempts : 20));
+    if (backoff_ms > MAX_BACKOFF_S * 1000.0) backoff_ms = MAX_BACKOFF_S * 1000.0;
+    snprintf(wait, sizeof(wait), "%.0f", backoff_ms);
+    /* a settled row's next_attempt_at goes back from the lease's end to when its last attempt was due
+     * and claimed; each statement reads the first nparams[o] of {id, attempts, error, wait} */
+    static const char *const sql[] = {
+        [OUTCOME_DELIVERED] =
+            "UPDATE alert_deliveries SET state = 'delivered', delivered_at = now(), last_error = NULL, "
+            "next_attempt_at = next_attempt_at - " LEASE_SQL " WHERE id = $1::bigint AND state = 'sending' "
+            "AND attempts = $2::int",
+        [OUTCOME_RETRY] = "UPDATE alert_deliveries SET state = 'pending', last_error = $3, next_attempt_at = "
+                          "now() + $4::bigint * interval '1 millisecond' WHERE id = $1::bigint AND state = "
+                          "'sending' AND attempts = $2::int",
+        [OUTCOME_FAILED] = "UPDATE alert_deliveries SET state = 'failed', last_error = $3, next_attempt_at = "
+                           "next_attempt_at - " LEASE_SQL
+                           " WHERE id = $1::bigint AND state = 'sending' AND attempts = $2::int",
+        /* not tried (the pipeline is stopping): due again at once, the claim not counted */
+        [OUTCOME_RELEASE] =
+            "UPDATE alert_deliveries SET state = 'pending', attempts = attempts - 1, "
+            "next_attempt_at = now() WHERE id = $1::bigint AND state = 'sending' AND attempts = "
+            "$2::int",
+    };
+    static const int nparams[] = {
+        [OUTCOME_DELIVERED] = 2, [OUTCOME_RETRY] = 4, [OUTCOME_FAILED] = 3, [OUTCOME_RELEASE] = 2};
+    const char *p[] = {id, att, err, wait};
+    PGresult *u = PQexecParams(c, sql[o], nparams[o], NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(u) != PGRES_COMMAND_OK)
+        log_warn("alert %s: recording its outcome: %s", id, PQresultErrorField(u, PG_DIAG_MESSAGE_PRIMARY));
+    else if (strcmp(PQcmdTuples(u), "0") == 0)
+        log_warn("alert %s: its lease ran out before the answer (another pipeline may have sent it too)", id);
+    PQclear(u);
+}
+
+static const alert_dest_t *dest_by_id(const alerts_t *a, const char *id)
+{
+    for (int i = 0; i < a->ndest; i++)
+        if (strcmp(a->dest[i].id, id) == 0) return &a->dest[i];
+    return NULL;
+}
+
+/* Sends claimed row `i` of `r` and records the outcome. */
+static void send_one(alerts_t *a, PGconn *c, CURL *curl, PGresult *r, int i)
+{
+    const char *id = PQgetvalue(r, i, 0), *kind = PQgetvalue(r, i, 2);
+    int attempts = atoi(PQgetvalue(r, i, 4));
+    const alert_dest_t *d = dest_by_id(a, PQgetvalue(r, i, 1));
+    if (d == NULL) { /* claim() takes configured destinations only */
+        settle(a, c, id, attempts, OUTCOME_RELEASE, NULL);
         return;
     }
+    char err[320] = "", url[ALERT_DEST_TARGET_MAX + 32], origin[URL_ORIGIN_MAX];
+    char *triggers = NULL;
+    if (d->type == ALERT_DEST_ALERTMANAGER && strcmp(kind, "resolved") == 0 && !PQgetisnull(r, i, 5))
+        triggers = triggers_of(c, d->id, PQgetvalue(r, i, 5));
+    alert_format_in_t in = {.type = d->type,
+                            .payload_json = PQgetvalue(r, i, 3),
+                            .queued_at = PQgetvalue(r, i, 6),
+                            .routing_key = d->target,
+                            .triggers_json = triggers};
+    char *body = alert_format_body(&in, err, sizeof(err));
+    free(triggers);
+    if (body == NULL) { /* nothing this destination can be sent: no retry changes that */
+        settle(a, c, id, attempts, OUTCOME_FAILED, err);
+        log_warn("alert %s to %s not sent: %s", id, d->id, err);
+        return;
+    }
+    post_url(a, d, url, sizeof(url));
+    long status;
+    excerpt_t answer;
+    int ok = post(curl, url, body, &status, &answer, err, sizeof(err)) == 0;
+    free(body);
+    int give_up = !ok && permanent_status(status) && attempts >= MAX_PERMANENT_ATTEMPTS;
+    /* the final word keeps what the receiver said */
+    if (give_up) snprintf(err, sizeof(err), "HTTP %ld: %s", status, answer.text);
+    settle(a, c, id, attempts, ok ? OUTCOME_DELIVERED : give_up ? OUTCOME_FAILED : OUTCOME_RETRY, err);
+    url_origin(url, origin, sizeof(origin));
+    if (give_up)
+        log_warn("alert %s to %s (%s) refused %d times (%s): marked failed", id, d->id, origin, attempts,
+                 err);
+    else if (!ok)
+        log_info("alert %s to %s (%s) failed (%s); retried later", id, d->id, origin, err);
+}
+
+/* Sends what is due, within each destination's rate; what is still claimed when the pipeline stops is
+ * handed back at once. */
+static void send_due(alerts_t *a, PGconn *c, CURL *curl)
+{
+    PGresult *r = claim(a, c);
+    if (r == NULL) return;
     for (int i = 0; i < PQntuples(r); i++) {
-        char err[320] = "";
-        long status;
-        excerpt_t answer;
-        int ok = post(curl, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), &status, &answer,
-                      err, sizeof(err)) == 0;
-        int attempts = atoi(PQgetvalue(r, i, 4)) + 1;
-        int give_up = !ok && permanent_status(status) && attempts >= MAX_PERMANENT_ATTEMPTS;
-        /* the final word keeps what the receiver said */
-        if (give_up) snprintf(err, sizeof(err), "HTTP %ld: %s", status, answer.text);
-        /* exponential backoff: base x 2^attempts, at most MAX_BACKOFF_S */
-        double backoff_ms =
-            (double)a->cfg->alert_retry_base_ms * (double)(1LL << (attempts < 20 ? attempts : 20));
-        if (backoff_ms > MAX_BACKOFF_S * 1000.0) backoff_ms = MAX_BACKOFF_S * 1000.0;
-        char att[16], wait[32];
-        snprintf(att, sizeof(att), "%d", attempts);
-        snprintf(wait, sizeof(wait), "%.0f", backoff_ms);
-        PGresult *u;
-        if (ok) {
-            const char *q[] = {PQgetvalue(r, i, 0), att};
-            u = PQexecParams(
-                c,
-                "UPDATE alert_deliveries SET state = 'delivered', delivered_at = now(), attempts = $2::int, "
-                "last_error = NULL WHERE id = $1::bigint",
-                2, NULL, q, NULL, NULL, 0);
-        } else if (give_up) {
-            const char *q[] = {PQgetvalue(r, i, 0), att, err};
-            u = PQexecParams(
-                c,
-                "UPDATE alert_deliveries SET state = 'failed', attempts = $2::int, last_error = $3 "
-                "WHERE id = $1::bigint",
-                3, NULL, q, NULL, NULL, 0);
-        } else {
-            const char *q[] = {PQgetvalue(r, i, 0), att, err, wait};
-            u = PQexecParams(
-                c,
-                "UPDATE alert_deliveries SET attempts = $2::int, last_error = $3, "
-                "next_attempt_at = now() + $4::bigint * interval '1 millisecond' WHERE id = $1::bigint",
-                4, NULL, q, NULL, NULL, 0);
-        }
-        PQclear(u);
-        char origin[URL_ORIGIN_MAX];
-        if (give_up)
-            log_warn("alert %s to %s refused %d times (%s): marked failed", PQgetvalue(r, i, 0),
-                     url_origin(PQgetvalue(r, i, 1), origin, sizeof(origin)), attempts, err);
-        else if (!ok)
-            log_info("alert %s to %s failed (%s); retry in %.0f ms", PQgetvalue(r, i, 0),
-                     url_origin(PQgetvalue(r, i, 1), origin, sizeof(origin)), err, backoff_ms);
+        if (atomic_load(&a->stopping))
+            settle(a, c, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 4)), OUTCOME_RELEASE, NULL);
+        else
+            send_one(a, c, curl, r, i);
     }
     PQclear(r);
 }
@@ -391,7 +542,19 @@ alerts_t *alerts_start(const config_t *cfg)
     if (cfg->alert_webhooks == NULL) return NULL;
     alerts_t *a = xcalloc(1, sizeof(*a));
     a->cfg = cfg;
-    parse_destinations(a);
+    char err[256];
+    if (alert_dest_parse(cfg->alert_webhooks, a->dest, &a->ndest, err, sizeof(err)) != 0) {
+        /* config_load() validated it: not reached */
+        log_error("ALERT_WEBHOOKS: %s; alerts off", err);
+        free(a);
+        return NULL;
+    }
+    for (int i = 0; i < a->ndest; i++)
+        log_info("alert destination %s (min_severity %s)", a->dest[i].id,
+                 alert_severity_name(a->dest[i].min_severity));
+    if (cfg->public_url == NULL)
+        log_warn("PUBLIC_URL is not set: alert links are relative (/#/incident/N) and cannot be opened from "
+                 "a chat or a pager; set it to the dashboard's address");
     a->dest_literal = destinations_literal(a);
     pthread_create(&a->tid, NULL, sender_main, a);
     return a;

@@ -1,11 +1,17 @@
-/* Alerts: webhooks for each new incident, each degradation and each finished report, in a
- * Slack-compatible form ({"text": ...}) or a plain JSON form. Alerts are first stored in
- * alert_deliveries (deduplicated per destination); a sender thread posts them with retries and
- * exponential backoff, at most ALERT_RATE_PER_MIN per destination, so a receiver that is down loses
- * nothing. A destination that answers a permanent 4xx (not 408 or 429) is tried 3 times in all, then
- * the delivery is marked failed with the status and the start of the answer; pending deliveries to a
- * destination no longer in ALERT_WEBHOOKS are marked abandoned at start. Alerts below
- * ALERT_MIN_CONFIDENCE are stored as suppressed, not sent. */
+/* Alerts: each new incident, degradation, finished report and resolution goes to the destinations of
+ * ALERT_WEBHOOKS (common/alert_dest.h: PagerDuty, Alertmanager, Slack, Teams, plain JSON), each in its
+ * own form built at send time from the stored plain payload (alert_formats.h). Alerts are first stored
+ * in alert_deliveries, one row per destination (deduplicated per destination by dedup_key), named by
+ * the destination's id, never its URL; a sender thread in every pipeline claims due rows with FOR
+ * UPDATE SKIP LOCKED and a lease (state 'sending' until next_attempt_at), so several pipelines send
+ * each alert once, and posts them with retries and exponential backoff, at most ALERT_RATE_PER_MIN per
+ * destination, so a receiver that is down loses nothing. A destination that answers a permanent 4xx
+ * (not 408 or 429) is tried 3 times in all, then the delivery is marked failed with the status and the
+ * start of the answer; pending deliveries to a destination no longer configured are marked abandoned at
+ * start. What is not sent is stored with its reason: 'suppressed' (a report below
+ * ALERT_MIN_CONFIDENCE), 'filtered' (below the destination's min_severity), 'silenced' (an active
+ * silence matches its service and endpoint). A "resolved" alert goes only where its incident's page
+ * went, and after it. Links are absolute under PUBLIC_URL. */
 #ifndef PS_ALERTS_H
 #define PS_ALERTS_H
 
@@ -19,8 +25,10 @@ typedef struct alerts alerts_t;
 /* Starts the sender thread when ALERT_WEBHOOKS is set; returns NULL (alerts off) otherwise. */
 alerts_t *alerts_start(const config_t *cfg);
 void alerts_stop(alerts_t *a);
-/* Queues an alert for every destination. `payload` (borrowed) is the plain JSON form and must hold a
- * "text" string used for Slack. `dedup_key` names the alert: queuing it again for a destination that
+/* Queues an alert for every destination that takes its kind (PagerDuty and Alertmanager take no
+ * "report"). `payload` (borrowed) is the plain JSON form and must hold a "text" string used for Slack; its
+ * optional "severity" (critical, error, warning, info; absent: error) meets each destination's
+ * min_severity. `dedup_key` names the alert: queuing it again for a destination that
  * has it is a no-op, so callers may queue whenever in doubt. confidence < 0 means "not a report"
  * (never suppressed). Any thread, with the caller's connection. Returns 0, or -1 when some
  * destination's row could not be stored (or `payload` is NULL). NULL `a` is a no-op. */

@@ -3,9 +3,11 @@
 #include "alloc.h"
 #include "buf.h"
 #include "context_load.h"
+#include "incident_alerts.h"
 #include "llm_budget.h"
 #include "llm_io.h"
 #include "log.h"
+#include "priors.h"
 #include "rca.h"
 #include "redact.h"
 #include "store.h"
@@ -136,24 +138,12 @@ static json_t *write_report(analyser_t *a, PGconn *pg, rca_result_t *res, analys
     return r;
 }
 
-/* Queues the alerts of a stored report: the incident's, then the report's own (keyed by its analysis
- * version and id). The incident is announced once: every report of it queues the announcement and the
- * dedup key makes all but the first a no-op, so an announcement lost with a crashed worker comes with
- * the incident's next report. Returns 0, or -1 when an alert could not be stored. */
-static int alert_report(const alerts_t *al, PGconn *pg, long long incident, int version,
-                        long long analysis_id, const char *title, const char *service, json_t *report)
+/* Queues the alert of a stored report when its incident paged (incident_alerts.h): the incident's own page
+ * is queued by its transition (common/incident_rows.h), in the transaction that joined the trace. Returns
+ * 0, or -1 when the alert could not be stored. */
+static int alert_report(const alerts_t *al, PGconn *pg, long long incident, long long analysis_id)
 {
-    if (al == NULL) return 0;
-    char key[96];
-    snprintf(key, sizeof(key), "incident:%lld", incident);
-    json_t *p = alerts_incident_payload(incident, title, service);
-    int rc = alerts_enqueue(al, pg, "incident", key, p, -1);
-    json_decref(p);
-    snprintf(key, sizeof(key), "report:%lld:v%d:%lld", incident, version, analysis_id);
-    p = alerts_report_payload(incident, version, title, service, report);
-    rc |= alerts_enqueue(al, pg, "report", key, p, alerts_report_confidence(report));
-    json_decref(p);
-    return rc;
+    return incident_alerts_report(al, pg, incident, analysis_id);
 }
 
 int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analyse_outcome_t *out, char *err,
@@ -175,7 +165,10 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
         goto out;
     }
     long cpu0 = cpu_us();
-    rca_opts_t opts = {NULL, 0, 20};
+    suspect_opts_t priors;
+    suspect_opts_default(&priors);
+    priors_load(pg, &priors, NULL, 0); /* engineers' labels shift the suspect type priors */
+    rca_opts_t opts = {NULL, 0, 20, &priors};
     rca_analyse(&ctx.t, &opts, &res);
     if (res.slow) {
         /* no error: judge slowness against the operations' usual durations */
@@ -193,21 +186,24 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
     buf_init(&eps, 1 << 20);
     array_literal(res.services, &svc);
     array_literal(res.endpoints, &eps);
-    incident_in_t in = {.fingerprint = res.fingerprint,
-                        .title = res.title,
-                        .kind = res.slow ? "slow" : "error",
-                        .root_service = res.found_root ? res.service : NULL,
-                        .root_operation = res.found_root ? res.operation : NULL,
-                        .exception_type = res.exception_type[0] ? res.exception_type : NULL,
-                        .trace_id = req->trace_id,
-                        .services_literal = svc.data,
-                        .endpoints_literal = eps.data,
-                        .first_ns = res.first_ns,
-                        .last_ns = res.last_ns,
-                        /* joining is the whole analysis unless a report is asked for */
-                        .trigger_handed_ms = req->force_report ? 0 : req->handed_ms};
-    incident_out_t inc;
-    int joined = store_incident_join(pg, &in, &inc, err, errlen);
+    incident_trace_in_t in = {.fingerprint = res.fingerprint,
+                              .title = res.title,
+                              .kind = res.slow ? "slow" : "error",
+                              .root_service = res.found_root ? res.service : NULL,
+                              .root_operation = res.found_root ? res.operation : NULL,
+                              .exception_type = res.exception_type[0] ? res.exception_type : NULL,
+                              .trace_id = req->trace_id,
+                              .services_literal = svc.data,
+                              .endpoints_literal = eps.data,
+                              .first_ns = res.first_ns,
+                              .last_ns = res.last_ns};
+    incident_trace_out_t inc;
+    incident_policy_t pol;
+    incident_policy_init(&pol, a->shared->cfg);
+    incident_notifier_t nt = incident_alerts_notifier(a->shared->alerts);
+    /* joining is the whole analysis unless a report is asked for */
+    int joined =
+        store_incident_join(pg, &pol, &nt, &in, req->force_report ? 0 : req->handed_ms, &inc, err, errlen);
     buf_dispose(&svc);
     buf_dispose(&eps);
     if (joined != 0) goto out;
@@ -251,8 +247,7 @@ int analyse_trace(analyser_t *a, PGconn *pg, const analyse_request_t *req, analy
         if (rc != 0) snprintf(err, errlen, "alerts of job %s not queued", req->job_id);
         goto out;
     }
-    if (alert_report(a->shared->alerts, pg, inc.id, version, id, res.title,
-                     res.found_root ? res.service : NULL, report) != 0) {
+    if (alert_report(a->shared->alerts, pg, inc.id, id) != 0) {
         /* the analysis is stored: the redelivered job queues the alerts again (analyse_realert) */
         snprintf(err, errlen, "analysis %lld stored, its alerts not queued", id);
         goto out;
@@ -272,11 +267,10 @@ int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id)
 {
     if (a->shared->alerts == NULL || job_id == NULL) return 0;
     const char *p[] = {job_id};
-    PGresult *r =
-        PQexecParams(pg,
-                     "SELECT a.incident_id, a.version, a.id, i.title, a.root_service, a.report::text "
-                     "FROM analyses a JOIN incidents i ON i.id = a.incident_id WHERE a.job_id = $1",
-                     1, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(pg,
+                               "SELECT a.incident_id, a.id FROM analyses a WHERE a.job_id = $1 "
+                               "AND a.incident_id IS NOT NULL",
+                               1, NULL, p, NULL, NULL, 0);
     int rc = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_warn("alerts of job %s: %s", job_id, PQerrorMessage(pg));
@@ -284,11 +278,8 @@ int analyse_realert(analyser_t *a, PGconn *pg, const char *job_id)
     }
     rc = 0;
     if (PQntuples(r) == 0) goto out; /* no analysis, or one of no incident: nothing to announce */
-    json_t *report = json_loads(PQgetvalue(r, 0, 5), 0, NULL);
     rc = alert_report(a->shared->alerts, pg, strtoll(PQgetvalue(r, 0, 0), NULL, 10),
-                      atoi(PQgetvalue(r, 0, 1)), strtoll(PQgetvalue(r, 0, 2), NULL, 10), PQgetvalue(r, 0, 3),
-                      PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4), report);
-    json_decref(report);
+                      strtoll(PQgetvalue(r, 0, 1), NULL, 10));
 out:
     PQclear(r);
     return rc;

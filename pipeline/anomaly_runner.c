@@ -26,10 +26,15 @@ struct anomaly_runner {
     atomic_int stopping;
 };
 
+/* The scan's progress: the arrival time (metric_points.arrived_ns, migration 011) up to which points
+ * have been analysed, kept in detector_progress under the key ('*', ARRIVAL_KEY). The row ('*', '*') of
+ * the earlier event-time scan is no longer read. */
+#define ARRIVAL_KEY "arrived_ns"
+
 static int64_t load_watermark(PGconn *c)
 {
-    PGresult *r =
-        PQexec(c, "SELECT scanned_to_ns FROM detector_progress WHERE service = '*' AND metric = '*'");
+    PGresult *r = PQexec(c, "SELECT scanned_to_ns FROM detector_progress WHERE service = '*' AND metric = "
+                            "'" ARRIVAL_KEY "'");
     int64_t wm = 0;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         wm = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -44,7 +49,7 @@ static void save_watermark(PGconn *c, int64_t wm)
     const char *p[] = {v};
     PQclear(PQexecParams(
         c,
-        "INSERT INTO detector_progress (service, metric, scanned_to_ns) VALUES ('*', '*', $1) "
+        "INSERT INTO detector_progress (service, metric, scanned_to_ns) VALUES ('*', '" ARRIVAL_KEY "', $1) "
         "ON CONFLICT (service, metric, labels) DO UPDATE SET scanned_to_ns = EXCLUDED.scanned_to_ns",
         1, NULL, p, NULL, NULL, 0));
 }
@@ -59,30 +64,32 @@ static series_point_t *rows_to_points(PGresult *r, int first, int n, int ts_col,
     return p;
 }
 
-/* The series' baseline window before `first_ns`: the trailing hour and, for seasonality, an hour
- * around the same time on each of the previous HISTORY_DAYS days. Values as metric_values()
- * (migrations/006) derives them: a counter's rate, a histogram's quantiles, a gauge as stored. */
+/* The series' values from the trailing hour before `first_ns` up to `last_ns` (the new points' own
+ * event-time range, so each is judged against the points before it, late ones included), and, for
+ * seasonality, the same range around the same time of day on each of the previous HISTORY_DAYS days.
+ * Values as metric_values() (migrations/006) derives them: a counter's rate, a histogram's quantiles, a
+ * gauge as stored. */
 static PGresult *load_history(PGconn *c, const char *service, const char *metric, const char *labels,
-                              int64_t first_ns)
+                              int64_t first_ns, int64_t last_ns)
 {
-    char first[24];
+    char first[24], last[24];
     snprintf(first, sizeof(first), "%" PRId64, first_ns);
-    const char *p[] = {service, metric, labels, first};
+    snprintf(last, sizeof(last), "%" PRId64, last_ns);
+    const char *p[] = {service, metric, labels, first, last};
     return PQexecParams(
         c,
-        "SELECT ts_ns, value FROM metric_values($4::bigint - 3600000000000, $4::bigint, ARRAY[$1], "
+        "SELECT ts_ns, value FROM metric_values($4::bigint - 3600000000000, $5::bigint + 1, ARRAY[$1], "
         "  ARRAY[$2]) WHERE labels = $3::jsonb "
         "UNION ALL SELECT v.ts_ns, v.value FROM generate_series(1, " /* days back */ "3) d, "
         "  LATERAL metric_values($4::bigint - d * 86400000000000 - 1800000000000, "
-        "    $4::bigint - d * 86400000000000 + 1800000000001, ARRAY[$1], ARRAY[$2]) v "
+        "    $5::bigint - d * 86400000000000 + 1800000000001, ARRAY[$1], ARRAY[$2]) v "
         "  WHERE v.labels = $3::jsonb ORDER BY 1",
-        4, NULL, p, NULL, NULL, 0);
+        5, NULL, p, NULL, NULL, 0);
 }
 
 static json_t *suspects_for(PGconn *c, const char *service, const char *metric, const episode_t *ep,
                             char *why, size_t whylen)
 {
-    json_t *arr = json_array();
     char from[24], to[24];
     suspect_opts_t so;
     suspect_opts_default(&so);
@@ -107,13 +114,7 @@ static json_t *suspects_for(PGconn *c, const char *service, const char *metric, 
     symptom_t sym = {.service = service, .what = metric, .ep = *ep};
     suspect_t *s;
     size_t ns = suspects_rank(ev, (size_t)n, &sym, 1, &so, &s);
-    for (size_t i = 0; i < ns; i++) {
-        const change_event_t *e = &ev[s[i].event_index];
-        json_array_append_new(arr,
-                              json_pack("{s:s,s:s?,s:I,s:s?,s:f,s:s}", "type", e->type, "service", e->service,
-                                        "ts_ns", (json_int_t)e->ts_ns, "description", e->description,
-                                        "confidence", s[i].confidence, "evidence", s[i].evidence));
-    }
+    json_t *arr = suspects_to_json(ev, s, ns);
     char sym_text[400];
     symptom_describe(&sym, sym_text, sizeof(sym_text));
     if (ns == 0)
@@ -175,24 +176,68 @@ static int store_episode(PGconn *c, const char *service, const char *metric, con
     return ok ? 0 : -1;
 }
 
+/* The analysable values of the points that arrived in (wm, upto] (by arrived_ns, whatever their event
+ * time): each service's derived values over the new points' event-time range, kept where a new point
+ * gave them (same service, labels and time; the name itself or a name derived from it, e.g. .p95). */
+static const char new_points_sql[] =
+    "WITH n AS (SELECT service, name, labels, ts_ns FROM metric_points WHERE arrived_ns > $1::bigint AND "
+    "  arrived_ns <= $2::bigint), "
+    "r AS (SELECT service, min(ts_ns) AS lo, max(ts_ns) AS hi FROM n GROUP BY service) "
+    "SELECT v.service, v.name, v.labels::text, v.ts_ns, v.value FROM r "
+    "  CROSS JOIN LATERAL metric_values(r.lo, r.hi + 1, ARRAY[r.service]) v "
+    " WHERE EXISTS (SELECT 1 FROM n WHERE n.service = v.service AND n.labels = v.labels AND n.ts_ns = "
+    "v.ts_ns "
+    "   AND (n.name = v.name OR left(v.name, length(n.name) + 1) = n.name || '.')) "
+    "ORDER BY 1, 2, 3, 4";
+
+/* Links episodes not yet linked to the open incident they explain: one of the episode's service (its
+ * root service first, then one the service took part in), seen from ten minutes before the episode
+ * to ten minutes after it; the latest such. Reads incidents, writes anomaly_episodes.incident_id only.
+ * Episodes of the last day are looked at. Returns the number linked, or -1. */
+static int link_episodes(PGconn *c)
+{
+    PGresult *r = PQexec(
+        c, "WITH m AS (SELECT e.id, (SELECT x.id FROM incidents x WHERE x.status = 'open' "
+           "    AND (x.root_service = e.service OR e.service = ANY (x.services)) "
+           "    AND x.first_seen <= to_timestamp(e.end_ns / 1e9) + interval '10 minutes' "
+           "    AND x.last_seen >= to_timestamp(e.start_ns / 1e9) - interval '10 minutes' "
+           "    ORDER BY x.root_service = e.service DESC, x.last_seen DESC, x.id DESC LIMIT 1) AS incident "
+           "  FROM anomaly_episodes e WHERE e.incident_id IS NULL "
+           "    AND e.end_ns > (extract(epoch FROM now()) * 1e9)::bigint - 86400000000000) "
+           "UPDATE anomaly_episodes e SET incident_id = m.incident, updated_at = now() FROM m "
+           "WHERE e.id = m.id AND m.incident IS NOT NULL");
+    int n = PQresultStatus(r) == PGRES_COMMAND_OK ? atoi(PQcmdTuples(r)) : -1;
+    if (n < 0) log_warn("anomaly episodes: linking to incidents: %s", PQerrorMessage(c));
+    PQclear(r);
+    return n;
+}
+
+/* The database's clock in epoch ns, the clock arrived_ns is stamped with; 0 on error. */
+static int64_t db_now_ns(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint");
+    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return v;
+}
+
 /* One pass over the points that arrived since the watermark (their analysable values: a cumulative
- * counter is judged by its rate, so one that only grows is never an anomaly). Returns episodes stored
- * or -1. */
+ * counter is judged by its rate, so one that only grows is never an anomaly), each series' new points
+ * judged in their own time context (load_history). Points younger than `lag_s` by arrival wait for the
+ * next pass: a writer's transaction still open may yet commit points stamped before now. Returns
+ * episodes stored or -1. */
 static int pass(PGconn *c, int lag_s)
 {
-    int64_t wm = load_watermark(c);
-    int64_t upto = (int64_t)(now_ms() - lag_s * 1000LL) * 1000000LL;
-    if (wm == 0) wm = upto - 3600LL * ANOMALY_NS_PER_S; /* first run: the last hour */
+    int64_t wm = load_watermark(c), now = db_now_ns(c);
+    if (now == 0) return -1;
+    int64_t upto = now - lag_s * ANOMALY_NS_PER_S;
+    if (wm == 0) wm = upto - 3600LL * ANOMALY_NS_PER_S; /* first run: what arrived in the last hour */
     if (upto <= wm) return 0;
     char a[24], b[24];
     snprintf(a, sizeof(a), "%" PRId64, wm);
     snprintf(b, sizeof(b), "%" PRId64, upto);
     const char *p[] = {a, b};
-    PGresult *r = PQexecParams(
-        c,
-        "SELECT service, name, labels::text, ts_ns, value FROM metric_values($1::bigint + 1, $2::bigint + 1) "
-        "ORDER BY service, name, labels::text, ts_ns",
-        2, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c, new_points_sql, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_warn("anomaly scan: %s", PQerrorMessage(c));
         PQclear(r);
@@ -210,7 +255,7 @@ static int pass(PGconn *c, int lag_s)
         const char *service = PQgetvalue(r, i, 0), *metric = PQgetvalue(r, i, 1),
                    *labels = PQgetvalue(r, i, 2);
         series_point_t *recent = rows_to_points(r, i, j - i, 3, 4);
-        PGresult *h = load_history(c, service, metric, labels, recent[0].ts_ns);
+        PGresult *h = load_history(c, service, metric, labels, recent[0].ts_ns, recent[j - i - 1].ts_ns);
         if (PQresultStatus(h) == PGRES_TUPLES_OK) {
             series_point_t *hist = rows_to_points(h, 0, PQntuples(h), 0, 1);
             episode_t *eps;
@@ -227,6 +272,7 @@ static int pass(PGconn *c, int lag_s)
     }
     PQclear(r);
     save_watermark(c, upto);
+    link_episodes(c);
     if (stored) log_info("anomaly detector: %d episodes stored or extended", stored);
     return stored;
 }

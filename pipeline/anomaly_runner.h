@@ -1,8 +1,13 @@
-/* The anomaly detector's thread: every ANOMALY_PERIOD_S seconds (points younger than ANOMALY_LAG_S wait) it
- * reads only the metric points that arrived since its watermark (kept in detector_progress), fetches each
- * touched series' baseline window (trailing hour, and the same time of day on the previous days for
- * seasonality), runs the pure detector (anomaly/detect.h), ranks change-event suspects (anomaly/suspects.h)
- * and stores episodes in anomaly_episodes, extending an episode that is still going on. */
+/* The anomaly detector's thread: every ANOMALY_PERIOD_S seconds it reads the metric points that ARRIVED
+ * since its watermark (metric_points.arrived_ns, migration 011; kept in detector_progress), whatever
+ * their event time, so late points (a Collector retrying after an outage, a backfill) are analysed too;
+ * points younger than ANOMALY_LAG_S by arrival wait for the next pass. Each touched series' new points
+ * are judged in their own time context: against the series' points before each of them by event time
+ * (trailing hour, and the same time of day on the previous days for seasonality), by the pure detector
+ * (anomaly/detect.h). Episodes get change-event suspects (anomaly/suspects.h) and are stored in
+ * anomaly_episodes, extending one still going on; then episodes not yet linked are linked to the open
+ * incident of their service around their time (anomaly_episodes.incident_id; incidents are read, never
+ * written). */
 #ifndef PS_ANOMALY_RUNNER_H
 #define PS_ANOMALY_RUNNER_H
 

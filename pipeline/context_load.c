@@ -141,6 +141,38 @@ static int load_logs(PGconn *c, const char *trace_id, int max, trace_ctx_t *ctx,
     return 0;
 }
 
+/* The anomaly episodes of the services (array literal) overlapping [from, to]: symptoms for the suspect
+ * model and evidence for the report. */
+static int load_episodes(PGconn *c, const char *services, const char *from, const char *to, trace_ctx_t *ctx,
+                         char *err, size_t errlen)
+{
+    const char *p[] = {services, from, to};
+    PGresult *r =
+        query(c,
+              "SELECT service, metric, start_ns, end_ns, baseline, peak, pct_change, peak_z, direction "
+              "FROM anomaly_episodes WHERE service = ANY ($1::text[]) AND end_ns >= $2::bigint AND "
+              "start_ns <= $3::bigint ORDER BY abs(peak_z) DESC, start_ns, id LIMIT 64",
+              3, p, err, errlen);
+    if (!r) return -1;
+    ctx->res[4] = r;
+    int n = PQntuples(r);
+    ctx->t.episodes = xcalloc((size_t)(n ? n : 1), sizeof(rca_episode_t));
+    ctx->t.nepisodes = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        rca_episode_t *e = &ctx->t.episodes[i];
+        e->service = val(r, i, 0);
+        e->metric = val(r, i, 1);
+        e->start_ns = strtoll(val(r, i, 2), NULL, 10);
+        e->end_ns = strtoll(val(r, i, 3), NULL, 10);
+        e->baseline = strtod(val(r, i, 4), NULL);
+        e->peak = strtod(val(r, i, 5), NULL);
+        e->pct_change = strtod(val(r, i, 6), NULL);
+        e->peak_z = strtod(val(r, i, 7), NULL);
+        e->direction = atoi(val(r, i, 8));
+    }
+    return 0;
+}
+
 int context_load(PGconn *c, const char *trace_id, const context_limits_t *lim, trace_ctx_t *ctx, char *err,
                  size_t errlen)
 {
@@ -191,6 +223,10 @@ int context_load(PGconn *c, const char *trace_id, const context_limits_t *lim, t
         ctx->t.metrics[i].service = val(r, i, 1);
         ctx->t.metrics[i].name = val(r, i, 2);
         ctx->t.metrics[i].value = strtod(val(r, i, 3), NULL);
+    }
+    if (load_episodes(c, svc.data, from, to, ctx, err, errlen) != 0) {
+        buf_dispose(&svc);
+        return -1;
     }
     snprintf(to, sizeof(to), "%" PRId64, last);
     const char *p3[] = {svc.data, change_from, to};
@@ -253,8 +289,9 @@ void context_dispose(trace_ctx_t *ctx)
     free(ctx->t.logs);
     free(ctx->t.metrics);
     free(ctx->t.changes);
+    free(ctx->t.episodes);
     free(ctx->baselines);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         PQclear(ctx->res[i]);
     PQclear(ctx->baseline_res);
     memset(ctx, 0, sizeof(*ctx));

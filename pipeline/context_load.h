@@ -1,8 +1,9 @@
 /* Gathers a trace's context from PostgreSQL into the analysis model (rca/model.h): its spans
  * and logs (at most a limit of each: a larger trace is sampled in SQL, see context_load()), metric points of
- * the services involved from 10 minutes before to 1 minute after its window, change events of those services
- * (or global ones) in the 10 minutes before it, and, for slow traces, the usual (p50) duration of its
- * operations over the last hour. Worker threads only. */
+ * the services involved from 10 minutes before to 1 minute after its window (at most 20,000, sorted by
+ * service, name, time), their anomaly episodes overlapping that range (at most 64, strongest first),
+ * change events of those services (or global ones) in the 10 minutes before it, and, for slow traces, the
+ * usual (p50) duration of its operations over the last hour. Worker threads only. */
 #ifndef PS_CONTEXT_LOAD_H
 #define PS_CONTEXT_LOAD_H
 
@@ -12,7 +13,7 @@
 
 typedef struct {
     rca_trace_t t;
-    PGresult *res[4]; /* spans, logs, metrics, changes: strings of `t` point into them */
+    PGresult *res[5]; /* spans, logs, metrics, changes, episodes: strings of `t` point into them */
     rca_baseline_t *baselines;
     size_t nbaselines;
     PGresult *baseline_res;

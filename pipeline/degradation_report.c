@@ -1,6 +1,7 @@
 /* Window-ranking reports of degradation incidents (see degradation_report.h). */
 #include "degradation_report.h"
 #include "alloc.h"
+#include "incident_alerts.h"
 #include "log.h"
 #include "priors.h"
 #include "suspects.h"
@@ -87,7 +88,8 @@ static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *se
     return arr;
 }
 
-static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int window_s)
+static int report_one(PGconn *c, const alerts_t *alerts, const incident_policy_t *pol,
+                      const incident_notifier_t *nt, PGresult *r, int i, int window_s)
 {
     const char *id = PQgetvalue(r, i, 0), *title = PQgetvalue(r, i, 1);
     const char *sample = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
@@ -125,27 +127,19 @@ static int report_one(PGconn *c, const alerts_t *alerts, PGresult *r, int i, int
     char err[512];
     int ok = store_analysis(c, &row, &aid, &version, err, sizeof(err)) == 0;
     if (!ok) log_warn("degradation report of incident %s: %s", id, err);
-    if (ok && row.root_service) {
-        const char *p[] = {id, row.root_service, row.root_operation};
-        PQclear(
-            PQexecParams(c,
-                         "UPDATE incidents SET root_service = $2, root_operation = $3, updated_at = now() "
-                         "WHERE id = $1::bigint",
-                         3, NULL, p, NULL, NULL, 0));
-    }
-    if (ok && aid && alerts) {
-        char key[96];
-        snprintf(key, sizeof(key), "report:%s:v%d:%lld", id, version, aid);
-        json_t *payload = alerts_report_payload(row.incident_id, version, title, row.root_service, report);
-        alerts_enqueue(alerts, c, "report", key, payload, alerts_report_confidence(report));
-        json_decref(payload);
-    }
+    /* the root cause decides grouping, so the page waits for it; the page brings this report along */
+    if (ok &&
+        incident_rows_report_root(c, pol, nt, row.incident_id, row.root_service, row.root_operation) != 0)
+        log_warn("degradation incident %s: grouping or paging: %s", id, PQerrorMessage(c));
+    if (ok && aid && incident_alerts_report(alerts, c, row.incident_id, aid) != 0)
+        log_warn("degradation report of incident %s: alert not queued", id);
     json_decref(report);
     json_decref(evidence);
     return ok ? 1 : -1;
 }
 
-int degradation_report_pending(PGconn *c, const alerts_t *alerts, int window_s, int max)
+int degradation_report_pending(PGconn *c, const alerts_t *alerts, const incident_policy_t *pol,
+                               const incident_notifier_t *nt, int window_s, int max)
 {
     char lim[16];
     snprintf(lim, sizeof(lim), "%d", max);
@@ -163,7 +157,7 @@ int degradation_report_pending(PGconn *c, const alerts_t *alerts, int window_s, 
     }
     int done = 0;
     for (int i = 0; i < PQntuples(r); i++) {
-        int rc = report_one(c, alerts, r, i, window_s);
+        int rc = report_one(c, alerts, pol, nt, r, i, window_s);
         if (rc < 0) {
             done = -1;
             break;

@@ -4,6 +4,8 @@
 #include "db.h"
 #include "degradation_report.h"
 #include "degrade.h"
+#include "incident_alerts.h"
+#include "incident_rows.h"
 #include "log.h"
 #include "program.h"
 
@@ -16,11 +18,14 @@
 #include <unistd.h>
 
 #define DEGRADE_REPORTS_PER_PASS 4
+#define RESOLVE_PER_PASS 32 /* incidents resolved per second at most: a backlog drains over seconds */
 
 struct degradation_runner {
     const config_t *cfg;
     const alerts_t *alerts;
     const leader_t *leader;
+    incident_policy_t policy;
+    incident_notifier_t notifier;
     pthread_t tid;
     atomic_int stopping;
 };
@@ -40,34 +45,18 @@ static const char windows_sql[] =
     "   AND (s.kind = 'SERVER' OR s.parent_span_id IS NULL)"
     " GROUP BY s.service, s.name ORDER BY s.service, s.name";
 
-/* Opens the incident (or refreshes the open one). Its report waits as 'pending' for
- * degradation_report_pending(); its sample trace is the endpoint's slowest in the window. */
-static void open_incident(degradation_runner_t *dr, PGconn *c, const char *service, const char *endpoint,
-                          const degrade_verdict_t *v, const char *split, const char *to)
+/* Opens the degradation incident (or confirms the open one): common/incident_rows.h. Its report waits as
+ * 'pending' for degradation_report_pending(), which pages it (or groups it) once the report names the
+ * root cause. */
+static void degraded(PGconn *c, const char *service, const char *endpoint, const degrade_verdict_t *v,
+                     const char *split, const char *to)
 {
-    char fp[600];
-    snprintf(fp, sizeof(fp), "degradation:%s:%s", service, endpoint);
-    const char *p[] = {fp, v->explanation, service, endpoint, split, to};
-    PGresult *r = PQexecParams(
-        c,
-        "INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, "
-        "first_seen, last_seen, trace_count, services, endpoints, report_state, sample_trace_id) "
-        "VALUES ($1, 'degradation', $2, $3, $4, now(), now(), 0, ARRAY[$3], ARRAY[$4], 'pending', "
-        " (SELECT trace_id FROM spans WHERE service = $3 AND name = $4 AND start_ns >= $5::bigint "
-        "  AND start_ns < $6::bigint ORDER BY end_ns - start_ns DESC LIMIT 1)) "
-        "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET last_seen = now(), "
-        "updated_at = now(), title = EXCLUDED.title RETURNING id, (xmax = 0)",
-        6, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
-        log_warn("degradation: %s", v->explanation);
-        json_t *payload = alerts_degradation_payload(strtoll(PQgetvalue(r, 0, 0), NULL, 10), service,
-                                                     endpoint, v->explanation);
-        char key[640];
-        snprintf(key, sizeof(key), "degradation:%s", PQgetvalue(r, 0, 0));
-        alerts_enqueue(dr->alerts, c, "degradation", key, payload, -1);
-        json_decref(payload);
-    }
-    PQclear(r);
+    long long id;
+    int created;
+    if (incident_rows_degraded(c, service, endpoint, v->explanation, split, to, &id, &created) != 0)
+        log_warn("degradation incident of %s %s: %s", service, endpoint, PQerrorMessage(c));
+    else if (created)
+        log_warn("degradation (incident %lld): %s", id, v->explanation);
 }
 
 static void pass(degradation_runner_t *dr, PGconn *c)
@@ -94,7 +83,10 @@ static void pass(degradation_runner_t *dr, PGconn *c)
                               atof(PQgetvalue(r, i, 7))};
         degrade_verdict_t v;
         degrade_judge(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &base, &cur, atoi(PQgetvalue(r, i, 8)), &v);
-        if (v.degraded) open_incident(dr, c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &v, split, to);
+        if (v.degraded)
+            degraded(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), &v, split, to);
+        else if (incident_rows_healthy(c, &dr->notifier, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)) != 0)
+            log_warn("degradation resolve: %s", PQerrorMessage(c));
     }
     PQclear(r);
 }
@@ -114,9 +106,13 @@ static void *runner_main(void *arg)
         }
         /* new incidents and re-runs: reports over their window, a few per second */
         if (db_ensure(&c, dr->cfg->pipeline_database_url) &&
-            degradation_report_pending(c, dr->alerts, dr->cfg->degrade_window_s, DEGRADE_REPORTS_PER_PASS) <
-                0)
+            degradation_report_pending(c, dr->alerts, &dr->policy, &dr->notifier, dr->cfg->degrade_window_s,
+                                       DEGRADE_REPORTS_PER_PASS) < 0)
             log_warn("degradation reports: %s", PQerrorMessage(c));
+        /* the resolve timer: quiet incidents resolve by themselves, not at the next arrival */
+        if (db_ensure(&c, dr->cfg->pipeline_database_url) &&
+            incident_rows_resolve_idle(c, &dr->policy, &dr->notifier, RESOLVE_PER_PASS) < 0)
+            log_warn("incident resolve timer: %s", PQerrorMessage(c));
         sleep(1);
     }
     PQfinish(c);
@@ -130,6 +126,8 @@ degradation_runner_t *degradation_runner_start(const config_t *cfg, const alerts
     r->cfg = cfg;
     r->alerts = alerts;
     r->leader = leader;
+    incident_policy_init(&r->policy, cfg);
+    r->notifier = incident_alerts_notifier(alerts);
     pthread_create(&r->tid, NULL, runner_main, r);
     return r;
 }

@@ -12,30 +12,37 @@ double priors_shift(double base, long right, long wrong)
 
 int priors_load(PGconn *c, suspect_opts_t *o, char *explain, size_t explain_len)
 {
-    /* the latest label per incident, against the type of the first suspect its latest analysis named */
-    PGresult *r =
-        PQexec(c, "WITH l AS (SELECT DISTINCT ON (f.incident_id) f.incident_id, f.verdict, "
-                  "a.evidence->'suspects'->0->>'type' AS type FROM feedback f JOIN analyses a ON a.id = "
-                  "f.analysis_id ORDER BY f.incident_id, f.created_at DESC, f.id DESC) "
-                  "SELECT type, count(*) FILTER (WHERE verdict = 'right'), count(*) FILTER (WHERE verdict = "
-                  "'wrong') FROM l WHERE type IS NOT NULL GROUP BY type ORDER BY type");
+    PGresult *r = PQexec(c, "SELECT judged_type, count(*) FILTER (WHERE judged_cause), count(*) FILTER "
+                            "(WHERE NOT judged_cause) FROM suspect_labels WHERE judged_type IS NOT NULL "
+                            "GROUP BY judged_type ORDER BY judged_type");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         return -1;
     }
+    /* several stored spellings fold into one type: sum before shifting */
+    long right[CHANGE_TYPES] = {0}, wrong[CHANGE_TYPES] = {0};
+    int seen[CHANGE_TYPES] = {0};
+    for (int i = 0; i < PQntuples(r); i++) {
+        change_type_t t = change_type_of(PQgetvalue(r, i, 0));
+        right[t] += atol(PQgetvalue(r, i, 1));
+        wrong[t] += atol(PQgetvalue(r, i, 2));
+        seen[t] = 1;
+    }
+    PQclear(r);
     suspect_opts_t base;
     suspect_opts_default(&base);
     size_t used = 0;
     if (explain && explain_len) explain[0] = '\0';
-    for (int i = 0; i < PQntuples(r); i++) {
-        change_type_t t = change_type_of(PQgetvalue(r, i, 0));
-        long right = atol(PQgetvalue(r, i, 1)), wrong = atol(PQgetvalue(r, i, 2));
-        o->prior[t] = priors_shift(base.prior[t], right, wrong);
-        if (explain && used < explain_len)
-            used += (size_t)snprintf(explain + used, explain_len - used,
-                                     "%sprior %s %.2f (base %.2f, %ld right / %ld wrong)", used ? "; " : "",
-                                     PQgetvalue(r, i, 0), o->prior[t], base.prior[t], right, wrong);
+    for (int t = 0; t < CHANGE_TYPES; t++) {
+        if (!seen[t]) continue;
+        o->prior[t] = priors_shift(base.prior[t], right[t], wrong[t]);
+        if (explain && used < explain_len) {
+            int w =
+                snprintf(explain + used, explain_len - used,
+                         "%sprior %s %.2f (base %.2f, %ld right / %ld wrong)", used ? "; " : "",
+                         change_type_name((change_type_t)t), o->prior[t], base.prior[t], right[t], wrong[t]);
+            if (w > 0) used += (size_t)w;
+        }
     }
-    PQclear(r);
     return 0;
 }

@@ -102,7 +102,10 @@ int queue_claim(queue_t *q, queue_job_t *job, int block_ms)
     snprintf(idle, sizeof(idle), "%d", q->cfg->visibility_timeout_ms);
     redisReply *r = redisCommand(q->redis, "XAUTOCLAIM %s %s %s %s 0-0 COUNT 1", q->stream, QUEUE_GROUP,
                                  q->consumer, idle);
-    if (r == NULL) return -1;
+    if (redisx_reply_failed(q->redis, r)) { /* broken, or a demoted master: reconnect on the next call */
+        freeReplyObject(r);
+        return -1;
+    }
     int got = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
         r->element[1]->elements > 0)

@@ -44,72 +44,18 @@ int store_trigger_pending(PGconn *c, const char *trace_id)
     return rc;
 }
 
-int store_incident_join(PGconn *c, const incident_in_t *in, incident_out_t *out, char *err, size_t errlen)
+int store_incident_join(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
+                        const incident_trace_in_t *in, long long trigger_handed_ms, incident_trace_out_t *out,
+                        char *err, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
-    char first[24], last[24];
-    snprintf(first, sizeof(first), "%lld", in->first_ns);
-    snprintf(last, sizeof(last), "%lld", in->last_ns);
     PGresult *r = PQexec(c, "BEGIN");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "begin", err, errlen);
     PQclear(r);
-    const char *p1[] = {in->fingerprint};
-    r = PQexecParams(c,
-                     "UPDATE incidents SET status = 'resolved', updated_at = now() WHERE fingerprint = $1 "
-                     "AND status = 'open' AND last_seen < now() - interval '" STORE_INCIDENT_WINDOW "'",
-                     1, NULL, p1, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "resolve stale incident", err, errlen);
-    PQclear(r);
-    const char *p2[] = {in->fingerprint,
-                        in->title,
-                        in->kind ? in->kind : "error",
-                        in->root_service,
-                        in->root_operation,
-                        in->exception_type,
-                        first,
-                        last,
-                        in->services_literal,
-                        in->endpoints_literal,
-                        in->trace_id};
-    r = PQexecParams(
-        c,
-        "INSERT INTO incidents (fingerprint, title, kind, root_service, root_operation, exception_type, "
-        "first_seen, last_seen, services, endpoints, sample_trace_id) VALUES ($1, $2, $3, $4, $5, $6, "
-        "to_timestamp($7::bigint / 1e9), to_timestamp($8::bigint / 1e9), $9::text[], $10::text[], $11) "
-        "ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET updated_at = now() "
-        "RETURNING id, (xmax = 0), report_state, sample_trace_id",
-        11, NULL, p2, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) return fail(c, r, "incident", err, errlen);
-    out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    out->created = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
-    out->needs_report = out->created || (strcmp(PQgetvalue(r, 0, 2), "pending") == 0 &&
-                                         strcmp(PQgetvalue(r, 0, 3), in->trace_id) == 0);
-    PQclear(r);
-    char id[24];
-    snprintf(id, sizeof(id), "%lld", out->id);
-    const char *p3[] = {id, in->trace_id};
-    r = PQexecParams(
-        c, "INSERT INTO incident_traces (incident_id, trace_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2,
-        NULL, p3, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "incident trace", err, errlen);
-    out->joined = strcmp(PQcmdTuples(r), "1") == 0;
-    PQclear(r);
-    if (out->joined) {
-        /* counted once per trace however often its job is delivered */
-        const char *p4[] = {id, first, last, in->services_literal, in->endpoints_literal};
-        r = PQexecParams(
-            c,
-            "UPDATE incidents SET trace_count = trace_count + 1, updated_at = now(), "
-            "first_seen = least(first_seen, to_timestamp($2::bigint / 1e9)), "
-            "last_seen = greatest(last_seen, to_timestamp($3::bigint / 1e9)), "
-            "services = ARRAY(SELECT DISTINCT x FROM unnest(services || $4::text[]) x ORDER BY x), "
-            "endpoints = ARRAY(SELECT DISTINCT x FROM unnest(endpoints || $5::text[]) x ORDER BY x) "
-            "WHERE id = $1",
-            5, NULL, p4, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "incident counts", err, errlen);
-        PQclear(r);
+    if (incident_rows_join_trace(c, pol, nt, in, out, err, errlen) != 0) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
     }
-    if (!out->needs_report && consume_trigger(c, in->trace_id, in->trigger_handed_ms) != 0)
+    if (!out->needs_report && consume_trigger(c, in->trace_id, trigger_handed_ms) != 0)
         return fail(c, NULL, "pending trigger", err, errlen);
     r = PQexec(c, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "commit", err, errlen);
@@ -119,8 +65,8 @@ int store_incident_join(PGconn *c, const incident_in_t *in, incident_out_t *out,
 
 /* One transaction: the analysis row, the incident's report state, the trigger. Returns 0, or -1 with
  * *retry set when another analysis took the version number first. */
-static int insert_analysis(PGconn *c, const analysis_row_t *row, const char *const *p, const char *incident,
-                           long long *id, int *version, int *retry, char *err, size_t errlen)
+static int insert_analysis(PGconn *c, const analysis_row_t *row, const char *const *p, long long *id,
+                           int *version, int *retry, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, "BEGIN");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "begin", err, errlen);
@@ -145,13 +91,8 @@ static int insert_analysis(PGconn *c, const analysis_row_t *row, const char *con
         *version = atoi(PQgetvalue(r, 0, 1));
     }
     PQclear(r);
-    if (row->incident_id) {
-        const char *q[] = {incident};
-        r = PQexecParams(c, "UPDATE incidents SET report_state = 'ready', updated_at = now() WHERE id = $1",
-                         1, NULL, q, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, "incident report state", err, errlen);
-        PQclear(r);
-    }
+    if (row->incident_id && incident_rows_report_ready(c, row->incident_id) != 0)
+        return fail(c, NULL, "incident report state", err, errlen);
     if (consume_trigger(c, row->trace_id, row->trigger_handed_ms) != 0)
         return fail(c, NULL, "pending trigger", err, errlen);
     r = PQexec(c, "COMMIT");
@@ -195,7 +136,7 @@ int store_analysis(PGconn *c, const analysis_row_t *row, long long *id, int *ver
     /* two analyses of one trace at once may race for a version number: try again */
     for (int attempt = 0; attempt < 3 && rc != 0; attempt++) {
         int retry = 0;
-        rc = insert_analysis(c, row, p, incident, id, version, &retry, err, errlen);
+        rc = insert_analysis(c, row, p, id, version, &retry, err, errlen);
         if (!retry) break;
     }
     free(evidence);

@@ -1,5 +1,5 @@
-/* The pipeline's writes to PostgreSQL: incidents (one open incident per error fingerprint; traces
- * join it idempotently), versioned analyses (a re-analysis adds a version; a re-delivered queue job is
+/* The pipeline's writes to PostgreSQL: the transactions around incidents (whose rows
+ * common/incident_rows.h owns), versioned analyses (a re-analysis adds a version; a re-delivered queue job is
  * stored once, keyed by its message id) and the dead-letter list. Each transaction that records what
  * became of a trace from the debounce (its analysis, its joining an incident that has its report, its
  * dead letter) also consumes the trace's pending trigger (pending_triggers, written by the backend), so
@@ -8,34 +8,18 @@
 #ifndef PS_STORE_H
 #define PS_STORE_H
 
+#include "incident_rows.h"
+
 #include <jansson.h>
 #include <libpq-fe.h>
 
-/* An open incident with no new trace for this long is resolved; the next trace opens a new one. */
-#define STORE_INCIDENT_WINDOW "30 minutes"
-
-typedef struct {
-    const char *fingerprint;
-    const char *title;
-    const char *kind;                                           /* error, anomaly, degradation */
-    const char *root_service, *root_operation, *exception_type; /* may be NULL */
-    const char *trace_id;
-    const char *services_literal;  /* PostgreSQL array literal, e.g. {gateway,payment} */
-    const char *endpoints_literal; /* likewise */
-    long long first_ns, last_ns;   /* the trace's time span */
-    long long trigger_handed_ms;   /* > 0: when joining is all there is to do (needs_report 0), consume
-                                    * the trace's pending trigger up to this hand-over time */
-} incident_in_t;
-
-typedef struct {
-    long long id;
-    int created;      /* this call opened the incident */
-    int needs_report; /* no report stored yet for it and this trace is its sample */
-    int joined;       /* this trace was new to the incident */
-} incident_out_t;
-
-/* Opens or joins the incident. Returns 0, or -1 with PostgreSQL's message in err. */
-int store_incident_join(PGconn *c, const incident_in_t *in, incident_out_t *out, char *err, size_t errlen);
+/* Opens or joins the trace's incident (common/incident_rows.h: recurrence, grouping, paging with `nt`)
+ * and, when joining is all there is to do (no report needed) and trigger_handed_ms > 0, consumes the
+ * trace's pending trigger up to that hand-over time, in one transaction. Returns 0, or -1 with
+ * PostgreSQL's message in err (nothing stored). */
+int store_incident_join(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
+                        const incident_trace_in_t *in, long long trigger_handed_ms, incident_trace_out_t *out,
+                        char *err, size_t errlen);
 
 typedef struct {
     long long incident_id; /* 0: none */

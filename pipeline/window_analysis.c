@@ -14,9 +14,29 @@
 typedef struct {
     httpd_job_t super;
     int64_t from, to, bfrom, bto;
+    int baseline_given; /* 1 when the request named either baseline bound */
     int status;
     char *body;
 } window_job_t;
+
+/* The windows actually used, in both forms, and where the baseline came from: the answer says what it
+ * compared, so a default baseline is never a silent assumption. Returns 0, or -1 on allocation failure. */
+static int echo_window(json_t *js, const window_job_t *j)
+{
+    json_t *w = json_object_get(js, "window");
+    if (!json_is_object(w)) return -1;
+    const struct {
+        const char *name;
+        int64_t ns;
+    } t[] = {{"from", j->from}, {"to", j->to}, {"baseline_from", j->bfrom}, {"baseline_to", j->bto}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char when[40];
+        rfc3339_format(t[i].ns, when, sizeof(when));
+        if (json_object_set_new(w, t[i].name, json_string(when))) return -1;
+    }
+    const char *src = j->baseline_given ? "given" : "default: the window of equal length just before";
+    return json_object_set_new(w, "baseline", json_string(src));
+}
 
 static void run(httpd_job_t *hjob, worker_t *wk)
 {
@@ -25,7 +45,8 @@ static void run(httpd_job_t *hjob, worker_t *wk)
     if (db_ensure(&wk->pg, wk->database_url)) {
         int db_failed = 0;
         json_t *js = window_rank(wk->pg, j->from, j->to, j->bfrom, j->bto, &db_failed);
-        if (js) j->body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+        if (js && echo_window(js, j) == 0)
+            j->body = json_dumps(js, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
         json_decref(js);
         j->status = j->body ? 200 : db_failed ? 503 : 500;
     }
@@ -64,40 +85,73 @@ static int body_time(json_t *b, const char *field, int64_t *ns)
     return -1;
 }
 
+static const char *const FIELDS[] = {"from", "to", "baseline_from", "baseline_to"};
+
+/* Validates the body into j. Returns 0, or -1 with the field's path in *path (borrowed from b, or
+ * static) and what is wrong with it in *msg. */
+static int parse_request(json_t *b, window_job_t *j, const char **path, const char **msg)
+{
+    *path = "";
+    if (!json_is_object(b)) {
+        *msg = "expected a JSON object {\"from\",\"to\"[,\"baseline_from\",\"baseline_to\"]}";
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(b, key, v)
+    {
+        size_t k = 0;
+        while (k < sizeof(FIELDS) / sizeof(FIELDS[0]) && strcmp(key, FIELDS[k]) != 0)
+            k++;
+        if (k == sizeof(FIELDS) / sizeof(FIELDS[0])) {
+            *path = key;
+            *msg = "unknown field: expected from, to, baseline_from, baseline_to";
+            return -1;
+        }
+    }
+    int64_t *dst[] = {&j->from, &j->to, &j->bfrom, &j->bto};
+    int got[4];
+    for (int k = 0; k < 4; k++) {
+        got[k] = body_time(b, FIELDS[k], dst[k]);
+        *path = FIELDS[k];
+        if (got[k] < 0) {
+            *msg = "not a time: expected RFC 3339 or integer epoch nanoseconds, from 2000 to 2100";
+            return -1;
+        }
+        if (got[k] == 0 && k < 2) {
+            *msg = "required";
+            return -1;
+        }
+    }
+    if (j->to <= j->from) {
+        *path = "to";
+        *msg = "must be after from";
+        return -1;
+    }
+    j->baseline_given = got[2] || got[3];
+    if (!got[3]) j->bto = j->from;
+    if (!got[2]) j->bfrom = j->bto - (j->to - j->from);
+    if (j->bto <= j->bfrom) {
+        *path = "baseline_to";
+        *msg = "must be after baseline_from";
+        return -1;
+    }
+    return 0;
+}
+
 static int on_window(void *ctx, h2o_req_t *req, const httpd_match_t *m)
 {
     workpool_t *pool = ctx;
     json_t *b = json_loadb(req->entity.base, req->entity.len, 0, NULL);
     window_job_t *j = xcalloc(1, sizeof(*j));
-    const char *bad = NULL;
-    int f = 0, t = 0, bf = 0, bt = 0;
-    if (!json_is_object(b))
-        bad = "";
-    else if ((f = body_time(b, "from", &j->from)) != 1)
-        bad = "from";
-    else if ((t = body_time(b, "to", &j->to)) != 1 || j->to <= j->from)
-        bad = "to";
-    else if ((bf = body_time(b, "baseline_from", &j->bfrom)) < 0)
-        bad = "baseline_from";
-    else if ((bt = body_time(b, "baseline_to", &j->bto)) < 0)
-        bad = "baseline_to";
+    const char *path, *msg;
+    if (parse_request(b, j, &path, &msg)) {
+        httpd_send_error(req, 400, "invalid", msg, path); /* copies path before b dies */
+        json_decref(b);
+        free(j);
+        return 0;
+    }
     json_decref(b);
-    if (bad) {
-        httpd_send_error(
-            req, 400, "invalid",
-            "expected {\"from\",\"to\"[,\"baseline_from\",\"baseline_to\"]} as RFC 3339 or epoch ns, "
-            "to after from",
-            bad);
-        free(j);
-        return 0;
-    }
-    if (!bt) j->bto = j->from;
-    if (!bf) j->bfrom = j->bto - (j->to - j->from);
-    if (j->bto <= j->bfrom) {
-        httpd_send_error(req, 400, "invalid", "baseline_to must be after baseline_from", "baseline_to");
-        free(j);
-        return 0;
-    }
     httpd_job_attach(&j->super, req, m->request_id, done);
     workpool_submit(pool, &j->super, run);
     return 0;

@@ -66,10 +66,11 @@ static int load(PGconn *c, int64_t from, int64_t to, const char *metrics_sql, in
                 int64_t cfrom, window_data_t *w)
 {
     memset(w, 0, sizeof(*w));
-    w->res[0] = fetch(c,
-                      "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns FROM spans "
-                      "WHERE start_ns >= $1::bigint AND start_ns < $2::bigint LIMIT $3::int",
-                      from, to);
+    w->res[0] =
+        fetch(c,
+              "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, status FROM spans "
+              "WHERE start_ns >= $1::bigint AND start_ns < $2::bigint LIMIT $3::int",
+              from, to);
     w->res[1] = fetch(c,
                       "SELECT ts_ns, service, severity, message, trace_id, span_id FROM logs "
                       "WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT $3::int",
@@ -92,7 +93,8 @@ static int load(PGconn *c, int64_t from, int64_t to, const char *metrics_sql, in
                                     val(r, i, 3),
                                     val(r, i, 4),
                                     strtoll(val(r, i, 5), NULL, 10),
-                                    strtoll(val(r, i, 6), NULL, 10)};
+                                    strtoll(val(r, i, 6), NULL, 10),
+                                    atoi(val(r, i, 7))};
     }
     w->in.spans = w->spans;
     w->in.n_spans = (size_t)n;

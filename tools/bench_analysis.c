@@ -86,7 +86,7 @@ static void synth_free(synth_t *s)
 
 int main(void)
 {
-    rca_opts_t o = {NULL, 0, 20};
+    rca_opts_t o = {NULL, 0, 20, NULL};
     synth_t s;
     synth(&s, 50, 20);
     const int iters = 2000;

@@ -4,8 +4,9 @@
  *   bench-ingest --url http://127.0.0.1:8000 --key K --database-url URL --backend-pid PID
  *                [--kind spans|logs] [--format F[,F...]] [--grpc-port P]
  *                [--batches 60] [--batch-size 1000] [--connections 4] [--rounds 2]
- *   bench-ingest --decode-only [--kind K] [--format F[,F...]] [--batches N] [--rounds N]
- *       (no server: one thread decodes each format's batches as the backend does, for profiling)
+ *   bench-ingest --decode-only [--kind K] [--format F[,F...]] [--batches N] [--rounds N] [--redact]
+ *       (no server: one thread decodes each format's batches as the backend does, for profiling;
+ *       --redact decodes as REDACT_AT_INGEST=1 does, to measure what the option costs)
  *
  * Span formats (--format, default native; "all" for every one): native (our JSON on /ingest/traces),
  * otlp-json, otlp-proto, otlp-proto-gzip (OTLP/HTTP on /v1/traces), grpc, grpc-gzip (OTLP/gRPC
@@ -48,6 +49,7 @@ typedef struct {
     const char *url, *key, *database_url;
     int backend_pid, grpc_port;
     int decode_only;
+    int redact; /* decode as REDACT_AT_INGEST=1 (the backend's own setting is its environment's) */
     ingest_kind_t kind;
     span_format_t formats[SPAN_FMT_COUNT];
     int nformats;
@@ -202,13 +204,13 @@ static void *copy_main(void *arg)
 static int decode(const opts_t *o, span_format_t f, const bench_body_t *body, ingest_batch_t *b,
                   ingest_err_t *err)
 {
-    const size_t max_records = 1000000, max_copy = 1u << 30;
+    ingest_limits_t limits = ingest_limits_default(1000000, 1u << 30);
+    limits.redact = o->redact;
     if (o->kind != INGEST_SPANS || f == SPAN_FMT_NATIVE)
-        return ingest_json_native(o->kind, (const char *)body->data, body->len, max_records, max_copy, b,
-                                  err);
+        return ingest_json_native_limited(o->kind, (const char *)body->data, body->len, &limits, b, err);
     if (f == SPAN_FMT_OTLP_JSON)
-        return ingest_json_otlp(o->kind, (const char *)body->data, body->len, max_records, max_copy, b, err);
-    return ingest_otlp_proto(o->kind, body->data, body->len, max_records, max_copy, b, err);
+        return ingest_json_otlp_limited(o->kind, (const char *)body->data, body->len, &limits, b, err);
+    return ingest_otlp_proto_limited(o->kind, body->data, body->len, &limits, b, err);
 }
 
 /* Decodes every body of `set` (in its plain format) as the backend does: decompression and gRPC
@@ -428,7 +430,9 @@ static void usage(void)
         stderr,
         "usage: bench-ingest --url URL --key KEY --database-url URL --backend-pid PID [--kind spans|logs]\n"
         "       [--format native|otlp-json|otlp-proto|otlp-proto-gzip|grpc|grpc-gzip[,...]|all]\n"
-        "       [--grpc-port PORT] [--batches N] [--batch-size N] [--connections N] [--rounds N]\n");
+        "       [--grpc-port PORT] [--batches N] [--batch-size N] [--connections N] [--rounds N]\n"
+        "       bench-ingest --decode-only [--kind K] [--format F[,...]] [--batches N] [--rounds N] "
+        "[--redact]\n");
     exit(2);
 }
 
@@ -490,12 +494,15 @@ static void parse_args(opts_t *o, int argc, char **argv)
         else if (!strcmp(k, "--decode-only")) {
             o->decode_only = 1;
             i--; /* a flag: no value */
+        } else if (!strcmp(k, "--redact")) {
+            o->redact = 1;
+            i--;
         } else
             usage();
     }
     if (o->decode_only) {
         if (o->batches < 1 || o->rounds < 1) usage();
-    } else if ((argc - 1) % 2 != 0 || !o->url || !o->key || !o->database_url || o->batches < 1 ||
+    } else if ((argc - 1 - o->redact) % 2 != 0 || !o->url || !o->key || !o->database_url || o->batches < 1 ||
                o->connections < 1 || o->rounds < 1)
         usage();
     if (o->kind == INGEST_LOGS) {

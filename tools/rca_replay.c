@@ -117,7 +117,7 @@ int main(int argc, char **argv)
                     l->ts_ns,   l->service, level_of(l->severity), l->severity ? l->severity : 3, l->message,
                     l->span_id, NULL};
             }
-            rca_trace_t t = {spans[i].trace, ts, ns, tl, nl, NULL, 0, NULL, 0, 0, 0};
+            rca_trace_t t = {spans[i].trace, ts, ns, tl, nl, NULL, 0, NULL, 0, 0, 0, NULL, 0};
             rca_result_t r;
             rca_analyse(&t, NULL, &r);
             if (r.evidence == NULL || r.report == NULL) {

@@ -73,6 +73,7 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
 
   const cards: HTMLElement[] = [
     el('p', { class: 'crumbs' }, routeLink([''], '← Incidents')), head, banner,
+    el('div', { class: 'grid-2' }, timelineCard(detail as Lifecycle), relatedCard(detail as Lifecycle)),
     el('div', { class: 'grid-2' },
       reportCard(inc.report_state, latest, report, evidence, cite, analysis?.versions || []),
       el('div', {}, suspectsCard(suspects, inc.first_seen), feedbackCard(enc, inc, report)))];
@@ -139,6 +140,43 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
     alive = false;
     clearInterval(timer);
   };
+}
+
+/* ---------------- lifecycle (issue 15): timeline and related incidents ---------------- */
+
+interface IncidentEvent { kind: string; at: string; detail: string }
+interface RelatedIncident {
+  id: number; title: string; kind?: string; status?: string; root_service?: string | null;
+  created_at?: string; group_reason?: string | null;
+}
+interface Lifecycle {
+  events?: IncidentEvent[];
+  parent?: RelatedIncident | null;
+  related?: RelatedIncident[];
+  previous?: { id: number; title: string; last_activity_at: string; resolved_at: string | null } | null;
+}
+
+function timelineCard(d: Lifecycle): HTMLElement {
+  const events = d.events || [];
+  if (!events.length) return card('timeline', 'Timeline', el('p', { class: 'muted' }, 'No transition recorded yet.'));
+  return card('timeline', 'Timeline', el('ol', { class: 'timeline' }, ...events.map((e) =>
+    el('li', { class: `ev ev-${e.kind}`, 'data-kind': e.kind },
+      el('span', { class: 'c-time' }, `${fmtDateTime(isoToMs(e.at))} UTC`), ' ', badge(e.kind, 'kind'),
+      e.detail ? el('span', { class: 'ev-detail' }, ` ${e.detail}`) : null))));
+}
+
+function relatedCard(d: Lifecycle): HTMLElement {
+  const link = (r: RelatedIncident, extra?: string | null): HTMLElement =>
+    el('li', { class: 'related', 'data-id': r.id }, routeLink(['incident', r.id], `#${r.id} ${r.title}`),
+      r.status ? [' ', badge(r.status)] : null, extra ? el('span', { class: 'muted' }, ` · ${extra}`) : null);
+  const items: HTMLElement[] = [];
+  if (d.parent) items.push(el('p', { id: 'parent-incident' }, 'Grouped under ', routeLink(['incident', d.parent.id], `#${d.parent.id} ${d.parent.title}`)));
+  if (d.previous) items.push(el('p', { id: 'previous-incident' }, 'Recurs ', routeLink(['incident', d.previous.id], `#${d.previous.id}`),
+    `, last seen ${fmtDateTime(isoToMs(d.previous.last_activity_at))} UTC`));
+  const related = d.related || [];
+  if (related.length) items.push(el('ul', { id: 'related-incidents' }, ...related.map((r) => link(r, r.group_reason))));
+  if (!items.length) items.push(el('p', { class: 'muted' }, 'No related incident.'));
+  return card('related', 'Related incidents', ...items);
 }
 
 /* ---------------- header ---------------- */

@@ -64,17 +64,23 @@ export function incidentList(root: HTMLElement, route: Route): Cleanup {
     el('div', { class: 'filters' }, status, service, services, range, custom, clear, count),
     errorBox, el('div', { class: 'table-like' }, head, list.node));
 
-  function renderRow(it: IncidentRow): HTMLElement {
+  function renderRow(row: IncidentRow): HTMLElement {
+    /* grouping (issue 15): a parent says how many incidents joined it; a child names its parent */
+    const it = row as IncidentRow & { parent_id?: number | null; children?: number };
     const firstMs = isoToMs(it.first_seen), lastMs = isoToMs(it.last_seen);
     const what = it.exception_type || it.root_operation || '';
+    const group = it.parent_id
+      ? el('span', { class: 'muted grouped-under' }, ` · grouped under #${it.parent_id}`)
+      : it.children ? el('span', { class: 'related-count' }, ` · +${it.children} related`) : null;
     return el('a', {
-      class: `incident-row${fresh.has(it.id) ? ' fresh' : ''}`, href: `#/incident/${encodeURIComponent(it.id)}`,
+      class: `incident-row${fresh.has(it.id) ? ' fresh' : ''}${it.parent_id ? ' child' : ''}`, href: `#/incident/${encodeURIComponent(it.id)}`,
       'data-id': it.id, 'data-last-seen': lastMs, 'data-status': it.status, 'data-service': it.root_service || '', 'data-services': (it.services || []).join(' '),
+      'data-parent': it.parent_id || '', 'data-children': it.children || 0,
     },
     el('span', { class: 'c-id' }, `#${it.id}`),
     el('span', { class: 'c-status' }, badge(it.status), it.kind && it.kind !== 'error' ? badge(it.kind, 'kind') : null),
     el('span', { class: 'c-service' }, it.root_service || '—'),
-    el('span', { class: 'c-title', title: it.title }, it.title, what && !it.title.includes(what) ? el('span', { class: 'muted' }, ` · ${what}`) : null),
+    el('span', { class: 'c-title', title: it.title }, it.title, what && !it.title.includes(what) ? el('span', { class: 'muted' }, ` · ${what}`) : null, group),
     el('span', { class: 'c-count' }, `${it.trace_count}`),
     el('span', { class: 'c-time' }, fmtDateTime(firstMs)),
     el('span', { class: 'c-time', title: fmtAgo(lastMs) }, fmtDateTime(lastMs), el('span', { class: 'muted ago' }, ` ${fmtAgo(lastMs)}`)),

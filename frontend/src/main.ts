@@ -4,7 +4,9 @@
 //   #/trace/<trace id>      a trace's waterfall and logs (?span=<id> selects a span)
 //   #/search                telemetry search (?kind=logs|spans|metrics&q=&service=&level=&trace_id=&range=)
 //   #/services              health per service and endpoint
+//   #/alerts                alert deliveries (?state=) and silences
 import './style.css';
+import { alertsPage } from './alerts';
 import { ApiError, readKey, setReadKey } from './api';
 import { el } from './dom';
 import { incidentList } from './incidents';
@@ -13,6 +15,7 @@ import { searchPage } from './search';
 import { servicesPage } from './services';
 import { tracePage } from './trace';
 import { parseRoute, type Cleanup } from './route';
+import { watchReplication } from './replication';
 
 const app = document.getElementById('app') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
@@ -63,6 +66,7 @@ async function route(): Promise<void> {
     else if (r.path[0] === 'trace' && r.path[1]) c = await tracePage(app, r.path[1], r);
     else if (r.path[0] === 'services') c = await servicesPage(app, r);
     else if (r.path[0] === 'search') c = searchPage(app, r);
+    else if (r.path[0] === 'alerts') c = await alertsPage(app, r);
     else c = incidentList(app, r);
     if (mine !== generation) c();
     else cleanup = c;
@@ -85,4 +89,7 @@ document.getElementById('change-key')?.addEventListener('click', (e) => {
   setReadKey('');
   keyPrompt();
 });
+const lagSlot = el('div', { id: 'lag-slot' });
+app.before(lagSlot);
 void route();
+watchReplication(lagSlot);

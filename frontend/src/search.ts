@@ -1,7 +1,10 @@
 // Search of stored telemetry (GET /query/signals): logs, spans or metric points, newest first, by
-// service, level, trace id, time range and a case-insensitive text match. Results page with the API's
-// cursor into a virtualised list; a click shows the whole record below (a log's severity number and
-// structured body pretty-printed, the record's resource grouped); trace ids link to the trace.
+// service, level, trace id, time range and a case-insensitive text match. Every request carries a
+// bounded range (from and to; default the last hour): the API refuses a text search without one or
+// longer than QUERY_MAX_SEARCH_RANGE_S, and an unbounded scan is what that limit exists to prevent. An
+// answer the API refuses shows its own message. Results page with the API's cursor into a virtualised
+// list; a click shows the whole record below (a log's severity number and structured body
+// pretty-printed, the record's resource grouped); trace ids link to the trace.
 import { api, qs, type Resource, type Scope } from './api';
 import { append, badge, el } from './dom';
 import { bodyText, resourceNode, resourceOf, scopeText } from './otel';
@@ -10,10 +13,13 @@ import { replaceQuery, type Cleanup, type Route } from './route';
 import { VirtualList } from './virtual';
 
 const ROW_H = 28;
+/* The ranges offered: none longer than QUERY_MAX_SEARCH_RANGE_S's default (7 days). A backend set
+ * lower refuses the longer ones with a 400 whose message is shown. */
 const RANGES: [string, string, number][] = [
   ['15m', 'last 15 minutes', 900], ['1h', 'last hour', 3600], ['6h', 'last 6 hours', 6 * 3600],
-  ['24h', 'last 24 hours', 86400], ['7d', 'last 7 days', 7 * 86400], ['', 'any time', 0],
+  ['24h', 'last 24 hours', 86400], ['7d', 'last 7 days', 7 * 86400],
 ];
+const DEFAULT_RANGE = '1h';
 
 interface Item {
   ts_ns?: string;
@@ -62,10 +68,11 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
     el('option', { value: '' }, 'any level'), el('option', { value: 'WARN' }, 'warn and above'), el('option', { value: 'ERROR' }, 'errors'));
   level.value = p.get('level') || '';
   const range = el('select', { id: 's-range', 'aria-label': 'time range' }, RANGES.map(([v, l]) => el('option', { value: v }, l)));
-  range.value = RANGES.some(([v]) => v === p.get('range')) ? (p.get('range') as string) : '1h';
+  /* an unknown or unbounded range in the address (links from before "any time" was dropped): the default */
+  range.value = RANGES.some(([v]) => v === p.get('range')) ? (p.get('range') as string) : DEFAULT_RANGE;
   const go = el('button', { type: 'submit', class: 'primary', id: 's-go' }, 'Search');
   const count = el('span', { id: 's-count', class: 'muted' });
-  const errorBox = el('div', { class: 'error', id: 's-error' });
+  const errorBox = el('div', { class: 'error', id: 's-error', role: 'alert' });
   const detail = el('div', { id: 's-detail', class: 'card', hidden: true });
   let items: Item[] = [];
   let resources: Record<string, Resource> = {};
@@ -127,15 +134,30 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
       it.trace_id ? el('p', {}, 'Trace ', traceLink(it)) : null]);
   }
 
-  function query(cur?: string | null): string {
-    const r = RANGES.find(([v]) => v === range.value);
+  /* The range of a search, fixed when it starts so that its pages (cursor) share it. */
+  let bounds = { from: '', to: '' };
+  function setBounds(): void {
+    const r = RANGES.find(([v]) => v === range.value) ?? RANGES.find(([v]) => v === DEFAULT_RANGE)!;
     const now = Date.now(); // one instant for both ends: a 7-day range is exactly QUERY_MAX_SEARCH_RANGE_S
-    const from = r && r[2] ? new Date(now - r[2] * 1000).toISOString() : '';
+    bounds = { from: new Date(now - r[2] * 1000).toISOString(), to: new Date(now).toISOString() };
+  }
+
+  function query(cur?: string | null): string {
     return `/query/signals${qs({
       kind: kind.value, q: text.value.trim(), service: service.value.trim(), trace_id: trace.value.trim(),
-      level: kind.value === 'metrics' ? '' : level.value, from, to: from ? new Date(now).toISOString() : '',
+      level: kind.value === 'metrics' ? '' : level.value, from: bounds.from, to: bounds.to,
       limit: 200, cursor: cur,
     })}`;
+  }
+
+  /* The API's refusal (its message names the parameter); the previous results go, so that nothing on
+   * screen looks like the answer to this search. */
+  function showError(e: unknown): void {
+    errorBox.textContent = (e as Error).message;
+    count.textContent = '';
+    items = [];
+    cursor = null;
+    list.setItems(items);
   }
 
   async function search(): Promise<void> {
@@ -153,6 +175,7 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
     errorBox.textContent = '';
     detail.hidden = true;
     selected = -1;
+    setBounds();
     try {
       const page = await api<SignalsPage>(query());
       if (mine !== epoch) return;
@@ -163,10 +186,7 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
       list.setItems(items);
       showCount();
     } catch (e) {
-      if (mine === epoch) {
-        errorBox.textContent = (e as Error).message;
-        count.textContent = '';
-      }
+      if (mine === epoch) showError(e);
     }
   }
 
@@ -183,7 +203,7 @@ export function searchPage(root: HTMLElement, route: Route): Cleanup {
       list.setItems(items);
       showCount();
     } catch (e) {
-      errorBox.textContent = (e as Error).message;
+      if (mine === epoch) errorBox.textContent = (e as Error).message;
     } finally {
       loading = false;
     }

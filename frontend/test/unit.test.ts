@@ -9,6 +9,7 @@ import { mergeLive } from '../src/live';
 import { analyserOrder, findLog } from '../src/logs';
 import { bodyText, droppedText, groupResource, resourceOf, scopeText, valueText } from '../src/otel';
 import { parseRoute } from '../src/route';
+import { lagMessage } from '../src/replication';
 import { treeRows } from '../src/waterfall';
 
 const T0 = 1795355000000000000n;
@@ -151,4 +152,12 @@ test('otel: scope, dropped counts, values and structured bodies as text', () => 
   assert.equal(bodyText({ body: [1, 2] }), '[\n  1,\n  2\n]');
   assert.equal(bodyText({ body: null }), null);
   assert.equal(bodyText({}), null);
+});
+
+test('replication banner: only a replica behind by more than LAG_WARN_S, or cut off', () => {
+  assert.equal(lagMessage({ in_recovery: false, replication_lag_s: null }), null);
+  assert.equal(lagMessage({ in_recovery: true, replication_lag_s: 0, receiving: true }), null);
+  assert.equal(lagMessage({ in_recovery: true, replication_lag_s: 5, receiving: true }), null);
+  assert.ok((lagMessage({ in_recovery: true, replication_lag_s: 12.4, receiving: true }) ?? '').includes('12 s behind'));
+  assert.ok((lagMessage({ in_recovery: true, replication_lag_s: 0, receiving: false }) ?? '').includes('not receiving'));
 });

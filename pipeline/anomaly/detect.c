@@ -74,7 +74,8 @@ int baseline_for(const series_point_t *history, size_t nh, int64_t at_ns, const 
     if (!seasonal) {
         k = 0;
         for (size_t i = 0; i < nh; i++)
-            if (at_ns - history[i].ts_ns <= o->trailing_ns) scratch[k++] = history[i].value;
+            if (history[i].ts_ns < at_ns && at_ns - history[i].ts_ns <= o->trailing_ns)
+                scratch[k++] = history[i].value;
     }
     if (k < o->min_history) return -1;
     baseline_of(scratch, k, out);

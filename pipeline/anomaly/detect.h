@@ -49,14 +49,16 @@ int baseline_of(double *values, size_t n, baseline_t *out);
 /* Robust z of v against b (0 when the baseline has no spread and v equals the median). */
 double baseline_z(const baseline_t *b, double v);
 
-/* The baseline for a point at `at_ns` from `history` (sorted by time, all before at_ns): seasonal when
- * the history covers at least a day before at_ns, else the trailing window. Returns -1 when there is
- * too little history. `scratch` must hold nh doubles. */
+/* The baseline for a point at `at_ns` from `history` (sorted by time; only the points before at_ns
+ * count, so a history that runs past at_ns, as a late batch's does, is fine): seasonal when the history
+ * covers at least a day before at_ns, else the trailing window. Returns -1 when there is too little
+ * history. `scratch` must hold nh doubles. */
 int baseline_for(const series_point_t *history, size_t nh, int64_t at_ns, const detect_opts_t *o,
                  double *scratch, baseline_t *out);
 
-/* Scores `recent` (sorted, after history) and groups anomalies into episodes. Returns the number of
- * episodes written to *out (malloc'd; caller frees) — 0 with *out NULL when none. */
+/* Scores `recent` (sorted; each point against the history before it, so `history` may hold the recent
+ * points too: late points are judged in their own time context) and groups anomalies into episodes. Returns
+ * the number of episodes written to *out (malloc'd; caller frees) — 0 with *out NULL when none. */
 size_t anomaly_detect(const series_point_t *history, size_t nh, const series_point_t *recent, size_t nr,
                       const detect_opts_t *o, episode_t **out);
 

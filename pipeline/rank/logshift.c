@@ -13,7 +13,6 @@
 
 #include "alloc.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +26,7 @@
 
 typedef struct {
     uint32_t svc, op, tmpl;
-    double base, seg[RK_N_SEGMENTS];
+    rk_counts_t n;
 } cell_t;
 
 typedef struct {
@@ -59,9 +58,9 @@ static void bump(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int targe
     if (!in_range(svc, op, tmpl)) return;
     cell_t *c = cell(t, svc, op, tmpl);
     if (target)
-        c->seg[seg] += 1;
+        c->n.seg[seg] += 1;
     else
-        c->base += 1;
+        c->n.base += 1;
 }
 
 static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *tmpl_err, size_t ntmpl)
@@ -81,69 +80,12 @@ static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *
     }
 }
 
-/* Counts of one cell (or its exposure) on either side of cut `c`: the reference is the baseline plus
- * the segments before the cut, the suffix the segments from the cut on, or only the last one. */
-static void sides(const cell_t *x, int c, int last_only, double *ref, double *suf)
-{
-    *ref = x->base;
-    *suf = 0;
-    for (int s = 0; s < RK_N_SEGMENTS; s++) {
-        if (s < c)
-            *ref += x->seg[s];
-        else if (!last_only || s == RK_N_SEGMENTS - 1)
-            *suf += x->seg[s];
-    }
-}
-
-typedef struct {
-    double score, effect;
-    int up;
-    double kb, nb, kt, nt;
-} shift_t;
-
-static shift_t compare(const cell_t *x, const cell_t *e, int c, int last_only, int err)
-{
-    shift_t s = {0};
-    sides(x, c, last_only, &s.kb, &s.kt);
-    sides(e, c, last_only, &s.nb, &s.nt);
-    if (s.nb <= 0 || s.nt <= 0) return s;
-    double rb = s.kb / s.nb, rt = s.kt / s.nt;
-    s.up = rt > rb;
-    s.effect = rk_rel_change(rb, rt);
-    double w = err ? (s.up ? 1.0 : 0.0) : (s.up ? RK_W_INFO_NEW : 1.0);
-    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * s.effect * w;
-    return s;
-}
-
-/* Best cut whose shift still holds in the last segment against the same reference (RK_PERSIST_SHARE of
- * its effect, same way): a shift that is over by the end of the window is not the ongoing fault. */
-static int best_shift(const cell_t *x, const cell_t *e, int err, shift_t *out, int *cut)
-{
-    shift_t best = {0};
-    int bc = -1;
-    for (int c = 0; c < RK_N_CUTS; c++) {
-        shift_t s = compare(x, e, c, 0, err);
-        if (s.score > best.score) {
-            best = s;
-            bc = c;
-        }
-    }
-    if (bc < 0) return 0;
-    /* Too few calls in the last segment to refute the shift: keep it. */
-    shift_t last = compare(x, e, bc, 1, err);
-    if (last.nt >= RK_MIN_SAMPLES && (last.up != best.up || last.effect < RK_PERSIST_SHARE * best.effect))
-        return 0;
-    *out = best;
-    *cut = bc;
-    return 1;
-}
-
-static void emit(rk_run_t *run, const cell_t *x, int err, const shift_t *s, int cut)
+static void emit(rk_run_t *run, const cell_t *x, int err, const rk_shift_t *s, int cut)
 {
     rank_evidence_kind_t kind = RANK_EV_LOG_SHIFT;
     if (x->tmpl == T_ERRLINES)
         kind = RANK_EV_ERROR_RATE;
-    else if (s->up && x->base == 0)
+    else if (s->up && x->n.base == 0)
         kind = RANK_EV_LOG_NEW;
     else if (!s->up && s->kt == 0)
         kind = RANK_EV_LOG_VANISHED;
@@ -192,9 +134,12 @@ void rk_logshift_evidence(rk_run_t *run)
         if (ei == NULL) continue;
         const cell_t *e = &RK_AT(&t.cells, cell_t, *ei);
         int err = x->tmpl == T_ERRLINES || (x->tmpl < ntmpl && tmpl_err[x->tmpl]);
-        shift_t s;
+        /* error lines: only more count (fewer is a recovery); usual lines: fewer count fully, more is
+         * ambiguous (new traffic or a new code path) */
+        double w_up = err ? 1.0 : RK_W_INFO_NEW, w_down = err ? 0.0 : 1.0;
+        rk_shift_t s;
         int cut;
-        if (best_shift(x, e, err, &s, &cut) && s.score > 0) emit(run, x, err, &s, cut);
+        if (rk_rate_shift(&x->n, &e->n, w_up, w_down, 0, &s, &cut) && s.score > 0) emit(run, x, err, &s, cut);
     }
     free(tmpl_err);
     rk_vec_dispose(&t.cells);

@@ -31,8 +31,9 @@ const char *rk_op_name(const rk_run_t *run, uint32_t op)
 const char *rank_evidence_kind_name(rank_evidence_kind_t k)
 {
     static const char *names[RANK_EV_KINDS] = {
-        "log_new", "log_vanished", "log_shift", "error_rate", "self_time",          "gap_in",
-        "gap_out", "metric",       "change",    "callers",    "explained_by_callee"};
+        "log_new",     "log_vanished", "log_shift", "error_rate", "self_time",           "gap_in",
+        "gap_out",     "metric",       "change",    "callers",    "explained_by_callee", "call_pattern",
+        "span_errors", "gap_shared"};
     return (unsigned)k < RANK_EV_KINDS ? names[k] : "unknown";
 }
 
@@ -150,12 +151,16 @@ int rank_window(const rank_input_t *baseline, const rank_input_t *target, const 
     rk_miner_run(run.miner, &run);
     rk_logshift_evidence(&run);
     rk_latency_evidence(&run);
+    rk_gap_share(&run);
+    rk_callpattern_evidence(&run);
     rk_metrics_evidence(&run);
     rk_score_channels(&run);
     rank_service_t *all =
         rk_arena_alloc(run.scratch, (run.services.n ? run.services.n : 1) * sizeof(rank_service_t));
     rk_callgraph_apply(&run, all);
+    rk_coverage_count(&run, all);
     build_result(&run, all, out);
+    rk_coverage_verdict(out);
     out->n_templates = rk_miner_count(run.miner);
     out->n_target_spans = run.target.n_spans;
     out->n_target_logs = run.target.n_logs;

@@ -31,6 +31,7 @@ typedef struct {
     const char *parent_span_id; /* NULL or "" for a root */
     const char *service, *name; /* spans without a service are ignored */
     int64_t start_ns, end_ns;
+    int status; /* 0 unset, 1 ok, 2 error (OTLP's codes) */
 } rank_span_t;
 
 typedef struct {
@@ -89,6 +90,9 @@ typedef enum {
     RANK_EV_CHANGE,       /* a change event of the service in or shortly before the window */
     RANK_EV_CALLERS,      /* callers' symptoms pushed down to this service by the call graph */
     RANK_EV_EXPLAINED,    /* this service's error symptoms are explained by an abnormal callee */
+    RANK_EV_CALL_PATTERN, /* calls to a callee operation per invocation of an operation change */
+    RANK_EV_SPAN_ERRORS,  /* error spans that began in this service (none below them failed) rise */
+    RANK_EV_GAP_SHARED,   /* this service is the endpoint shared by several gapped edges */
     RANK_EV_KINDS
 } rank_evidence_kind_t;
 
@@ -101,6 +105,8 @@ typedef enum {
     RANK_CH_METRIC_ECHOES, /* latency/traffic metrics: they only corroborate, never carry a service */
     RANK_CH_CHANGES,
     RANK_CH_GRAPH,
+    RANK_CH_CALLS,  /* call pattern: child calls per invocation of each operation */
+    RANK_CH_ERRORS, /* error spans that began in the service */
     RANK_CHANNELS
 } rank_channel_t;
 
@@ -124,7 +130,16 @@ typedef struct {
     /* Call-graph position in the target window. */
     size_t n_callers, n_callees;
     int depth; /* fewest service hops from a trace root; -1 when the service has no spans */
+    /* What its span statistics rest on: its calls (root spans and spans called from another service)
+     * in the baseline and in the window; `thin` has RANK_THIN_BASELINE and/or RANK_THIN_WINDOW when
+     * one of them holds fewer than rank_min_samples() calls (0 for a service without spans: its logs
+     * and metrics judge it). */
+    size_t n_base_calls, n_target_calls;
+    int thin;
 } rank_service_t;
+
+#define RANK_THIN_BASELINE 1
+#define RANK_THIN_WINDOW 2
 
 typedef struct {
     rank_service_t *services; /* best first; ties broken by service name */
@@ -134,6 +149,10 @@ typedef struct {
     char verdict[256];
     /* What was looked at. */
     size_t n_templates, n_target_spans, n_target_logs, n_target_metrics;
+    /* Whether it could judge: calls of all services in each window; services with spans that have
+     * enough calls on both sides, and those that do not. With nothing standing out and thin services,
+     * the verdict says so ("baseline too thin: N calls") instead of a plain "nothing stands out". */
+    size_t n_base_calls, n_target_calls, n_judged, n_thin;
     void *arena; /* owns every string and array above */
 } rank_result_t;
 
@@ -148,14 +167,19 @@ void rank_opts_default(rank_opts_t *o);
 int rank_window(const rank_input_t *baseline, const rank_input_t *target, const rank_opts_t *opts,
                 rank_result_t *out);
 
-/* {"verdict", "nothing_stands_out", "top_score", "quiet_threshold", "looked_at": {...}, "services":
- * [{"service", "rank", "score", "channels": {...}, "graph": {...}, "evidence": [{"kind", "score",
- * "subject", "context", "before", "after", "n_before", "n_after", "text"}]}]}. New reference; the caller
+/* {"verdict", "nothing_stands_out", "top_score", "quiet_threshold", "looked_at": {...}, "samples":
+ * {"baseline_calls", "window_calls", "min_calls", "services_judged", "services_too_thin"}, "services":
+ * [{"service", "rank", "score", "channels": {...}, "graph": {...}, "samples": {"baseline_calls",
+ * "window_calls", "judged", "note"}, "evidence": [{"kind", "score", "subject", "context", "before",
+ * "after", "n_before", "n_after", "text"}]}]}. New reference; the caller
  * releases it with json_decref(). NULL on allocation failure. */
 json_t *rank_result_to_json(const rank_result_t *r);
 
 /* Frees everything *r owns and empties it; accepts NULL and an already disposed result. */
 void rank_result_dispose(rank_result_t *r);
+
+/* Calls a side of a comparison needs (the minimum samples per statistic). */
+int rank_min_samples(void);
 
 /* "log_new", "self_time", ...: the JSON name of a kind. */
 const char *rank_evidence_kind_name(rank_evidence_kind_t k);

@@ -42,6 +42,14 @@ static inline double rk_cut_frac(int i)
 #define RK_CORROB 0.5            /* weight of a service's other channels next to its strongest */
 #define RK_GAP_OUT_SHARE 0.5     /* share of an outgoing call's gap charged to the caller */
 #define RK_PUSH_SHARE 0.5        /* share of a caller's explained symptoms moved to the explaining service */
+#define RK_W_CALLS_MORE                                                                                      \
+    0.3 /* more calls per invocation: a retry loop, or a loop over more data (as                             \
+           ambiguous as a new info line, RK_W_INFO_NEW) */
+#define RK_CALLS_USUAL                                                                                       \
+    0.5                     /* calls per invocation (before or after) for a call to be part of the           \
+                               operation's pattern, not one branch of a routing mix */
+#define RK_MIN_GAP_SHARED 2 /* gapped edges an endpoint needs before it is charged for all of them */
+#define RK_GAP_EDGE_MIN 1.0 /* an edge counts as gapped from this score on (its gap doubled, full z) */
 
 /* Bounds on what untrusted text can cost. */
 #define RK_MSG_MAX 2048
@@ -106,6 +114,23 @@ int rk_cmp_double(const void *a, const void *b);
 /* Linear-interpolated quantile of sorted values (n > 0). */
 double rk_quantile_sorted(const double *v, size_t n, double q);
 
+/* ---- Rate shifts over the scan (rateshift.c): events per exposure, baseline + target segments. ---- */
+typedef struct {
+    double base, seg[RK_N_SEGMENTS];
+} rk_counts_t;
+
+typedef struct {
+    double score, effect;  /* sqrt(G) x effect^2 x direction weight; effect = relative change in [0, 1] */
+    int up;                /* the suffix's rate is higher */
+    double kb, nb, kt, nt; /* events and exposure: reference, suffix */
+} rk_shift_t;
+
+/* The strongest shift of k per n over the cuts of the scan, weighted w_up when the rate rises and
+ * w_down when it falls, with at least min_exposure on each side; it must still hold in the last
+ * segment (RK_PERSIST_SHARE). Returns 1 and fills *out and *cut, or 0 when nothing shifts. */
+int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, double w_up, double w_down, double min_exposure,
+                  rk_shift_t *out, int *cut);
+
 /* ---- Prepared windows (window.c). ---- */
 typedef struct {
     uint32_t svc, op;
@@ -115,6 +140,10 @@ typedef struct {
     uint32_t remote_svc; /* service of the first child in another service; RK_NONE */
     double self_ms;      /* duration minus the union of its children's intervals */
     uint8_t seg;         /* time segment (target only) */
+    uint8_t error;       /* status error */
+    uint8_t own_error;   /* status error and no span of another service below it failed: it began here */
+    uint32_t entry;      /* the invocation this span belongs to: the topmost span of its service above
+                            it (itself for a root or a span called from another service) */
 } rk_span_t;
 
 typedef struct {
@@ -195,6 +224,10 @@ void rk_logshift_evidence(rk_run_t *run);
 void rk_latency_evidence(rk_run_t *run);
 void rk_metrics_evidence(rk_run_t *run);
 void rk_changes_evidence(rk_run_t *run, const rank_input_t *target);
+void rk_callpattern_evidence(rk_run_t *run); /* callpattern.c: calls per invocation, own error spans */
+/* gapshare.c: after rk_latency_evidence(): an endpoint shared by several gapped edges is charged for
+ * them in full, its peers in part (a delay on one pod's interface shows on every edge touching it). */
+void rk_gap_share(rk_run_t *run);
 /* Appends an item (zeroed but for the fields given) and returns it. The pointer (and any other into
  * run->ev) is valid until the next rk_ev_add(): the array may move. */
 rk_ev_t *rk_ev_add(rk_run_t *run, uint32_t svc, rank_channel_t ch, rank_evidence_kind_t kind, double score);
@@ -204,6 +237,12 @@ void rk_score_channels(rk_run_t *run);
 /* callgraph.c: pushes callers' symptoms down to abnormal callees (adds RANK_CH_GRAPH and evidence),
  * and fills the graph position of every service in `services`. */
 void rk_callgraph_apply(rk_run_t *run, rank_service_t *services);
+
+/* coverage.c: calls per service in both windows (fills n_base_calls, n_target_calls, thin). */
+void rk_coverage_count(rk_run_t *run, rank_service_t *services);
+/* Totals into *out and, when nothing stands out and some services are too thin to judge, the verdict
+ * that says so. After the services are ranked. */
+void rk_coverage_verdict(rank_result_t *out);
 
 const char *rk_svc_name(const rk_run_t *run, uint32_t svc);
 const char *rk_op_name(const rk_run_t *run, uint32_t op);

@@ -2,11 +2,12 @@
 #include "rank_int.h"
 
 #include <math.h>
+#include <stdio.h>
 
 static const char *channel_name(int c)
 {
-    static const char *names[RANK_CHANNELS] = {"logs",          "latency", "gap",  "metrics",
-                                               "metric_echoes", "changes", "graph"};
+    static const char *names[RANK_CHANNELS] = {"logs",    "latency", "gap",   "metrics", "metric_echoes",
+                                               "changes", "graph",   "calls", "errors"};
     return names[c];
 }
 
@@ -31,6 +32,24 @@ static json_t *evidence_json(const rank_evidence_t *e)
                      str_or_null(e->text));
 }
 
+/* The calls behind a service's span statistics, and a note when a side is too thin to judge. */
+static json_t *samples_json(const rank_service_t *s)
+{
+    char note[96];
+    json_t *why = json_null();
+    if (s->thin & RANK_THIN_BASELINE) {
+        snprintf(note, sizeof(note), "baseline too thin: %zu calls (at least %d needed)", s->n_base_calls,
+                 rank_min_samples());
+        why = json_string(note);
+    } else if (s->thin & RANK_THIN_WINDOW) {
+        snprintf(note, sizeof(note), "window too thin: %zu calls (at least %d needed)", s->n_target_calls,
+                 rank_min_samples());
+        why = json_string(note);
+    }
+    return json_pack("{s:I, s:I, s:b, s:o}", "baseline_calls", (json_int_t)s->n_base_calls, "window_calls",
+                     (json_int_t)s->n_target_calls, "judged", s->thin == 0, "note", why);
+}
+
 static json_t *service_json(const rank_service_t *s, size_t rank)
 {
     json_t *ch = json_object(), *ev = json_array();
@@ -39,10 +58,10 @@ static json_t *service_json(const rank_service_t *s, size_t rank)
         if (json_object_set_new(ch, channel_name(c), num(s->channel[c]))) goto fail;
     for (size_t i = 0; i < s->n_evidence; i++)
         if (json_array_append_new(ev, evidence_json(&s->evidence[i]))) goto fail;
-    return json_pack("{s:s, s:I, s:o, s:o, s:{s:I, s:I, s:i}, s:o}", "service", s->service, "rank",
+    return json_pack("{s:s, s:I, s:o, s:o, s:{s:I, s:I, s:i}, s:o, s:o}", "service", s->service, "rank",
                      (json_int_t)rank, "score", num(s->score), "channels", ch, "graph", "callers",
                      (json_int_t)s->n_callers, "callees", (json_int_t)s->n_callees, "depth", s->depth,
-                     "evidence", ev);
+                     "samples", samples_json(s), "evidence", ev);
 fail:
     json_decref(ch);
     json_decref(ev);
@@ -61,8 +80,11 @@ json_t *rank_result_to_json(const rank_result_t *r)
         }
     }
     return json_pack(
-        "{s:s, s:b, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "verdict", r->verdict, "nothing_stands_out",
-        r->nothing_stands_out, "top_score", num(r->top_score), "quiet_threshold", num(r->quiet_threshold),
-        "looked_at", "templates", (json_int_t)r->n_templates, "spans", (json_int_t)r->n_target_spans, "logs",
-        (json_int_t)r->n_target_logs, "metric_points", (json_int_t)r->n_target_metrics, "services", services);
+        "{s:s, s:b, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:i, s:I, s:I}, s:o}", "verdict",
+        r->verdict, "nothing_stands_out", r->nothing_stands_out, "top_score", num(r->top_score),
+        "quiet_threshold", num(r->quiet_threshold), "looked_at", "templates", (json_int_t)r->n_templates,
+        "spans", (json_int_t)r->n_target_spans, "logs", (json_int_t)r->n_target_logs, "metric_points",
+        (json_int_t)r->n_target_metrics, "samples", "baseline_calls", (json_int_t)r->n_base_calls,
+        "window_calls", (json_int_t)r->n_target_calls, "min_calls", rank_min_samples(), "services_judged",
+        (json_int_t)r->n_judged, "services_too_thin", (json_int_t)r->n_thin, "services", services);
 }

@@ -1,6 +1,7 @@
 /* Combination of evidence into one score per service. Each channel keeps its strongest item (the gap
  * channel: strongest incoming plus strongest outgoing), and a service scores its strongest channel
- * plus RK_CORROB times the others: one clear sign carries a service, agreeing signs lift it (echo
+ * plus RK_CORROB times the others: one clear sign carries a service, agreeing signs lift it (log
+ * templates and call patterns count as one channel, the code path; echo
  * metrics only corroborate: they never count as the strongest, nor for more than it). The call
  * graph adjustment (callgraph.c) is added afterwards. */
 #include "rank_int.h"
@@ -31,17 +32,23 @@ void rk_score_channels(rk_run_t *run)
     for (size_t i = 0; i < run->ev.len; i++) {
         const rk_ev_t *ev = &RK_AT(&run->ev, rk_ev_t, i);
         if (ev->svc >= n) continue;
-        double *slot = ev->kind == RANK_EV_GAP_IN    ? &gap_in[ev->svc]
-                       : ev->kind == RANK_EV_GAP_OUT ? &gap_out[ev->svc]
-                                                     : &run->channel[ev->svc * RANK_CHANNELS + ev->channel];
+        /* a shared endpoint's summary item equals its strongest outgoing edge: same slot, no double count */
+        double *slot = ev->kind == RANK_EV_GAP_IN ? &gap_in[ev->svc]
+                       : ev->kind == RANK_EV_GAP_OUT || ev->kind == RANK_EV_GAP_SHARED
+                           ? &gap_out[ev->svc]
+                           : &run->channel[ev->svc * RANK_CHANNELS + ev->channel];
         if (ev->score > *slot) *slot = ev->score;
     }
     for (size_t s = 0; s < n; s++) {
         double *ch = &run->channel[s * RANK_CHANNELS];
         ch[RANK_CH_GAP] = gap_in[s] + gap_out[s];
-        double best = 0, sum = 0;
+        /* A vanished log line and a vanished call are one sign (the code path an invocation takes): the
+         * log and call channels count as one, the stronger. */
+        double path = ch[RANK_CH_LOGS] > ch[RANK_CH_CALLS] ? ch[RANK_CH_LOGS] : ch[RANK_CH_CALLS];
+        double best = path, sum = path;
         for (int c = 0; c < RANK_CHANNELS; c++) {
-            if (c == RANK_CH_GRAPH || c == RANK_CH_METRIC_ECHOES) continue;
+            if (c == RANK_CH_GRAPH || c == RANK_CH_METRIC_ECHOES || c == RANK_CH_LOGS || c == RANK_CH_CALLS)
+                continue;
             sum += ch[c];
             if (ch[c] > best) best = ch[c];
         }

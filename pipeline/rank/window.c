@@ -95,6 +95,32 @@ static void self_times(rk_run_t *run, rk_window_t *w, const uint32_t *first, con
     free(iv);
 }
 
+#define MAX_HOPS 256 /* parent chains followed at most this far: a malformed chain cannot loop */
+
+/* The invocation each span belongs to (the topmost span of its service above it), and whether an
+ * error span began its failure itself: a failed span of another service below it means the error
+ * came from there. */
+static void invocations(rk_window_t *w)
+{
+    size_t n = w->n_spans;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        for (int hop = 0; hop < MAX_HOPS; hop++) {
+            int32_t p = w->spans[j].parent;
+            if (p < 0 || w->spans[p].svc != w->spans[i].svc) break;
+            j = (size_t)p;
+        }
+        w->spans[i].entry = (uint32_t)j;
+        w->spans[i].own_error = w->spans[i].error;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!w->spans[i].error) continue;
+        int32_t p = w->spans[i].parent;
+        for (int hop = 0; p >= 0 && hop < MAX_HOPS; hop++, p = w->spans[p].parent)
+            if (w->spans[p].svc != w->spans[i].svc) w->spans[p].own_error = 0;
+    }
+}
+
 /* Span ids of one window: (interned trace id, interned span id) -> span index. */
 typedef struct {
     rk_intern_t ids;
@@ -123,6 +149,7 @@ static void prepare_spans(rk_run_t *run, rk_window_t *w, const rank_input_t *in,
         s->end_ns = r->end_ns;
         s->parent = -1;
         s->remote_svc = RK_NONE;
+        s->error = r->status == 2;
         uint64_t key = ((uint64_t)s->trace << 32) | rk_intern(&x->ids, nz(r->span_id), slen(r->span_id));
         int added;
         rk_map_put(&x->by_id, key, (uint32_t)n, &added);
@@ -145,6 +172,7 @@ static void prepare_spans(rk_run_t *run, rk_window_t *w, const rank_input_t *in,
     for (size_t i = 0; i < n; i++)
         if (w->spans[i].parent >= 0) kids[first[w->spans[i].parent + 1]++] = (uint32_t)i;
     self_times(run, w, first, kids);
+    invocations(w);
     free(kids);
     free(first);
     free(src);

@@ -1,6 +1,7 @@
 /* The input of a trace analysis, as loaded from PostgreSQL (context_load.c): every span and log of
- * the trace, metric points of the services involved around its window, and change events of those
- * services before it. Strings are owned by the context (one arena per context). */
+ * the trace (or a sample), metric points of the services involved around its window (sorted by
+ * service, name, time), their anomaly episodes there, and change events of those services before it. Strings
+ * are owned by the context (one arena per context). */
 #ifndef PS_RCA_MODEL_H
 #define PS_RCA_MODEL_H
 
@@ -40,6 +41,14 @@ typedef struct {
     const char *service, *type, *description;
 } rca_change_t;
 
+/* A metric anomaly episode (anomaly_episodes) of a service of the trace around its window. */
+typedef struct {
+    const char *service, *metric;
+    int64_t start_ns, end_ns;
+    double baseline, peak, pct_change, peak_z;
+    int direction; /* +1 above the baseline, -1 below */
+} rca_episode_t;
+
 typedef struct {
     const char *trace_id;
     rca_span_t *spans;
@@ -53,6 +62,8 @@ typedef struct {
     /* how many spans and logs the trace has in all: more than nspans / nlogs when the loader took a
      * sample (context_load.h says which); 0 means "as many as loaded" */
     size_t total_spans, total_logs;
+    rca_episode_t *episodes; /* may be NULL */
+    size_t nepisodes;
 } rca_trace_t;
 
 #endif

@@ -1,8 +1,10 @@
 /* Deterministic trace correlation (see rca.h). */
 #include "rca.h"
 #include "alloc.h"
+#include "evidence_metrics.h"
 #include "hash.h"
 #include "stacktrace.h"
+#include "suspects.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -555,6 +557,75 @@ static void set_span_id(json_t *o, const char *span_id)
     json_object_set_new(o, "id", json_string(id));
 }
 
+/* Cites the anomaly episodes of the root-cause service (at most three, strongest first) from the
+ * evidence's metric summary (evidence_metrics.h). */
+static void cite_anomalies(json_t *metrics, const char *service, json_t *cite)
+{
+    size_t i, n = 0;
+    json_t *a;
+    json_array_foreach(json_object_get(metrics, "anomalies"), i, a)
+    {
+        if (n < 3 && !cmp_str(json_string_value(json_object_get(a, "service")), service)) {
+            json_array_append(cite, json_object_get(a, "id"));
+            n++;
+        }
+    }
+}
+
+/* The change events suspected of the failure, by the one suspect model (anomaly/suspects.h): the
+ * symptoms are the failure of the root-cause span's service at `fail_at` (an error, or slowness) and the
+ * anomaly episodes of the trace's services that began before the trace ended; the call graph is the
+ * trace's own (parent service -> child service). Best first, as suspects_to_json() writes them. */
+static json_t *trace_suspects(const tree_t *t, const rca_trace_t *tr, const rca_opts_t *opts, int k, int slow,
+                              int64_t fail_at)
+{
+    if (tr->nchanges == 0) return json_array();
+    change_event_t *ev = xmalloc(tr->nchanges * sizeof(*ev));
+    for (size_t i = 0; i < tr->nchanges; i++)
+        ev[i] = (change_event_t){tr->changes[i].ts_ns, tr->changes[i].service, tr->changes[i].type,
+                                 tr->changes[i].description};
+    symptom_t *sym = xcalloc(tr->nepisodes + 1, sizeof(*sym));
+    size_t ns = 0;
+    if (k >= 0) {
+        sym[ns].service = t->nodes[k].s->service;
+        sym[ns].what = slow ? "slowness" : "error";
+        sym[ns].ep.start_ns = sym[ns].ep.end_ns = fail_at;
+        sym[ns++].ep.direction = 1;
+    }
+    for (size_t i = 0; i < tr->nepisodes; i++) {
+        const rca_episode_t *e = &tr->episodes[i];
+        sym[ns++] = (symptom_t){
+            e->service,
+            e->metric,
+            {e->start_ns, e->end_ns, e->baseline, e->peak, e->pct_change, e->peak_z, e->direction, 0}};
+    }
+    call_edge_t *edges = xmalloc((size_t)(t->n ? t->n : 1) * sizeof(*edges));
+    size_t ne = 0;
+    for (int i = 0; i < t->n; i++) {
+        int p = t->nodes[i].parent;
+        if (p < 0 || cmp_str(t->nodes[p].s->service, t->nodes[i].s->service) == 0) continue;
+        int dup = 0;
+        for (size_t j = 0; j < ne && !dup; j++)
+            dup = !cmp_str(edges[j].caller, t->nodes[p].s->service) &&
+                  !cmp_str(edges[j].callee, t->nodes[i].s->service);
+        if (!dup) edges[ne++] = (call_edge_t){t->nodes[p].s->service, t->nodes[i].s->service};
+    }
+    suspect_opts_t o;
+    if (opts && opts->suspects)
+        o = *opts->suspects;
+    else
+        suspect_opts_default(&o);
+    suspect_input_t in = {ev, tr->nchanges, sym, ns, edges, ne};
+    suspect_t *s = NULL;
+    size_t n = suspects_rank_input(&in, &o, &s);
+    json_t *arr = suspects_to_json(ev, s, n);
+    free(s);
+    free(edges);
+    free(sym);
+    free(ev);
+    return arr;
+}
+
 int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -677,32 +748,22 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
         }
     }
 
-    /* suspects: change events of the involved services before the failure */
-    json_t *suspects = json_array();
+    /* suspects (anomaly/suspects.h, the one model) and the metrics around the failure */
     int64_t fail_at = k >= 0 ? t.nodes[k].s->start_ns : out->first_ns;
-    for (size_t i = 0; i < tr->nchanges; i++) {
-        const rca_change_t *c = &tr->changes[i];
-        if (c->ts_ns > fail_at) continue;
-        double dt_s = (double)(fail_at - c->ts_ns) / 1e9;
-        double score = dt_s < 600 ? 1.0 - dt_s / 600.0 : 0;
-        int same = c->service && k >= 0 && !strcmp(c->service, t.nodes[k].s->service);
-        json_array_append_new(suspects,
-                              json_pack("{s:o,s:o,s:o,s:I,s:f,s:f}", "type", jstr(c->type), "service",
-                                        str_or_null(c->service), "description", str_or_null(c->description),
-                                        "ts_ns", (json_int_t)c->ts_ns, "seconds_before", dt_s, "proximity",
-                                        same ? score : score * 0.5));
-    }
+    json_t *suspects = trace_suspects(&t, tr, opts, k, out->slow, fail_at);
+    json_t *metrics = evidence_metrics(tr, fail_at, k >= 0 ? t.nodes[k].s->service : NULL);
 
     json_t *tree_issues = json_pack("{s:i,s:i,s:O}", "duplicate_spans", t.duplicates, "orphan_spans",
                                     t.orphans, "clock_skew", t.skews);
-    out->evidence = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i},s:O,s:O}", "trace_id",
-                              tr->trace_id ? tr->trace_id : "", "fingerprint", out->fingerprint, "kind",
-                              json_string(out->slow ? "slow"
-                                          : k >= 0  ? "error"
-                                                    : "none"),
-                              "root_cause", root, "propagation_path", path, "logs", cited, "suspects",
-                              suspects, "span_tree", tree_issues, "counts", "spans", t.n, "logs",
-                              (int)tr->nlogs, "error_spans", 0, "services", services, "endpoints", endpoints);
+    out->evidence =
+        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i},s:O,s:O}", "trace_id",
+                  tr->trace_id ? tr->trace_id : "", "fingerprint", out->fingerprint, "kind",
+                  json_string(out->slow ? "slow"
+                              : k >= 0  ? "error"
+                                        : "none"),
+                  "root_cause", root, "propagation_path", path, "logs", cited, "suspects", suspects,
+                  "metrics", metrics, "span_tree", tree_issues, "counts", "spans", t.n, "logs",
+                  (int)tr->nlogs, "error_spans", 0, "services", services, "endpoints", endpoints);
     int errors = 0;
     for (int i = 0; i < t.n; i++)
         errors += t.nodes[i].error;
@@ -719,6 +780,7 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
         json_array_append_new(cite, json_string(id));
         for (size_t i = 0; i < json_array_size(cited) && i < 5; i++)
             json_array_append(cite, json_object_get(json_array_get(cited, i), "id"));
+        cite_anomalies(metrics, out->service, cite);
         char chain[600] = "";
         for (size_t i = 0; i < json_array_size(path); i++) {
             const char *svc = json_string_value(json_object_get(json_array_get(path, i), "service"));
@@ -766,10 +828,16 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
             if (retries)
                 json_array_append_new(remedy, json_string("The call was retried and failed every time: "
                                                           "retrying will not help; fix the cause."));
-            if (json_array_size(suspects))
-                json_array_append_new(remedy,
-                                      json_string("Check the change events listed as suspects; roll back "
-                                                  "if one matches."));
+            json_t *top = json_array_get(suspects, 0);
+            if (top) {
+                char roll[800];
+                snprintf(roll, sizeof(roll),
+                         "Check the most likely change first (confidence %.0f%%): %.600s. Roll it back if it "
+                         "matches.",
+                         100 * json_number_value(json_object_get(top, "confidence")),
+                         json_string_value(json_object_get(top, "evidence")));
+                json_array_append_new(remedy, json_string(roll));
+            }
         }
         snprintf(impact, sizeof(impact), "Trace %.64s: %d of %d spans failed across %zu services.",
                  tr->trace_id ? tr->trace_id : "", errors, t.n, json_array_size(services));

@@ -8,6 +8,7 @@
 #define PS_RCA_H
 
 #include "model.h"
+#include "suspects.h"
 
 #include <jansson.h>
 
@@ -19,7 +20,8 @@ typedef struct {
 typedef struct {
     const rca_baseline_t *baselines; /* usual durations per operation; may be NULL */
     size_t nbaselines;
-    size_t max_cited_logs; /* default 20 */
+    size_t max_cited_logs;          /* default 20 */
+    const suspect_opts_t *suspects; /* type priors (feedback-shifted, priors.h); NULL: the defaults */
 } rca_opts_t;
 
 typedef struct {

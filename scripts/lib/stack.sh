@@ -7,7 +7,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 # Debian packages the build, the stack and the tests need.
 PS_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libh2o-evloop-dev libssl-dev libpq-dev
   libhiredis-dev libcurl4-openssl-dev uuid-dev check libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
-  libnghttp2-dev postgresql-15 redis-server curl
+  libnghttp2-dev postgresql-15 redis-server redis-sentinel curl
   ca-certificates)
 
 ps_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -144,12 +144,13 @@ ps_pg_stop() {
   return 0
 }
 
-# ps_redis_start <datadir> <port>: loopback only, append-only file in <datadir>.
+# ps_redis_start <datadir> <port> [redis-server options...]: loopback only, append-only file in <datadir>.
 ps_redis_start() {
   local dir=$1 port=$2
+  shift 2
   mkdir -p "$dir"
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" \
-    --logfile "$dir/redis.log" --appendonly yes --save "" --protected-mode yes >/dev/null
+    --logfile "$dir/redis.log" --appendonly yes --save "" --protected-mode yes "$@" >/dev/null
   local i
   for i in $(seq 1 50); do
     redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
@@ -174,4 +175,66 @@ ps_wait_http() {
     sleep 0.1
   done
   return 1
+}
+
+# ---- scale-out topologies (issue 16): a streaming replica of PostgreSQL, Redis replicas and Sentinels ----
+
+# The settings a primary needs to feed streaming replicas (pass them to ps_pg_start after the others:
+# ps_pg_start's defaults are wal_level=minimal, max_wal_senders=0, and the last -c wins).
+PS_PG_PRIMARY_SETTINGS=(wal_level=replica max_wal_senders=5 hot_standby=on)
+
+# ps_pg_replica_start <primary datadir> <primary port> <replica datadir> <replica port> [settings...]:
+# pg_basebackup -R of the primary (trusted loopback replication, as initdb's pg_hba allows), then starts
+# it as a hot standby streaming from the primary. Made once; a later call only starts it.
+ps_pg_replica_start() {
+  local pdir=$1 pport=$2 dir=$3 port=$4
+  shift 4
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+    chmod 700 "$dir"
+    # (the primary keeps its socket in its data directory: pg_basebackup warns that it skips it)
+    ps_as_pg pg_basebackup -h 127.0.0.1 -p "$pport" -U postgres -D "$dir" -R -X stream -c fast 2>&1 |
+      { grep -v "skipping special file" >&2 || true; }
+    [ -f "$dir/standby.signal" ] || { ps_log "pg_basebackup of port $pport failed"; return 1; }
+    ps_as_pg rm -f "$dir/postmaster.pid" "$dir/server.log"
+  fi
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c shared_buffers=128MB"
+  opts+=" -c hot_standby=on -c max_wal_senders=5 -c wal_level=replica"
+  local extra
+  for extra in "$@"; do opts+=" -c $extra"; done
+  ps_as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null
+}
+
+# ps_redis_replica_start <datadir> <port> <master port>: a Redis replica of the master on loopback.
+ps_redis_replica_start() {
+  ps_redis_start "$1" "$2" --replicaof 127.0.0.1 "$3"
+}
+
+# ps_sentinel_start <datadir> <port> <master name> <master port> [quorum]: a Redis Sentinel watching the
+# master (and, through it, its replicas) with short timeouts: down after 1 s, failover within 10 s.
+ps_sentinel_start() {
+  local dir=$1 port=$2 name=$3 mport=$4 quorum=${5:-2}
+  mkdir -p "$dir"
+  # Sentinel rewrites its configuration file with what it learns: one file per sentinel, in its folder
+  printf '%s\n' "bind 127.0.0.1" "port $port" "dir $dir" "daemonize yes" "pidfile $dir/sentinel.pid" \
+    "logfile $dir/sentinel.log" "sentinel resolve-hostnames no" \
+    "sentinel monitor $name 127.0.0.1 $mport $quorum" "sentinel down-after-milliseconds $name 1000" \
+    "sentinel failover-timeout $name 10000" "sentinel parallel-syncs $name 1" >"$dir/sentinel.conf"
+  redis-server "$dir/sentinel.conf" --sentinel >/dev/null
+  local i
+  for i in $(seq 1 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  ps_log "Redis Sentinel did not start (see $dir/sentinel.log)"
+  return 1
+}
+
+# ps_sentinel_stop <datadir> <port>
+ps_sentinel_stop() {
+  local dir=$1 port=$2
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  [ -f "$dir/sentinel.pid" ] && kill "$(cat "$dir/sentinel.pid")" 2>/dev/null
+  return 0
 }

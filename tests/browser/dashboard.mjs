@@ -296,6 +296,25 @@ try {
     await page.waitForSelector('#charts svg.chart');
   });
 
+  await check('lifecycle: the timeline, the related incidents and the grouping in the list (issue 15)', async () => {
+    await page.goto(`${base}/#/incident/${paymentId}`);
+    await page.waitForSelector('#timeline .ev');
+    const kinds = await page.$$eval('#timeline .ev', (l) => l.map((e) => e.dataset.kind));
+    expect(kinds.join(',') === 'opened,paged,grouped', `timeline: ${kinds}`);
+    expect((await page.textContent('#timeline')).includes('3 traces reached ALERT_MIN_TRACES (3)'), 'paged detail');
+    const rel = await page.textContent('#related-incidents');
+    expect(rel.includes(`#${anomalyId}`) && rel.includes('root service payment matches'), `related: ${rel}`);
+    await page.click('#related-incidents a');
+    await page.waitForSelector('#parent-incident');
+    expect((await page.textContent('#parent-incident')).includes(`#${paymentId}`), 'parent link');
+    expect((await page.textContent('#timeline')).includes('grouped because root service payment'), 'child timeline');
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector(`.incident-row[data-id="${paymentId}"]`);
+    expect(await page.getAttribute(`.incident-row[data-id="${paymentId}"]`, 'data-children') === '1', 'children count');
+    expect((await page.textContent(`.incident-row[data-id="${paymentId}"]`)).includes('+1 related'), 'related count shown');
+    expect(await page.getAttribute(`.incident-row[data-id="${anomalyId}"]`, 'data-parent') === String(paymentId), 'child row');
+  });
+
   await check('degradation: the report rests on the services ranked over the window, with their evidence', async () => {
     sql(`INSERT INTO incidents (fingerprint, kind, title, root_service, root_operation, first_seen, last_seen, services,
                                 endpoints, report_state)
@@ -412,6 +431,37 @@ try {
     expect(await page.locator('#search-results .search-row').count() < 100, 'search results not virtualised');
   });
 
+  await check('search: always a bounded range (default the last hour, none past 7 days); the API\'s refusal shown', async () => {
+    /* a link from before "any time" was dropped: the search still sends from and to, one hour apart */
+    const first = page.waitForRequest((r) => r.url().includes('/query/signals?'));
+    await page.goto(`${base}/#/search?q=charge&range=`);
+    const sent = new URL((await first).url()).searchParams;
+    const span = (Date.parse(sent.get('to')) - Date.parse(sent.get('from'))) / 1000;
+    expect(sent.get('q') === 'charge' && span === 3600, `sent from=${sent.get('from')} to=${sent.get('to')}`);
+    expect((await page.inputValue('#s-range')) === '1h', 'default range');
+    await page.waitForFunction(() => /results?/.test(document.querySelector('#s-count').textContent));
+    const ranges = await page.$$eval('#s-range option', (o) => o.map((x) => x.value));
+    expect(ranges.join() === '15m,1h,6h,24h,7d', `ranges offered: ${ranges}`);
+    /* the longest range offered is within QUERY_MAX_SEARCH_RANGE_S's default: answered, not refused */
+    await page.selectOption('#s-range', '7d');
+    const week = page.waitForResponse((r) => r.url().includes('/query/signals?'));
+    await page.click('#s-go');
+    const weekAnswer = await week;
+    const weekSent = new URL(weekAnswer.url()).searchParams;
+    expect(weekAnswer.status() === 200, `7 days: ${weekAnswer.status()}`);
+    expect((Date.parse(weekSent.get('to')) - Date.parse(weekSent.get('from'))) / 1000 === 7 * 86400, '7 days sent');
+    await page.waitForFunction(() => /results?/.test(document.querySelector('#s-count').textContent));
+    expect((await page.textContent('#s-error')) === '', 'no error for a 7-day search');
+    /* a search the API refuses (a text over 200 characters): its message, and no stale results */
+    await page.fill('#s-q', 'x'.repeat(201));
+    await page.click('#s-go');
+    await page.waitForFunction(() => document.querySelector('#s-error').textContent.trim() !== '');
+    const msg = await page.textContent('#s-error');
+    expect(/\bq\b/.test(msg) && !/^HTTP \d+$/.test(msg), `error shown: ${msg}`);
+    expect(await page.locator('#search-results .search-row').count() === 0, 'results of the previous search still shown');
+    await shot('search-error');
+  });
+
   await check('dashboard routes: shapes and 400s naming the bad filter', async () => {
     if (!hasDashboardRoutes) {
       console.log('     skipped: query_dashboard_register() is not called');
@@ -439,6 +489,35 @@ try {
     expect((await get('/query/incidents/99999999/feedback')).status === 404, 'feedback of an unknown incident');
     const anon = await fetch(`${base}/query/changes`);
     expect(anon.status === 401, `no key: ${anon.status}`);
+  });
+
+  await check('alerts page: deliveries by destination id, filtered by state, paged; silences active and expired', async () => {
+    await page.goto(`${base}/#/alerts`);
+    await page.locator('#alerts-table .alert-row').first().waitFor({ state: 'visible' });
+    expect(await page.$eval('#nav a.active', (a) => a.dataset.page) === 'alerts', 'nav entry active');
+    const rows = () => page.$$eval('#alerts-table .alert-row', (r) => r.map((x) => ({ state: x.dataset.state, text: x.textContent })));
+    let all = await rows();
+    expect(all.length === 50, `first page: ${all.length} rows`);
+    expect(all[0].state === 'pending' && all[0].text.includes('teams:example.webhook.office.com#08c1') && all[0].text.includes('next try'),
+      `newest first: ${all[0].text}`);
+    expect(all.every((r) => !r.text.includes('https://')), 'a URL is shown');
+    await page.click('#alerts-more');
+    await page.waitForFunction(() => document.querySelectorAll('#alerts-table .alert-row').length === 64);
+    expect(await page.locator('#alerts-more').isHidden(), 'no more page');
+    await page.selectOption('#alerts-state', 'failed');
+    await page.waitForFunction(() => document.querySelectorAll('#alerts-table .alert-row').length === 1);
+    expect(page.url().endsWith('#/alerts?state=failed'), `url: ${page.url()}`);
+    const failed = page.locator('#alerts-table .alert-row');
+    expect((await failed.locator('.alert-error').textContent()) === 'HTTP 404: <b>no_service</b>', 'last error shown as text');
+    expect(await failed.locator('b').count() === 0, 'the answer became markup');
+    expect((await failed.locator('a').getAttribute('href')) === `#/incident/${paymentId}`, 'incident link');
+    expect((await failed.textContent()).includes('slack:hooks.slack.com#3f9a'), 'destination id');
+    const sil = await page.$$eval('#silences .silence-row', (r) => r.map((x) => ({ state: x.dataset.state, text: x.textContent })));
+    expect(sil.length === 2 && sil[0].state === 'active' && sil[1].state === 'expired', `silences: ${JSON.stringify(sil)}`);
+    expect(sil[0].text.includes('inventory') && sil[0].text.includes('every endpoint') && sil[0].text.includes('planned <i>db</i> maintenance'),
+      `active silence: ${sil[0].text}`);
+    expect(sil[1].text.includes('POST /charge'), `expired silence: ${sil[1].text}`);
+    await shot('alerts');
   });
 
   await check('no page error, no CSP violation, no request leaves the backend', async () => {

@@ -116,6 +116,26 @@ INSERT INTO incidents (fingerprint, kind, status, title, root_service, root_oper
      ARRAY['gateway', 'checkout', 'payment', 'inventory'], ARRAY['gateway GET /checkout'], 'ready',
      'cafe0000000000000000000000000001');
 
+-- ---------------------------------------------------------------- lifecycle (issue 15, migration 009)
+-- The payment anomaly is grouped under the payment incident (same root service); the payment incident's
+-- timeline: opened, paged at its third trace, joined by the anomaly.
+UPDATE incidents c SET parent_id = p.id,
+       group_reason = 'root service payment matches incident #' || p.id || ' opened 2 min later'
+  FROM incidents p WHERE c.fingerprint = 'seed-payment-anomaly' AND p.fingerprint = 'seed-payment-timeout';
+UPDATE incidents SET paged_at = now() - interval '7 minutes 50 seconds' WHERE fingerprint = 'seed-payment-timeout';
+INSERT INTO incident_events (incident_id, kind, at, detail)
+SELECT p.id, v.kind, now() - v.ago, v.detail
+  FROM incidents p, incidents c,
+       LATERAL (VALUES ('opened', interval '8 minutes', 'first trace cafe0000000000000000000000000001'),
+                       ('paged', interval '7 minutes 50 seconds', '3 traces reached ALERT_MIN_TRACES (3)'),
+                       ('grouped', interval '7 minutes', 'incident #' || c.id || ' (' || c.title
+                                                         || ') grouped under this one: ' || c.group_reason)
+               ) v(kind, ago, detail)
+ WHERE p.fingerprint = 'seed-payment-timeout' AND c.fingerprint = 'seed-payment-anomaly';
+INSERT INTO incident_events (incident_id, kind, at, detail)
+SELECT c.id, 'grouped', now() - interval '7 minutes', 'grouped because ' || c.group_reason
+  FROM incidents c WHERE c.fingerprint = 'seed-payment-anomaly';
+
 -- ---------------------------------------------------------------- resources (OTLP: stored once)
 -- payment's resource, referred to by hash from the root-cause span and a log of the big trace.
 INSERT INTO resources (resource_hash, service, attributes, schema_url) VALUES
@@ -318,5 +338,35 @@ SELECT id, 'cafe0000000000000000000000000003', 1, 'checkout', '0000000000000002'
          "verdict": "conclusive", "generated_by": "llm"}',
        'llm', 'gpt-4o-mini', 1200, 160, 1800, now() - interval '2 hours'
 FROM incidents WHERE fingerprint = 'seed-checkout-npe';
+
+-- ---------------------------------------------------------------- alerts (migration 010)
+-- 60 older deliveries (a second page of the alerts page), then the payment incident's: to destinations
+-- named by id (never a URL), in several states, one failed with an HTML-looking answer. Silences: one
+-- active on inventory (its comment HTML-looking), one expired on payment's POST /charge.
+INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, state, attempts, incident_id,
+                              severity, created_at, delivered_at)
+SELECT 'json:hooks.example.com#1a2b', 'json', 'bulk:' || g, 'report', jsonb_build_object('kind', 'report'),
+       'delivered', 1, NULL, 'error', now() - interval '1 day' - g * interval '1 minute',
+       now() - interval '1 day' - g * interval '1 minute' + interval '1 second'
+FROM generate_series(60, 1, -1) g;
+INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, state, attempts, last_error,
+                              incident_id, severity, created_at, delivered_at, next_attempt_at)
+SELECT v.dest, v.fmt, v.key, v.kind, jsonb_build_object('kind', v.kind, 'incident_id', i.id), v.state, v.attempts,
+       v.err, i.id, v.sev, now() - v.age,
+       CASE WHEN v.state = 'delivered' THEN now() - v.age + interval '1 second' END, now() + interval '5 minutes'
+FROM incidents i, (VALUES
+    ('pagerduty#51d0', 'pagerduty', 'incident:seed', 'incident', 'delivered', 1, NULL, 'critical', interval '8 minutes'),
+    ('slack:hooks.slack.com#3f9a', 'slack', 'incident:seed', 'incident', 'delivered', 1, NULL, 'critical',
+     interval '8 minutes'),
+    ('slack:hooks.slack.com#3f9a', 'slack', 'report:seed', 'report', 'failed', 3, 'HTTP 404: <b>no_service</b>',
+     'error', interval '7 minutes'),
+    ('teams:example.webhook.office.com#08c1', 'teams', 'incident:seed', 'incident', 'pending', 2, 'HTTP 500',
+     'critical', interval '6 minutes')
+) v(dest, fmt, key, kind, state, attempts, err, sev, age)
+WHERE i.fingerprint = 'seed-payment-timeout'
+ORDER BY v.age DESC, v.dest;
+INSERT INTO silences (service, endpoint, starts_at, ends_at, comment) VALUES
+    ('payment', 'POST /charge', now() - interval '3 hours', now() - interval '2 hours', 'expired one'),
+    ('inventory', NULL, now() - interval '1 hour', now() + interval '1 hour', 'planned <i>db</i> maintenance');
 
 ANALYZE;

@@ -71,7 +71,7 @@ static void raw_tables_untouchable(PGconn *c, const char *role)
                            "SELECT drop_raw_partitions_older_than(0)",
                            "CREATE OR REPLACE FUNCTION raw_immutable() RETURNS trigger LANGUAGE plpgsql AS "
                            "$$ BEGIN RETURN NULL; END $$",
-                           "ALTER FUNCTION ensure_raw_partitions(date) OWNER TO CURRENT_USER",
+                           "ALTER FUNCTION ensure_raw_partitions(date, boolean) OWNER TO CURRENT_USER",
                            NULL};
     for (int i = 0; stmts[i]; i++)
         refused(c, role, stmts[i]);

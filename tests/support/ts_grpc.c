@@ -5,6 +5,9 @@
 #include <arpa/inet.h>
 #include <nghttp2/nghttp2.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 typedef struct {
     int fd;
+    SSL *ssl; /* NULL: h2c */
     int32_t stream;
     const uint8_t *framed; /* request body: 5-byte gRPC header + message */
     size_t framed_len, sent;
@@ -31,6 +35,10 @@ static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int 
     (void)s;
     (void)flags;
     call_t *c = ud;
+    if (c->ssl) {
+        size_t n = 0;
+        return SSL_write_ex(c->ssl, data, len, &n) == 1 ? (ssize_t)n : NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
     ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
     return n < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : n;
 }
@@ -156,17 +164,52 @@ static int run(nghttp2_session *session, call_t *c, int timeout_ms)
         if (nghttp2_session_send(session) != 0) return -1;
         if (now_ms() > deadline) return -1;
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        if (poll(&pfd, 1, 50) <= 0) continue;
+        if (!(c->ssl && SSL_pending(c->ssl) > 0) && poll(&pfd, 1, 50) <= 0) continue;
         uint8_t buf[65536];
-        ssize_t got = recv(c->fd, buf, sizeof(buf), 0);
+        ssize_t got;
+        if (c->ssl) {
+            size_t n = 0;
+            got = SSL_read_ex(c->ssl, buf, sizeof(buf), &n) == 1 ? (ssize_t)n : -1;
+        } else
+            got = recv(c->fd, buf, sizeof(buf), 0);
         if (got <= 0) return c->ended ? 0 : -1;
         if (nghttp2_session_mem_recv(session, buf, (size_t)got) != got) return -1;
     }
     return 0;
 }
 
-int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len, int timeout_ms,
-                 ts_grpc_resp_t *out)
+/* TLS on the connected socket: ALPN h2 offered, the server's certificate checked against `ca_file` and
+ * 127.0.0.1. Returns the session, or NULL when the handshake fails. */
+static SSL *tls_connect(int fd, const char *ca_file, int timeout_ms, ts_grpc_resp_t *out)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* a blocking read cannot hang the test */
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    static const unsigned char alpn[] = {2, 'h', '2'};
+    SSL *ssl = NULL;
+    if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 ||
+        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn)) != 0)
+        goto fail;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    ssl = SSL_new(ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1") != 1 || SSL_connect(ssl) != 1)
+        goto fail;
+    const unsigned char *chosen = NULL;
+    unsigned int chosen_len = 0;
+    SSL_get0_alpn_selected(ssl, &chosen, &chosen_len);
+    snprintf(out->alpn, sizeof(out->alpn), "%.*s", (int)chosen_len, chosen ? (const char *)chosen : "");
+    SSL_CTX_free(ctx); /* the session holds its own reference */
+    return ssl;
+fail:
+    ERR_clear_error();
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static int call_on(int port, const char *ca_file, const ts_grpc_req_t *req, const void *msg, size_t len,
+                   int timeout_ms, ts_grpc_resp_t *out)
 {
     memset(out, 0, sizeof(*out));
     out->http_status = out->grpc_status = -1;
@@ -185,6 +228,7 @@ int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len
     nghttp2_session *session = NULL;
     int rc = -1;
     if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) goto out;
+    if (ca_file && (c.ssl = tls_connect(c.fd, ca_file, timeout_ms, out)) == NULL) goto out;
     nghttp2_session_callbacks *cb;
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_send_callback(cb, on_send);
@@ -196,12 +240,9 @@ int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len
     nghttp2_session_callbacks_del(cb);
     if (made != 0) goto out;
     if (nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, NULL, 0) != 0) goto out;
-    nghttp2_nv nv[9] = {NV(":method", "POST"),
-                        NV(":scheme", "http"),
-                        NV(":authority", "localhost"),
-                        NV(":path", req->path),
-                        NV("content-type", "application/grpc"),
-                        NV("te", "trailers")};
+    nghttp2_nv nv[9] = {
+        NV(":method", "POST"),  NV(":scheme", ca_file ? "https" : "http"), NV(":authority", "localhost"),
+        NV(":path", req->path), NV("content-type", "application/grpc"),    NV("te", "trailers")};
     size_t n = 6;
     if (req->key) nv[n++] = (nghttp2_nv)NV("x-api-key", req->key);
     if (req->encoding) nv[n++] = (nghttp2_nv)NV("grpc-encoding", req->encoding);
@@ -221,10 +262,23 @@ int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len
     rc = 0;
 out:
     nghttp2_session_del(session);
+    SSL_free(c.ssl);
     if (c.fd >= 0) close(c.fd);
     free(c.data);
     free(framed);
     return rc;
+}
+
+int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len, int timeout_ms,
+                 ts_grpc_resp_t *out)
+{
+    return call_on(port, NULL, req, msg, len, timeout_ms, out);
+}
+
+int ts_grpc_call_tls(int port, const char *ca_file, const ts_grpc_req_t *req, const void *msg, size_t len,
+                     int timeout_ms, ts_grpc_resp_t *out)
+{
+    return call_on(port, ca_file, req, msg, len, timeout_ms, out);
 }
 
 void ts_grpc_resp_free(ts_grpc_resp_t *r)

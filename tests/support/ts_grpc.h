@@ -1,6 +1,6 @@
 /* Test support: a minimal blocking OTLP/gRPC client (one unary call per connection, HTTP/2 cleartext
- * with prior knowledge, libnghttp2's client API) and a decoder of google.rpc.Status, for integration
- * tests that talk to a real backend's OTLP_GRPC_PORT. */
+ * with prior knowledge or over TLS with ALPN, libnghttp2's client API and OpenSSL) and a decoder of
+ * google.rpc.Status, for integration tests that talk to a real backend's OTLP_GRPC_PORT. */
 #ifndef PS_TS_GRPC_H
 #define PS_TS_GRPC_H
 
@@ -25,6 +25,7 @@ typedef struct {
     size_t details_len;
     uint8_t *body; /* the response message, unframed; NULL when none */
     size_t body_len;
+    char alpn[16]; /* ts_grpc_call_tls(): the protocol the server chose by ALPN ("" when none) */
 } ts_grpc_resp_t;
 
 /* Makes one call to 127.0.0.1:port with `msg` (len bytes) framed as one gRPC message, and waits up to
@@ -32,6 +33,10 @@ typedef struct {
  * connection or protocol failure or a timeout. Free *out with ts_grpc_resp_free() either way. */
 int ts_grpc_call(int port, const ts_grpc_req_t *req, const void *msg, size_t len, int timeout_ms,
                  ts_grpc_resp_t *out);
+/* The same over TLS (offering ALPN "h2"), trusting only the PEM certificate in `ca_file` and checking
+ * that it names 127.0.0.1. -1 too when the handshake fails. */
+int ts_grpc_call_tls(int port, const char *ca_file, const ts_grpc_req_t *req, const void *msg, size_t len,
+                     int timeout_ms, ts_grpc_resp_t *out);
 void ts_grpc_resp_free(ts_grpc_resp_t *r);
 
 /* What a google.rpc.Status holds, as far as tests look: code, message and the first detail's type URL,

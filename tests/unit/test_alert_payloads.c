@@ -81,6 +81,25 @@ START_TEST(a_title_that_is_not_utf8_gives_no_payload)
 }
 END_TEST
 
+/* The lifecycle's resolve: what destinations close the incident's page with (issue 15). */
+START_TEST(a_resolve_names_its_incident_and_links_its_page)
+{
+    json_t *p = alerts_resolved_payload(6, "payment: DbTimeoutException", "payment");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(str(p, "kind"), "resolved");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "incident_id")), 6);
+    ck_assert_str_eq(str(p, "link"), "/#/incident/6");
+    ck_assert_str_eq(str(p, "text"),
+                     "Resolved: incident #6 in payment: payment: DbTimeoutException /#/incident/6");
+    ck_assert_ptr_null(json_object_get(p, "severity")); /* absent: error (alert_formats.h) */
+    json_decref(p);
+    p = alerts_resolved_payload(7, "password=hunter2", NULL);
+    ck_assert(json_is_null(json_object_get(p, "service")));
+    ck_assert_ptr_null(strstr(str(p, "text"), "hunter2"));
+    json_decref(p);
+}
+END_TEST
+
 /* Secrets in telemetry (the title, the report's summary and its nested fields) never reach a payload. */
 START_TEST(every_payload_is_redacted)
 {
@@ -142,6 +161,7 @@ int main(void)
     tcase_add_test(tc, a_report_carries_its_summary_confidence_and_version);
     tcase_add_test(tc, a_report_without_summary_or_confidence_counts_as_unsure);
     tcase_add_test(tc, a_degradation_names_its_endpoint);
+    tcase_add_test(tc, a_resolve_names_its_incident_and_links_its_page);
     tcase_add_test(tc, a_title_that_is_not_utf8_gives_no_payload);
     tcase_add_test(tc, every_payload_is_redacted);
     tcase_add_test(tc, the_slack_text_escapes_mentions_and_markup);

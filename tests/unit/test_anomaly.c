@@ -161,8 +161,9 @@ START_TEST(deploy_before_latency_episode_ranks_first)
     ck_assert_int_eq(s[0].event_index, 1);
     ck_assert(s[0].confidence > s[1].confidence);
     ck_assert(s[0].confidence > 0 && s[0].confidence <= 1);
-    ck_assert_msg(strstr(s[0].evidence, "p95_latency_ms on payment abnormal") &&
-                      strstr(s[0].evidence, "deploy v2.3.1 240 s before"),
+    ck_assert_msg(strstr(s[0].evidence, "p95_latency_ms on payment rose 7.4") &&
+                      strstr(s[0].evidence, "deploy payment v2.3.1 at ") &&
+                      strstr(s[0].evidence, ", 4 min before p95_latency_ms"),
                   "%s", s[0].evidence);
     free(s);
     /* nothing in the window: no suspect */

@@ -83,7 +83,7 @@ static const char *span(synth_t *s, const char *trace, const char *parent, const
         s->spans = realloc(s->spans, s->cap_spans * sizeof(rank_span_t));
     }
     const char *id = sfmt(s, "%016x", ++s->next_id);
-    s->spans[s->n_spans++] = (rank_span_t){trace, id, parent, svc, name, start, end};
+    s->spans[s->n_spans++] = (rank_span_t){trace, id, parent, svc, name, start, end, 0};
     return id;
 }
 
@@ -412,7 +412,7 @@ START_TEST(empty_and_bad_input)
     rank_result_dispose(&r); /* twice is fine */
     rank_result_dispose(NULL);
     /* Records without a service, NaN metrics and a span that is its own parent are ignored. */
-    rank_span_t sp[] = {{"t1", "s1", "s1", "a", "op", 10, 20}, {"t1", "s2", NULL, NULL, "op", 10, 20}};
+    rank_span_t sp[] = {{"t1", "s1", "s1", "a", "op", 10, 20, 0}, {"t1", "s2", NULL, NULL, "op", 10, 20, 2}};
     rank_log_t lg[] = {{15, NULL, 5, "x", NULL, NULL}, {15, "a", 9, NULL, "t1", "nope"}};
     rank_metric_t mt[] = {{15, "a", "cpu", 0.0 / 0.0}};
     rank_input_t in = {sp, 2, lg, 2, mt, 1, NULL, 0, 0, 0};

@@ -141,8 +141,9 @@ static void free_spans(rca_span_t *s, size_t n)
 
 static void analyse(rca_span_t *spans, size_t n, rca_log_t *logs, size_t nlogs, rca_result_t *r)
 {
-    rca_trace_t t = {"5b8efff798038103d269b633813fc60c", spans, n, logs, nlogs, NULL, 0, NULL, 0, 0, 0};
-    rca_opts_t o = {NULL, 0, 20};
+    rca_trace_t t = {
+        "5b8efff798038103d269b633813fc60c", spans, n, logs, nlogs, NULL, 0, NULL, 0, 0, 0, NULL, 0};
+    rca_opts_t o = {NULL, 0, 20, NULL};
     rca_analyse(&t, &o, r);
 }
 

@@ -186,6 +186,7 @@ int ds_load_spans(ds_window_t *w, const char *path)
         s->name = ds_pool_dup(&w->pool, c.field[op], strlen(c.field[op]));
         s->start_ns = strtoll(c.field[st], NULL, 10);
         s->end_ns = strtoll(c.field[en], NULL, 10);
+        s->status = 0; /* the dataset has no span status: unset, as OTLP says when nobody set it */
     }
     rc = 0;
 out:

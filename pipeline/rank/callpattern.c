@@ -1,0 +1,125 @@
+/* Span-shape evidence that needs no log line and no latency change:
+ *   - call pattern: how many calls each invocation of an operation makes to each callee operation
+ *     (an invocation is the topmost span of a service in a trace: its server or root span, with the
+ *     service's own spans below it). A fault that makes a service return early, skip a dependency or
+ *     repeat a call changes these rates; the caller whose pattern shifted is charged. Fewer calls
+ *     count fully; more count RK_W_CALLS_MORE (a retry loop, or new traffic).
+ *   - own error spans: error spans per span of a (service, operation) that began there (no span of
+ *     another service below them failed), so an error a callee returned is not charged to its
+ *     callers, and an entry service's own error responses count for it.
+ * Both are rate shifts over the scan (rateshift.c) with at least RK_MIN_SAMPLES invocations or spans
+ * a side. A call counts only when at least RK_CALLS_USUAL of the invocations make it, before or after:
+ * an operation that routes each request to one of many endpoints (a gateway routing every path) changes its
+ * mix with the traffic, and that is no fault. */
+#include "rank_int.h"
+
+#include <string.h>
+
+typedef enum { CELL_INVOCATIONS, CELL_CALLS, CELL_SPANS, CELL_OWN_ERRORS } cell_kind_t;
+
+typedef struct {
+    cell_kind_t kind;
+    uint32_t svc, op, callee, callee_op; /* callee fields: RK_NONE unless CELL_CALLS */
+    rk_counts_t n;
+} cell_t;
+
+typedef struct {
+    rk_map_t index;
+    rk_vec_t cells; /* cell_t */
+} table_t;
+
+static uint64_t key_of(cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee, uint32_t callee_op)
+{
+    uint32_t k[5] = {(uint32_t)kind, svc, op, callee, callee_op};
+    return rk_hash_bytes(k, sizeof(k), 0xca11);
+}
+
+static void bump(table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee, uint32_t callee_op,
+                 int target, uint8_t seg)
+{
+    int added;
+    uint32_t *slot =
+        rk_map_put(&t->index, key_of(kind, svc, op, callee, callee_op), (uint32_t)t->cells.len, &added);
+    if (added) *(cell_t *)rk_vec_push(&t->cells) = (cell_t){kind, svc, op, callee, callee_op, {0, {0}}};
+    cell_t *c = &RK_AT(&t->cells, cell_t, *slot);
+    if (target)
+        c->n.seg[seg] += 1;
+    else
+        c->n.base += 1;
+}
+
+/* Calls are counted in the segment of their invocation, so that a call and the invocation that made
+ * it always fall on the same side of a cut. */
+static void count_window(table_t *t, const rk_window_t *w, int target)
+{
+    for (size_t i = 0; i < w->n_spans; i++) {
+        const rk_span_t *s = &w->spans[i];
+        bump(t, CELL_SPANS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+        if (s->own_error) bump(t, CELL_OWN_ERRORS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+        if (s->entry == i) bump(t, CELL_INVOCATIONS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+        if (s->parent < 0) continue;
+        const rk_span_t *p = &w->spans[s->parent];
+        if (p->svc == s->svc) continue;
+        const rk_span_t *inv = &w->spans[p->entry];
+        bump(t, CELL_CALLS, inv->svc, inv->op, s->svc, s->op, target, inv->seg);
+    }
+}
+
+static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
+{
+    const char *later = cut ? " (from later in the window)" : "";
+    const char *op = rk_op_name(run, x->op);
+    rk_ev_t *ev;
+    if (x->kind == CELL_CALLS) {
+        ev = rk_ev_add(run, x->svc, RANK_CH_CALLS, RANK_EV_CALL_PATTERN, s->score);
+        ev->peer = x->callee;
+        const char *callee = rk_svc_name(run, x->callee), *cop = rk_op_name(run, x->callee_op);
+        ev->subject = rk_arena_printf(run->out, "%s -> %s %s", op, callee, cop);
+        ev->text = rk_arena_printf(run->out,
+                                   "calls to %s %s per invocation of %s %s: %.2f -> %.2f (%.0f calls in %.0f "
+                                   "invocations before, %.0f in %.0f after)%s",
+                                   callee, cop, op, s->up ? "rise" : "fall", s->kb / s->nb, s->kt / s->nt,
+                                   s->kb, s->nb, s->kt, s->nt, later);
+    } else {
+        ev = rk_ev_add(run, x->svc, RANK_CH_ERRORS, RANK_EV_SPAN_ERRORS, s->score);
+        ev->subject = rk_arena_strdup(run->out, op);
+        ev->text =
+            rk_arena_printf(run->out,
+                            "error spans of %s that began in this service: %.0f of %.0f before, %.0f of "
+                            "%.0f after%s",
+                            op, s->kb, s->nb, s->kt, s->nt, later);
+    }
+    ev->op = x->op;
+    ev->context = rk_arena_strdup(run->out, op);
+    ev->before = s->kb / s->nb;
+    ev->after = s->kt / s->nt;
+    ev->n_before = s->nb;
+    ev->n_after = s->nt;
+}
+
+void rk_callpattern_evidence(rk_run_t *run)
+{
+    table_t t;
+    rk_map_init(&t.index);
+    rk_vec_init(&t.cells, sizeof(cell_t));
+    count_window(&t, &run->base, 0);
+    count_window(&t, &run->target, 1);
+    size_t ncells = t.cells.len; /* exposure lookups below add no cells */
+    for (size_t i = 0; i < ncells; i++) {
+        const cell_t *x = &RK_AT(&t.cells, cell_t, i);
+        if (x->kind != CELL_CALLS && x->kind != CELL_OWN_ERRORS) continue;
+        cell_kind_t ek = x->kind == CELL_CALLS ? CELL_INVOCATIONS : CELL_SPANS;
+        const uint32_t *ei = rk_map_get(&t.index, key_of(ek, x->svc, x->op, RK_NONE, RK_NONE));
+        if (ei == NULL) continue;
+        const cell_t *e = &RK_AT(&t.cells, cell_t, *ei);
+        double w_up = x->kind == CELL_CALLS ? RK_W_CALLS_MORE : 1.0;
+        double w_down = x->kind == CELL_CALLS ? 1.0 : 0.0; /* fewer own errors is a recovery */
+        rk_shift_t s;
+        int cut;
+        if (!rk_rate_shift(&x->n, &e->n, w_up, w_down, RK_MIN_SAMPLES, &s, &cut) || s.score <= 0) continue;
+        if (x->kind == CELL_CALLS && s.kb < RK_CALLS_USUAL * s.nb && s.kt < RK_CALLS_USUAL * s.nt) continue;
+        emit(run, x, &s, cut);
+    }
+    rk_vec_dispose(&t.cells);
+    rk_map_dispose(&t.index);
+}

@@ -1,0 +1,155 @@
+/* One fault, one incident (issue 15), on the simulated services: a payment fault injected with POST
+ * /control/fault (errors and latency) fails the orders at the gateway and degrades both the gateway's and
+ * payment's endpoints. The error-trace incident and the degradations share the root service payment, so
+ * they are grouped under one parent, each child saying why, and exactly one page reaches the receiver. */
+#include "ts.h"
+#include "ts_sink.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *db_url;
+static char prefix[64];
+static ts_proc_t backend, pipeline, inventory, payment, gateway;
+static ts_sink_t *sink;
+
+static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
+{
+    char be[128], r[64];
+    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend.url);
+    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
+    const char *env[] = {be, r, "INGEST_API_KEY=" TS_INGEST_KEY, "TELEMETRY_FLUSH_MS=200", extra, NULL};
+    ck_assert_int_eq(ts_start(p, "fake-services/fake-service", port_var, db_url, prefix, env), 0);
+}
+
+static void setup(void)
+{
+    char suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
+    db_url = ts_create_database("grouping");
+    sink = ts_sink_create();
+    ts_sink_up(sink, 200);
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=1500", "DEBOUNCE_MAX_MS=10000", NULL};
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
+    char hook[128];
+    snprintf(hook, sizeof(hook), "ALERT_WEBHOOKS=json:http://127.0.0.1:%d/json", ts_sink_port(sink));
+    /* the degradation watcher judges a 10 s window against the 20 s before, every second */
+    const char *penv[] = {hook, "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=10", "DEGRADE_BASELINE_S=20", NULL};
+    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, penv), 0);
+    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
+    char inv[96], pay[96];
+    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
+    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
+    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
+    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+}
+
+static void teardown(void)
+{
+    ts_stop(&gateway, SIGTERM);
+    ts_stop(&payment, SIGTERM);
+    ts_stop(&inventory, SIGTERM);
+    ts_stop(&pipeline, SIGTERM);
+    ts_stop(&backend, SIGTERM);
+    ts_sink_free(sink);
+    free(db_url);
+}
+
+static void control(const ts_proc_t *p, const char *path, const char *body)
+{
+    char url[160];
+    snprintf(url, sizeof(url), "%s%s", p->url, path);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
+    ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
+    ts_resp_free(&r);
+}
+
+/* `n` orders at the gateway, `gap_ms` apart; returns how many failed. */
+static int orders(const char *tag, int n, int gap_ms)
+{
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        char url[128], body[128];
+        snprintf(url, sizeof(url), "%s/orders", gateway.url);
+        snprintf(body, sizeof(body), "{\"order_id\":\"ord-%s-%d\",\"amount\":12}", tag, i);
+        ts_resp_t r;
+        ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
+        failed += r.status != 200;
+        ts_resp_free(&r);
+        usleep((useconds_t)gap_ms * 1000);
+    }
+    return failed;
+}
+
+START_TEST(one_payment_fault_is_one_paged_incident)
+{
+    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(orders("base", 30, 300), 0);
+    control(&payment, "/control/fault", "{\"error_rate\":1,\"latency_ms\":200,\"duration_s\":60}");
+    ck_assert_int_eq(orders("fault", 30, 100), 30);
+    /* the error traces' incident and at least one degradation, settled (reported, grouped or paged) */
+    ck_assert_int_ge(ts_pg_wait_long(c,
+                                     "SELECT count(*) FROM incidents WHERE kind = 'degradation' AND "
+                                     "report_state = 'ready'",
+                                     1, 60),
+                     1);
+    ck_assert_int_ge(ts_pg_wait_long(c, "SELECT count(*) FROM incidents WHERE kind <> 'degradation'", 1, 30),
+                     1);
+    ck_assert_int_ge(ts_pg_wait_long(c, "SELECT count(*) FROM incidents WHERE parent_id IS NOT NULL", 1, 30),
+                     1);
+    sleep(3);
+    PGresult *r =
+        PQexec(c, "SELECT id, kind, root_service, parent_id, group_reason, paged_at IS NOT NULL FROM "
+                  "incidents ORDER BY id");
+    for (int i = 0; i < PQntuples(r); i++)
+        fprintf(stderr, "incident %s %s root %s parent %s paged %s: %s\n", PQgetvalue(r, i, 0),
+                PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 5),
+                PQgetvalue(r, i, 4));
+    PQclear(r);
+    /* every incident of the fault is the parent or one of its children, and only the parent paged */
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM incidents WHERE parent_id IS NULL"), 1);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM incidents WHERE paged_at IS NOT NULL"), 1);
+    ck_assert_int_eq(
+        ts_pg_long(c, "SELECT count(*) FROM incidents p WHERE p.parent_id IS NULL AND p.root_service "
+                      "= 'payment'"),
+        1);
+    ck_assert_int_eq(
+        ts_pg_long(c, "SELECT count(*) FROM incidents WHERE parent_id IS NOT NULL AND (group_reason "
+                      "NOT LIKE 'root service payment matches incident #%' OR NOT EXISTS (SELECT 1 "
+                      "FROM incident_events e WHERE e.incident_id = incidents.id AND e.kind = "
+                      "'grouped' AND e.detail LIKE 'grouped because root service payment%'))"),
+        0);
+    ck_assert_int_eq(
+        ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE kind IN ('incident', 'degradation')"), 1);
+    for (int i = 0; i < 30 && ts_sink_accepted(sink) == 0; i++)
+        usleep(100 * 1000);
+    size_t pages = 0;
+    for (size_t i = 0; i < ts_sink_count(sink); i++) {
+        char *b = ts_sink_body(sink, i);
+        json_t *j = json_loads(b, 0, NULL);
+        const char *k = json_string_value(json_object_get(j, "kind"));
+        pages += k && (strcmp(k, "incident") == 0 || strcmp(k, "degradation") == 0);
+        json_decref(j);
+        free(b);
+    }
+    ck_assert_uint_eq(pages, 1);
+    PQfinish(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("incident_grouping");
+    TCase *tc = tcase_create("fake_services");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 150);
+    tcase_add_test(tc, one_payment_fault_is_one_paged_incident);
+    suite_add_tcase(s, tc);
+    return ts_run(s);
+}
