@@ -187,11 +187,13 @@ static int redact_json_text(const char *in, size_t n, int canonical, buf_t *out,
 }
 
 /* Redacts, in place, the canonical JSON in `canon` (using `tmp`); nothing when the batch does not
- * redact or the value is an empty object. */
+ * redact or redaction would change nothing (redact_json_text_changes()). */
 static int redact_canon(const ingest_batch_t *b, buf_t *canon, buf_t *tmp, const char *prefix,
                         const char *field, ingest_err_t *err)
 {
-    if (!b->redact || (canon->len == 2 && memcmp(canon->data, "{}", 2) == 0)) return 0;
+    if (!b->redact || (canon->len == 2 && memcmp(canon->data, "{}", 2) == 0) ||
+        !redact_json_text_changes(canon->data, canon->len))
+        return 0; /* nothing secret: the canonical text stands (no tree built) */
     if (redact_json_text(canon->data, canon->len, 1, tmp, prefix, field, err) != 0) return -1;
     buf_reset(canon);
     return buf_append(canon, tmp->data, tmp->len) != 0 ? too_big(err) : 0;
@@ -381,6 +383,7 @@ static int stored_list(const ingest_batch_t *b, const ingest_list_t *l, buf_t *t
     buf_reset(tmp);
     if (buf_append(tmp, l->json.data, l->json.len) != 0 || buf_append_char(tmp, ']') != 0)
         return too_big(err);
+    if (!redact_json_text_changes(tmp->data, tmp->len)) return 0; /* stored as it is */
     if (redact_json_text(tmp->data, tmp->len, 0, out, prefix, field, err) != 0) return -1;
     *stored = out;
     return 0;

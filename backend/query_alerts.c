@@ -1,7 +1,8 @@
 /* Alert routes of the query API: GET /query/alerts (deliveries and what became of them, read key) and
  * silences (issue 15 point 3): GET /query/silences (read key), POST /query/silences and
  * DELETE /query/silences/{id} (ADMIN key). The pipeline's sender (pipeline/alerts.h) reads the silences
- * when it queues an alert: one matching an active silence is stored 'silenced' and not sent. */
+ * when it queues an alert and before it sends: one matching an active silence is stored 'silenced' and
+ * not sent. */
 #include "query_api.h"
 #include "query_params.h"
 #include "query_sql.h"

@@ -1,5 +1,6 @@
-/* Retention: a thread that drops whole raw-telemetry day partitions older than RETENTION_DAYS every
- * RETENTION_PERIOD_S (PostgreSQL function drop_raw_partitions_older_than, migration 001).
+/* Retention: a thread that drops whole raw-telemetry partitions (of a day or, with PARTITION_INTERVAL=hour,
+ * of an hour) that end RETENTION_DAYS ago or earlier, every RETENTION_PERIOD_S (PostgreSQL function
+ * drop_raw_partitions_older_than, migrations 001 and 012).
  *
  * A singleton duty (leader.h, LEADER_RETENTION): with several backends only the one holding the duty
  * runs it, and a Redis key "<prefix>retention:last" (SET NX with the period as its expiry) spaces runs a

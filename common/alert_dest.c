@@ -46,8 +46,9 @@ static alert_dest_type_t take_type(char **entry)
     return ALERT_DEST_JSON;
 }
 
-/* Takes the trailing ";name=value" options off `entry` (from the right, so a ';' inside a URL's path
- * stays part of the URL unless what follows it is one of our options). Returns 0, or -1 with `err`. */
+/* Takes the trailing ";name=value" options off `entry`, from the right: a ';' followed by a lowercase
+ * name and '=' is an option (an unknown name is refused, so a misspelt "min_severty" is not silently
+ * part of the URL); any other ';' belongs to the URL. Returns 0, or -1 with `err`. */
 static int take_options(char *entry, alert_dest_t *d, char *name, size_t namelen, int pos, char *err,
                         size_t errlen)
 {

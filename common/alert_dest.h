@@ -8,7 +8,8 @@
  *
  * where target is an http(s) URL, except for pagerduty, whose target is the integration's routing key
  * (the events URL is PAGERDUTY_EVENTS_URL), and for alertmanager the base URL (http://host:9093; the
- * sender posts to <base>/api/v2/alerts). Options, after the target, each ";name=value":
+ * sender posts to <base>/api/v2/alerts). Options, after the target, each ";name=value" (a ';' followed by
+ * anything else stays part of the URL):
  *   min_severity=critical|error|warning|info   alerts below it are not sent there (stored 'filtered')
  *   name=<id>                                  the destination's id instead of the derived one
  * Targets are secrets (the token is in the URL's path, or is the routing key): what is stored in

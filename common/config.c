@@ -182,6 +182,9 @@ static const var_spec_t vars[] = {
      "slack, teams, alertmanager (target: URL) or pagerduty (target: routing key)"},
     {"PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue", T_URL, CFG_PIPELINE,
      OFF(pagerduty_events_url), 0, 0, "where pagerduty: destinations post (PagerDuty Events API v2)"},
+    {"ALERTMANAGER_RESEND_S", "60", T_INT, CFG_PIPELINE, OFF(alertmanager_resend_s), 1, 3600,
+     "the pages of open incidents are sent to alertmanager: destinations again this often (Alertmanager "
+     "resolves an alert it has not heard of for its resolve_timeout, 5 minutes by default)"},
     {"PUBLIC_URL", "", T_OPT_URL, CFG_PIPELINE, OFF(public_url), 0, 0,
      "the dashboard's address as users reach it (https://host[:port]): alert links are absolute under it; "
      "empty: relative links (/#/incident/N)"},
@@ -453,6 +456,10 @@ static int apply_sentinels(config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->redis_sentinels == NULL || cfg->redis_sentinels[0] == '\0') return 0;
     const char *s = cfg->redis_sentinels;
+    if (s[strlen(s) - 1] == ',') {
+        snprintf(err, errlen, "REDIS_SENTINELS: expected host:port[,host:port...] (an entry is empty)");
+        return -1;
+    }
     for (const char *p = s; *p;) {
         size_t n = strcspn(p, ",");
         const char *colon = memchr(p, ':', n);

@@ -82,6 +82,7 @@ typedef struct {
     char *alert_webhooks;        /* alert destinations (common/alert_dest.h syntax); NULL: no alerts */
     char *pagerduty_events_url;  /* where pagerduty: destinations post */
     char *public_url;            /* the dashboard's address for absolute alert links; NULL: relative */
+    int alertmanager_resend_s;   /* open incidents' pages sent to Alertmanager again this often; 0: never */
     double alert_min_confidence; /* alerts below this report confidence are not sent */
     int alert_rate_per_min;      /* per destination */
     int alert_retry_base_ms;     /* backoff: this times 2^attempts */

@@ -4,6 +4,7 @@
  * the input need not be NUL-terminated. */
 #include "redact.h"
 #include "alloc.h"
+#include "jscan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -158,11 +159,21 @@ static const char *quoted_end(const char *v, const char *end, char q, int escape
     return end;
 }
 
+/* Can a secret key start with the byte c (any case)? The cheap test first: the scan tries every
+ * position, and most start no key. */
+static int key_may_start(int c)
+{
+    if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+    for (size_t k = 0; k < NKEYS; k++)
+        if (secret_keys[k][0] == c) return 1;
+    return 0;
+}
+
 /* key=value, key: value, "key":"value" for a secret key: the whole value goes. */
 static int secret_pair_at(const char *s, const char *p, const char *end, match_t *m)
 {
     int pc = prev_char(s, p);
-    if (is_alnum(pc)) return 0;
+    if (p == end || !key_may_start((unsigned char)*p) || is_alnum(pc)) return 0;
     int json_like = pc == '"' || pc == '\'';
     for (size_t k = 0; k < NKEYS; k++) {
         if (!starts(p, end, secret_keys[k], 1)) continue;
@@ -436,4 +447,78 @@ static json_t *redact_value(const json_t *v, const char *key)
 json_t *redact_json(const json_t *v)
 {
     return v ? redact_value(v, NULL) : json_null();
+}
+
+/* ---------------- JSON text: would redact_json() change it? ---------------- */
+
+#define TEXT_MAX_DEPTH 64 /* deeper than any attribute set we store (INGEST_MAX_DEPTH) */
+
+typedef struct {
+    jscan_t j;
+    buf_t str, out; /* a decoded string; its redacted form */
+} text_scan_t;
+
+static int text_value_changes(text_scan_t *t, const char *key);
+
+/* Each key is copied NUL-terminated for secret_key_name() and telemetry_id(); a key holding NUL or too
+ * long for the copy counts as a change (redact_json()'s path then decides). */
+static int object_changes(text_scan_t *t)
+{
+    buf_t key_buf;
+    buf_init(&key_buf, (size_t)(t->j.end - t->j.start) + 1);
+    char key[256];
+    jstr_t k;
+    int r = 0, changes = 0;
+    if (jscan_object_begin(&t->j) != 0) changes = 1;
+    while (!changes && (r = jscan_object_next(&t->j, &k, &key_buf)) == 1) {
+        if (k.n >= sizeof(key) || memchr(k.s, '\0', k.n)) {
+            changes = 1;
+            break;
+        }
+        memcpy(key, k.s, k.n);
+        key[k.n] = '\0';
+        changes = text_value_changes(t, key);
+    }
+    if (!changes && r < 0) changes = 1;
+    buf_dispose(&key_buf);
+    return changes;
+}
+
+static int text_value_changes(text_scan_t *t, const char *key)
+{
+    jtype_t type = jscan_peek(&t->j);
+    if (key && secret_key_name(key) && type != JT_NULL) return 1;
+    switch (type) {
+    case JT_STRING: {
+        jstr_t s;
+        if (jscan_string(&t->j, &s, &t->str) != 0) return 1;
+        if (telemetry_id(key, s.s, s.n)) return 0;
+        buf_reset(&t->out);
+        if (redact_append(&t->out, s.s, s.n) != 0) return 1;
+        return t->out.len != s.n || (s.n && memcmp(t->out.data, s.s, s.n) != 0);
+    }
+    case JT_OBJECT:
+        return object_changes(t);
+    case JT_ARRAY: {
+        int r;
+        if (jscan_array_begin(&t->j) != 0) return 1;
+        while ((r = jscan_array_next(&t->j)) == 1)
+            if (text_value_changes(t, NULL)) return 1;
+        return r < 0;
+    }
+    default:
+        return jscan_skip(&t->j, NULL) != 0; /* numbers, true, false, null: kept */
+    }
+}
+
+int redact_json_text_changes(const char *json, size_t n)
+{
+    text_scan_t t;
+    jscan_init(&t.j, json, n, TEXT_MAX_DEPTH);
+    buf_init(&t.str, n + 1);
+    buf_init(&t.out, redact_bound(n));
+    int changes = text_value_changes(&t, NULL) || jscan_finish(&t.j) != 0;
+    buf_dispose(&t.str);
+    buf_dispose(&t.out);
+    return changes;
 }

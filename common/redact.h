@@ -42,4 +42,10 @@ char *redact_str(const char *in);
  * lowercase hex digits, and evidence citations "span:<16 hex>". New reference; never NULL. */
 json_t *redact_json(const json_t *v);
 
+/* Would redact_json() change the JSON value in `json` (n bytes)? 0 when it would keep it as it is (no
+ * string holds a secret, no key naming a secret has a value other than null), 1 when it would change
+ * something or the text cannot be read (the caller then takes redact_json()'s path). One pass of a
+ * pull scanner, no tree: the cheap test before redact_json() on the common clean input. */
+int redact_json_text_changes(const char *json, size_t n);
+
 #endif

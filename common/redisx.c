@@ -51,17 +51,16 @@ static int parse_target(const char *url, redis_target_t *t)
     int sentinel = strncmp(url, SENTINEL_SCHEME, strlen(SENTINEL_SCHEME)) == 0;
     if (!sentinel && strncmp(url, "redis://", 8) != 0) return -1;
     const char *p = url + (sentinel ? strlen(SENTINEL_SCHEME) : 8);
-    size_t authority = strcspn(p, "/");
-    const char *at = memchr(p, '@', authority);
+    const char *at = strchr(p, '@'); /* a password may hold '/': the first '@' ends it, as before */
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *pw = colon ? colon + 1 : p;
         size_t n = (size_t)(at - pw);
         if (n >= sizeof(t->password)) return -1;
         memcpy(t->password, pw, n);
-        authority -= (size_t)(at + 1 - p);
         p = at + 1;
     }
+    size_t authority = strcspn(p, "/");
     if (!sentinel) {
         if (parse_host_port(p, authority, &t->server) != 0) return -1;
     } else {

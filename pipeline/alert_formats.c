@@ -145,20 +145,18 @@ static json_t *am_alert(const json_t *trigger, const char *starts_at, const char
     return a;
 }
 
-static json_t *am_body(const json_t *p, const char *kind, const alert_format_in_t *in)
+/* The alerts of `triggers_json` (see alert_format_in_t), ending at `ends_at` (NULL: firing). NULL when
+ * there is none. */
+static json_t *am_triggers(const char *triggers_json, const char *ends_at)
 {
     json_t *arr = json_array();
-    if (strcmp(kind, "resolved") != 0) {
-        json_array_append_new(arr, am_alert(p, in->queued_at, NULL));
-        return arr;
-    }
-    json_t *triggers = in->triggers_json ? json_loads(in->triggers_json, 0, NULL) : NULL;
+    json_t *triggers = triggers_json ? json_loads(triggers_json, 0, NULL) : NULL;
     size_t i;
     json_t *t;
     json_array_foreach(triggers, i, t)
     {
         json_t *tp = redact_json(json_object_get(t, "payload"));
-        json_t *a = am_alert(tp, str(t, "queued_at"), in->queued_at);
+        json_t *a = am_alert(tp, str(t, "queued_at"), ends_at);
         if (a) json_array_append_new(arr, a);
         json_decref(tp);
     }
@@ -168,6 +166,23 @@ static json_t *am_body(const json_t *p, const char *kind, const alert_format_in_
         return NULL;
     }
     return arr;
+}
+
+static json_t *am_body(const json_t *p, const char *kind, const alert_format_in_t *in)
+{
+    if (strcmp(kind, "resolved") == 0) return am_triggers(in->triggers_json, in->queued_at);
+    json_t *arr = json_array();
+    json_array_append_new(arr, am_alert(p, in->queued_at, NULL));
+    return arr;
+}
+
+char *alert_format_am_firing(const char *triggers_json, char *err, size_t errlen)
+{
+    json_t *arr = am_triggers(triggers_json, NULL);
+    char *out = arr ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (out == NULL) snprintf(err, errlen, "no page to send again");
+    json_decref(arr);
+    return out;
 }
 
 /* ---- Microsoft Teams: an Adaptive Card in a message, as incoming webhooks and Workflows take ---- */

@@ -46,6 +46,12 @@ typedef struct {
  * kind it does not take, a resolve with no trigger to close). */
 char *alert_format_body(const alert_format_in_t *in, char *err, size_t errlen);
 
+/* Alertmanager forgets a firing alert it has not heard of for its resolve_timeout: the pages of incidents
+ * still open are sent again (alerts.c, every ALERTMANAGER_RESEND_S). The body (caller frees) fires again
+ * every trigger of `triggers_json` (as alert_format_in_t.triggers_json, with the labels and startsAt they
+ * fired with); NULL with `err` when there is none. */
+char *alert_format_am_firing(const char *triggers_json, char *err, size_t errlen);
+
 /* `in` (NULL: "") escaped for the Markdown of a Teams Adaptive Card TextBlock: the punctuation that could
  * format or link (\ ` * _ { } [ ] ( ) # < > ~ |) gets CommonMark's backslash, so telemetry or a model
  * cannot make a link, a mention or a {{DATE()}} function. Caller frees. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SEND_TIMEOUT_MS 5000L
@@ -25,12 +26,14 @@
 #define ANSWER_EXCERPT_BYTES 200
 /* the dashboard's page of an incident (a hash route, relative to where the dashboard is served) */
 #define ALERTS_LINK_FMT "/#/incident/%lld"
-/* Deliveries one pipeline claims at a time, and the lease it holds them by: every one of them can be
- * posted (SEND_TIMEOUT_MS each) before another pipeline may take them over. */
-#define CLAIM_BATCH 10
-#define LEASE_MS (CLAIM_BATCH * SEND_TIMEOUT_MS + 30000L)
-#define LEASE_SQL "interval '80 seconds'" /* LEASE_MS in SQL */
-_Static_assert(LEASE_MS == 80000L, "LEASE_SQL states LEASE_MS");
+/* A delivery is claimed right before it is posted, one at a time, for LEASE_MS: longer than one post can
+ * take, so no other pipeline takes it over while it is being sent, and short enough (under
+ * LEADER_TAKEOVER_S' default) that the alerts a dead pipeline held are sent by another soon. */
+#define LEASE_MS (SEND_TIMEOUT_MS + 5000L)
+#define LEASE_SQL "interval '10 seconds'" /* LEASE_MS in SQL */
+_Static_assert(LEASE_MS == 10000L, "LEASE_SQL states LEASE_MS");
+/* most deliveries one sender posts in a round (200 ms apart) */
+#define SENDS_PER_ROUND 20
 /* serialises the claims of all pipelines, so the per-destination rate counts what the others hold */
 #define CLAIM_LOCK_KEY 7263516
 #define ALERTMANAGER_PATH "/api/v2/alerts"
@@ -64,27 +67,31 @@ static char *destinations_literal(const alerts_t *a)
     return out;
 }
 
+/* The active silence (its id; the lowest when several) matching an alert about `service` (SQL text) and
+ * `endpoint` of incident `incident` (bigint): the silence's service is the alert's or its incident's
+ * root service, and its endpoint, when it names one, the alert's or one of the incident's. One
+ * definition for queuing (enqueue_sql) and for what was queued before the silence (silence_pending). */
+#define ACTIVE_SILENCE(service, endpoint, incident)                                                          \
+    "(SELECT s.id FROM silences s WHERE s.starts_at <= now() AND s.ends_at > now() AND (s.service "          \
+    "= " service " OR s.service = (SELECT root_service FROM incidents WHERE id = " incident                  \
+    ")) AND (s.endpoint "                                                                                    \
+    "IS NULL OR s.endpoint = " endpoint " OR s.endpoint = ANY (coalesce((SELECT endpoints FROM incidents "   \
+    "WHERE id = " incident "), '{}'))) ORDER BY s.id LIMIT 1)"
+
 /* One destination's row of an alert. The state is decided here, in this order: 'filtered' (below the
- * destination's min_severity, $7), 'silenced' (an active silence matches the alert's service, or its
- * incident's root service, and its endpoint when the silence names one), 'suppressed' ($7, a report
- * below ALERT_MIN_CONFIDENCE), else 'pending'. A "resolved" alert is stored only where its incident's
- * page went (or is going): a destination that was never paged, or whose page was silenced or filtered,
- * gets no resolve. */
+ * destination's min_severity, $7), 'silenced' (ACTIVE_SILENCE), 'suppressed' ($7, a report below
+ * ALERT_MIN_CONFIDENCE), else 'pending'. A "resolved" alert is stored only where its incident's page
+ * went (or is going), and is never silenced: it closes what was sent. A destination that was never
+ * paged, or whose page was silenced or filtered, gets no resolve. */
+#define QUEUED_SILENCE ACTIVE_SILENCE("$10", "$11", "$8::bigint")
 static const char enqueue_sql[] =
-    "WITH inc AS (SELECT root_service, endpoints FROM incidents WHERE id = $8::bigint), "
-    "sil AS (SELECT s.id FROM silences s WHERE s.starts_at <= now() AND s.ends_at > now() "
-    "  AND (s.service = $10 OR s.service = (SELECT root_service FROM inc)) "
-    "  AND (s.endpoint IS NULL OR s.endpoint = $11 OR s.endpoint = ANY (coalesce((SELECT endpoints FROM "
-    "inc), "
-    "'{}'))) ORDER BY s.id LIMIT 1) "
+    "WITH sil AS (SELECT CASE WHEN $4 <> 'resolved' THEN " QUEUED_SILENCE " END AS id) "
     "INSERT INTO alert_deliveries (destination, format, dedup_key, kind, payload, confidence, state, "
-    "incident_id, severity, last_error) "
-    "SELECT $1, $2, $3, $4, $5::jsonb, $6::float8, "
-    "  CASE WHEN $7 = 'filtered' THEN 'filtered' WHEN EXISTS (SELECT 1 FROM sil) THEN 'silenced' ELSE $7 "
-    "END, "
-    "  $8::bigint, $9, CASE WHEN $7 = 'filtered' THEN $12 WHEN EXISTS (SELECT 1 FROM sil) THEN "
-    "  'silenced by silence ' || (SELECT id FROM sil) END "
-    "WHERE $4 <> 'resolved' OR EXISTS (SELECT 1 FROM alert_deliveries t WHERE t.destination = $1 "
+    "  incident_id, severity, last_error) "
+    "SELECT $1, $2, $3, $4, $5::jsonb, $6::float8, CASE WHEN $7 = 'filtered' THEN 'filtered' "
+    "  WHEN sil.id IS NOT NULL THEN 'silenced' ELSE $7 END, $8::bigint, $9, "
+    "  CASE WHEN $7 = 'filtered' THEN $12 WHEN sil.id IS NOT NULL THEN 'silenced by silence ' || sil.id END "
+    "FROM sil WHERE $4 <> 'resolved' OR EXISTS (SELECT 1 FROM alert_deliveries t WHERE t.destination = $1 "
     "  AND t.incident_id = $8::bigint AND t.kind IN ('incident', 'degradation') "
     "  AND t.state IN ('pending', 'sending', 'delivered')) "
     "ON CONFLICT (destination, dedup_key) DO NOTHING";
@@ -339,20 +346,37 @@ static int abandon_unconfigured(alerts_t *a, PGconn *c)
     return rc;
 }
 
-/* Claims what is due, within each destination's rate, for LEASE_MS: the rows become 'sending' with
- * next_attempt_at at the lease's end and attempts counted, so another pipeline skips them (FOR UPDATE
- * SKIP LOCKED while claiming, the state after) and takes them over only when the lease ran out (the
+/* Alerts queued before a silence began (waiting for a retry, or behind the rate) that it matches are
+ * not sent either: marked 'silenced' before each round's claims. Resolves are left to close what was
+ * sent. */
+#define PENDING_SILENCE ACTIVE_SILENCE("d.payload->>'service'", "d.payload->>'endpoint'", "d.incident_id")
+static const char silence_pending_sql[] =
+    "WITH m AS (SELECT d.id, " PENDING_SILENCE " AS silence FROM alert_deliveries d "
+    "  WHERE d.state = 'pending' AND d.kind <> 'resolved') "
+    "UPDATE alert_deliveries a SET state = 'silenced', last_error = 'silenced by silence ' || m.silence "
+    "FROM m WHERE a.id = m.id AND m.silence IS NOT NULL AND a.state = 'pending'";
+
+static void silence_pending(PGconn *c)
+{
+    PGresult *r = PQexec(c, silence_pending_sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        log_warn("silencing queued alerts: %s", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+    PQclear(r);
+}
+
+/* Claims the next due delivery, within its destination's rate, for LEASE_MS: the row becomes 'sending'
+ * with next_attempt_at at the lease's end and attempts counted, so another pipeline skips it (FOR UPDATE
+ * SKIP LOCKED while claiming, the state after) and takes it over only when the lease ran out (the
  * claimer died). attempts is also the claim's fencing token: a late answer of a claimer whose lease
  * was taken over changes nothing (settle() matches it). The rate counts what was delivered in the last
  * minute and what any pipeline is sending now; claims are serialised by an advisory lock so that count
  * is exact. A resolve waits for its incident's pages to the same destination, so it never overtakes
- * them. Returns the rows (caller clears), or NULL. */
+ * them. Returns 0 or 1 row (caller clears), or NULL on error. */
 static PGresult *claim(alerts_t *a, PGconn *c)
 {
-    char rate[16], batch[16];
+    char rate[16];
     snprintf(rate, sizeof(rate), "%d", a->cfg->alert_rate_per_min);
-    snprintf(batch, sizeof(batch), "%d", CLAIM_BATCH);
-    const char *p[] = {rate, a->dest_literal, batch};
+    const char *p[] = {rate, a->dest_literal};
     PGresult *r = PQexec(c, "BEGIN");
     PQclear(r);
     char lock[64];
@@ -375,12 +399,12 @@ static PGresult *claim(alerts_t *a, PGconn *c)
             "    AND (s.delivered_at > now() - interval '1 minute' "
             "      OR (s.state = 'sending' AND s.next_attempt_at > now()))) AS recent "
             "  FROM alert_deliveries d JOIN cand USING (id)), "
-            "pick AS (SELECT id FROM ranked WHERE nth <= $1::int - recent ORDER BY id LIMIT $3::int) "
+            "pick AS (SELECT id FROM ranked WHERE nth <= $1::int - recent ORDER BY id LIMIT 1) "
             "UPDATE alert_deliveries a SET state = 'sending', attempts = a.attempts + 1, "
             "  next_attempt_at = now() + " LEASE_SQL " FROM pick WHERE a.id = pick.id "
             "RETURNING a.id, a.destination, a.kind, a.payload::text, a.attempts, a.incident_id, "
             "  to_json(a.created_at) #>> '{}'",
-            3, NULL, p, NULL, NULL, 0);
+            2, NULL, p, NULL, NULL, 0);
     ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
     PGresult *end = PQexec(c, ok ? "COMMIT" : "ROLLBACK");
     ok = ok && PQresultStatus(end) == PGRES_COMMAND_OK;
@@ -504,19 +528,60 @@ static void send_one(alerts_t *a, PGconn *c, CURL *curl, PGresult *r, int i)
         log_info("alert %s to %s (%s) failed (%s); retried later", id, d->id, origin, err);
 }
 
-/* Sends what is due, within each destination's rate; what is still claimed when the pipeline stops is
- * handed back at once. */
+/* Sends what is due, within each destination's rate, one claim at a time. */
 static void send_due(alerts_t *a, PGconn *c, CURL *curl)
 {
-    PGresult *r = claim(a, c);
-    if (r == NULL) return;
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (atomic_load(&a->stopping))
-            settle(a, c, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 4)), OUTCOME_RELEASE, NULL);
-        else
-            send_one(a, c, curl, r, i);
+    silence_pending(c);
+    for (int n = 0; n < SENDS_PER_ROUND && !atomic_load(&a->stopping); n++) {
+        PGresult *r = claim(a, c);
+        int got = r && PQntuples(r) == 1;
+        if (got) send_one(a, c, curl, r, 0);
+        PQclear(r);
+        if (!got) return;
     }
-    PQclear(r);
+}
+
+/* Sends the pages of open incidents delivered to each Alertmanager again, with the labels and startsAt
+ * they fired with: Alertmanager resolves an alert it has not heard of for its resolve_timeout. Best
+ * effort (the next round tries again); every pipeline does it, which Alertmanager takes as one alert.
+ * An incident whose resolve was queued is left alone. */
+static void refresh_alertmanagers(const alerts_t *a, PGconn *c, CURL *curl)
+{
+    for (int i = 0; i < a->ndest; i++) {
+        const alert_dest_t *d = &a->dest[i];
+        if (d->type != ALERT_DEST_ALERTMANAGER) continue;
+        const char *p[] = {d->id};
+        PGresult *r = PQexecParams(
+            c,
+            "SELECT coalesce(json_agg(json_build_object('payload', x.payload, 'queued_at', "
+            "  to_json(x.created_at) #>> '{}') ORDER BY x.id), '[]')::text FROM (SELECT d.id, d.payload, "
+            "  d.created_at FROM alert_deliveries d JOIN incidents i ON i.id = d.incident_id "
+            "  WHERE d.destination = $1 AND d.state = 'delivered' AND d.kind IN ('incident', 'degradation') "
+            "  AND i.status = 'open' AND NOT EXISTS (SELECT 1 FROM alert_deliveries z WHERE z.destination = "
+            "  d.destination AND z.incident_id = d.incident_id AND z.kind = 'resolved') "
+            "  ORDER BY d.id DESC LIMIT 500) x",
+            1, NULL, p, NULL, NULL, 0);
+        char err[128], url[ALERT_DEST_TARGET_MAX + 32];
+        char *body = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                         ? alert_format_am_firing(PQgetvalue(r, 0, 0), err, sizeof(err))
+                         : NULL;
+        PQclear(r);
+        if (body == NULL) continue; /* nothing open (or the database is away: next round) */
+        post_url(a, d, url, sizeof(url));
+        long status;
+        excerpt_t answer;
+        if (post(curl, url, body, &status, &answer, err, sizeof(err)) != 0)
+            log_info("open pages to %s not sent again (%s); next round in %d s", d->id, err,
+                     a->cfg->alertmanager_resend_s);
+        free(body);
+    }
+}
+
+static long long monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void *sender_main(void *arg)
@@ -525,10 +590,16 @@ static void *sender_main(void *arg)
     PGconn *c = NULL;
     CURL *curl = curl_easy_init();
     int abandoned = 0; /* the configuration is fixed: once per process */
+    long long refreshed_ms = monotonic_ms();
     while (!atomic_load(&a->stopping)) {
         if (db_ensure(&c, a->cfg->pipeline_database_url)) {
             if (!abandoned) abandoned = abandon_unconfigured(a, c) == 0;
             send_due(a, c, curl);
+            if (a->cfg->alertmanager_resend_s > 0 &&
+                monotonic_ms() - refreshed_ms >= a->cfg->alertmanager_resend_s * 1000LL) {
+                refresh_alertmanagers(a, c, curl);
+                refreshed_ms = monotonic_ms();
+            }
         }
         usleep(200 * 1000);
     }

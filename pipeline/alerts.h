@@ -10,8 +10,9 @@
  * start of the answer; pending deliveries to a destination no longer configured are marked abandoned at
  * start. What is not sent is stored with its reason: 'suppressed' (a report below
  * ALERT_MIN_CONFIDENCE), 'filtered' (below the destination's min_severity), 'silenced' (an active
- * silence matches its service and endpoint). A "resolved" alert goes only where its incident's page
- * went, and after it. Links are absolute under PUBLIC_URL. */
+ * silence matches its service and endpoint, when it is queued or while it waits to be sent). A
+ * "resolved" alert goes only where its incident's page went, after it, and is never silenced (it closes
+ * what was sent). Links are absolute under PUBLIC_URL. */
 #ifndef PS_ALERTS_H
 #define PS_ALERTS_H
 

@@ -38,6 +38,19 @@ static void remedy(const json_t *ev, const char *svc, char *out, size_t n)
         snprintf(out, n, "Start with %.100s: %.200s", svc, subject);
 }
 
+/* The suspect to name: the highest confidence (suspects_to_json() writes them best first; a list from
+ * elsewhere may not be), the first of equals. NULL when there is none. */
+static const json_t *best_suspect(const json_t *suspects)
+{
+    const json_t *best = NULL, *s;
+    size_t i;
+    json_array_foreach(suspects, i, s)
+    {
+        if (best == NULL || num(s, "confidence") > num(best, "confidence")) best = s;
+    }
+    return best;
+}
+
 json_t *window_report_build(const json_t *ranking, const char *symptom_in, const json_t *suspects,
                             json_t **evidence_out)
 {
@@ -105,7 +118,7 @@ json_t *window_report_build(const json_t *ranking, const char *symptom_in, const
     }
     json_object_set_new(evidence, "suspects",
                         json_is_array(suspects) ? json_deep_copy(suspects) : json_array());
-    const json_t *best = json_array_get(suspects, 0);
+    const json_t *best = best_suspect(suspects);
     if (best) {
         snprintf(line, sizeof(line), "suspect change (confidence %.0f%%): %.400s",
                  100 * num(best, "confidence"), str(best, "evidence"));

@@ -12,7 +12,8 @@
  * "description", "confidence", "evidence"} (borrowed; NULL or empty: none). Returns the report (new
  * reference) and sets *evidence_out to the evidence to store beside it (new reference):
  * {"window_ranking": the ranking cut to its first WINDOW_REPORT_SERVICES services, "root_cause":
- * {"service", "operation", "reason"} or null, "suspects": the suspects}; the best suspect is named in
+ * {"service", "operation", "reason"} or null, "suspects": the suspects}; the suspect of the highest
+ * confidence (anomaly/suspects.h, the one suspect model, ranks them) is named in
  * the report's evidence and remediation. Confidence: "nothing stands out" gives
  * 0.2 and verdict "inconclusive"; otherwise 0.5 + 0.1 x (top score - next score), within 0.3..0.95,
  * verdict "conclusive" from a lead of 1 point. NULL on allocation failure. */

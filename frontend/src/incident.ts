@@ -11,6 +11,7 @@ import { fmtAgo, fmtDateTime, fmtMs, fmtNum, fmtPct, fmtSeconds, isoToMs, nsToMs
 import { LogView } from './logs';
 import type { Cleanup, Route } from './route';
 import { Waterfall } from './waterfall';
+import { evidenceMetrics } from './evidence_metrics';
 
 const POLL_MS = 10000;
 const DEFAULT_METRICS = ['error_rate', 'p95_latency_ms', 'requests_per_s'];
@@ -69,7 +70,7 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
   let head = header(inc);
   const traceCard = card('trace', 'Trace waterfall', el('p', { class: 'muted' }, traceIds.length ? 'Loading the trace…' : 'This incident has no trace.'));
   const logsCard = card('logs', 'Logs of the trace', el('p', { class: 'muted' }, traceIds.length ? 'Loading…' : 'No trace, no logs.'));
-  const metricsCard = card('metrics', 'Metrics of the affected services', metricHints(evidence), el('div', { class: 'charts', id: 'charts' }));
+  const metricsCard = card('metrics', 'Metrics of the affected services', evidenceMetrics(evidence) ?? metricHints(evidence), el('div', { class: 'charts', id: 'charts' }));
 
   const cards: HTMLElement[] = [
     el('p', { class: 'crumbs' }, routeLink([''], '← Incidents')), head, banner,

@@ -213,10 +213,13 @@ static void evidence_of(const change_event_t *e, const symptom_t *s, const relat
     }
     if (explained > 2)
         snprintf(more, sizeof(more), " and %d other symptom%s", explained - 2, explained > 3 ? "s" : "");
-    snprintf(out, n, "%.40s %.100s%s%.150s at %s, %s before %.300s%.200s%.300s%s",
-             e->type && *e->type ? e->type : "change", e->service && *e->service ? e->service : "(global)",
-             e->description && *e->description ? " " : "", e->description ? e->description : "", at, dt, sym,
-             rel, also, more);
+    /* a sentence longer than `out` is cut: its start names the change, the time and the symptom */
+    int len = snprintf(out, n, "%.40s %.100s%s%.150s at %s, %s before %.300s%.200s%.300s%s",
+                       e->type && *e->type ? e->type : "change",
+                       e->service && *e->service ? e->service : "(global)",
+                       e->description && *e->description ? " " : "", e->description ? e->description : "", at,
+                       dt, sym, rel, also, more);
+    if (len < 0 && n > 0) out[0] = '\0';
 }
 
 size_t suspects_rank_input(const suspect_input_t *in, const suspect_opts_t *o, suspect_t **out)

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "evidence_metrics.h"
 #include "hash.h"
+#include "shapes.h"
 #include "stacktrace.h"
 #include "suspects.h"
 
@@ -325,13 +326,28 @@ static int pick_error_root(const tree_t *t, int *retries)
     return best;
 }
 
-/* An error span without an exception whose (non-failing) descendants hold most of its time was
- * probably a timeout waiting on a slow callee: returns the descendant with the largest self time when
- * that self time covers at least half of the failed span, else -1. */
+/* After a fallback (shapes.c), the earliest independent failure (an error span no erroring
+ * descendant explains) is the cause: what failed later on the fallback path followed from it. */
+static int pick_first_failure(const tree_t *t)
+{
+    int best = -1;
+    for (int i = 0; i < t->n; i++) {
+        if (!t->nodes[i].error || has_error_descendant(t, i)) continue;
+        if (best < 0 || t->nodes[i].s->start_ns < t->nodes[best].s->start_ns ||
+            (t->nodes[i].s->start_ns == t->nodes[best].s->start_ns &&
+             cmp_str(t->nodes[i].s->span_id, t->nodes[best].s->span_id) < 0))
+            best = i;
+    }
+    return best;
+}
+
+/* An error span without an exception (or whose exception is a timeout) whose (non-failing) descendants hold
+ * most of its time was probably a timeout waiting on a slow callee: returns the descendant with the largest
+ * self time when that self time covers at least half of the failed span, else -1. */
 static int slow_callee_of(const tree_t *t, int k)
 {
     const node_t *n = &t->nodes[k];
-    if (n->exception || n->nchildren == 0) return -1;
+    if ((n->exception && !rca_shapes_is_timeout(n->s)) || n->nchildren == 0) return -1;
     int best = -1, cap = 64, sp = 0;
     int *stack = xmalloc((size_t)cap * sizeof(int));
     for (int c = 0; c < n->nchildren; c++) {
@@ -638,9 +654,13 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
         logs[i] = &tr->logs[i];
     qsort(logs, tr->nlogs, sizeof(*logs), cmp_log_ptr);
     link_logs(&t, logs, tr->nlogs);
+    rca_shapes_t shapes; /* failures that are not the cause: recovered retries, handled client errors */
+    rca_shapes_read(tr, &shapes);
+    for (int i = 0; i < t.n; i++)
+        if (rca_shapes_ignored(&shapes, tr, t.nodes[i].s)) t.nodes[i].error = t.nodes[i].exception = 0;
 
     int retries = 0;
-    int k = pick_error_root(&t, &retries);
+    int k = shapes.fallback ? pick_first_failure(&t) : pick_error_root(&t, &retries);
     int slow_callee = k >= 0 ? slow_callee_of(&t, k) : -1;
     int timed_out_at = -1;
     if (slow_callee >= 0) {
@@ -648,7 +668,7 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
         timed_out_at = k;
         k = slow_callee;
     }
-    if (k < 0 && t.n > 0) {
+    if (k < 0 && t.n > 0 && !shapes.no_fault) {
         k = pick_slow_root(&t, opts);
         out->slow = k >= 0;
     }
@@ -860,6 +880,9 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
                             "deterministic", "explanation", rc_text);
     if (sample) json_object_set_new(out->report, "sample", json_string(json_string_value(sample)));
     json_decref(sample);
+    rca_shapes_annotate(&shapes, out->slow, k >= 0 && baseline_ms(opts, t.nodes[k].s) >= 0, out->report,
+                        out->evidence);
+    rca_shapes_dispose(&shapes);
 
     for (int i = 0; i < t.n; i++)
         free(t.nodes[i].children);

@@ -7,7 +7,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 # Debian packages the build, the stack and the tests need.
 PS_PACKAGES=(build-essential cmake pkg-config clang libclang-rt-14-dev libh2o-evloop-dev libssl-dev libpq-dev
   libhiredis-dev libcurl4-openssl-dev uuid-dev check libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
-  libnghttp2-dev postgresql-15 redis-server redis-sentinel curl
+  libnghttp2-dev postgresql-15 redis-server redis-sentinel curl jq
   ca-certificates)
 
 ps_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -30,9 +30,12 @@ ps_install_packages() {
 ps_build() {
   local dir=$1
   shift
+  local rc=0
   cmake -S "$PS_ROOT" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -Ev '^\[|^-- |Built target|Scanning|Consolidate' || true
-  [ -x "$dir/backend/prodsentinel-backend" ] || { ps_log "build failed"; return 1; }
+  # any target failing fails the build (a stale binary from an earlier build must not hide it)
+  cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1 || rc=$?
+  grep -Ev '^\[|^-- |Built target|Scanning|Consolidate' "$dir/build.log" || true
+  [ $rc = 0 ] && [ -x "$dir/backend/prodsentinel-backend" ] || { ps_log "build failed ($dir/build.log)"; return 1; }
 }
 
 # A free TCP port on loopback, trying from $1 upwards.

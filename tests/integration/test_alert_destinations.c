@@ -7,6 +7,8 @@
  *  - silences: the API's 400s and keys, listing (active and expired), expiry, and their effect (stored
  *    'silenced', not sent; a silence with an endpoint spares the service's other endpoints);
  *  - GET /query/alerts: deliveries by destination id (never a URL), filtered by state, paged;
+ *  - Alertmanager hears again of an open incident's page (its resolve_timeout would end it) until the
+ *    resolve;
  *  - two pipelines sending at once deliver each alert once.
  * The first four drive the alerts module in this process (alerts_start: its own sender thread and
  * connection, as in the pipeline), so pages and resolves can be queued exactly as the incident
@@ -266,6 +268,56 @@ START_TEST(a_destination_min_severity_keeps_lesser_alerts_and_their_resolves_awa
 }
 END_TEST
 
+/* Alertmanager resolves what it has not heard of for resolve_timeout: the page of an open incident is
+ * sent again every ALERTMANAGER_RESEND_S, with the labels and startsAt it fired with, until its
+ * resolve. */
+START_TEST(alertmanager_hears_again_of_open_incidents_until_they_resolve)
+{
+    start_backend();
+    ck_assert_int_eq(ts_pg_long(pg,
+                                "INSERT INTO incidents (fingerprint, kind, title, root_service, first_seen, "
+                                "last_seen) VALUES ('fp-am', 'degradation', 'slow', 'gateway', now(), now()) "
+                                "RETURNING id"),
+                     1);
+    config_t cfg;
+    char hooks[256];
+    alerts_config(&cfg, "alertmanager:http://127.0.0.1:%d", hooks, sizeof(hooks));
+    cfg.alertmanager_resend_s = 1;
+    alerts_t *a = alerts_start(&cfg);
+    enqueue(a, "degradation", "degradation:1",
+            alerts_degradation_payload(1, "gateway", "GET /orders", "slow"));
+    wait_count(3, 10); /* the page, then at least two resends */
+    json_t *am = bodies("/api/v2/alerts");
+    json_t *first = json_array_get(json_array_get(am, 0), 0),
+           *again = json_array_get(json_array_get(am, 2), 0);
+    ck_assert(json_equal(json_object_get(first, "labels"), json_object_get(again, "labels")));
+    ck_assert_str_eq(str(again, "startsAt"), str(first, "startsAt"));
+    ck_assert_ptr_null(json_object_get(again, "endsAt"));
+    json_decref(am);
+    ck_assert_int_eq(ts_pg_long(pg, "SELECT count(*) FROM alert_deliveries"),
+                     1); /* resends are no deliveries */
+    /* resolved: the resolve goes, and nothing after it */
+    ck_assert_int_eq(ts_pg_long(pg, "WITH u AS (UPDATE incidents SET status = 'resolved' RETURNING 1) "
+                                    "SELECT count(*) FROM u"),
+                     1);
+    enqueue(a, "resolved", "resolved:1", alerts_resolved_payload(1, "slow", "gateway"));
+    ck_assert_int_eq(ts_pg_wait_long(pg,
+                                     "SELECT count(*) FROM alert_deliveries WHERE kind = 'resolved' AND "
+                                     "state = 'delivered'",
+                                     1, 10),
+                     1);
+    size_t n = ts_sink_count(sink);
+    sleep(3);
+    ck_assert_int_eq(ts_sink_count(sink), n);
+    am = bodies("/api/v2/alerts");
+    ck_assert_int_gt(strlen(str(json_array_get(json_array_get(am, json_array_size(am) - 1), 0), "endsAt")),
+                     0);
+    json_decref(am);
+    alerts_stop(a);
+    stop_backend();
+}
+END_TEST
+
 /* An HTTP request to the backend with `key`; returns the status, the body in *body (caller frees). */
 static long call(const char *method, const char *path, const char *key, const char *json, char **body)
 {
@@ -393,6 +445,39 @@ START_TEST(silences_are_made_by_admins_listed_expired_and_keep_matching_alerts_u
     sleep(1);
     ck_assert_int_eq(ts_sink_count(sink), 3);
     ck_assert_int_eq(ts_pg_long(pg, "SELECT count(*) FROM alert_deliveries WHERE kind = 'resolved'"), 0);
+
+    /* a silence begun after an alert was queued (it waits for a retry) keeps it from being sent; the
+     * resolve of a page sent before the silence still goes, to close it */
+    enqueue(a, "incident", "incident:6", alerts_incident_payload(6, "billing down", "billing"));
+    wait_count(4, 20);
+    ts_sink_set_status(sink, 500);
+    enqueue(a, "incident", "incident:7", alerts_incident_payload(7, "search down", "search"));
+    ck_assert_int_eq(ts_pg_wait_long(pg,
+                                     "SELECT count(*) FROM alert_deliveries WHERE incident_id = 7 AND "
+                                     "attempts >= 1 AND state = 'pending'",
+                                     1, 20),
+                     1);
+    const char *services[] = {"search", "billing"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof(body), "{\"service\":\"%s\",\"ends_at\":\"%s\"}", services[i], later);
+        ck_assert_int_eq(call("POST", "/query/silences", TS_ADMIN_KEY, body, NULL), 201);
+    }
+    ck_assert_int_eq(
+        ts_pg_wait_long(pg,
+                        "SELECT count(*) FROM alert_deliveries WHERE incident_id = 7 AND state = "
+                        "'silenced' AND last_error LIKE 'silenced by silence %'",
+                        1, 10),
+        1);
+    size_t before = ts_sink_count(sink);
+    ts_sink_set_status(sink, 200);
+    enqueue(a, "resolved", "resolved:6", alerts_resolved_payload(6, "billing down", "billing"));
+    ck_assert_int_eq(ts_pg_wait_long(pg,
+                                     "SELECT count(*) FROM alert_deliveries WHERE kind = 'resolved' AND "
+                                     "incident_id = 6 AND state = 'delivered'",
+                                     1, 10),
+                     1);
+    sleep(1);
+    ck_assert_int_eq(ts_sink_count(sink), before + 1); /* the resolve, and no retry of the silenced one */
     alerts_stop(a);
     stop_backend();
 }
@@ -538,6 +623,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, each_destination_gets_its_shape_and_a_resolve_closes_what_its_page_opened);
     tcase_add_test(tc, a_destination_min_severity_keeps_lesser_alerts_and_their_resolves_away);
+    tcase_add_test(tc, alertmanager_hears_again_of_open_incidents_until_they_resolve);
     tcase_add_test(tc, silences_are_made_by_admins_listed_expired_and_keep_matching_alerts_unsent);
     tcase_add_test(tc, query_alerts_lists_deliveries_by_destination_id_filtered_and_paged);
     tcase_add_test(tc, two_pipelines_sending_at_once_deliver_each_alert_once);

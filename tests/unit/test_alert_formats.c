@@ -238,11 +238,21 @@ START_TEST(alertmanager_resolves_each_trigger_with_its_own_labels)
     ck_assert(json_equal(json_object_get(ra, "labels"), want));
     ck_assert_str_eq(str(ra, "startsAt"), "2026-12-07T09:00:00Z");
     ck_assert_str_eq(str(ra, "endsAt"), "2026-12-07T10:00:00.5+00:00");
+    /* sent again while the incident is open: the same alert, still firing */
+    char err[200];
+    char *again = alert_format_am_firing(tj, err, sizeof(err));
+    ck_assert_ptr_nonnull(again);
+    json_t *aj = json_loads(again, 0, NULL);
+    ck_assert(json_equal(json_object_get(json_array_get(aj, 0), "labels"), want));
+    ck_assert_str_eq(str(json_array_get(aj, 0), "startsAt"), "2026-12-07T09:00:00Z");
+    ck_assert_ptr_null(json_object_get(json_array_get(aj, 0), "endsAt"));
+    json_decref(aj);
+    free(again);
+    ck_assert_ptr_null(alert_format_am_firing("[]", err, sizeof(err)));
     /* no trigger to close: nothing to send */
     char *rj = json_dumps(r, JSON_COMPACT);
     alert_format_in_t in = {
         .type = ALERT_DEST_ALERTMANAGER, .payload_json = rj, .queued_at = "x", .triggers_json = "[]"};
-    char err[200];
     ck_assert_ptr_null(alert_format_body(&in, err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "no trigger"));
     free(rj);
@@ -289,7 +299,9 @@ END_TEST
 
 START_TEST(slack_gets_its_text_and_json_the_payload_redacted_again)
 {
-    json_t *p = alerts_report_payload(4, 1, "t", "payment", json_object());
+    json_t *report = json_object();
+    json_t *p = alerts_report_payload(4, 1, "t", "payment", report); /* `report` is borrowed */
+    json_decref(report);
     /* a payload stored before redaction covered a pattern: sent redacted all the same */
     json_object_set_new(p, "title", json_string("password=hunter2"));
     json_t *b = body_of(ALERT_DEST_JSON, p, NULL);

@@ -173,6 +173,31 @@ START_TEST(deploy_before_latency_episode_ranks_first)
 }
 END_TEST
 
+/* A late batch: 90 minutes arrive at once, so the history the runner loads runs past the points being
+ * judged (it holds them too). Each point is judged against the points before it only: the step is found
+ * where it starts, and nothing before it is anomalous (judged against the points after it, the step
+ * would be the baseline and the points before it the anomaly). */
+START_TEST(a_late_batch_is_judged_in_its_own_time_context)
+{
+    detect_opts_t o;
+    detect_opts_default(&o);
+    series_point_t *p = series(90, 0, flat250, 10);
+    for (int i = 30; i < 90; i++)
+        p[i].value += 1000; /* a step at minute 30: most of the batch is after it */
+    episode_t *eps;
+    size_t n = anomaly_detect(p, 90, p, 90, &o, &eps);
+    int step = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (eps[k].start_ns == p[30].ts_ns && eps[k].direction == 1 && eps[k].peak > 1000) step = 1;
+        /* before the step: at most noise, never a jump judged against points after it */
+        if (eps[k].start_ns < p[30].ts_ns) ck_assert(fabs(eps[k].pct_change) < 20);
+    }
+    ck_assert_msg(step, "the step at minute 30 was not found (%zu episodes)", n);
+    free(eps);
+    free(p);
+}
+END_TEST
+
 START_TEST(feedback_shifts_priors_explainably)
 {
     ck_assert(priors_shift(0.5, 0, 0) == 0.5);
@@ -192,6 +217,7 @@ int main(void)
     tcase_add_test(tc, seasonality_is_not_an_anomaly_but_a_break_is);
     tcase_add_test(tc, deploy_before_latency_episode_ranks_first);
     tcase_add_test(tc, feedback_shifts_priors_explainably);
+    tcase_add_test(tc, a_late_batch_is_judged_in_its_own_time_context);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

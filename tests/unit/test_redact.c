@@ -140,6 +140,48 @@ START_TEST(json_values_keys_and_ids)
 }
 END_TEST
 
+/* redact_json_text_changes() says exactly when redact_json() would change the value. */
+static int tree_changes(const char *text)
+{
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    ck_assert_ptr_nonnull(v);
+    json_t *r = redact_json(v);
+    int changed = !json_equal(v, r);
+    json_decref(v);
+    json_decref(r);
+    return changed;
+}
+
+START_TEST(json_text_test_agrees_with_redact_json)
+{
+    static const char *const samples[] = {"{}",
+                                          "[]",
+                                          "null",
+                                          "\"plain text\"",
+                                          "{\"a\":\"x\",\"b\":[1,2.5,true,null,{\"c\":\"y\"}]}",
+                                          "{\"note\":\"card 4111 1111 1111 1111\"}",
+                                          "{\"n\":{\"deep\":[\"mail bob@example.com\"]}}",
+                                          "{\"password\":null}",
+                                          "{\"password\":12}",
+                                          "{\"db_password\":\"\"}",
+                                          "{\"Authorization\":false}",
+                                          "{\"span_id\":\"4111111111111111\"}",
+                                          "{\"other\":\"4111111111111111\"}",
+                                          "{\"evidence\":\"span:4111111111111111\"}",
+                                          "{\"esc\":\"\\u0034111 1111 1111 1111\"}",
+                                          "{\"esc\":\"tab\\there \\\"quoted\\\" Bearer abcdefghijkl\"}",
+                                          "\"AKIAABCDEFGHIJKLMNOP\"",
+                                          "{\"k\":\"\\u00e9t\\u00e9 sans secret\"}"};
+    for (size_t i = 0; i < sizeof(samples) / sizeof(*samples); i++)
+        ck_assert_msg(redact_json_text_changes(samples[i], strlen(samples[i])) == tree_changes(samples[i]),
+                      "%s: the text test says %d", samples[i],
+                      redact_json_text_changes(samples[i], strlen(samples[i])));
+    /* unreadable text: the caller takes the full path */
+    ck_assert_int_eq(redact_json_text_changes("{\"a\":", 5), 1);
+    ck_assert_int_eq(redact_json_text_changes("{} x", 4), 1);
+}
+END_TEST
+
 START_TEST(output_is_bounded_and_markers_are_stable)
 {
     /* the worst growth: many tiny secrets */
@@ -177,6 +219,7 @@ int main(void)
     tcase_add_test(tc, slack_webhook_urls);
     tcase_add_test(tc, json_values_keys_and_ids);
     tcase_add_test(tc, output_is_bounded_and_markers_are_stable);
+    tcase_add_test(tc, json_text_test_agrees_with_redact_json);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

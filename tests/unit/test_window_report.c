@@ -132,6 +132,25 @@ START_TEST(the_stored_ranking_keeps_the_first_services)
 }
 END_TEST
 
+/* Suspects given oldest first (as older analyses stored them): the most confident one is named. */
+START_TEST(the_most_confident_suspect_is_named_not_the_oldest)
+{
+    json_t *r = ranking(0, 8.0, json_pack("[o]", service("payment", 8.0, NULL)));
+    json_t *sus = json_pack("[{s:s, s:s, s:f, s:s}, {s:s, s:s, s:f, s:s}]", "type", "config", "service",
+                            "search", "confidence", 0.1, "evidence", "config search old", "type", "deploy",
+                            "service", "payment", "confidence", 0.7, "evidence", "deploy payment v2");
+    json_t *evidence = NULL;
+    json_t *rep = window_report_build(r, "payment slowed down", sus, &evidence);
+    const char *last = json_string_value(json_array_get(
+        json_object_get(rep, "evidence"), json_array_size(json_object_get(rep, "evidence")) - 1));
+    ck_assert_msg(strstr(last, "suspect change (confidence 70%): deploy payment v2"), "%s", last);
+    json_decref(sus);
+    json_decref(rep);
+    json_decref(evidence);
+    json_decref(r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("window_report");
@@ -140,6 +159,7 @@ int main(void)
     tcase_add_test(tc, a_close_race_is_inconclusive);
     tcase_add_test(tc, a_quiet_window_names_nobody);
     tcase_add_test(tc, the_stored_ranking_keeps_the_first_services);
+    tcase_add_test(tc, the_most_confident_suspect_is_named_not_the_oldest);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
