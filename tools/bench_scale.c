@@ -1,13 +1,13 @@
 /* bench-scale: the scaling phase of scripts/bench (issue 16), in three steps the script runs around
  * starting and stopping programs:
  *
- *   bench-scale send --url U --key K --database-url D --run R [--traces 60]
+ *   bench-scale send --url U --key K --database-url D --run R [--traces 90]
  *       sends --traces error traces, each with a cause of its own (so each is an incident of its own
- *       and costs one LLM call), and waits until the debounce has handed every one to the queue
- *   bench-scale wait --database-url D --run R [--traces 60] [--pipelines P]
+ *       and costs one LLM call), and waits until the debounce has handed every one to the queue (sent
+ *       within a second, they are handed over together, one quiet period later)
+ *   bench-scale wait --database-url D --run R [--traces 90] [--pipelines P]
  *       waits until every trace of run R is analysed and prints the analyses per second, from the
- *       first analysis stored to the last (so the pipelines' start-up is not counted); the last line
- *       is "rate <analyses/s>"
+ *       first analysis stored to the last; the last line is "rate <analyses/s>"
  *   bench-scale ingest --urls U1[,U2...] --key K [--batches 200] [--batch-size 1000] [--connections 4]
  *       sends native span batches to the backends side by side (connections per backend) and prints
  *       the spans per second accepted; the last line is "rate <spans/s>"
@@ -118,10 +118,11 @@ static int cmd_send(const opts_t *o)
     curl_easy_cleanup(c);
     PGconn *pg = PQconnectdb(o->db);
     snprintf(like, sizeof(like), "%s%%", prefix);
+    /* handed over: still pending in the queue, or already analysed (one snapshot: never both) */
     long handed =
         wait_count(pg,
-                   "SELECT count(*) FROM pending_triggers WHERE trace_id LIKE $1 AND handed_at_ms IS NOT "
-                   "NULL",
+                   "SELECT (SELECT count(*) FROM pending_triggers WHERE trace_id LIKE $1 AND handed_at_ms "
+                   "IS NOT NULL) + (SELECT count(DISTINCT trace_id) FROM analyses WHERE trace_id LIKE $1)",
                    like, o->traces, 120);
     PQfinish(pg);
     printf("run %d: %d error traces sent, %ld handed to the queue\n", o->run, o->traces, handed);
@@ -137,12 +138,11 @@ static int cmd_wait(const opts_t *o)
     long got = wait_count(pg, "SELECT count(DISTINCT trace_id) FROM analyses WHERE trace_id LIKE $1", like,
                           o->traces, 600);
     const char *p[] = {like};
-    PGresult *r =
-        PQexecParams(pg,
-                     "SELECT extract(epoch FROM max(created_at) - min(created_at)), "
-                     "count(*) FILTER (WHERE generated_by = 'llm') "
-                     "FROM analyses WHERE trace_id LIKE $1",
-                     1, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(pg,
+                               "SELECT extract(epoch FROM max(created_at) - min(created_at)), "
+                               "count(*) FILTER (WHERE generated_by = 'llm') "
+                               "FROM analyses WHERE trace_id LIKE $1",
+                               1, NULL, p, NULL, NULL, 0);
     double span = PQresultStatus(r) == PGRES_TUPLES_OK ? atof(PQgetvalue(r, 0, 0)) : 0;
     long by_llm = PQresultStatus(r) == PGRES_TUPLES_OK ? atol(PQgetvalue(r, 0, 1)) : -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) fprintf(stderr, "bench-scale: %s", PQerrorMessage(pg));
@@ -218,7 +218,7 @@ static int cmd_ingest(const opts_t *o)
 
 int main(int argc, char **argv)
 {
-    opts_t o = {.traces = 60, .pipelines = 1, .batches = 200, .batch_size = 1000, .connections = 4};
+    opts_t o = {.traces = 90, .pipelines = 1, .batches = 200, .batch_size = 1000, .connections = 4};
     if (argc < 2) goto usage;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];

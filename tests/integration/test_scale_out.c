@@ -10,8 +10,8 @@
  * A second case: a backend cut from Redis stores its error traces' triggers in PostgreSQL only; as it
  * does not run the debounce scheduler, it asks the holder for a resync once Redis is back, and the
  * holder hands them over (each analysed once).
- * Alerts exactly once depend on the alert sender claiming deliveries (FOR UPDATE SKIP LOCKED, the
- * alerts work): the figure is printed always and asserted when PS_TEST_SCALE_ALERTS=1. */
+ * Alerts: every one delivered once to a local receiver (the alert sender claims its deliveries), save
+ * at most one per killed pipeline (a post in flight when it died). */
 #include "ts.h"
 #include "ts_proxy.h"
 #include "ts_sink.h"
@@ -32,7 +32,8 @@
 #define TAKEOVER_S 5
 #define RETENTION_PERIOD_S 3
 #define MAX_TRACES 400
-#define BACKFILL_MIN 50 /* minutes of metric baseline sent before the live points */
+#define PIPELINE_KILLS 3 /* two SIGKILLs, one SIGSTOP then SIGKILL */
+#define BACKFILL_MIN 50  /* minutes of metric baseline sent before the live points */
 
 static char *db_url;
 static char prefix[48];
@@ -385,13 +386,20 @@ START_TEST(singleton_duties_move_and_effects_happen_once)
         ck_assert_msg(runs[i] - runs[i - 1] >= RETENTION_PERIOD_S * 1000 - 50,
                       "retention ran twice within %lld ms", runs[i] - runs[i - 1]);
 
-    /* alerts: each delivered once (needs the alert sender's claims) */
-    sleep(3);
+    /* alerts: each delivered once (the alert sender claims deliveries, FOR UPDATE SKIP LOCKED). A webhook
+     * post is at-least-once at a crash: a sender killed after posting, before marking it delivered, has
+     * it posted again, so each of the KILLS pipeline kills may add one; PS_TEST_SCALE_ALERTS=strict
+     * asks for none. */
+    /* negated: ts_pg_wait_long() waits for a value to rise, here until no delivery is pending */
+    long pending =
+        ts_pg_wait_long(c, "SELECT -count(*) FROM alert_deliveries WHERE state = 'pending'", 0, 30);
+    ck_assert_int_eq(pending, 0);
     size_t got = ts_sink_count(sink);
-    long stored = ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE state <> 'suppressed'");
+    long stored = ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE state = 'delivered'");
     fprintf(stderr, "scale: %zu alert requests received for %ld alert deliveries\n", got, stored);
+    ck_assert_int_ge((long)got, stored);
     const char *strict = getenv("PS_TEST_SCALE_ALERTS");
-    if (strict && strcmp(strict, "1") == 0) ck_assert_int_eq((long)got, stored);
+    ck_assert_int_le((long)got - stored, strict && strcmp(strict, "strict") == 0 ? 0 : PIPELINE_KILLS);
 
     PQfinish(c);
     for (int i = 0; i < PIPELINES; i++)
