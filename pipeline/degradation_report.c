@@ -63,6 +63,13 @@ static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *se
             log_warn("degradation suspects: call graph: %s", PQerrorMessage(c));
         symptom_t *sym = xcalloc((size_t)ne + 2, sizeof(*sym));
         size_t ns = 0;
+        /* the incident's own symptoms first (the model's sentence leads with the first): the service the
+         * ranking names, then the degraded endpoint's service; then the metric episodes */
+        const char *who[] = {ranked && strcmp(ranked, service) ? ranked : NULL, service};
+        for (int k = 0; k < 2; k++)
+            if (who[k])
+                sym[ns++] =
+                    (symptom_t){who[k], "degradation", {.start_ns = to, .end_ns = to, .direction = 1}};
         for (int i = 0; i < ne; i++) {
             symptom_t *y = &sym[ns++];
             y->service = PQgetvalue(er, i, 0);
@@ -76,11 +83,6 @@ static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *se
                                 atoi(PQgetvalue(er, i, 8)),
                                 1};
         }
-        const char *who[] = {service, ranked && strcmp(ranked, service) ? ranked : NULL};
-        for (int k = 0; k < 2; k++)
-            if (who[k])
-                sym[ns++] =
-                    (symptom_t){who[k], "degradation", {.start_ns = to, .end_ns = to, .direction = 1}};
         change_event_t *ev = xcalloc((size_t)nc, sizeof(*ev));
         for (int i = 0; i < nc; i++)
             ev[i] = (change_event_t){
