@@ -96,9 +96,10 @@ static int record_opening(PGconn *c, const char *id, const char *previous, const
 /* The grouping rule, one statement: an open top-level incident with a root service, not paged and with
  * no children of its own, joins the open top-level incident of the same root service opened within
  * GROUP_WINDOW_S of it (before or after) that already paged, else the earliest such (created_at, then
- * id: deterministic). At least one of the two is a degradation: two error-trace incidents have different
- * fingerprints (another exception, another failing operation), which the analysis already tells apart
- * as two problems. $1 id, $2 window seconds. Returns the parent's id and the reason. */
+ * id: deterministic). Any kinds: degradations of several endpoints and error or slow traces with other
+ * fingerprints (a timeout and a NullPointerException in payment at once) are one fault of that service
+ * as far as the on-call engineer is concerned; each child keeps its own report. $1 id, $2 window
+ * seconds. Returns the parent's id and the reason. */
 static const char group_sql[] =
     "WITH me AS (SELECT id, kind, root_service, created_at FROM incidents WHERE id = $1::bigint "
     "   AND status = 'open' "
@@ -108,7 +109,6 @@ static const char group_sql[] =
     "me "
     "   WHERE i.status = 'open' AND i.parent_id IS NULL AND i.id <> me.id AND i.root_service = "
     "me.root_service "
-    "     AND (me.kind = 'degradation' OR i.kind = 'degradation') "
     "     AND i.created_at BETWEEN me.created_at - $2::int * interval '1 second' "
     "                          AND me.created_at + $2::int * interval '1 second' "
     "   ORDER BY i.paged_at IS NULL, i.created_at, i.id LIMIT 1) "
@@ -155,9 +155,22 @@ out:
 
 /* ---------------- paging ---------------- */
 
-/* Pages incident `id` when `qualifies` or it has pol->min_traces traces, once (paged_at), never a grouped
- * child, and only once its first report is stored: the page carries the root cause, and the report's
- * alert goes with it. The "paged" event with `why` (NULL: the trace count) and the notifier. 0 or -1. */
+/* The id of the incident that pages for `id`: its parent when it is grouped, else itself. 0 or -1. */
+static int top_level(PGconn *c, const char *id, char *top, size_t len)
+{
+    const char *p[] = {id};
+    PGresult *r = PQexecParams(c, "SELECT coalesce(parent_id, id) FROM incidents WHERE id = $1::bigint", 1,
+                               NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? 0 : -1;
+    if (rc == 0) snprintf(top, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+/* Pages incident `id` when `qualifies` or it has pol->min_traces traces (its grouped children's counted:
+ * one fault, one count), once (paged_at), never a grouped child, and only once its first report is
+ * stored: the page carries the root cause, and the report's alert goes with it. The "paged" event with
+ * `why` (NULL: the trace count) and the notifier. 0 or -1. */
 static int page_try(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt, const char *id,
                     int qualifies, const char *why)
 {
@@ -168,8 +181,11 @@ static int page_try(PGconn *c, const incident_policy_t *pol, const incident_noti
         PQexecParams(c,
                      "UPDATE incidents SET paged_at = now(), updated_at = now() WHERE id = $1::bigint "
                      "AND status = 'open' AND paged_at IS NULL AND parent_id IS NULL "
-                     "AND report_state = 'ready' AND ($2::bool OR trace_count >= $3::int) "
-                     "RETURNING kind, title, root_service, services[1], endpoints[1], trace_count",
+                     "AND report_state = 'ready' AND ($2::bool OR trace_count + (SELECT "
+                     "coalesce(sum(k.trace_count), 0) FROM incidents k WHERE k.parent_id = $1::bigint) "
+                     ">= $3::int) RETURNING kind, title, root_service, services[1], endpoints[1], "
+                     "trace_count + (SELECT coalesce(sum(k.trace_count), 0) FROM incidents k WHERE "
+                     "k.parent_id = $1::bigint)",
                      3, NULL, p, NULL, NULL, 0);
     int rc = -1;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) goto out;
@@ -381,11 +397,12 @@ int incident_rows_join_trace(PGconn *c, const incident_policy_t *pol, const inci
                 5, p3) != 0 ||
         touch_parent(c, id) != 0)
         goto fail;
-    if (grouped) return 0;
+    /* a grouped child's trace counts for its parent, which pages for the fault (the child never does) */
     what = "incident paging";
-    char why[512];
+    char top[24], why[512];
+    if (top_level(c, id, top, sizeof(top)) != 0) goto fail;
     int entry = entry_point_failing(c, pol, in->trace_id, why, sizeof(why));
-    if (entry < 0 || page_try(c, pol, nt, id, entry, entry ? why : NULL) != 0) goto fail;
+    if (entry < 0 || page_try(c, pol, nt, top, entry, entry ? why : NULL) != 0) goto fail;
     return 0;
 fail:
     snprintf(err, errlen, "%s: %s", what, PQerrorMessage(c));

@@ -7,8 +7,9 @@
  * Lifecycle:
  *   opened ──(trace joins / degraded window)──► activity (last_activity_at = arrival time; a child's
  *     │                                          activity is its parent's too)
- *     │  ├─ root cause service matches an open top-level incident opened within GROUP_WINDOW_S, one of
- *     │  │  the two a degradation ─► grouped (child: parent_id, group_reason; never pages)
+ *     │  ├─ root cause service matches an open top-level incident (any kind) opened within
+ *     │  │  GROUP_WINDOW_S ─► grouped (child: parent_id, group_reason; never pages: its traces count
+ *     │  │  towards its parent's ALERT_MIN_TRACES, its failing entry point pages the parent)
  *     │  └─ error/slow: ALERT_MIN_TRACES traces, or its entry point (the failed root span's endpoint)
  *     │     failed > ALERT_ENTRY_ERROR_RATE of its requests in the minute before, and its first report
  *     │     is stored (the page carries the root cause) ─► paged

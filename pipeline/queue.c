@@ -20,6 +20,26 @@ static const char renew_script[] = "local p = redis.call('XPENDING', KEYS[1], AR
                                    "end\n"
                                    "return 0\n";
 
+/* KEYS: stream. ARGV: group, idle ms. Removes the group's consumers idle longer than ARGV[2] that hold no
+ * pending entry: consumer names change with every restart (<INSTANCE_ID>-w<n>), so those of dead
+ * processes would pile up for ever. Atomic, so a consumer cannot take an entry between the check and
+ * its removal (removing a consumer drops its pending entries: one holding any is never removed). A live
+ * worker reads at least every block time, far below the limit, and a removed one is recreated by its
+ * next read anyway. Returns how many were removed. */
+static const char prune_script[] =
+    "local gone = 0\n"
+    "for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do\n"
+    "  local f = {}\n"
+    "  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end\n"
+    "  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then\n"
+    "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])\n"
+    "    gone = gone + 1\n"
+    "  end\n"
+    "end\n"
+    "return gone\n";
+/* Consumers idle this many visibility timeouts are those of dead processes. */
+#define PRUNE_IDLE_TIMEOUTS 10
+
 struct queue {
     const config_t *cfg;
     redisContext *redis;
@@ -44,6 +64,22 @@ void queue_free(queue_t *q)
     free(q);
 }
 
+/* Removes the group's dead consumers (see prune_script); a failure is only logged: they wait for the
+ * next start. */
+static void prune_consumers(queue_t *q)
+{
+    char idle[32];
+    snprintf(idle, sizeof(idle), "%lld", (long long)q->cfg->visibility_timeout_ms * PRUNE_IDLE_TIMEOUTS);
+    const char *argv[] = {"EVAL", prune_script, "1", q->stream, QUEUE_GROUP, idle};
+    redisReply *r = redisCommandArgv(q->redis, 6, argv, NULL);
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+        log_info("removed %lld consumers of group %s idle over %s ms with nothing pending", r->integer,
+                 QUEUE_GROUP, idle);
+    else if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        log_warn("removing idle consumers: %s", r ? r->str : q->redis->errstr);
+    freeReplyObject(r);
+}
+
 /* Connects and creates the group once (from the stream's start, so jobs queued before any worker
  * existed are not skipped). */
 static int ready(queue_t *q)
@@ -62,6 +98,7 @@ static int ready(queue_t *q)
         freeReplyObject(r);
         if (!ok) return 0;
         q->group_ready = 1;
+        prune_consumers(q);
     }
     return 1;
 }

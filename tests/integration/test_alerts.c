@@ -307,7 +307,8 @@ START_TEST(a_receiver_answering_500_gets_retries_with_growing_backoff_then_each_
 }
 END_TEST
 
-/* (e) Five incidents are ten alerts for each of two destinations: two a minute each. */
+/* (e) Five incidents (five services: one service's faults would be grouped into one page) are ten
+ * alerts for each of two destinations: two a minute each. */
 START_TEST(the_rate_per_destination_holds_alerts_back_without_dropping_them)
 {
     sink = ts_sink_create();
@@ -315,9 +316,10 @@ START_TEST(the_rate_per_destination_holds_alerts_back_without_dropping_them)
     const char *penv[] = {hooks(1, 1), "ALERT_RATE_PER_MIN=2", NULL};
     start_stack(0, penv);
     PGconn *c = ts_pg(db_url);
+    const char *svc[] = {"inventory", "payment", "gateway", "orders", "shipping"};
     const char *exc[] = {"E1Exception", "E2Exception", "E3Exception", "E4Exception", "E5Exception"};
     for (int i = 0; i < 5; i++)
-        send_failure("inventory", exc[i], NULL);
+        send_failure(svc[i], exc[i], NULL);
     ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM alert_deliveries", 20, 30), 20);
     wait_sink(4, 10);
     sleep(2);
@@ -472,9 +474,10 @@ START_TEST(a_receiver_answering_404_is_tried_three_times_then_the_delivery_fails
     sleep(2); /* nothing more is tried */
     ck_assert_int_eq(ts_sink_count(sink), 6);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE state <> 'failed'"), 0);
-    /* 429 is worth retrying: past three attempts, still pending */
+    /* 429 is worth retrying: past three attempts, still pending (another service: a second fault of
+     * payment would be grouped under the first and page nothing) */
     ts_sink_set_status(sink, 429);
-    send_failure("payment", "com.acme.BusyException", NULL);
+    send_failure("inventory", "com.acme.BusyException", NULL);
     ck_assert_int_eq(ts_pg_wait_long(c,
                                      "SELECT count(*) FROM alert_deliveries WHERE state = 'pending' AND "
                                      "attempts >= 4 AND last_error = 'HTTP 429'",
@@ -507,7 +510,8 @@ START_TEST(deliveries_to_a_destination_no_longer_configured_are_abandoned)
                                      2, 20),
                      2);
     ts_sink_up(sink, 200);
-    send_failure("payment", "com.acme.StillHereException", NULL);
+    /* another service: in payment it would be grouped under #1 and page nothing itself */
+    send_failure("inventory", "com.acme.StillHereException", NULL);
     wait_sink(2, 30);
     sleep(1);
     ck_assert_int_eq(count_received("/json", "incident"), 0);

@@ -4,7 +4,8 @@
  * incident linked to the previous one; a new error incident pages only at ALERT_MIN_TRACES traces unless
  * its entry point is failing, and one that resolves before it qualifies never pages; a degradation resolves
  * after two healthy windows and its recurrence gets a new incident, page and report; a degradation and the
- * error traces of the same root service are one incident with the reason written down, paged once. Every
+ * error traces of the same root service are one incident with the reason written down, paged once, and so
+ * are two exceptions of one service at once (two pages with GROUP_WINDOW_S=0). Every
  * transition is checked as its event row. */
 #include "ts.h"
 #include "ts_sink.h"
@@ -201,7 +202,9 @@ END_TEST
 
 START_TEST(paging_waits_for_min_traces_and_an_incident_resolving_before_it_qualifies_never_pages)
 {
-    const char *penv[] = {"INCIDENT_RESOLVE_AFTER_S=5", "ALERT_MIN_TRACES=3", NULL};
+    /* A and B are two faults here, each judged on its own count (grouped, B's trace would count for A:
+     * see the grouping test below) */
+    const char *penv[] = {"INCIDENT_RESOLVE_AFTER_S=5", "ALERT_MIN_TRACES=3", "GROUP_WINDOW_S=0", NULL};
     start_stack(penv);
     PGconn *c = ts_pg(db_url);
     /* the entry point mostly works: its error rate stays under ALERT_ENTRY_ERROR_RATE */
@@ -360,6 +363,61 @@ START_TEST(a_degradation_and_the_error_traces_of_its_root_service_are_one_paged_
 }
 END_TEST
 
+/* Two exceptions of payment at once (a timeout and a NullPointerException): with grouping, one paged
+ * parent and one grouped child saying why; with GROUP_WINDOW_S=0, two incidents and two pages. */
+START_TEST(two_exceptions_of_one_service_at_once_are_one_paged_incident_unless_grouping_is_off)
+{
+    for (int window = 1; window >= 0; window--) {
+        const char *penv[] = {window ? "GROUP_WINDOW_S=600" : "GROUP_WINDOW_S=0", NULL};
+        start_stack(penv);
+        PGconn *c = ts_pg(db_url);
+        send_failure("com.acme.DbTimeoutException");
+        send_failure("java.lang.NullPointerException");
+        ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM incidents", 2, 30), 2);
+        if (window) {
+            ck_assert_int_eq(
+                ts_pg_wait_long(c, "SELECT count(*) FROM incidents WHERE paged_at IS NOT NULL", 1, 30), 1);
+            long parent = ts_pg_long(c, "SELECT id FROM incidents WHERE paged_at IS NOT NULL");
+            long child = ts_pg_long(c, "SELECT id FROM incidents WHERE paged_at IS NULL");
+            char sql[160], want[96];
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM incidents WHERE id = %ld AND parent_id = %ld",
+                     child, parent);
+            ck_assert_int_eq(ts_pg_long(c, sql), 1);
+            snprintf(sql, sizeof(sql), "SELECT group_reason FROM incidents WHERE id = %ld", child);
+            char *reason = pg_text(c, sql);
+            snprintf(want, sizeof(want), "root service payment matches incident #%ld opened ", parent);
+            ck_assert_msg(strncmp(reason, want, strlen(want)) == 0, "reason: %s", reason);
+            free(reason);
+            snprintf(sql, sizeof(sql),
+                     "SELECT detail FROM incident_events WHERE kind = 'grouped' AND incident_id = %ld",
+                     child);
+            char *detail = pg_text(c, sql);
+            ck_assert_msg(strncmp(detail, "grouped because root service payment matches", 44) == 0,
+                          "grouped: %s", detail);
+            free(detail);
+            /* one fault, one page: the child's report is written, and still no second page */
+            snprintf(sql, sizeof(sql),
+                     "SELECT count(*) FROM incidents WHERE id = %ld AND report_state = 'ready'", child);
+            ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 30), 1);
+            wait_received("incident", parent, 10);
+            sleep(2);
+            ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM alert_deliveries WHERE kind = 'incident'"),
+                             1);
+            ck_assert_int_eq(received("incident", child), 0);
+        } else {
+            /* grouping off: each exception is its own incident and pages on its own */
+            ck_assert_int_eq(
+                ts_pg_wait_long(c, "SELECT count(*) FROM incidents WHERE paged_at IS NOT NULL", 2, 30), 2);
+            ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM incidents WHERE parent_id IS NOT NULL"), 0);
+            wait_received("incident", 1, 10);
+            wait_received("incident", 2, 10);
+        }
+        PQfinish(c);
+        stop_stack();
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("incident_lifecycle");
@@ -370,6 +428,7 @@ int main(void)
     tcase_add_test(tc, paging_waits_for_min_traces_and_an_incident_resolving_before_it_qualifies_never_pages);
     tcase_add_test(tc, a_degradation_resolves_after_two_healthy_windows_and_its_recurrence_pages_again);
     tcase_add_test(tc, a_degradation_and_the_error_traces_of_its_root_service_are_one_paged_incident);
+    tcase_add_test(tc, two_exceptions_of_one_service_at_once_are_one_paged_incident_unless_grouping_is_off);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

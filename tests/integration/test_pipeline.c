@@ -658,6 +658,56 @@ START_TEST(a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analyse
 }
 END_TEST
 
+/* Whether the analysis group of the stream has a consumer named `name`. */
+static int has_consumer(redisContext *rc, const char *name)
+{
+    redisReply *r = redisCommand(rc, "XINFO CONSUMERS %sjobs analysers", prefix);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    int found = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *c = r->element[i];
+        for (size_t k = 0; k + 1 < c->elements; k += 2)
+            found |= strcmp(c->element[k]->str, "name") == 0 && strcmp(c->element[k + 1]->str, name) == 0;
+    }
+    freeReplyObject(r);
+    return found;
+}
+
+/* Issue 16: consumer names change with every restart; a pipeline starting removes the consumers idle
+ * longer than VISIBILITY_TIMEOUT_MS x 10 with nothing pending, and keeps one holding an entry (removing
+ * it would drop the entry) and one recently active. */
+START_TEST(a_starting_pipeline_removes_dead_consumers_with_nothing_pending)
+{
+    char suffix[9];
+    ts_hex(suffix, 8);
+    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
+    db_url = ts_create_database("pipeline");
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=300", "DEBOUNCE_MAX_MS=2000", NULL};
+    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
+    redisContext *rc = redisConnect("127.0.0.1", atoi(strrchr(ts_env("PS_TEST_REDIS_URL"), ':') + 1));
+    ck_assert_ptr_nonnull(rc);
+    freeReplyObject(redisCommand(rc, "XGROUP CREATE %sjobs analysers 0 MKSTREAM", prefix));
+    freeReplyObject(redisCommand(rc, "XGROUP CREATECONSUMER %sjobs analysers old-host-1-w0", prefix));
+    freeReplyObject(redisCommand(rc, "XADD %sjobs * trace_id not-a-trace-id", prefix));
+    freeReplyObject(
+        redisCommand(rc, "XREADGROUP GROUP analysers old-host-1-w1 COUNT 1 STREAMS %sjobs >", prefix));
+    ck_assert(has_consumer(rc, "old-host-1-w0") && has_consumer(rc, "old-host-1-w1"));
+    usleep(5500 * 1000); /* past 10 x the pipeline's VISIBILITY_TIMEOUT_MS below */
+    freeReplyObject(redisCommand(rc, "XGROUP CREATECONSUMER %sjobs analysers recent-host-w0", prefix));
+    const char *penv[] = {"WORKERS=1", "VISIBILITY_TIMEOUT_MS=500", NULL};
+    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, penv), 0);
+    for (int i = 0; i < 50 && has_consumer(rc, "old-host-1-w0"); i++)
+        usleep(100 * 1000);
+    ck_assert_msg(!has_consumer(rc, "old-host-1-w0"), "the idle consumer was not removed");
+    /* the one holding an entry at start stays (its entry is taken over by the visibility timeout) */
+    ck_assert(has_consumer(rc, "old-host-1-w1"));
+    ck_assert(has_consumer(rc, "recent-host-w0"));
+    redisFree(rc);
+    stop_stack();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pipeline");
@@ -677,5 +727,9 @@ int main(void)
     tcase_add_test(tc, past_the_llm_budget_reports_are_deterministic_and_say_why);
     tcase_add_test(tc, a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analysed);
     suite_add_tcase(s, tc);
+    TCase *queue = tcase_create("queue");
+    tcase_set_timeout(queue, 60);
+    tcase_add_test(queue, a_starting_pipeline_removes_dead_consumers_with_nothing_pending);
+    suite_add_tcase(s, queue);
     return ts_run(s);
 }
