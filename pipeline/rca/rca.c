@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "evidence_metrics.h"
 #include "hash.h"
+#include "report.h"
 #include "shapes.h"
 #include "stacktrace.h"
 #include "suspects.h"
@@ -870,15 +871,20 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
         snprintf(out->title, sizeof(out->title), "trace %.64s", tr->trace_id ? tr->trace_id : "");
     }
     double confidence = k < 0 ? 0.0 : out->slow ? 0.4 : exc.found ? 0.9 : 0.7;
-    out->report = json_pack("{s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:f,s:s,s:s,s:s}", "summary", jstr(summary),
-                            "root_cause", "service", k >= 0 ? jstr(out->service) : json_null(), "span_id",
-                            k >= 0 ? jstr(out->span_id) : json_null(), "operation",
-                            k >= 0 ? jstr(out->operation) : json_null(), "exception",
-                            out->exception_type[0] ? jstr(out->exception_type) : json_null(), "impact",
-                            jstr(impact), "evidence", cite, "remediation", remedy, "confidence", confidence,
-                            "verdict", k >= 0 && !out->slow ? "conclusive" : "inconclusive", "generated_by",
-                            "deterministic", "explanation", rc_text);
-    if (sample) json_object_set_new(out->report, "sample", json_string(json_string_value(sample)));
+    report_finding_t f = {.summary = summary,
+                          .impact = impact,
+                          .service = k >= 0 ? out->service : NULL,
+                          .span_id = k >= 0 ? out->span_id : NULL,
+                          .operation = k >= 0 ? out->operation : NULL,
+                          .exception = out->exception_type[0] ? out->exception_type : NULL,
+                          .evidence = cite,
+                          .remediation = remedy,
+                          .confidence = confidence,
+                          .conclusive = k >= 0 && !out->slow,
+                          .generated_by = REPORT_BY_DETERMINISTIC,
+                          .explanation = rc_text,
+                          .sample = sample ? json_string_value(sample) : NULL};
+    out->report = report_build(&f);
     json_decref(sample);
     rca_shapes_annotate(&shapes, out->slow, k >= 0 && baseline_ms(opts, t.nodes[k].s) >= 0, out->report,
                         out->evidence);
