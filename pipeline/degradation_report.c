@@ -15,11 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The change events suspected of the degradation, ranked now (anomaly/suspects.h) rather than taken
- * from the episodes' stored lists: an episode that began before a deploy (and was extended) kept the
- * suspects of its start. Symptoms: the metric episodes overlapping [from, to) and the degradation
- * itself, seen at `to` on `service` (the incident's service) and on `ranked` (the ranking's leader, may
- * be NULL). Best first, as {"type", "service", "ts_ns", "description", "confidence", "evidence"}. */
+/* The window's call graph for the suspect model: distinct (parent service, child service) pairs of
+ * spans that both began in [$1, $2), the same parent/child pairs the window ranking builds its graph
+ * from (rank/callgraph.c), read here as a few rows rather than exported from the ranking's arena.
+ * Capped: a relation needs an edge, not every edge of a huge mesh. */
+static const char EDGES_SQL[] =
+    "SELECT DISTINCT p.service, c.service FROM spans c JOIN spans p ON p.trace_id = c.trace_id "
+    "AND p.span_id = c.parent_span_id AND p.start_ns >= $1::bigint AND p.start_ns < $2::bigint "
+    "WHERE c.start_ns >= $1::bigint AND c.start_ns < $2::bigint AND p.service <> c.service "
+    "ORDER BY 1, 2 LIMIT 512";
+
+/* The change events suspected of the degradation, ranked now by the one suspect model
+ * (anomaly/suspects.h) rather than taken from the episodes' stored lists: an episode that began before
+ * a deploy (and was extended) kept the suspects of its start. Symptoms: the metric episodes overlapping
+ * [from, to) and the degradation itself, seen at `to` on `service` (the incident's service) and on
+ * `ranked` (the ranking's leader, may be NULL); the call graph is the window's (EDGES_SQL; none known
+ * when that query fails). Best first, as suspects_to_json() writes them, like trace and window reports. */
 static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *service, const char *ranked)
 {
     suspect_opts_t so;
@@ -42,9 +53,14 @@ static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *se
                      "SELECT ts_ns, service, type, description FROM change_events WHERE ts_ns BETWEEN "
                      "$1::bigint AND $2::bigint ORDER BY ts_ns, event_hash LIMIT 1000",
                      2, NULL, q, NULL, NULL, 0);
-    json_t *arr = json_array();
+    PGresult *gr = NULL;
+    json_t *arr = NULL;
     if (PQresultStatus(er) == PGRES_TUPLES_OK && PQresultStatus(cr) == PGRES_TUPLES_OK && PQntuples(cr) > 0) {
+        gr = PQexecParams(c, EDGES_SQL, 2, NULL, p, NULL, NULL, 0);
         int ne = PQntuples(er), nc = PQntuples(cr);
+        int ng = PQresultStatus(gr) == PGRES_TUPLES_OK ? PQntuples(gr) : 0;
+        if (PQresultStatus(gr) != PGRES_TUPLES_OK)
+            log_warn("degradation suspects: call graph: %s", PQerrorMessage(c));
         symptom_t *sym = xcalloc((size_t)ne + 2, sizeof(*sym));
         size_t ns = 0;
         for (int i = 0; i < ne; i++) {
@@ -70,22 +86,22 @@ static json_t *rank_suspects(PGconn *c, int64_t from, int64_t to, const char *se
             ev[i] = (change_event_t){
                 strtoll(PQgetvalue(cr, i, 0), NULL, 10), PQgetisnull(cr, i, 1) ? NULL : PQgetvalue(cr, i, 1),
                 PQgetvalue(cr, i, 2), PQgetisnull(cr, i, 3) ? NULL : PQgetvalue(cr, i, 3)};
+        call_edge_t *edges = xcalloc((size_t)ng + 1, sizeof(*edges));
+        for (int i = 0; i < ng; i++)
+            edges[i] = (call_edge_t){PQgetvalue(gr, i, 0), PQgetvalue(gr, i, 1)};
+        suspect_input_t in = {ev, (size_t)nc, sym, ns, edges, (size_t)ng};
         suspect_t *s = NULL;
-        size_t n = suspects_rank(ev, (size_t)nc, sym, ns, &so, &s);
-        for (size_t i = 0; i < n; i++) {
-            const change_event_t *e = &ev[s[i].event_index];
-            json_array_append_new(arr, json_pack("{s:s,s:s?,s:I,s:s?,s:f,s:s}", "type", e->type, "service",
-                                                 e->service, "ts_ns", (json_int_t)e->ts_ns, "description",
-                                                 e->description, "confidence", s[i].confidence, "evidence",
-                                                 s[i].evidence));
-        }
+        size_t n = suspects_rank_input(&in, &so, &s);
+        arr = suspects_to_json(ev, s, n);
         free(s);
+        free(edges);
         free(ev);
         free(sym);
     }
     PQclear(er);
     PQclear(cr);
-    return arr;
+    PQclear(gr);
+    return arr ? arr : json_array();
 }
 
 static int report_one(PGconn *c, const alerts_t *alerts, const incident_policy_t *pol,

@@ -77,7 +77,7 @@ export async function incidentPage(root: HTMLElement, id: string, route: Route):
     el('div', { class: 'grid-2' }, timelineCard(detail as Lifecycle), relatedCard(detail as Lifecycle)),
     el('div', { class: 'grid-2' },
       reportCard(inc.report_state, latest, report, evidence, cite, analysis?.versions || []),
-      el('div', {}, suspectsCard(suspects, inc.first_seen), feedbackCard(enc, inc, report)))];
+      el('div', {}, suspectsCard(suspects, inc.first_seen), feedbackCard(enc, inc, report, suspects?.suspects || [])))];
   if (evidence.window_ranking) cards.push(rankingCard(evidence.window_ranking));
   root.replaceChildren(...cards, traceCard, logsCard, metricsCard);
 
@@ -358,9 +358,36 @@ interface FeedbackRow {
   true_service?: string | null;
   comment?: string | null;
   created_at?: string;
+  suspect_index?: number | null;
+  suspect_was_cause?: boolean | null;
 }
 
-function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): HTMLElement {
+/* A suspect as GET …/suspects lists it: its id ("suspect:<n>") is what feedback names. */
+type ListedSuspect = Suspect & { id?: string };
+
+/* The optional judgement of one suspect: a select of the incident's suspects ("none" by default) and
+ * whether the chosen one was the cause. Absent when the incident has no listed suspect. */
+function suspectPicker(list: ListedSuspect[]): { node: HTMLElement | null; fields: () => Record<string, string | boolean> } {
+  const named = list.filter((x) => typeof x.id === 'string');
+  if (!named.length) return { node: null, fields: () => ({}) };
+  const pick = el('select', { id: 'fb-suspect' }, el('option', { value: '' }, 'none'),
+    named.map((x) => el('option', { value: x.id as string },
+      `${x.type || 'change'} ${x.service || 'all services'}${x.description ? ` ${x.description.slice(0, 80)}` : ''}`))) as HTMLSelectElement;
+  const cause = el('input', { id: 'fb-suspect-cause', type: 'checkbox', disabled: true }) as HTMLInputElement;
+  pick.addEventListener('change', () => {
+    cause.disabled = !pick.value;
+    if (!pick.value) cause.checked = false;
+  });
+  return {
+    node: el('div', { class: 'fb-suspect' }, el('label', {}, 'Suspect ', pick), ' ',
+      el('label', {}, cause, ' it was the cause')),
+    /* the API wants both or neither: only sent when a suspect is chosen */
+    fields: (): Record<string, string | boolean> =>
+      (pick.value ? { suspect: pick.value, suspect_was_cause: cause.checked } : {}),
+  };
+}
+
+function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report, suspects: ListedSuspect[]): HTMLElement {
   const named = r.root_cause?.service || inc.root_service || '';
   const msg = el('p', { id: 'fb-msg', class: 'muted', 'aria-live': 'polite' });
   const names = el('datalist', { id: 'fb-services' }, (inc.services || []).map((s) => el('option', { value: s })));
@@ -374,6 +401,7 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
   const showHistory = () => {
     history.replaceChildren(...rows.slice(0, 5).map((f) => el('li', {},
       badge(f.verdict, f.verdict === 'right' ? 'ok' : 'error'), f.true_service ? ` true service ${f.true_service}` : '',
+      typeof f.suspect_index === 'number' ? ` · suspect:${f.suspect_index} ${f.suspect_was_cause ? 'was' : 'was not'} the cause` : '',
       f.comment ? el('span', { class: 'muted' }, ` — ${f.comment}`) : '', el('span', { class: 'muted small' }, ` · ${fmtAgo(isoToMs(f.created_at))}`))));
     history.hidden = !rows.length;
   };
@@ -381,11 +409,12 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
   /* what others said (GET …/feedback: a backend without it just shows nothing) */
   api<{ feedback: FeedbackRow[] }>(`/query/incidents/${enc}/feedback?limit=5`)
     .then((f) => { rows.push(...f.feedback); showHistory(); }).catch(() => {});
+  const picker = suspectPicker(suspects);
   const right = el('button', { id: 'fb-right', type: 'button' }, 'Right');
   const wrong = el('button', { id: 'fb-wrong', type: 'button' }, 'Wrong');
 
   const post = async (verdict: 'right' | 'wrong'): Promise<void> => {
-    const body: Record<string, string> = { verdict };
+    const body: Record<string, string | boolean> = { verdict, ...picker.fields() };
     if (verdict === 'wrong' && svc.value.trim()) body.true_service = svc.value.trim();
     if (comment.value.trim()) body.comment = comment.value.trim();
     for (const b of [right, wrong, send]) b.disabled = true;
@@ -413,7 +442,7 @@ function feedbackCard(enc: string, inc: IncidentDetail['incident'], r: Report): 
   send.addEventListener('click', () => void post('wrong'));
   return card('feedback', 'Was the named root cause right?',
     el('p', { class: 'muted' }, named ? `The report names ${named}.` : 'The report names no service.'),
-    el('div', { class: 'fb-buttons' }, right, wrong), wrongForm, msg, history);
+    picker.node, el('div', { class: 'fb-buttons' }, right, wrong), wrongForm, msg, history);
 }
 
 /* ---------------- metric charts ---------------- */

@@ -265,14 +265,24 @@ try {
     await shot('incident', { fullPage: true });
   });
 
-  await check('feedback round trip: wrong + true service lands in the feedback table', async () => {
+  await check('feedback round trip: wrong + true service + a judged suspect land in the feedback table', async () => {
+    /* the seeded deploy (connection pool 20 -> 5) is suspect:0 of the payment analysis; the engineer
+     * names it and says it was not the cause, so the row carries the suspect and an explicit false */
+    const opts = await page.locator('#fb-suspect option').allTextContents();
+    expect(opts.length === 3 && opts[0] === 'none', `suspect options: ${JSON.stringify(opts)}`);
+    expect(await page.isDisabled('#fb-suspect-cause'), 'the cause checkbox is enabled before a suspect is chosen');
+    await page.selectOption('#fb-suspect', 'suspect:0');
+    expect((await page.locator('#fb-suspect option:checked').textContent()).includes('v2.3.1'), 'suspect:0 is not the deploy');
+    await page.check('#fb-suspect-cause');
+    await page.uncheck('#fb-suspect-cause');
     await page.click('#fb-wrong');
     await page.fill('#fb-service', 'inventory');
     await page.fill('#fb-comment', 'pool was fine; inventory locked the table');
     await page.click('#fb-send');
     await page.waitForFunction(() => document.querySelector('#fb-msg').textContent.includes('Recorded'));
-    const row = sql(`SELECT verdict || '|' || true_service || '|' || (analysis_id IS NOT NULL) FROM feedback WHERE incident_id = ${paymentId}`);
-    expect(row === 'wrong|inventory|true', `feedback row: "${row}"`);
+    const row = sql(`SELECT verdict || '|' || true_service || '|' || (analysis_id IS NOT NULL) || '|' || suspect_index || '|' || suspect_was_cause FROM feedback WHERE incident_id = ${paymentId}`);
+    expect(row === 'wrong|inventory|true|0|false', `feedback row: "${row}"`);
+    expect((await page.textContent('#fb-history')).includes('suspect:0 was not the cause'), 'the judged suspect is not listed');
     expect((await page.textContent('#fb-history')).includes('true service inventory'), 'the sent feedback is not listed');
     if (hasDashboardRoutes) {
       await page.reload();

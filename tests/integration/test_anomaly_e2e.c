@@ -122,6 +122,10 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     ck_assert_msg(s0 && !strcmp(json_string_value(json_object_get(s0, "type")) ?: "", "deploy") &&
                       !strcmp(json_string_value(json_object_get(s0, "service")) ?: "", "payment"),
                   "suspects: %s", r.body);
+    /* stored as every report stores suspects (suspects_to_json): canonical kind and call-graph relation */
+    ck_assert_msg(!strcmp(json_string_value(json_object_get(s0, "kind")) ?: "", "deploy") &&
+                      !strcmp(json_string_value(json_object_get(s0, "relation")) ?: "", "same service"),
+                  "suspects: %s", r.body);
     json_decref(sj);
     ts_resp_free(&r);
 

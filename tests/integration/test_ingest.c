@@ -305,7 +305,15 @@ START_TEST(limits_keys_paths_methods)
     huge[big - 2] = ']';
     huge[big - 1] = '}';
     huge[big] = '\0';
-    ck_assert_int_eq(post("/ingest/traces", huge, NULL), 413);
+    /* H2O answers 413 from Content-Length and closes: a client still sending may see the reset before
+     * the answer (a race of the transport, not of ours), so it tries again; a 413 must come */
+    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
+    long huge_status = -1;
+    for (int attempt = 0; attempt < 3 && huge_status < 0; attempt++) {
+        if (ts_post_json(url, TS_INGEST_KEY, huge, &r) == 0) huge_status = r.status;
+        ts_resp_free(&r);
+    }
+    ck_assert_int_eq(huge_status, 413);
     free(huge);
     /* keys */
     snprintf(url, sizeof(url), "%s/ingest/logs", backend.url);
