@@ -1,5 +1,6 @@
 /* Deterministic report from a window ranking (see window_report.h). */
 #include "window_report.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -130,16 +131,21 @@ json_t *window_report_build(const json_t *ranking, const char *symptom_in, const
         json_array_append_new(remediation, json_string(line));
     }
     const json_t *rc = json_object_get(evidence, "root_cause");
-    json_t *report = json_pack(
-        "{s:s, s:{s:O, s:O, s:n, s:n}, s:s, s:o, s:o, s:f, s:s, s:s, s:s}", "summary", summary, "root_cause",
-        "service", quiet ? json_null() : json_object_get(rc, "service"), "operation",
-        quiet || !json_object_get(rc, "operation") ? json_null() : json_object_get(rc, "operation"),
-        "span_id", "exception", "impact", symptom, "evidence", cites, "remediation", remediation,
-        "confidence", confidence, "verdict", !quiet && confidence >= 0.6 ? "conclusive" : "inconclusive",
-        "generated_by", "deterministic", "note",
-        "Window ranking of the incident's window against the window before it (spans' self time and "
-        "client/server gaps, log templates, metrics, the call graph, change events); no trace failed, so no "
-        "span is cited.");
+    report_finding_t f = {
+        .summary = summary,
+        .impact = symptom,
+        .service = quiet ? NULL : json_string_value(json_object_get(rc, "service")),
+        .operation = quiet ? NULL : json_string_value(json_object_get(rc, "operation")),
+        .evidence = cites,
+        .remediation = remediation,
+        .confidence = confidence,
+        .conclusive = !quiet && confidence >= 0.6,
+        .generated_by = REPORT_BY_DETERMINISTIC,
+        .note =
+            "Window ranking of the incident's window against the window before it (spans' self time and "
+            "client/server gaps, log templates, metrics, the call graph, change events); no trace failed, "
+            "so no span is cited."};
+    json_t *report = report_build(&f);
     if (report == NULL) {
         json_decref(evidence);
         return NULL;

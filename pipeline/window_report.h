@@ -1,7 +1,7 @@
 /* A deterministic root-cause report for an incident with no failing trace (a degradation), built from
- * the window ranking of its window (window_rank.h). Pure: no I/O. The report has the shape of the
- * per-trace reports (summary, root_cause, impact, evidence, remediation, confidence, verdict) so the
- * dashboard and the alerts read both alike. */
+ * the window ranking of its window (window_rank.h). Pure: no I/O. The report is built by report_build()
+ * (rca/report.h, the one owner of the report's schema), as the per-trace reports are, so the dashboard
+ * and the alerts read both alike; its "evidence" holds sentences (no trace failed, so no span is cited). */
 #ifndef PS_WINDOW_REPORT_H
 #define PS_WINDOW_REPORT_H
 

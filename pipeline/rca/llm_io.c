@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "redact.h"
+#include "report.h"
 #include "safetext.h"
 
 #include <ctype.h>
@@ -11,28 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_ANSWER_FIELD 8192
-/* Caps of the answer's free-text fields once cleaned (safetext_clean), in bytes. */
-#define SUMMARY_MAX 2000
-#define IMPACT_MAX 1000
-#define REMEDIATION_MAX 500
-#define ROOT_FIELD_MAX 300
-
 /* ---------------- request ---------------- */
-
-static json_t *answer_schema(void)
-{
-    return json_pack(
-        "{s:s,s:{s:{s:s},s:{s:s,s:{s:{s:[s,s]},s:{s:[s,s]},s:{s:[s,s]},s:{s:[s,s]}},s:[s,s,s,s],s:b},"
-        "s:{s:s},s:{s:s,s:{s:s}},s:{s:s,s:{s:s}},s:{s:s,s:[s,s]}},s:[s,s,s,s,s,s],s:b}",
-        "type", "object", "properties", "summary", "type", "string", "root_cause", "type", "object",
-        "properties", "service", "type", "string", "null", "span_id", "type", "string", "null", "operation",
-        "type", "string", "null", "exception", "type", "string", "null", "required", "service", "span_id",
-        "operation", "exception", "additionalProperties", 0, "impact", "type", "string", "evidence", "type",
-        "array", "items", "type", "string", "remediation", "type", "array", "items", "type", "string",
-        "verdict", "type", "string", "enum", "conclusive", "inconclusive", "required", "summary",
-        "root_cause", "impact", "evidence", "remediation", "verdict", "additionalProperties", 0);
-}
 
 static const char system_prompt[] =
     "You are an incident-analysis assistant for on-call engineers. You explain a root cause that has ALREADY "
@@ -82,7 +62,7 @@ char *llm_build_request(const char *model, json_t *evidence)
         json_pack("{s:s,s:f,s:[{s:s,s:s},{s:s,s:s%}],s:{s:s,s:{s:s,s:b,s:o}}}", "model", model, "temperature",
                   0.0, "messages", "role", "system", "content", system_prompt, "role", "user", "content",
                   user.data, user.len, "response_format", "type", "json_schema", "json_schema", "name",
-                  "rca_report", "strict", 1, "schema", answer_schema());
+                  "rca_report", "strict", 1, "schema", report_answer_schema());
     s = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(req);
 out:
@@ -120,39 +100,59 @@ static int known_id(json_t *evidence, const char *id)
 static int check_string(json_t *o, const char *field, int nullable, char *why, size_t whylen)
 {
     json_t *v = json_object_get(o, field);
-    if ((nullable && json_is_null(v)) || (json_is_string(v) && json_string_length(v) <= MAX_ANSWER_FIELD))
+    if ((nullable && json_is_null(v)) ||
+        (json_is_string(v) && json_string_length(v) <= REPORT_ANSWER_FIELD_MAX))
         return 1;
     snprintf(why, whylen, "field %s missing, not a string or too long", field);
     return 0;
 }
 
-/* A cleaned, capped copy of the string `v` (NULL stays JSON null): links, mentions and markup removed. */
-static json_t *clean_text(json_t *v, size_t max)
+/* A cleaned, capped copy of the string `v` (NULL when `v` is not a string): links, mentions and markup
+ * removed. Caller frees. */
+static char *clean_text(json_t *v, size_t max)
 {
-    if (!json_is_string(v)) return json_null();
-    char *c = safetext_clean(json_string_value(v), max);
-    json_t *s = json_string(c);
-    free(c);
-    return s ? s : json_string("");
+    return json_is_string(v) ? safetext_clean(json_string_value(v), max) : NULL;
 }
 
-/* The report kept from an accepted answer: the schema's fields only, every free text cleaned, the
- * confidence the code's. New reference. */
+/* The report kept from an accepted answer: the schema's fields only (report.h), every free text
+ * cleaned, the confidence the code's, the sample note the evidence's. New reference. */
 static json_t *accepted_report(json_t *a, json_t *rc, json_t *ev, json_t *rem, const char *verdict,
-                               double confidence)
+                               double confidence, json_t *evidence)
 {
     json_t *remedy = json_array();
     size_t i;
     json_t *x;
-    json_array_foreach(rem, i, x) json_array_append_new(remedy, clean_text(x, REMEDIATION_MAX));
-    json_t *root = json_pack("{s:O,s:O,s:o,s:o}", "service", json_object_get(rc, "service"), "span_id",
-                             json_object_get(rc, "span_id"), "operation",
-                             clean_text(json_object_get(rc, "operation"), ROOT_FIELD_MAX), "exception",
-                             clean_text(json_object_get(rc, "exception"), ROOT_FIELD_MAX));
-    return json_pack("{s:o,s:o,s:o,s:O,s:o,s:f,s:s,s:s}", "summary",
-                     clean_text(json_object_get(a, "summary"), SUMMARY_MAX), "root_cause", root, "impact",
-                     clean_text(json_object_get(a, "impact"), IMPACT_MAX), "evidence", ev, "remediation",
-                     remedy, "confidence", confidence, "verdict", verdict, "generated_by", "llm");
+    json_array_foreach(rem, i, x)
+    {
+        char *c = clean_text(x, REPORT_REMEDIATION_MAX);
+        json_t *s = json_string(c ? c : "");
+        json_array_append_new(remedy, s ? s : json_string(""));
+        free(c);
+    }
+    char *summary = clean_text(json_object_get(a, "summary"), REPORT_SUMMARY_MAX);
+    char *impact = clean_text(json_object_get(a, "impact"), REPORT_IMPACT_MAX);
+    char *op = clean_text(json_object_get(rc, "operation"), REPORT_ROOT_FIELD_MAX);
+    char *exc = clean_text(json_object_get(rc, "exception"), REPORT_ROOT_FIELD_MAX);
+    /* the model may leave it out: a sampled trace's report says so whoever wrote it */
+    json_t *sample = json_object_get(evidence, "sample");
+    report_finding_t f = {.summary = summary,
+                          .impact = impact,
+                          .service = json_string_value(json_object_get(rc, "service")),
+                          .span_id = json_string_value(json_object_get(rc, "span_id")),
+                          .operation = op,
+                          .exception = exc,
+                          .evidence = json_incref(ev),
+                          .remediation = remedy,
+                          .confidence = confidence,
+                          .conclusive = !strcmp(verdict, "conclusive"),
+                          .generated_by = REPORT_BY_LLM,
+                          .sample = json_string_value(sample)};
+    json_t *report = report_build(&f);
+    free(summary);
+    free(impact);
+    free(op);
+    free(exc);
+    return report;
 }
 
 json_t *llm_check_answer(const char *content, json_t *evidence, double confidence, char *why, size_t whylen)
@@ -174,23 +174,24 @@ json_t *llm_check_answer(const char *content, json_t *evidence, double confidenc
     const char *verdict = json_string_value(json_object_get(a, "verdict"));
     json_t *ev = json_object_get(a, "evidence"), *rem = json_object_get(a, "remediation");
     if (!check_string(a, "summary", 0, why, whylen) || !check_string(a, "impact", 0, why, whylen)) goto bad;
-    if (!json_is_object(rc) || !check_string(rc, "service", 1, why, whylen) ||
-        !check_string(rc, "span_id", 1, why, whylen) || !check_string(rc, "operation", 1, why, whylen) ||
-        !check_string(rc, "exception", 1, why, whylen)) {
-        if (!json_is_object(rc)) snprintf(why, whylen, "root_cause is not an object");
+    if (!json_is_object(rc)) {
+        snprintf(why, whylen, "root_cause is not an object");
         goto bad;
     }
-    if (!verdict || (strcmp(verdict, "conclusive") && strcmp(verdict, "inconclusive"))) {
+    for (int f = 0; f < REPORT_ROOT_NFIELDS; f++)
+        if (!check_string(rc, report_root_fields[f], 1, why, whylen)) goto bad;
+    if (!report_verdict_valid(verdict)) {
         snprintf(why, whylen, "verdict is not conclusive or inconclusive");
         goto bad;
     }
-    if (!json_is_array(ev) || !json_is_array(rem) || json_array_size(ev) > 100 || json_array_size(rem) > 20) {
+    if (!json_is_array(ev) || !json_is_array(rem) || json_array_size(ev) > REPORT_ANSWER_EVIDENCE_MAX ||
+        json_array_size(rem) > REPORT_ANSWER_REMEDIATION_MAX) {
         snprintf(why, whylen, "evidence or remediation is not a bounded array");
         goto bad;
     }
     size_t i;
     json_t *x;
-    json_array_foreach(rem, i, x) if (!json_is_string(x) || json_string_length(x) > MAX_ANSWER_FIELD)
+    json_array_foreach(rem, i, x) if (!json_is_string(x) || json_string_length(x) > REPORT_ANSWER_FIELD_MAX)
     {
         snprintf(why, whylen, "remediation[%zu] is not a string", i);
         goto bad;
@@ -226,10 +227,7 @@ json_t *llm_check_answer(const char *content, json_t *evidence, double confidenc
         }
     }
     /* keep only the schema's fields: anything else the model added (its confidence included) is dropped */
-    json_t *report = accepted_report(a, rc, ev, rem, verdict, confidence);
-    /* the model may leave it out: a sampled trace's report says so whoever wrote it */
-    json_t *sample = json_object_get(evidence, "sample");
-    if (json_is_string(sample)) json_object_set(report, "sample", sample);
+    json_t *report = accepted_report(a, rc, ev, rem, verdict, confidence, evidence);
     json_decref(a);
     return report;
 bad:

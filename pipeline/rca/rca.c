@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "evidence_metrics.h"
 #include "hash.h"
+#include "report.h"
 #include "shapes.h"
 #include "stacktrace.h"
 #include "suspects.h"
@@ -642,51 +643,80 @@ static json_t *trace_suspects(const tree_t *t, const rca_trace_t *tr, const rca_
     return arr;
 }
 
-int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    size_t max_logs = opts && opts->max_cited_logs ? opts->max_cited_logs : 20;
-    tree_t t;
-    build_tree(tr, &t);
-    walk_tree(&t);
-    const rca_log_t **logs = xmalloc((tr->nlogs ? tr->nlogs : 1) * sizeof(*logs));
-    for (size_t i = 0; i < tr->nlogs; i++)
-        logs[i] = &tr->logs[i];
-    qsort(logs, tr->nlogs, sizeof(*logs), cmp_log_ptr);
-    link_logs(&t, logs, tr->nlogs);
-    rca_shapes_t shapes; /* failures that are not the cause: recovered retries, handled client errors */
-    rca_shapes_read(tr, &shapes);
-    for (int i = 0; i < t.n; i++)
-        if (rca_shapes_ignored(&shapes, tr, t.nodes[i].s)) t.nodes[i].error = t.nodes[i].exception = 0;
+/* ---------------- the analysis, step by step ---------------- */
 
-    int retries = 0;
-    int k = shapes.fallback ? pick_first_failure(&t) : pick_error_root(&t, &retries);
-    int slow_callee = k >= 0 ? slow_callee_of(&t, k) : -1;
-    int timed_out_at = -1;
+/* What the steps of rca_analyse() share: each step reads what the ones before it wrote. */
+typedef struct {
+    const rca_trace_t *tr;
+    const rca_opts_t *opts;
+    tree_t t;
+    const rca_log_t **logs; /* the trace's logs, ordered (cmp_log_ptr); t.log_span is indexed alike */
+    rca_shapes_t shapes;
+    int k;            /* the root-cause node, -1 for none */
+    int retries;      /* failed attempts of the root-cause call beyond the first */
+    int timed_out_at; /* the node that timed out waiting on k (a slow callee), -1 for none */
+    exc_t exc;
+    json_t *root, *path;        /* owned until the evidence takes them */
+    json_t *cited;              /* cited logs; owned until the evidence takes them */
+    json_t *suspects, *metrics; /* owned until the evidence takes them */
+    int errors;                 /* error spans */
+} analysis_t;
+
+/* Step 1: the span tree (skew-corrected, self times), the logs linked to it, and the failures that are
+ * not the cause (recovered retries, handled client errors: shapes.h) cleared. */
+static void build_span_tree(analysis_t *a)
+{
+    const rca_trace_t *tr = a->tr;
+    build_tree(tr, &a->t);
+    walk_tree(&a->t);
+    a->logs = xmalloc((tr->nlogs ? tr->nlogs : 1) * sizeof(*a->logs));
+    for (size_t i = 0; i < tr->nlogs; i++)
+        a->logs[i] = &tr->logs[i];
+    qsort(a->logs, tr->nlogs, sizeof(*a->logs), cmp_log_ptr);
+    link_logs(&a->t, a->logs, tr->nlogs);
+    rca_shapes_read(tr, &a->shapes);
+    for (int i = 0; i < a->t.n; i++)
+        if (rca_shapes_ignored(&a->shapes, tr, a->t.nodes[i].s))
+            a->t.nodes[i].error = a->t.nodes[i].exception = 0;
+}
+
+/* Step 2: the root-cause span: the failure nothing below explains (or, after a fallback, the first
+ * one), a slow callee a timeout waited on, else the slowest step of the critical path. */
+static void pick_root(analysis_t *a, rca_result_t *out)
+{
+    tree_t *t = &a->t;
+    int k = a->shapes.fallback ? pick_first_failure(t) : pick_error_root(t, &a->retries);
+    int slow_callee = k >= 0 ? slow_callee_of(t, k) : -1;
+    a->timed_out_at = -1;
     if (slow_callee >= 0) {
         /* the failure is a timeout caused by a slow callee that did not fail itself: blame the callee */
-        timed_out_at = k;
+        a->timed_out_at = k;
         k = slow_callee;
     }
-    if (k < 0 && t.n > 0 && !shapes.no_fault) {
-        k = pick_slow_root(&t, opts);
+    if (k < 0 && t->n > 0 && !a->shapes.no_fault) {
+        k = pick_slow_root(t, a->opts);
         out->slow = k >= 0;
     }
+    a->k = k;
     out->found_root = k >= 0;
+}
 
-    /* services and endpoints involved; time span */
+/* The services and endpoints (roots and SERVER spans) involved, and the trace's time span. */
+static void list_involved(const analysis_t *a, rca_result_t *out)
+{
+    const tree_t *t = &a->t;
     json_t *services = json_array(), *endpoints = json_array(), *seen = json_object();
-    out->first_ns = t.n ? INT64_MAX : 0;
+    out->first_ns = t->n ? INT64_MAX : 0;
     out->last_ns = 0;
-    for (int i = 0; i < t.n; i++) {
-        const rca_span_t *s = t.nodes[i].s;
+    for (int i = 0; i < t->n; i++) {
+        const rca_span_t *s = t->nodes[i].s;
         if (s->start_ns < out->first_ns) out->first_ns = s->start_ns;
         if (s->end_ns > out->last_ns) out->last_ns = s->end_ns;
         char key[600];
         snprintf(key, sizeof(key), "s:%s", s->service);
         if (!json_object_get(seen, key))
             json_object_set_new(seen, key, json_true()), json_array_append_new(services, jstr(s->service));
-        if (t.nodes[i].parent < 0 || (s->kind && !strcmp(s->kind, "SERVER"))) {
+        if (t->nodes[i].parent < 0 || (s->kind && !strcmp(s->kind, "SERVER"))) {
             snprintf(key, sizeof(key), "e:%s %s", s->service, s->name);
             if (!json_object_get(seen, key)) {
                 json_object_set_new(seen, key, json_true());
@@ -699,197 +729,284 @@ int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out
     json_decref(seen);
     out->services = services;
     out->endpoints = endpoints;
+}
 
-    exc_t exc;
-    memset(&exc, 0, sizeof(exc));
-    exc.format = "none";
-    json_t *root = json_null(), *path = json_array();
-    if (k >= 0) {
-        const node_t *n = &t.nodes[k];
-        if (!out->slow) exception_of(&t, k, logs, tr->nlogs, &exc);
-        snprintf(out->service, sizeof(out->service), "%s", n->s->service);
-        snprintf(out->span_id, sizeof(out->span_id), "%s", n->s->span_id);
-        snprintf(out->operation, sizeof(out->operation), "%s", n->s->name);
-        snprintf(out->exception_type, sizeof(out->exception_type), "%s",
-                 exc.root_type[0] ? exc.root_type : exc.type);
-        fingerprint_of(n->s->service, &exc, n->s->status_message, n->s->name, out->slow, out->fingerprint);
-        root = span_json(n);
-        set_span_id(root, n->s->span_id);
-        if (exc.found)
-            json_object_set_new(root, "exception",
-                                json_pack("{s:o,s:o,s:o,s:o,s:s}", "type", jstr(exc.type), "message",
-                                          jstr(exc.message), "root_cause_type", jstr(exc.root_type), "frame",
-                                          str_or_null(exc.frame), "format", exc.format));
-        if (n->s->status_message) json_object_set_new(root, "status_message", jstr(n->s->status_message));
-        if (retries) json_object_set_new(root, "retries", json_integer(retries));
-        if (timed_out_at >= 0) {
-            json_t *caller = span_json(&t.nodes[timed_out_at]);
-            set_span_id(caller, t.nodes[timed_out_at].s->span_id);
-            if (t.nodes[timed_out_at].s->status_message)
-                json_object_set_new(caller, "status_message", jstr(t.nodes[timed_out_at].s->status_message));
-            json_object_set_new(root, "caused_timeout_in", caller);
-        }
-        if (out->slow) {
-            double usual = baseline_ms(opts, n->s);
-            if (usual >= 0) json_object_set_new(root, "usual_ms", json_real(usual));
-        }
-        for (int c = k; c >= 0; c = t.nodes[c].parent) {
-            json_t *p = span_json(&t.nodes[c]);
-            set_span_id(p, t.nodes[c].s->span_id);
-            json_array_append_new(path, p);
-        }
-    } else {
+/* Step 3: the root cause described: its exception, the fingerprint, its evidence entry (with the
+ * timeout it caused, its retries, its usual duration) and the propagation path up to the entry span. */
+static void describe_root(analysis_t *a, rca_result_t *out)
+{
+    const tree_t *t = &a->t;
+    int k = a->k;
+    memset(&a->exc, 0, sizeof(a->exc));
+    a->exc.format = "none";
+    a->root = json_null();
+    a->path = json_array();
+    if (k < 0) {
         snprintf(out->fingerprint, sizeof(out->fingerprint), "%032d", 0);
+        return;
     }
+    const node_t *n = &t->nodes[k];
+    exc_t *exc = &a->exc;
+    if (!out->slow) exception_of(t, k, a->logs, a->tr->nlogs, exc);
+    snprintf(out->service, sizeof(out->service), "%s", n->s->service);
+    snprintf(out->span_id, sizeof(out->span_id), "%s", n->s->span_id);
+    snprintf(out->operation, sizeof(out->operation), "%s", n->s->name);
+    snprintf(out->exception_type, sizeof(out->exception_type), "%s",
+             exc->root_type[0] ? exc->root_type : exc->type);
+    fingerprint_of(n->s->service, exc, n->s->status_message, n->s->name, out->slow, out->fingerprint);
+    json_t *root = a->root = span_json(n);
+    set_span_id(root, n->s->span_id);
+    if (exc->found)
+        json_object_set_new(root, "exception",
+                            json_pack("{s:o,s:o,s:o,s:o,s:s}", "type", jstr(exc->type), "message",
+                                      jstr(exc->message), "root_cause_type", jstr(exc->root_type), "frame",
+                                      str_or_null(exc->frame), "format", exc->format));
+    if (n->s->status_message) json_object_set_new(root, "status_message", jstr(n->s->status_message));
+    if (a->retries) json_object_set_new(root, "retries", json_integer(a->retries));
+    if (a->timed_out_at >= 0) {
+        const node_t *c = &t->nodes[a->timed_out_at];
+        json_t *caller = span_json(c);
+        set_span_id(caller, c->s->span_id);
+        if (c->s->status_message) json_object_set_new(caller, "status_message", jstr(c->s->status_message));
+        json_object_set_new(root, "caused_timeout_in", caller);
+    }
+    if (out->slow) {
+        double usual = baseline_ms(a->opts, n->s);
+        if (usual >= 0) json_object_set_new(root, "usual_ms", json_real(usual));
+    }
+    for (int c = k; c >= 0; c = t->nodes[c].parent) {
+        json_t *p = span_json(&t->nodes[c]);
+        set_span_id(p, t->nodes[c].s->span_id);
+        json_array_append_new(a->path, p);
+    }
+}
 
-    /* cited logs: the root-cause span's first, then the path's, then other warnings and errors */
-    json_t *cited = json_array();
+/* Step 4: the logs to cite, at most `max_logs`: the root-cause span's first, then the path's, then
+ * other warnings and errors. */
+static void cite_logs(analysis_t *a, size_t max_logs)
+{
+    const tree_t *t = &a->t;
+    int k = a->k;
+    a->cited = json_array();
     size_t ncited = 0;
     for (int pass = 0; pass < 3 && ncited < max_logs; pass++) {
-        for (size_t i = 0; i < tr->nlogs && ncited < max_logs; i++) {
-            int on = t.log_span[i];
+        for (size_t i = 0; i < a->tr->nlogs && ncited < max_logs; i++) {
+            const rca_log_t *log = a->logs[i];
+            int on = t->log_span[i];
             int in_root = on == k && k >= 0;
             int on_path = 0;
-            for (int c = k; c >= 0 && !on_path; c = t.nodes[c].parent)
+            for (int c = k; c >= 0 && !on_path; c = t->nodes[c].parent)
                 on_path = on == c;
             int take = pass == 0   ? in_root
                        : pass == 1 ? (on_path && !in_root)
-                                   : (!on_path && logs[i]->severity >= 4);
+                                   : (!on_path && log->severity >= 4);
             if (!take) continue;
             char id[32];
             snprintf(id, sizeof(id), "log:%zu", i);
             char msg[1024];
-            snprintf(msg, sizeof(msg), "%s", logs[i]->message ? logs[i]->message : "");
-            json_t *l = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o}", "id", id, "ts_ns", (json_int_t)logs[i]->ts_ns,
-                                  "service", jstr(logs[i]->service), "level", jstr(logs[i]->level), "message",
-                                  jstr(msg), "span_id", on >= 0 ? jstr(t.nodes[on].s->span_id) : json_null());
-            json_array_append_new(cited, l);
+            snprintf(msg, sizeof(msg), "%s", log->message ? log->message : "");
+            json_t *l =
+                json_pack("{s:s,s:I,s:o,s:o,s:o,s:o}", "id", id, "ts_ns", (json_int_t)log->ts_ns, "service",
+                          jstr(log->service), "level", jstr(log->level), "message", jstr(msg), "span_id",
+                          on >= 0 ? jstr(t->nodes[on].s->span_id) : json_null());
+            json_array_append_new(a->cited, l);
             ncited++;
         }
     }
+}
 
-    /* suspects (anomaly/suspects.h, the one model) and the metrics around the failure */
-    int64_t fail_at = k >= 0 ? t.nodes[k].s->start_ns : out->first_ns;
-    json_t *suspects = trace_suspects(&t, tr, opts, k, out->slow, fail_at);
-    json_t *metrics = evidence_metrics(tr, fail_at, k >= 0 ? t.nodes[k].s->service : NULL);
+/* Step 5: the change events suspected of the failure (anomaly/suspects.h, the one model) and the
+ * metrics of the trace's services around it. */
+static void find_suspects(analysis_t *a, const rca_result_t *out)
+{
+    int k = a->k;
+    int64_t fail_at = k >= 0 ? a->t.nodes[k].s->start_ns : out->first_ns;
+    a->suspects = trace_suspects(&a->t, a->tr, a->opts, k, out->slow, fail_at);
+    a->metrics = evidence_metrics(a->tr, fail_at, k >= 0 ? a->t.nodes[k].s->service : NULL);
+}
 
-    json_t *tree_issues = json_pack("{s:i,s:i,s:O}", "duplicate_spans", t.duplicates, "orphan_spans",
-                                    t.orphans, "clock_skew", t.skews);
-    out->evidence =
-        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i},s:O,s:O}", "trace_id",
-                  tr->trace_id ? tr->trace_id : "", "fingerprint", out->fingerprint, "kind",
-                  json_string(out->slow ? "slow"
-                              : k >= 0  ? "error"
-                                        : "none"),
-                  "root_cause", root, "propagation_path", path, "logs", cited, "suspects", suspects,
-                  "metrics", metrics, "span_tree", tree_issues, "counts", "spans", t.n, "logs",
-                  (int)tr->nlogs, "error_spans", 0, "services", services, "endpoints", endpoints);
-    int errors = 0;
-    for (int i = 0; i < t.n; i++)
-        errors += t.nodes[i].error;
-    json_object_set_new(json_object_get(out->evidence, "counts"), "error_spans", json_integer(errors));
-    json_t *sample = sample_note(tr);
+/* The evidence JSON (what the LLM and the answer check read): takes root, path, cited, suspects and
+ * metrics, which stay readable through it. Returns the sample note (new reference) or NULL. */
+static json_t *assemble_evidence(analysis_t *a, rca_result_t *out)
+{
+    const tree_t *t = &a->t;
+    json_t *tree_issues = json_pack("{s:i,s:i,s:O}", "duplicate_spans", t->duplicates, "orphan_spans",
+                                    t->orphans, "clock_skew", t->skews);
+    out->evidence = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i},s:O,s:O}", "trace_id",
+                              a->tr->trace_id ? a->tr->trace_id : "", "fingerprint", out->fingerprint, "kind",
+                              json_string(out->slow   ? "slow"
+                                          : a->k >= 0 ? "error"
+                                                      : "none"),
+                              "root_cause", a->root, "propagation_path", a->path, "logs", a->cited,
+                              "suspects", a->suspects, "metrics", a->metrics, "span_tree", tree_issues,
+                              "counts", "spans", t->n, "logs", (int)a->tr->nlogs, "error_spans", 0,
+                              "services", out->services, "endpoints", out->endpoints);
+    a->errors = 0;
+    for (int i = 0; i < t->n; i++)
+        a->errors += t->nodes[i].error;
+    json_object_set_new(json_object_get(out->evidence, "counts"), "error_spans", json_integer(a->errors));
+    json_t *sample = sample_note(a->tr);
     if (sample) json_object_set(out->evidence, "sample", sample);
+    return sample;
+}
 
-    /* the deterministic report, in plain words, from the evidence only */
+/* The texts of a report: the root cause in one sentence, the summary, and what to do. */
+typedef struct {
     char summary[2048], rc_text[1024], impact[512];
-    json_t *cite = json_array(), *remedy = json_array();
+    json_t *remedy;
+} report_text_t;
+
+/* The services of the propagation path, from the root cause up, each once per run: "a → b → c". */
+static void propagation_chain(const json_t *path, char *chain, size_t n)
+{
+    chain[0] = '\0';
+    for (size_t i = 0; i < json_array_size(path); i++) {
+        const char *svc = json_string_value(json_object_get(json_array_get(path, i), "service"));
+        size_t len = strlen(chain);
+        if (i > 0 && !strcmp(svc, json_string_value(json_object_get(json_array_get(path, i - 1), "service"))))
+            continue;
+        snprintf(chain + len, n - len, "%s%s", len ? " \u2192 " : "", svc);
+    }
+}
+
+/* A slow callee made its caller give up waiting. */
+static void explain_timeout(const analysis_t *a, const rca_result_t *out, const char *chain, report_text_t *x)
+{
+    const rca_span_t *caller = a->t.nodes[a->timed_out_at].s;
+    snprintf(x->rc_text, sizeof(x->rc_text),
+             "%.150s was slow in %.200s (%.1f ms of its own time), so %.150s gave up "
+             "waiting in %.200s%s%.200s",
+             out->service, out->operation, (double)a->t.nodes[a->k].self_ns / 1e6, caller->service,
+             caller->name, caller->status_message ? ": " : "",
+             caller->status_message ? caller->status_message : "");
+    snprintf(x->summary, sizeof(x->summary), "%.1023s. The failure propagated %.600s.", x->rc_text, chain);
+    json_array_append_new(x->remedy, json_string("Find why this operation is slow (locks, load, a slow "
+                                                 "dependency) or give its caller a deadline it can meet."));
+}
+
+/* No span failed: the slowest step of the critical path. */
+static void explain_slow(const analysis_t *a, const rca_result_t *out, report_text_t *x)
+{
+    double self_ms = (double)a->t.nodes[a->k].self_ns / 1e6;
+    snprintf(x->rc_text, sizeof(x->rc_text), "%.200s spent %.1f ms of its own time in %.300s", out->service,
+             self_ms, out->operation);
+    snprintf(x->summary, sizeof(x->summary),
+             "No span failed; the slowest step on the critical path is %.300s in %.200s (%.1f ms "
+             "self time).",
+             out->operation, out->service, self_ms);
+    json_array_append_new(x->remedy,
+                          json_string("Profile this operation and compare with its usual duration."));
+}
+
+/* A span failed: its exception (or status), where to look, retries, and the most likely change. */
+static void explain_error(const analysis_t *a, const rca_result_t *out, const char *chain, report_text_t *x)
+{
+    const exc_t *exc = &a->exc;
+    const rca_span_t *s = a->t.nodes[a->k].s;
+    if (exc->found)
+        snprintf(x->rc_text, sizeof(x->rc_text), "%.100s failed in %.200s with %.150s%s%.200s%s%.200s",
+                 out->service, out->operation, exc->root_type[0] ? exc->root_type : exc->type,
+                 exc->message[0] ? ": " : "", exc->message, exc->frame[0] ? " at " : "", exc->frame);
+    else
+        snprintf(x->rc_text, sizeof(x->rc_text), "%.150s failed in %.300s%s%.400s", out->service,
+                 out->operation, s->status_message ? ": " : "", s->status_message ? s->status_message : "");
+    snprintf(x->summary, sizeof(x->summary), "%.1023s. The failure propagated %.600s.", x->rc_text, chain);
+    char fix[512];
+    snprintf(fix, sizeof(fix), "Inspect %.150s in %.100s%s%.200s.", out->operation, out->service,
+             exc->frame[0] ? " starting at " : "", exc->frame);
+    json_array_append_new(x->remedy, json_string(fix));
+    if (a->retries)
+        json_array_append_new(x->remedy, json_string("The call was retried and failed every time: "
+                                                     "retrying will not help; fix the cause."));
+    json_t *top = json_array_get(a->suspects, 0);
+    if (top) {
+        char roll[800];
+        snprintf(roll, sizeof(roll),
+                 "Check the most likely change first (confidence %.0f%%): %.600s. Roll it back if it "
+                 "matches.",
+                 100 * json_number_value(json_object_get(top, "confidence")),
+                 json_string_value(json_object_get(top, "evidence")));
+        json_array_append_new(x->remedy, json_string(roll));
+    }
+}
+
+/* Step 6: the deterministic report, in plain words, from the evidence only (report.h's schema), and
+ * the incident's title. `sample`: the sample note or NULL (borrowed). */
+static void write_report(analysis_t *a, rca_result_t *out, json_t *sample)
+{
+    const rca_trace_t *tr = a->tr;
+    int k = a->k;
+    report_text_t x = {.remedy = json_array()};
+    json_t *cite = json_array();
     if (k >= 0) {
         char id[40];
         snprintf(id, sizeof(id), "span:%s", out->span_id);
         json_array_append_new(cite, json_string(id));
-        for (size_t i = 0; i < json_array_size(cited) && i < 5; i++)
-            json_array_append(cite, json_object_get(json_array_get(cited, i), "id"));
-        cite_anomalies(metrics, out->service, cite);
-        char chain[600] = "";
-        for (size_t i = 0; i < json_array_size(path); i++) {
-            const char *svc = json_string_value(json_object_get(json_array_get(path, i), "service"));
-            size_t len = strlen(chain);
-            if (i > 0 &&
-                !strcmp(svc, json_string_value(json_object_get(json_array_get(path, i - 1), "service"))))
-                continue;
-            snprintf(chain + len, sizeof(chain) - len, "%s%s", len ? " \u2192 " : "", svc);
-        }
-        if (timed_out_at >= 0) {
-            const rca_span_t *caller = t.nodes[timed_out_at].s;
-            snprintf(rc_text, sizeof(rc_text),
-                     "%.150s was slow in %.200s (%.1f ms of its own time), so %.150s gave up "
-                     "waiting in %.200s%s%.200s",
-                     out->service, out->operation, (double)t.nodes[k].self_ns / 1e6, caller->service,
-                     caller->name, caller->status_message ? ": " : "",
-                     caller->status_message ? caller->status_message : "");
-            snprintf(summary, sizeof(summary), "%.1023s. The failure propagated %.600s.", rc_text, chain);
-            json_array_append_new(remedy,
-                                  json_string("Find why this operation is slow (locks, load, a slow "
-                                              "dependency) or give its caller a deadline it can meet."));
-        } else if (out->slow) {
-            snprintf(rc_text, sizeof(rc_text), "%.200s spent %.1f ms of its own time in %.300s", out->service,
-                     (double)t.nodes[k].self_ns / 1e6, out->operation);
-            snprintf(summary, sizeof(summary),
-                     "No span failed; the slowest step on the critical path is %.300s in %.200s (%.1f ms "
-                     "self time).",
-                     out->operation, out->service, (double)t.nodes[k].self_ns / 1e6);
-            json_array_append_new(remedy,
-                                  json_string("Profile this operation and compare with its usual duration."));
-        } else {
-            if (exc.found)
-                snprintf(rc_text, sizeof(rc_text), "%.100s failed in %.200s with %.150s%s%.200s%s%.200s",
-                         out->service, out->operation, exc.root_type[0] ? exc.root_type : exc.type,
-                         exc.message[0] ? ": " : "", exc.message, exc.frame[0] ? " at " : "", exc.frame);
-            else
-                snprintf(rc_text, sizeof(rc_text), "%.150s failed in %.300s%s%.400s", out->service,
-                         out->operation, t.nodes[k].s->status_message ? ": " : "",
-                         t.nodes[k].s->status_message ? t.nodes[k].s->status_message : "");
-            snprintf(summary, sizeof(summary), "%.1023s. The failure propagated %.600s.", rc_text, chain);
-            char fix[512];
-            snprintf(fix, sizeof(fix), "Inspect %.150s in %.100s%s%.200s.", out->operation, out->service,
-                     exc.frame[0] ? " starting at " : "", exc.frame);
-            json_array_append_new(remedy, json_string(fix));
-            if (retries)
-                json_array_append_new(remedy, json_string("The call was retried and failed every time: "
-                                                          "retrying will not help; fix the cause."));
-            json_t *top = json_array_get(suspects, 0);
-            if (top) {
-                char roll[800];
-                snprintf(roll, sizeof(roll),
-                         "Check the most likely change first (confidence %.0f%%): %.600s. Roll it back if it "
-                         "matches.",
-                         100 * json_number_value(json_object_get(top, "confidence")),
-                         json_string_value(json_object_get(top, "evidence")));
-                json_array_append_new(remedy, json_string(roll));
-            }
-        }
-        snprintf(impact, sizeof(impact), "Trace %.64s: %d of %d spans failed across %zu services.",
-                 tr->trace_id ? tr->trace_id : "", errors, t.n, json_array_size(services));
+        for (size_t i = 0; i < json_array_size(a->cited) && i < 5; i++)
+            json_array_append(cite, json_object_get(json_array_get(a->cited, i), "id"));
+        cite_anomalies(a->metrics, out->service, cite);
+        char chain[600];
+        propagation_chain(a->path, chain, sizeof(chain));
+        if (a->timed_out_at >= 0)
+            explain_timeout(a, out, chain, &x);
+        else if (out->slow)
+            explain_slow(a, out, &x);
+        else
+            explain_error(a, out, chain, &x);
+        snprintf(x.impact, sizeof(x.impact), "Trace %.64s: %d of %d spans failed across %zu services.",
+                 tr->trace_id ? tr->trace_id : "", a->errors, a->t.n, json_array_size(out->services));
         snprintf(out->title, sizeof(out->title), "%.200s: %.250s", out->service,
                  out->slow ? "slow" : (out->exception_type[0] ? out->exception_type : out->operation));
     } else {
-        snprintf(rc_text, sizeof(rc_text), "no failing or slow span was found");
-        snprintf(summary, sizeof(summary), "The trace has no error signal and no span stands out.");
-        snprintf(impact, sizeof(impact), "none observed");
+        snprintf(x.rc_text, sizeof(x.rc_text), "no failing or slow span was found");
+        snprintf(x.summary, sizeof(x.summary), "The trace has no error signal and no span stands out.");
+        snprintf(x.impact, sizeof(x.impact), "none observed");
         snprintf(out->title, sizeof(out->title), "trace %.64s", tr->trace_id ? tr->trace_id : "");
     }
-    double confidence = k < 0 ? 0.0 : out->slow ? 0.4 : exc.found ? 0.9 : 0.7;
-    out->report = json_pack("{s:o,s:{s:o,s:o,s:o,s:o},s:o,s:o,s:o,s:f,s:s,s:s,s:s}", "summary", jstr(summary),
-                            "root_cause", "service", k >= 0 ? jstr(out->service) : json_null(), "span_id",
-                            k >= 0 ? jstr(out->span_id) : json_null(), "operation",
-                            k >= 0 ? jstr(out->operation) : json_null(), "exception",
-                            out->exception_type[0] ? jstr(out->exception_type) : json_null(), "impact",
-                            jstr(impact), "evidence", cite, "remediation", remedy, "confidence", confidence,
-                            "verdict", k >= 0 && !out->slow ? "conclusive" : "inconclusive", "generated_by",
-                            "deterministic", "explanation", rc_text);
-    if (sample) json_object_set_new(out->report, "sample", json_string(json_string_value(sample)));
-    json_decref(sample);
-    rca_shapes_annotate(&shapes, out->slow, k >= 0 && baseline_ms(opts, t.nodes[k].s) >= 0, out->report,
-                        out->evidence);
-    rca_shapes_dispose(&shapes);
+    double confidence = k < 0 ? 0.0 : out->slow ? 0.4 : a->exc.found ? 0.9 : 0.7;
+    report_finding_t f = {.summary = x.summary,
+                          .impact = x.impact,
+                          .service = k >= 0 ? out->service : NULL,
+                          .span_id = k >= 0 ? out->span_id : NULL,
+                          .operation = k >= 0 ? out->operation : NULL,
+                          .exception = out->exception_type[0] ? out->exception_type : NULL,
+                          .evidence = cite,
+                          .remediation = x.remedy,
+                          .confidence = confidence,
+                          .conclusive = k >= 0 && !out->slow,
+                          .generated_by = REPORT_BY_DETERMINISTIC,
+                          .explanation = x.rc_text,
+                          .sample = sample ? json_string_value(sample) : NULL};
+    out->report = report_build(&f);
+    rca_shapes_annotate(&a->shapes, out->slow, k >= 0 && baseline_ms(a->opts, a->t.nodes[k].s) >= 0,
+                        out->report, out->evidence);
+}
 
-    for (int i = 0; i < t.n; i++)
-        free(t.nodes[i].children);
-    free(t.nodes);
-    free(t.log_span);
-    json_decref(t.skews);
-    free(logs);
+static void analysis_dispose(analysis_t *a)
+{
+    rca_shapes_dispose(&a->shapes);
+    for (int i = 0; i < a->t.n; i++)
+        free(a->t.nodes[i].children);
+    free(a->t.nodes);
+    free(a->t.log_span);
+    json_decref(a->t.skews);
+    free(a->logs);
+}
+
+int rca_analyse(const rca_trace_t *tr, const rca_opts_t *opts, rca_result_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    analysis_t a = {.tr = tr, .opts = opts, .k = -1, .timed_out_at = -1};
+    build_span_tree(&a);
+    pick_root(&a, out);
+    list_involved(&a, out);
+    describe_root(&a, out);
+    cite_logs(&a, opts && opts->max_cited_logs ? opts->max_cited_logs : 20);
+    find_suspects(&a, out);
+    json_t *sample = assemble_evidence(&a, out);
+    write_report(&a, out, sample);
+    json_decref(sample);
+    analysis_dispose(&a);
     return 0;
 }
 

@@ -3,7 +3,7 @@
  * span (the error span no erroring descendant explains, preferring propagated failures with
  * exceptions; for a slow trace without errors, the largest self time on the critical path against
  * the operation's usual duration), stack traces, the error fingerprint, the propagation path, logs
- * linked to spans, the evidence JSON and the deterministic report. */
+ * linked to spans, the evidence JSON and the deterministic report (built by report.h's report_build). */
 #ifndef PS_RCA_H
 #define PS_RCA_H
 
