@@ -17,11 +17,29 @@ if (!base || !key || !dbUrl) {
   process.exit(2);
 }
 
-function sql(q) {
-  const r = spawnSync('psql', [dbUrl, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', q], { encoding: 'utf8' });
+// REPLICA_DATABASE_URL (scripts/test-failover): the query API reads a streaming replica, so a row written
+// here is shown only once the replica has replayed it: each write waits for that (at most 10 s).
+const replicaUrl = process.env.REPLICA_DATABASE_URL;
+function psql(url, q) {
+  const r = spawnSync('psql', [url, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', q], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
   return r.stdout.trim();
 }
+function replicaCaughtUp() {
+  if (!replicaUrl) return;
+  const lsn = psql(dbUrl, 'SELECT pg_current_wal_lsn()');
+  const until = Date.now() + 10000;
+  while (psql(replicaUrl, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn`) !== 't') {
+    if (Date.now() > until) throw new Error(`the replica did not replay ${lsn} within 10 s`);
+    spawnSync('sleep', ['0.05']);
+  }
+}
+function sql(q) {
+  const out = psql(dbUrl, q);
+  if (!/^\s*SELECT\b/i.test(q)) replicaCaughtUp();
+  return out;
+}
+replicaCaughtUp(); // the seed (scripts/test-browser) too
 const idOf = (fp) => sql(`SELECT id FROM incidents WHERE fingerprint = '${fp}'`);
 
 class CheckError extends Error {}
