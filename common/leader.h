@@ -18,9 +18,9 @@
  * competing for a duty uses the same role). When its machine or network dies, the TCP keepalives and
  * TCP_USER_TIMEOUT set on both ends also make PostgreSQL close the session within about two thirds.
  * Another instance takes the lock at its next check: takeover within LEADER_TAKEOVER_S (measured by
- * tests/integration/test_scale_out.c: ~0.3-1 s after kill -9, ~2 s after SIGSTOP, with 5 s). A duty's iteration is
- * written to be idempotent across a takeover (watermarks in PostgreSQL, upserts), so the rare overlap
- * of a holder that had already started an iteration when it lost its lease costs repeated work at
+ * tests/integration/test_scale_out.c: ~0.3-1 s after kill -9, ~2 s after SIGSTOP, with 5 s). A duty's
+ * iteration is written to be idempotent across a takeover (watermarks in PostgreSQL, upserts), so the rare
+ * overlap of a holder that had already started an iteration when it lost its lease costs repeated work at
  * worst, never a lost one. */
 #ifndef PS_LEADER_H
 #define PS_LEADER_H

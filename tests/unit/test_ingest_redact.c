@@ -79,21 +79,18 @@ START_TEST(logs_of_both_formats_redacted_and_still_one_record)
         "{\"logs\":[{\"timestamp\":" T0 ",\"service\":\"pay\",\"level\":\"ERROR\",\"message\":\"" SECRETS
         "\",\"trace_id\":\"" TRACE "\",\"stack_trace\":\"at x(" SECRETS ")\",\"attributes\":"
         "{\"note\":\"" SECRETS "\",\"password\":12345}}]}";
-    const char *otlp =
-        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[" ATTR(
-            "service.name",
-            SVAL("pay")) "]},\"scopeLogs\":[{"
-                         "\"logRecords\":[{\"timeUnixNano\":\"" T0
-                         "\",\"severityText\":\"ERROR\",\"body\":" SVAL(
-                             SECRETS) ","
-                                      "\"traceId\":\"" TRACE "\",\"attributes\":[" ATTR(
-                                          "exception.stacktrace",
-                                          SVAL(
-                                              "at x(" SECRETS
-                                              ")")) "," ATTR("note",
-                                                             SVAL(SECRETS)) "," ATTR("password",
-                                                                                     "{\"intValue\":"
-                                                                                     "\"12345\"}") "]}]}]}]}";
+    const char *otlp = "{\"resourceLogs\":[{\"resource\":{\"attributes\":[" ATTR(
+        "service.name",
+        SVAL("pay")) "]},\"scopeLogs\":[{"
+                     "\"logRecords\":[{\"timeUnixNano\":\"" T0 "\",\"severityText\":\"ERROR\",\"body\":" SVAL(
+                         SECRETS) ","
+                                  "\"traceId\":\"" TRACE "\",\"attributes\":[" ATTR(
+                                      "exception.stacktrace",
+                                      SVAL("at x(" SECRETS
+                                           ")")) "," ATTR("note",
+                                                          SVAL(SECRETS)) "," ATTR("password",
+                                                                                  "{\"intValue\":"
+                                                                                  "\"12345\"}") "]}]}]}]}";
     char *n_on = rows(0, INGEST_LOGS, native, 1, NULL), *o_on = rows(1, INGEST_LOGS, otlp, 1, NULL);
     no_secret(n_on);
     no_secret(o_on);
