@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define MAX_SPANS_PER_REQUEST 70.0
+#define OP_MAX_CALLS 4
 
 typedef struct {
     const char *name, *cls, *ops[3][2]; /* {span name, method} */
@@ -178,6 +179,15 @@ static int random_op(prng_t *r, const topo_service_t *s)
     return prng_range(r, 0, s->n_ops - 1);
 }
 
+/* A random op of s that still makes fewer than OP_MAX_CALLS calls (any op when none does). */
+static int roomy_op(prng_t *r, const topo_service_t *s)
+{
+    int k0 = random_op(r, s);
+    for (int d = 0; d < s->n_ops; d++)
+        if (s->ops[(k0 + d) % s->n_ops].n_calls < OP_MAX_CALLS) return (k0 + d) % s->n_ops;
+    return k0;
+}
+
 /* A callee for an op of a service at `depth`: a deeper mid or a leaf (the database and cache most). */
 static int pick_callee(const topo_t *t, prng_t *r, int depth)
 {
@@ -202,14 +212,14 @@ static void wire(topo_t *t, prng_t *r, int n_mid)
         for (int j = 0; j <= n_mid; j++)
             if (t->svc[j].depth == s->depth - 1) par[n++] = j;
         topo_service_t *p = &t->svc[par[prng_range(r, 0, n - 1)]];
-        add_call(t, r, &p->ops[random_op(r, p)], i, random_op(r, s), CALL_SEQ);
+        add_call(t, r, &p->ops[roomy_op(r, p)], i, random_op(r, s), CALL_SEQ);
     }
     for (int i = n_mid + 1; i < t->n_svc; i++) {
         topo_service_t *s = &t->svc[i];
         if (s->kind == TOPO_ASYNC || strcmp(s->name, "db-proxy") == 0 || strcmp(s->name, "cache") == 0)
             continue;
         topo_service_t *p = &t->svc[prng_range(r, 1, n_mid)];
-        add_call(t, r, &p->ops[random_op(r, p)], i, random_op(r, s), CALL_SEQ);
+        add_call(t, r, &p->ops[roomy_op(r, p)], i, random_op(r, s), CALL_SEQ);
     }
     /* The producer of the async consumer: "orders" when there is one. */
     int prod = topo_find(t, "orders");
@@ -221,7 +231,7 @@ static void wire(topo_t *t, prng_t *r, int n_mid)
         topo_service_t *s = &t->svc[i];
         for (int k = 0; k < s->n_ops; k++) {
             topo_op_t *o = &s->ops[k];
-            int want = s->depth == 0 ? prng_range(r, 1, 3) : prng_range(r, 1, 4 - (s->depth > 1));
+            int want = s->depth == 0 ? prng_range(r, 1, 3) : prng_range(r, 1, OP_MAX_CALLS - (s->depth > 1));
             for (int tries = 0; o->n_calls < want && tries < 20; tries++) {
                 int c = pick_callee(t, r, s->depth);
                 add_call(t, r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
@@ -304,7 +314,10 @@ static int acceptable(const topo_t *t)
     if (seen[POS_COUNT]) return 0;
     for (int p = 0; p < POS_COUNT; p++)
         if (seen[p] == 0) return 0;
-    return topo_expected_spans(t) <= MAX_SPANS_PER_REQUEST;
+    int shared_leaf = 0; /* the database or the cache serves two services or more */
+    for (int i = 0; i < t->n_svc; i++)
+        shared_leaf |= t->svc[i].kind == TOPO_LEAF && t->svc[i].n_callers >= 2;
+    return shared_leaf && topo_expected_spans(t) <= MAX_SPANS_PER_REQUEST;
 }
 
 static void generate_once(topo_t *t, prng_t *r)
