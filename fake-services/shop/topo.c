@@ -188,19 +188,15 @@ static int roomy_op(prng_t *r, const topo_service_t *s)
     return k0;
 }
 
-/* A callee for an op of a service at `depth`: a deeper mid or a leaf (the database and cache most). */
+/* A callee for an op of a service at `depth`: a deeper mid, or the database or the cache. The other
+ * leaves keep the one caller wire() gave them, so every system has synchronous single-caller leaves. */
 static int pick_callee(const topo_t *t, prng_t *r, int depth)
 {
     int cand[TOPO_MAX_SVC], n = 0;
     for (int i = 0; i < t->n_svc; i++)
         if (t->svc[i].kind == TOPO_MID && t->svc[i].depth == depth + 1) cand[n++] = i;
-    if (n > 0 && depth > 0 && prng_chance(r, 0.5)) return cand[prng_range(r, 0, n - 1)];
-    if (depth == 0 && n > 0) return cand[prng_range(r, 0, n - 1)];
-    n = 0;
-    for (int i = 0; i < t->n_svc; i++)
-        if (t->svc[i].kind == TOPO_LEAF) cand[n++] = i;
-    if (prng_chance(r, 0.75)) return prng_range(r, 0, 1) ? topo_find(t, "db-proxy") : topo_find(t, "cache");
-    return cand[prng_range(r, 0, n - 1)];
+    if (n > 0 && (depth == 0 || prng_chance(r, 0.5))) return cand[prng_range(r, 0, n - 1)];
+    return prng_chance(r, 0.5) ? topo_find(t, "db-proxy") : topo_find(t, "cache");
 }
 
 static void wire(topo_t *t, prng_t *r, int n_mid)
