@@ -160,7 +160,7 @@ static int has_call(const topo_op_t *o, int svc, int op)
     return 0;
 }
 
-static int add_call(topo_t *t, prng_t *r, topo_op_t *o, int svc, int op, topo_mode_t mode)
+static int add_call(prng_t *r, topo_op_t *o, int svc, int op, topo_mode_t mode)
 {
     if (o->n_calls >= TOPO_MAX_CALLS || has_call(o, svc, op)) return -1;
     topo_call_t *c = &o->calls[o->n_calls];
@@ -170,7 +170,6 @@ static int add_call(topo_t *t, prng_t *r, topo_op_t *o, int svc, int op, topo_mo
     if (mode == CALL_SEQ && o->n_calls > 0 && prng_chance(r, 0.35)) c->mode = CALL_PAR;
     c->prob = mode != CALL_ASYNC && prng_chance(r, 0.2) ? prng_uniform(r, 0.3, 0.85) : 1.0;
     o->n_calls++;
-    (void)t;
     return 0;
 }
 
@@ -208,20 +207,20 @@ static void wire(topo_t *t, prng_t *r, int n_mid)
         for (int j = 0; j <= n_mid; j++)
             if (t->svc[j].depth == s->depth - 1) par[n++] = j;
         topo_service_t *p = &t->svc[par[prng_range(r, 0, n - 1)]];
-        add_call(t, r, &p->ops[roomy_op(r, p)], i, random_op(r, s), CALL_SEQ);
+        add_call(r, &p->ops[roomy_op(r, p)], i, random_op(r, s), CALL_SEQ);
     }
     for (int i = n_mid + 1; i < t->n_svc; i++) {
         topo_service_t *s = &t->svc[i];
         if (s->kind == TOPO_ASYNC || strcmp(s->name, "db-proxy") == 0 || strcmp(s->name, "cache") == 0)
             continue;
         topo_service_t *p = &t->svc[prng_range(r, 1, n_mid)];
-        add_call(t, r, &p->ops[roomy_op(r, p)], i, random_op(r, s), CALL_SEQ);
+        add_call(r, &p->ops[roomy_op(r, p)], i, random_op(r, s), CALL_SEQ);
     }
     /* The producer of the async consumer: "orders" when there is one. */
     int prod = topo_find(t, "orders");
     if (prod < 0) prod = prng_range(r, 1, n_mid);
     int notifier = topo_find(t, "notifier");
-    add_call(t, r, &t->svc[prod].ops[0], notifier, 0, CALL_ASYNC);
+    add_call(r, &t->svc[prod].ops[0], notifier, 0, CALL_ASYNC);
     /* Then fill every op up to its own count of calls. */
     for (int i = 0; i <= n_mid; i++) {
         topo_service_t *s = &t->svc[i];
@@ -230,7 +229,7 @@ static void wire(topo_t *t, prng_t *r, int n_mid)
             int want = s->depth == 0 ? prng_range(r, 1, 3) : prng_range(r, 1, OP_MAX_CALLS - (s->depth > 1));
             for (int tries = 0; o->n_calls < want && tries < 20; tries++) {
                 int c = pick_callee(t, r, s->depth);
-                add_call(t, r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
+                add_call(r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
             }
         }
     }
@@ -247,7 +246,7 @@ static void add_new_endpoint(topo_t *t, prng_t *r)
     for (int tries = 0; o->n_calls < want && tries < 20; tries++) {
         int c = prng_range(r, 1, t->n_svc - 1);
         if (t->svc[c].kind == TOPO_ASYNC) continue;
-        add_call(t, r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
+        add_call(r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
     }
 }
 

@@ -83,7 +83,9 @@ static int write_readme(const shop_opts_t *o, const topo_t *topos, const plan_t 
             "one fault injected per case. Same layout as datasets/nezha-train-ticket plus a StatusCode span "
             "column (0 unset, 1 ok, 2 error), `<day>/change/changes.csv.gz` and a `position` column in "
             "cases.csv. Requests arrive at %.1f per second. The baseline minute of each case is under "
-            "`baseline/<day>/`.\n",
+            "`baseline/<day>/`. Positions: entry = the gateway; shared = called by two services or more "
+            "(even with "
+            "callees); middle = one calling service and callees; leaf = one calling service, no callees.\n",
             o->command ? o->command : "fake-shop", o->rate);
     for (int k = 0; k < n; k++)
         readme_system(f, &topos[k], &plans[k]);
