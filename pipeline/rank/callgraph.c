@@ -148,22 +148,58 @@ static void error_lines(const rk_run_t *run, uint32_t caller, uint32_t *lines, s
     }
 }
 
-/* What callee y explains of a symptom `sym` seen on error lines in traces[0..nt). */
+/* What callee y explains of a symptom `sym` seen on error lines in traces[0..nt), x's traces being
+ * all[0..n_all). Only what sets the failing traces apart counts: the share of them that ran the item's
+ * operation above the share of all x's traces that did, (hit - base) / (1 - base). A callee every
+ * request reaches (a shared database proxy) explains nothing by being reached. */
 static double explained(const graph_t *g, uint32_t y, const rk_ev_t **items, size_t n_items,
-                        const uint32_t *traces, size_t nt, double sym)
+                        const uint32_t *traces, size_t nt, const uint32_t *all, size_t n_all, double sym)
 {
     double best = 0;
     for (size_t k = 0; k < n_items; k++) {
         const rk_ev_t *e = items[k];
         double cap = e->score < sym ? e->score : sym;
         if (cap <= best) continue;
-        size_t hit = 0;
+        size_t hit = 0, base_hit = 0;
         for (size_t t = 0; t < nt; t++)
             hit += rk_map_get(&g->ran, ran_key(traces[t], y, e->op)) != NULL;
-        double x = cap * (double)hit / (double)nt;
+        for (size_t t = 0; t < n_all; t++)
+            base_hit += rk_map_get(&g->ran, ran_key(all[t], y, e->op)) != NULL;
+        double share = (double)hit / (double)nt, base = n_all ? (double)base_hit / (double)n_all : 0;
+        if (base >= 1 || share <= base) continue;
+        double x = cap * (share - base) / (1 - base);
         if (x > best) best = x;
     }
     return best;
+}
+
+/* The distinct traces of each service in the window: traces[first[s] .. first[s+1]). */
+static uint32_t *traces_by_service(rk_run_t *run, size_t n, size_t **first_out)
+{
+    const rk_window_t *w = &run->target;
+    size_t *first = rk_arena_alloc(run->scratch, (n + 2) * sizeof(size_t));
+    uint32_t *out = rk_arena_alloc(run->scratch, (w->n_spans ? w->n_spans : 1) * sizeof(uint32_t));
+    rk_map_t seen;
+    for (int pass = 0; pass < 2; pass++) {
+        rk_map_init(&seen);
+        for (size_t i = 0; i < w->n_spans; i++) {
+            const rk_span_t *sp = &w->spans[i];
+            int added;
+            if (sp->svc >= n) continue;
+            rk_map_put(&seen, ((uint64_t)sp->svc << 32) | sp->trace, 1, &added);
+            if (!added) continue;
+            if (pass == 0)
+                first[sp->svc + 2]++;
+            else
+                out[first[sp->svc + 1]++] = sp->trace;
+        }
+        rk_map_dispose(&seen);
+        if (pass == 0)
+            for (size_t s = 0; s < n; s++)
+                first[s + 2] += first[s + 1];
+    }
+    *first_out = first;
+    return out;
 }
 
 static int is_name_char(char c)
@@ -255,6 +291,8 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
     double *moved_in = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(double));
     size_t *first;
     const rk_ev_t **items = items_by_service(run, n, &first);
+    size_t *x_first;
+    const uint32_t *x_traces = traces_by_service(run, n, &x_first);
     size_t cap = run->target.n_logs ? run->target.n_logs : 1;
     uint32_t *traces = rk_arena_alloc(run->scratch, cap * sizeof(uint32_t));
     uint32_t *lines = rk_arena_alloc(run->scratch, cap * sizeof(uint32_t));
@@ -271,9 +309,9 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
         for (uint32_t y = 0; y < n; y++) {
             if (y == x) continue;
             int callee = rk_map_get(&g->edges, ((uint64_t)x << 32) | y) != NULL;
-            double e = callee && nt
-                           ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x])
-                           : 0;
+            double e = callee && nt ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt,
+                                                x_traces + x_first[x], x_first[x + 1] - x_first[x], sym[x])
+                                    : 0;
             double m = named(run, lines, nl, y, sym[x]);
             double r = callee ? reaction(run, g, lines, nl, x, y, sym[x]) : 0;
             /* what moves: a share of an explanation, all of a reaction */
