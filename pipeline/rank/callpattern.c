@@ -3,7 +3,9 @@
  *     (an invocation is the topmost span of a service in a trace: its server or root span, with the
  *     service's own spans below it). A fault that makes a service return early, skip a dependency or
  *     repeat a call changes these rates; the caller whose pattern shifted is charged. Fewer calls
- *     count fully; more count RK_W_CALLS_MORE (a retry loop, or new traffic).
+ *     count fully (the effect not squared); more count RK_W_CALLS_MORE (a retry loop, or new traffic).
+ *     A leaf's own steps below an invocation (its database and disk client spans) count the same
+ *     way: a step it stops taking is a skipped dependency too.
  *   - own error spans: error spans per span of a (service, operation) that began there (no span of
  *     another service below them failed), so an error a callee returned is not charged to its
  *     callers, and an entry service's own error responses count for it.
@@ -50,7 +52,18 @@ static void bump(table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uint32
 
 /* Calls are counted in the segment of their invocation, so that a call and the invocation that made
  * it always fall on the same side of a cut. */
-static void count_window(table_t *t, const rk_window_t *w, int target)
+/* Marks the services that call another service in w (calls[svc] = 1; n entries). */
+static void mark_callers(const rk_window_t *w, uint8_t *calls, size_t n)
+{
+    for (size_t i = 0; i < w->n_spans; i++) {
+        const rk_span_t *s = &w->spans[i];
+        if (s->parent < 0) continue;
+        uint32_t caller = w->spans[s->parent].svc;
+        if (caller != s->svc && caller < n) calls[caller] = 1;
+    }
+}
+
+static void count_window(table_t *t, const rk_window_t *w, int target, const uint8_t *calls, size_t n)
 {
     for (size_t i = 0; i < w->n_spans; i++) {
         const rk_span_t *s = &w->spans[i];
@@ -59,8 +72,12 @@ static void count_window(table_t *t, const rk_window_t *w, int target)
         if (s->entry == i) bump(t, CELL_INVOCATIONS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
         if (s->parent < 0) continue;
         const rk_span_t *p = &w->spans[s->parent];
-        if (p->svc == s->svc) continue;
-        const rk_span_t *inv = &w->spans[p->entry];
+        /* A call to another service counts for the caller's invocation. A span of a leaf's own below
+         * its invocation (a query, a cache lookup, a disk read) counts for that invocation: for a
+         * service that calls no other, its steps are the only trace of its dependencies; the internal
+         * spans of one with callees vary with the data (error handlers, loops over items). */
+        if (p->svc == s->svc && (s->svc >= n || calls[s->svc])) continue;
+        const rk_span_t *inv = &w->spans[p->svc == s->svc ? s->entry : p->entry];
         bump(t, CELL_CALLS, inv->svc, inv->op, s->svc, s->op, target, inv->seg);
     }
 }
@@ -74,12 +91,14 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
         ev = rk_ev_add(run, x->svc, RANK_CH_CALLS, RANK_EV_CALL_PATTERN, s->score);
         ev->peer = x->callee;
         const char *callee = rk_svc_name(run, x->callee), *cop = rk_op_name(run, x->callee_op);
+        int own = x->callee == x->svc;
         ev->subject = rk_arena_printf(run->out, "%s -> %s %s", op, callee, cop);
         ev->text = rk_arena_printf(run->out,
-                                   "calls to %s %s per invocation of %s %s: %.2f -> %.2f (%.0f calls in %.0f "
+                                   "%s%s%s %s per invocation of %s %s: %.2f -> %.2f (%.0f in %.0f "
                                    "invocations before, %.0f in %.0f after)%s",
-                                   callee, cop, op, s->up ? "rise" : "fall", s->kb / s->nb, s->kt / s->nt,
-                                   s->kb, s->nb, s->kt, s->nt, later);
+                                   own ? "own steps" : "calls to ", own ? "" : callee, own ? "" : "", cop, op,
+                                   s->up ? "rise" : "fall", s->kb / s->nb, s->kt / s->nt, s->kb, s->nb, s->kt,
+                                   s->nt, later);
     } else {
         ev = rk_ev_add(run, x->svc, RANK_CH_ERRORS, RANK_EV_SPAN_ERRORS, s->score);
         ev->subject = rk_arena_strdup(run->out, op);
@@ -102,8 +121,12 @@ void rk_callpattern_evidence(rk_run_t *run)
     table_t t;
     rk_map_init(&t.index);
     rk_vec_init(&t.cells, sizeof(cell_t));
-    count_window(&t, &run->base, 0);
-    count_window(&t, &run->target, 1);
+    size_t n = run->services.n;
+    uint8_t *calls = rk_arena_alloc(run->scratch, n ? n : 1);
+    mark_callers(&run->base, calls, n);
+    mark_callers(&run->target, calls, n);
+    count_window(&t, &run->base, 0, calls, n);
+    count_window(&t, &run->target, 1, calls, n);
     size_t ncells = t.cells.len; /* exposure lookups below add no cells */
     for (size_t i = 0; i < ncells; i++) {
         const cell_t *x = &RK_AT(&t.cells, cell_t, i);
@@ -118,6 +141,9 @@ void rk_callpattern_evidence(rk_run_t *run)
         int cut;
         if (!rk_rate_shift(&x->n, &e->n, w_up, w_down, RK_MIN_SAMPLES, &s, &cut) || s.score <= 0) continue;
         if (x->kind == CELL_CALLS && s.kb < RK_CALLS_USUAL * s.nb && s.kt < RK_CALLS_USUAL * s.nt) continue;
+        /* A usual call or step an operation stops making is its code path changing, not a mix that
+         * drifts with the workload: the effect counts once, not squared as for log lines. */
+        if (x->kind == CELL_CALLS && !s.up && s.effect > 0) s.score /= s.effect;
         emit(run, x, &s, cut);
     }
     rk_vec_dispose(&t.cells);
