@@ -8,6 +8,7 @@
  * tests/fixtures/otlp/ or with protobuf-c's generated structs. */
 #include "ts.h"
 #include "ts_grpc.h"
+#include "ts_otlp.h"
 #include "ts_proxy.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -258,34 +259,15 @@ static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8]
 /* An ExportLogsServiceRequest of service "checkout" with one ERROR log record. */
 static bytes_t logs_request(int64_t ts_ns, const char *message, const uint8_t *trace, const uint8_t *span)
 {
-    any_t svc = str_any("checkout"), body = str_any(message);
-    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, *rkvp[1] = {&rkv};
-    rkv.key = "service.name";
-    rkv.value = &svc;
-    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    res.n_attributes = 1;
-    res.attributes = rkvp;
-    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-    lr.time_unix_nano = (uint64_t)ts_ns;
-    lr.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_ERROR;
-    lr.severity_text = "ERROR";
-    lr.body = &body;
-    lr.trace_id = (ProtobufCBinaryData){16, (uint8_t *)trace};
-    lr.span_id = (ProtobufCBinaryData){8, (uint8_t *)span};
-    Opentelemetry__Proto__Logs__V1__LogRecord *lrp[1] = {&lr};
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = 1;
-    sl.log_records = lrp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    logs_req_t req = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
-    return packed(&req.base);
+    ts_otlp_log_t log = {.time_ns = (uint64_t)ts_ns,
+                         .severity = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_ERROR,
+                         .severity_text = "ERROR",
+                         .body = message,
+                         .trace_id = trace,
+                         .span_id = span};
+    bytes_t b;
+    b.p = ts_otlp_logs_request("checkout", &log, 1, &b.n);
+    return b;
 }
 
 /* A native logs body with one INFO record (message made unique by the caller). Caller frees. */

@@ -1,0 +1,84 @@
+/* OTLP protobuf requests for tests (see ts_otlp.h). */
+#include "ts_otlp.h"
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
+typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord log_t;
+
+static any_t str_any(const char *s)
+{
+    any_t a = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    a.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    a.string_value = (char *)s;
+    return a;
+}
+
+static kv_t str_kv(const char *key, any_t *value)
+{
+    kv_t kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    kv.key = (char *)key;
+    kv.value = value;
+    return kv;
+}
+
+uint8_t *ts_otlp_logs_request(const char *service, const ts_otlp_log_t *logs, size_t n, size_t *len)
+{
+    any_t svc = str_any(service);
+    kv_t rkv = str_kv("service.name", &svc), *rkvp[1] = {&rkv};
+    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    res.n_attributes = 1;
+    res.attributes = rkvp;
+    /* per record: the record, its body, its attribute (all live until packed) */
+    log_t *lr = calloc(n, sizeof(*lr)), **lrp = calloc(n, sizeof(*lrp));
+    any_t *values = calloc(2 * n, sizeof(*values));
+    kv_t *attrs = calloc(n, sizeof(*attrs)), **attrp = calloc(n, sizeof(*attrp));
+    ck_assert(n == 0 || (lr && lrp && values && attrs && attrp));
+    for (size_t i = 0; i < n; i++) {
+        const ts_otlp_log_t *l = &logs[i];
+        log_t one = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+        one.time_unix_nano = l->time_ns;
+        one.severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)l->severity;
+        if (l->severity_text) one.severity_text = (char *)l->severity_text;
+        values[2 * i] = str_any(l->body);
+        one.body = &values[2 * i];
+        if (l->trace_id) one.trace_id = (ProtobufCBinaryData){16, (uint8_t *)l->trace_id};
+        if (l->span_id) one.span_id = (ProtobufCBinaryData){8, (uint8_t *)l->span_id};
+        if (l->attr_key) {
+            values[2 * i + 1] = str_any(l->attr_value);
+            attrs[i] = str_kv(l->attr_key, &values[2 * i + 1]);
+            attrp[i] = &attrs[i];
+            one.n_attributes = 1;
+            one.attributes = &attrp[i];
+        }
+        lr[i] = one;
+        lrp[i] = &lr[i];
+    }
+    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+    sl.n_log_records = n;
+    sl.log_records = lrp;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    rl.resource = &res;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = slp;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = rlp;
+    *len = protobuf_c_message_get_packed_size(&req.base);
+    uint8_t *msg = malloc(*len + 1);
+    ck_assert_ptr_nonnull(msg);
+    ck_assert_uint_eq(protobuf_c_message_pack(&req.base, msg), *len);
+    free(lr);
+    free(lrp);
+    free(values);
+    free(attrs);
+    free(attrp);
+    return msg;
+}
