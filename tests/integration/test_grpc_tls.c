@@ -128,10 +128,8 @@ END_TEST
  * Returns 1 when it did (recv() read the end or an error), 0 when it answered or held the connection. */
 static int closed_after(const void *bytes, size_t n)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)tls.otlp_grpc_port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int fd = ts_connect(tls.otlp_grpc_port);
+    ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(send(fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
     int closed = 0;
     for (int i = 0; i < 50 && !closed; i++) {

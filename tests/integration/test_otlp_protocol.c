@@ -202,15 +202,6 @@ static any_t str_any(const char *s)
     return a;
 }
 
-static bytes_t packed(const ProtobufCMessage *m)
-{
-    bytes_t b;
-    b.n = protobuf_c_message_get_packed_size(m);
-    b.p = malloc(b.n + 1);
-    ck_assert_uint_eq(protobuf_c_message_pack(m, b.p), b.n);
-    return b;
-}
-
 /* An ExportTraceServiceRequest of service "checkout" (with resource attribute host.name = `host`
  * unless NULL) with n spans of `trace` (span ids span_ids[i], 8 bytes each), span i starting at
  * start_ns + i µs and lasting 1 ms; the span at bad_index (or none, -1) carries a 5-byte trace id. */
@@ -241,19 +232,9 @@ static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8]
         spans[i] = s;
         sp[i] = &spans[i];
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = n;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[1] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.resource = &res;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp[1] = {&rs};
-    trace_req_t req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = rsp;
-    return packed(&req.base);
+    bytes_t b;
+    b.p = ts_otlp_pack_spans(&res, sp, n, &b.n);
+    return b;
 }
 
 /* An ExportLogsServiceRequest of service "checkout" with one ERROR log record. */

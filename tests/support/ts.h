@@ -32,6 +32,10 @@ char *ts_create_database(const char *prefix);
 char *ts_role_url(const char *database_url, const char *role);
 /* A loopback port nobody listens on right now. */
 int ts_free_port(void);
+/* A TCP connection to 127.0.0.1:port: the socket, or -1 when nobody accepts it. */
+int ts_connect(int port);
+/* A socket listening on 127.0.0.1:port (0: a free port; SO_REUSEADDR), or -1. */
+int ts_listen(int port);
 
 typedef struct {
     pid_t pid;

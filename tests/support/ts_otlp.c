@@ -1,14 +1,12 @@
 /* OTLP protobuf requests for tests (see ts_otlp.h). */
 #include "ts_otlp.h"
 
-#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
-
 #include <check.h>
 #include <stdlib.h>
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
 typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
-typedef Opentelemetry__Proto__Logs__V1__LogRecord log_t;
+typedef ts_otlp_log_record_t log_t;
 
 static any_t str_any(const char *s)
 {
@@ -24,6 +22,52 @@ static kv_t str_kv(const char *key, any_t *value)
     kv.key = (char *)key;
     kv.value = value;
     return kv;
+}
+
+/* The packed message; 64 spare bytes after it let tests append to a copy in place. */
+static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *p = malloc(*len + 64);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(protobuf_c_message_pack(m, p), *len);
+    return p;
+}
+
+uint8_t *ts_otlp_pack_logs(ts_otlp_resource_t *res, ts_otlp_log_record_t **records, size_t n, size_t *len)
+{
+    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+    sl.n_log_records = n;
+    sl.log_records = records;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    rl.resource = res;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = slp;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = rlp;
+    return pack(&req.base, len);
+}
+
+uint8_t *ts_otlp_pack_spans(ts_otlp_resource_t *res, ts_otlp_span_t **spans, size_t n, size_t *len)
+{
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    ss.n_spans = n;
+    ss.spans = spans;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[1] = {&ss};
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    rs.resource = res;
+    rs.n_scope_spans = 1;
+    rs.scope_spans = ssp;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp[1] = {&rs};
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.n_resource_spans = 1;
+    req.resource_spans = rsp;
+    return pack(&req.base, len);
 }
 
 uint8_t *ts_otlp_logs_request(const char *service, const ts_otlp_log_t *logs, size_t n, size_t *len)
@@ -58,23 +102,7 @@ uint8_t *ts_otlp_logs_request(const char *service, const ts_otlp_log_t *logs, si
         lr[i] = one;
         lrp[i] = &lr[i];
     }
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = n;
-    sl.log_records = lrp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
-    *len = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *msg = malloc(*len + 1);
-    ck_assert_ptr_nonnull(msg);
-    ck_assert_uint_eq(protobuf_c_message_pack(&req.base, msg), *len);
+    uint8_t *msg = ts_otlp_pack_logs(&res, lrp, n, len);
     free(lr);
     free(lrp);
     free(values);

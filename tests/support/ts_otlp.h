@@ -3,8 +3,22 @@
 #ifndef PS_TS_OTLP_H
 #define PS_TS_OTLP_H
 
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
 #include <stddef.h>
 #include <stdint.h>
+
+typedef Opentelemetry__Proto__Resource__V1__Resource ts_otlp_resource_t;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord ts_otlp_log_record_t;
+typedef Opentelemetry__Proto__Trace__V1__Span ts_otlp_span_t;
+
+/* Packs an ExportLogsServiceRequest of one resource `res` (borrowed; NULL: none) with one scope holding
+ * records[0..n). Returns the bytes (malloc'd with 64 spare bytes after them; caller frees) with their
+ * length in *len. */
+uint8_t *ts_otlp_pack_logs(ts_otlp_resource_t *res, ts_otlp_log_record_t **records, size_t n, size_t *len);
+/* The same for an ExportTraceServiceRequest holding spans[0..n). */
+uint8_t *ts_otlp_pack_spans(ts_otlp_resource_t *res, ts_otlp_span_t **spans, size_t n, size_t *len);
 
 /* One log record; every pointer is borrowed for the call. */
 typedef struct {
@@ -18,8 +32,8 @@ typedef struct {
     const char *attr_value;
 } ts_otlp_log_t;
 
-/* A packed ExportLogsServiceRequest: one resource with service.name `service`, one scope holding
- * logs[0..n). Returns the bytes (malloc'd, caller frees) with their length in *len. */
+/* A packed ExportLogsServiceRequest (ts_otlp_pack_logs()) of one resource with service.name `service` and
+ * one string attribute at most per record. */
 uint8_t *ts_otlp_logs_request(const char *service, const ts_otlp_log_t *logs, size_t n, size_t *len);
 
 #endif

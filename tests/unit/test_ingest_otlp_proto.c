@@ -4,6 +4,7 @@
  * tests/fixtures/otlp/ holds .pb files; a timing of a 1,000-span request. */
 #include "ingest_otlp_proto.h"
 #include "otlp_response.h"
+#include "ts_otlp.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -102,20 +103,7 @@ static uint8_t *traces_request(size_t n, size_t *len, const uint8_t *bad_trace_i
         spans[i] = s;
         sp[i] = &spans[i];
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = n;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[1] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.resource = &res;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp[1] = {&rs};
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = rsp;
-    uint8_t *p = packed(&req.base, len);
+    uint8_t *p = ts_otlp_pack_spans(&res, sp, n, len);
     free(spans);
     free(sp);
     free(ids);
@@ -337,21 +325,8 @@ START_TEST(logs_rows)
     l[0].attributes = stkvp;
     l[1].severity_text = "warning";
     l[1].body = &kvbody;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = 3;
-    sl.log_records = lp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
     size_t n;
-    uint8_t *p = packed(&req.base, &n);
+    uint8_t *p = ts_otlp_pack_logs(&res, lp, 3, &n);
     ingest_batch_t b;
     ingest_err_t e;
     ck_assert_msg(decode(INGEST_LOGS, p, n, &b, &e) == 0, "%d %s %s", e.status, e.path, e.reason);
