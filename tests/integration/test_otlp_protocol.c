@@ -194,21 +194,13 @@ static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
     return out;
 }
 
-static any_t str_any(const char *s)
-{
-    any_t a = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    a.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    a.string_value = (char *)s;
-    return a;
-}
-
 /* An ExportTraceServiceRequest of service "checkout" (with resource attribute host.name = `host`
  * unless NULL) with n spans of `trace` (span ids span_ids[i], 8 bytes each), span i starting at
  * start_ns + i µs and lasting 1 ms; the span at bad_index (or none, -1) carries a 5-byte trace id. */
 static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8], size_t n, int64_t start_ns,
                               int bad_index, const char *host)
 {
-    any_t svc = str_any("checkout"), hv = str_any(host ? host : "");
+    any_t svc = ts_otlp_str("checkout"), hv = ts_otlp_str(host ? host : "");
     kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT,
          hkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     kv_t *rkvp[2] = {&rkv, &hkv};

@@ -4,11 +4,11 @@
 #include <check.h>
 #include <stdlib.h>
 
-typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
-typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
+typedef ts_otlp_any_t any_t;
+typedef ts_otlp_kv_t kv_t;
 typedef ts_otlp_log_record_t log_t;
 
-static any_t str_any(const char *s)
+any_t ts_otlp_str(const char *s)
 {
     any_t a = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     a.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
@@ -16,7 +16,7 @@ static any_t str_any(const char *s)
     return a;
 }
 
-static kv_t str_kv(const char *key, any_t *value)
+kv_t ts_otlp_kv(const char *key, any_t *value)
 {
     kv_t kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     kv.key = (char *)key;
@@ -72,8 +72,8 @@ uint8_t *ts_otlp_pack_spans(ts_otlp_resource_t *res, ts_otlp_span_t **spans, siz
 
 uint8_t *ts_otlp_logs_request(const char *service, const ts_otlp_log_t *logs, size_t n, size_t *len)
 {
-    any_t svc = str_any(service);
-    kv_t rkv = str_kv("service.name", &svc), *rkvp[1] = {&rkv};
+    any_t svc = ts_otlp_str(service);
+    kv_t rkv = ts_otlp_kv("service.name", &svc), *rkvp[1] = {&rkv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = rkvp;
@@ -88,13 +88,13 @@ uint8_t *ts_otlp_logs_request(const char *service, const ts_otlp_log_t *logs, si
         one.time_unix_nano = l->time_ns;
         one.severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)l->severity;
         if (l->severity_text) one.severity_text = (char *)l->severity_text;
-        values[2 * i] = str_any(l->body);
+        values[2 * i] = ts_otlp_str(l->body);
         one.body = &values[2 * i];
         if (l->trace_id) one.trace_id = (ProtobufCBinaryData){16, (uint8_t *)l->trace_id};
         if (l->span_id) one.span_id = (ProtobufCBinaryData){8, (uint8_t *)l->span_id};
         if (l->attr_key) {
-            values[2 * i + 1] = str_any(l->attr_value);
-            attrs[i] = str_kv(l->attr_key, &values[2 * i + 1]);
+            values[2 * i + 1] = ts_otlp_str(l->attr_value);
+            attrs[i] = ts_otlp_kv(l->attr_key, &values[2 * i + 1]);
             attrp[i] = &attrs[i];
             one.n_attributes = 1;
             one.attributes = &attrp[i];

@@ -9,9 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef Opentelemetry__Proto__Common__V1__AnyValue ts_otlp_any_t;
+typedef Opentelemetry__Proto__Common__V1__KeyValue ts_otlp_kv_t;
 typedef Opentelemetry__Proto__Resource__V1__Resource ts_otlp_resource_t;
 typedef Opentelemetry__Proto__Logs__V1__LogRecord ts_otlp_log_record_t;
 typedef Opentelemetry__Proto__Trace__V1__Span ts_otlp_span_t;
+
+/* A string AnyValue holding `s` (borrowed). */
+ts_otlp_any_t ts_otlp_str(const char *s);
+/* A KeyValue of `key` and `value` (both borrowed). */
+ts_otlp_kv_t ts_otlp_kv(const char *key, ts_otlp_any_t *value);
 
 /* Packs an ExportLogsServiceRequest of one resource `res` (borrowed; NULL: none) with one scope holding
  * records[0..n). Returns the bytes (malloc'd with 64 spare bytes after them; caller frees) with their

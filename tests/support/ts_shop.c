@@ -59,19 +59,27 @@ void ts_shop_stop(ts_shop_t *s)
     s->db_url = NULL;
 }
 
-long ts_shop_order(const ts_shop_t *s, const char *id, char trace[33])
+long ts_shop_post_order(const ts_proc_t *gateway, const char *body, const char *traceparent, char trace[33])
 {
-    char url[128], body[128];
-    snprintf(url, sizeof(url), "%s/orders", s->gateway.url);
-    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12}", id);
+    char url[128], tp[128];
+    snprintf(url, sizeof(url), "%s/orders", gateway->url);
+    snprintf(tp, sizeof(tp), "traceparent: %s", traceparent ? traceparent : "");
+    const char *h[] = {"Content-Type: application/json", traceparent ? tp : NULL, NULL};
     ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
+    ck_assert_int_eq(ts_http("POST", url, h, body, strlen(body), &r), 0);
     json_t *o = json_loads(r.body, 0, NULL);
     snprintf(trace, 33, "%s", json_string_value(json_object_get(o, "trace_id")) ?: "");
     json_decref(o);
     long st = r.status;
     ts_resp_free(&r);
     return st;
+}
+
+long ts_shop_order(const ts_shop_t *s, const char *id, char trace[33])
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12}", id);
+    return ts_shop_post_order(&s->gateway, body, NULL, trace);
 }
 
 void ts_shop_control(const ts_proc_t *service, const char *path, const char *body)

@@ -29,8 +29,10 @@ void ts_shop_start(ts_shop_t *s, const ts_shop_opts_t *o);
 /* Stops whatever ts_shop_start() started (services first) and frees the database URL. */
 void ts_shop_stop(ts_shop_t *s);
 
-/* Places order `id` at the gateway; returns the HTTP status, with the trace id of the gateway's answer in
- * `trace` ("" when it has none). */
+/* POSTs the order JSON `body` to `gateway`'s /orders, with a `traceparent` header unless NULL; returns the
+ * HTTP status, with the trace id of the gateway's answer in `trace` ("" when it has none). */
+long ts_shop_post_order(const ts_proc_t *gateway, const char *body, const char *traceparent, char trace[33]);
+/* ts_shop_post_order() of {"order_id": id, "amount": 12} at the stack's gateway. */
 long ts_shop_order(const ts_shop_t *s, const char *id, char trace[33]);
 /* POSTs JSON `body` to `path` of one service (a /control/ endpoint) and asserts a 200. */
 void ts_shop_control(const ts_proc_t *service, const char *path, const char *body);

@@ -29,22 +29,6 @@ static const uint8_t SPAN[8] = {0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74};
 
 /* ---------------- builders ---------------- */
 
-static any_t str_any(const char *s)
-{
-    any_t a = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    a.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    a.string_value = (char *)s;
-    return a;
-}
-
-static kv_t kv(const char *k, any_t *v)
-{
-    kv_t x = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-    x.key = (char *)k;
-    x.value = v;
-    return x;
-}
-
 static uint8_t *packed(const ProtobufCMessage *m, size_t *len)
 {
     *len = protobuf_c_message_get_packed_size(m);
@@ -57,9 +41,10 @@ static uint8_t *packed(const ProtobufCMessage *m, size_t *len)
  * SPAN with its last byte i, an "exception" event and a link on span 0. */
 static uint8_t *traces_request(size_t n, size_t *len, const uint8_t *bad_trace_id_for_span1)
 {
-    any_t svc = str_any("checkout"), host = str_any("a"), route = str_any("/pay");
-    kv_t rkv[2] = {kv("service.name", &svc), kv("host", &host)}, *rkvp[2] = {&rkv[0], &rkv[1]};
-    kv_t skv = kv("http.route", &route), *skvp[1] = {&skv};
+    any_t svc = ts_otlp_str("checkout"), host = ts_otlp_str("a"), route = ts_otlp_str("/pay");
+    kv_t rkv[2] = {ts_otlp_kv("service.name", &svc), ts_otlp_kv("host", &host)},
+         *rkvp[2] = {&rkv[0], &rkv[1]};
+    kv_t skv = ts_otlp_kv("http.route", &route), *skvp[1] = {&skv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 2;
     res.attributes = rkvp;
@@ -294,18 +279,18 @@ END_TEST
 
 START_TEST(logs_rows)
 {
-    any_t svc = str_any("payment"), msg = str_any("card declined"),
-          stack = str_any("Error: x\n    at f (a.js:1)");
-    any_t k1 = str_any("v1"), kvbody = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    kv_t rkv = kv("service.name", &svc), *rkvp[1] = {&rkv};
-    kv_t bkv = kv("k", &k1), *bkvp[1] = {&bkv};
+    any_t svc = ts_otlp_str("payment"), msg = ts_otlp_str("card declined"),
+          stack = ts_otlp_str("Error: x\n    at f (a.js:1)");
+    any_t k1 = ts_otlp_str("v1"), kvbody = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    kv_t rkv = ts_otlp_kv("service.name", &svc), *rkvp[1] = {&rkv};
+    kv_t bkv = ts_otlp_kv("k", &k1), *bkvp[1] = {&bkv};
     Opentelemetry__Proto__Common__V1__KeyValueList list =
         OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
     list.n_values = 1;
     list.values = bkvp;
     kvbody.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
     kvbody.kvlist_value = &list;
-    kv_t stkv = kv("exception.stacktrace", &stack), *stkvp[1] = {&stkv};
+    kv_t stkv = ts_otlp_kv("exception.stacktrace", &stack), *stkvp[1] = {&stkv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = rkvp;
@@ -350,8 +335,8 @@ END_TEST
 START_TEST(metrics_rows)
 {
     typedef Opentelemetry__Proto__Metrics__V1__Metric metric_t;
-    any_t svc = str_any("checkout");
-    kv_t rkv = kv("service.name", &svc), *rkvp[1] = {&rkv};
+    any_t svc = ts_otlp_str("checkout");
+    kv_t rkv = ts_otlp_kv("service.name", &svc), *rkvp[1] = {&rkv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = rkvp;
