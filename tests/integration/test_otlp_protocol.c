@@ -9,6 +9,7 @@
 #include "ts.h"
 #include "ts_grpc.h"
 #include "ts_otlp.h"
+#include "ts_zlib.h"
 #include "ts_proxy.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -112,27 +113,18 @@ static void random_id(uint8_t *id, size_t n, char *hex)
         sprintf(hex + 2 * i, "%02x", id[i]);
 }
 
-/* Compresses `in` in the format zlib's window bits select: GZIP_BITS, ZLIB_BITS (Content-Encoding
- * deflate) or RAW_BITS (raw deflate). Caller frees out.p. */
+/* Compresses `in` in the format zlib's window bits select: TS_GZIP_BITS, TS_ZLIB_BITS (Content-Encoding
+ * deflate) or TS_RAW_BITS (raw deflate). Caller frees out.p. */
 static bytes_t zcompress(const void *in, size_t n, int window_bits)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&zs, (uLong)n) + 64;
-    bytes_t out = {malloc(cap), 0};
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = out.p;
-    zs.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    out.n = cap - zs.avail_out;
-    deflateEnd(&zs);
+    buf_t b;
+    buf_init(&b, 2 * n + 1024);
+    ts_deflate(window_bits, in, n, &b);
+    bytes_t out;
+    out.n = b.len;
+    out.p = (uint8_t *)buf_take(&b);
     return out;
 }
-#define GZIP_BITS (16 + 15)
-#define ZLIB_BITS 15
-#define RAW_BITS (-15)
 
 /* The captured traces.pb with every span moved to trace `trace` (16 bytes) and to the last minute
  * (the capture's clock is 2026-01-01, older than a default RETENTION_DAYS); with `unknown`, unknown
@@ -367,7 +359,7 @@ START_TEST(gzip_and_deflate_bodies_are_stored)
     ts_resp_free(&r);
     ck_assert_int_eq(count_spans(c, FIXTURE_TRACE), FIXTURE_SPANS);
     free(gz.p);
-    const int bits[] = {GZIP_BITS, ZLIB_BITS, RAW_BITS};
+    const int bits[] = {TS_GZIP_BITS, TS_ZLIB_BITS, TS_RAW_BITS};
     const char *enc[] = {"gzip", "deflate", "deflate"}; /* raw deflate is what some browsers send */
     for (int i = 0; i < 3; i++) {
         uint8_t trace[16];
@@ -446,7 +438,7 @@ static bytes_t gzip_bomb(void)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, GZIP_BITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, TS_GZIP_BITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
     uint8_t *zero = calloc(1, BOMB_CHUNK);
     uint8_t *part[3];
     size_t len[3];
@@ -490,7 +482,7 @@ static void check_bomb(const bytes_t *b)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(inflateInit2(&zs, GZIP_BITS), Z_OK);
+    ck_assert_int_eq(inflateInit2(&zs, TS_GZIP_BITS), Z_OK);
     uint8_t *out = malloc(BOMB_CHUNK);
     zs.next_in = b->p;
     zs.avail_in = (uInt)b->n;
@@ -881,7 +873,7 @@ START_TEST(grpc_export_statuses)
     char hex[33];
     random_id(trace, 16, hex);
     pb = fixture_traces_as(trace, 0);
-    bytes_t z = zcompress(pb.p, pb.n, GZIP_BITS);
+    bytes_t z = zcompress(pb.p, pb.n, TS_GZIP_BITS);
     g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, "gzip", z.p, z.n);
     ck_assert_msg(g.grpc_status == 0, "gzip: grpc-status %d: %s", g.grpc_status, g.message);
     ts_grpc_resp_free(&g);

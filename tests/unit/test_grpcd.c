@@ -6,6 +6,7 @@
 #include "grpc_status.h"
 #include "grpcd.h"
 #include "h2c.h"
+#include "ts_zlib.h"
 
 #include "ts.h"
 
@@ -188,23 +189,6 @@ static void one_call(grpcd_t *s, const h2c_req_t *o, const void *msg, size_t len
     buf_dispose(&framed);
 }
 
-static void gzip_into(const void *in, size_t n, buf_t *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t bound = deflateBound(&zs, n) + 32;
-    uint8_t *tmp = malloc(bound);
-    zs.next_in = (uint8_t *)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = tmp;
-    zs.avail_out = (uInt)bound;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    ck_assert_int_eq(buf_append(out, tmp, bound - zs.avail_out), 0);
-    deflateEnd(&zs);
-    free(tmp);
-}
-
 static uint64_t stat_of(grpcd_t *s, int status)
 {
     grpcd_stats_t st;
@@ -244,7 +228,7 @@ START_TEST(gzip_request_is_inflated)
         plain[i] = (char)('a' + i % 7);
     buf_t z;
     buf_init(&z, 1u << 20);
-    gzip_into(plain, sizeof(plain), &z);
+    ts_deflate(TS_GZIP_BITS, plain, sizeof(plain), &z);
     h2c_req_t o = {.path = ECHO, .encoding = "gzip"};
     resp_t r;
     one_call(s, &o, z.data, z.len, 1, &r);
@@ -364,7 +348,7 @@ START_TEST(oversized_message_is_resource_exhausted)
     char *zeros = calloc(1, 1u << 20);
     buf_t z;
     buf_init(&z, 1u << 20);
-    gzip_into(zeros, 1u << 20, &z);
+    ts_deflate(TS_GZIP_BITS, zeros, 1u << 20, &z);
     ck_assert_uint_lt(z.len, 2048);
     o.encoding = "gzip";
     one_call(s, &o, z.data, z.len, 1, &r);
