@@ -2,7 +2,7 @@
  * the pipeline stores names the expected root-cause service, span and exception (docs/scenarios.md).
  * Also: a deploy recorded before a failure shows up as a suspect, and a down backend costs the
  * services telemetry, never requests. */
-#include "ts_shop.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -11,25 +11,25 @@
 #include <string.h>
 #include <unistd.h>
 
-static ts_shop_t shop;
+static ts_stack_t stack;
 
 static void setup(void)
 {
     /* the quiet period must cover the slow scenario: its downstream spans arrive seconds later */
     const char *benv[] = {"DEBOUNCE_QUIET_MS=4500", "DEBOUNCE_MAX_MS=20000", NULL};
     const char *senv[] = {"METRICS_INTERVAL_MS=2000", NULL};
-    ts_shop_start(&shop, &(ts_shop_opts_t){.db_name = "e2e", .backend_env = benv, .service_env = senv});
+    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "e2e", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_shop_stop(&shop);
+    ts_stack_stop(&stack);
 }
 
 /* The report and evidence of the newest analysis of `trace` ({"report":…, "evidence":…}), or NULL. */
 static json_t *wait_report(PGconn *c, const char *trace, int seconds)
 {
-    return ts_shop_wait_analysis(c, "json_build_object('report', a.report, 'evidence', a.evidence)", trace,
+    return ts_stack_wait_analysis(c, "json_build_object('report', a.report, 'evidence', a.evidence)", trace,
                                  NULL, seconds);
 }
 
@@ -37,9 +37,9 @@ static void expect(const char *scenario, long want_status, const char *svc, cons
 {
     char trace[33], id[64];
     snprintf(id, sizeof(id), "ord-e2e-%s", scenario);
-    ck_assert_int_eq(ts_shop_order(&shop, id, trace), want_status);
+    ck_assert_int_eq(ts_stack_order(&stack, id, trace), want_status);
     ck_assert_int_eq(strlen(trace), 32);
-    PGconn *c = ts_pg(shop.db_url);
+    PGconn *c = ts_pg(stack.db_url);
     json_t *a = wait_report(c, trace, 30);
     ck_assert_msg(a != NULL, "%s: no report for trace %s", scenario, trace);
     json_t *rc = json_object_get(json_object_get(a, "report"), "root_cause");
@@ -74,10 +74,10 @@ END_TEST
 
 START_TEST(deploy_before_failure_is_a_suspect)
 {
-    ts_shop_control(&shop.payment, "/control/change", "{\"type\":\"deploy\",\"version\":\"v2.3.1\"}");
+    ts_stack_control(&stack.payment, "/control/change", "{\"type\":\"deploy\",\"version\":\"v2.3.1\"}");
     char trace[33];
-    ck_assert_int_eq(ts_shop_order(&shop, "ord-e2e-suspect-fail-pay", trace), 502);
-    PGconn *c = ts_pg(shop.db_url);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-e2e-suspect-fail-pay", trace), 502);
+    PGconn *c = ts_pg(stack.db_url);
     json_t *a = wait_report(c, trace, 30);
     ck_assert_ptr_nonnull(a);
     json_t *sus = json_object_get(json_object_get(a, "evidence"), "suspects");
@@ -90,13 +90,13 @@ END_TEST
 
 START_TEST(down_backend_costs_telemetry_not_requests)
 {
-    ts_stop(&shop.backend, SIGKILL);
+    ts_stop(&stack.backend, SIGKILL);
     char trace[33];
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(ts_shop_order(&shop, "ord-e2e-nobackend", trace), 200);
+        ck_assert_int_eq(ts_stack_order(&stack, "ord-e2e-nobackend", trace), 200);
     sleep(2);
     char url[128];
-    snprintf(url, sizeof(url), "%s/stats", shop.gateway.url);
+    snprintf(url, sizeof(url), "%s/stats", stack.gateway.url);
     ts_resp_t r;
     ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
     json_t *o = json_loads(r.body, 0, NULL);

@@ -1,7 +1,7 @@
 /* The control scenarios of docs/scenarios.md through the real backend and pipeline: a fault injected
  * with POST /control/fault or /control/network-delay, then one order at the gateway, and the root cause
  * the stored report names (service, span, exception). The order-id triggers are covered by test_e2e. */
-#include "ts_shop.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -11,26 +11,26 @@
 #include <time.h>
 #include <unistd.h>
 
-static ts_shop_t shop;
+static ts_stack_t stack;
 
 static void setup(void)
 {
     /* the quiet period covers spans of callees that finish after the gateway gave up */
     const char *benv[] = {"DEBOUNCE_QUIET_MS=3000", "DEBOUNCE_MAX_MS=20000", NULL};
     const char *senv[] = {"TELEMETRY_FLUSH_MS=200", NULL};
-    ts_shop_start(&shop, &(ts_shop_opts_t){.db_name = "fakescen", .backend_env = benv, .service_env = senv});
+    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "fakescen", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_shop_stop(&shop);
+    ts_stack_stop(&stack);
 }
 
 /* The root cause of the newest report about `trace`, waiting up to `seconds`. */
 static json_t *root_cause_of(const char *trace, int seconds)
 {
-    PGconn *c = ts_pg(shop.db_url);
-    json_t *rc = ts_shop_wait_analysis(c, "a.report->'root_cause'", trace, NULL, seconds);
+    PGconn *c = ts_pg(stack.db_url);
+    json_t *rc = ts_stack_wait_analysis(c, "a.report->'root_cause'", trace, NULL, seconds);
     PQfinish(c);
     ck_assert_msg(rc != NULL, "no report for trace %s", trace);
     return rc;
@@ -54,36 +54,36 @@ static void expect(const char *scenario, const char *trace, const char *svc, con
 
 START_TEST(error_rate_names_the_faulty_service)
 {
-    ts_shop_control(&shop.payment, "/control/fault", "{\"error_rate\":1,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault", "{\"error_rate\":1,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(ts_shop_order(&shop, "ord-scen-errors", trace), 502);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-errors", trace), 502);
     expect("error_rate", trace, "payment", "POST /charge", "java.lang.IllegalStateException");
 }
 END_TEST
 
 START_TEST(latency_past_the_timeout_names_the_slow_service)
 {
-    ts_shop_control(&shop.payment, "/control/fault", "{\"latency_ms\":1500,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault", "{\"latency_ms\":1500,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(ts_shop_order(&shop, "ord-scen-latency", trace), 504);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-latency", trace), 504);
     expect("latency", trace, "payment", "POST /charge", NULL);
 }
 END_TEST
 
 START_TEST(crash_loop_fails_the_callers_call)
 {
-    ts_shop_control(&shop.payment, "/control/fault", "{\"crash_loop\":true,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault", "{\"crash_loop\":true,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(ts_shop_order(&shop, "ord-scen-crash", trace), 502);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-crash", trace), 502);
     expect("crash_loop", trace, "gateway", "POST payment /charge", NULL);
 }
 END_TEST
 
 START_TEST(network_delay_past_the_timeout_names_the_call)
 {
-    ts_shop_control(&shop.payment, "/control/network-delay", "{\"delay_ms\":1500,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/network-delay", "{\"delay_ms\":1500,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(ts_shop_order(&shop, "ord-scen-netdelay", trace), 504);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-netdelay", trace), 504);
     expect("network_delay", trace, "gateway", "POST payment /charge", NULL);
 }
 END_TEST
@@ -101,14 +101,14 @@ static void orders(const char *tag, int n)
     for (int i = 0; i < n; i++) {
         char id[64], trace[33];
         snprintf(id, sizeof(id), "ord-%s-%d", tag, i);
-        ck_assert_int_eq(ts_shop_order(&shop, id, trace), 200);
+        ck_assert_int_eq(ts_stack_order(&stack, id, trace), 200);
     }
 }
 
 /* Waits until PostgreSQL holds at least `n` spans of `service` starting in [from, to). */
 static void wait_spans(const char *service, int64_t from, int64_t to, int n)
 {
-    PGconn *c = ts_pg(shop.db_url);
+    PGconn *c = ts_pg(stack.db_url);
     char f[24], t[24];
     snprintf(f, sizeof(f), "%lld", (long long)from);
     snprintf(t, sizeof(t), "%lld", (long long)to);
@@ -135,14 +135,14 @@ START_TEST(network_delay_without_errors_ranks_the_delayed_service_first)
     int64_t b0 = now_ns();
     orders("nd-base", 25);
     int64_t b1 = now_ns();
-    ts_shop_control(&shop.payment, "/control/network-delay", "{\"delay_ms\":120,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/network-delay", "{\"delay_ms\":120,\"duration_s\":60}");
     int64_t d0 = now_ns();
     orders("nd-delayed", 25);
     int64_t d1 = now_ns();
     wait_spans("payment", b0, b1, 25);
     wait_spans("payment", d0, d1, 25);
     char url[160], body[256];
-    snprintf(url, sizeof(url), "%s/debug/analyze-window", shop.pipeline.url);
+    snprintf(url, sizeof(url), "%s/debug/analyze-window", stack.pipeline.url);
     snprintf(body, sizeof(body), "{\"from\":%lld,\"to\":%lld,\"baseline_from\":%lld,\"baseline_to\":%lld}",
              (long long)d0, (long long)d1, (long long)b0, (long long)b1);
     ts_resp_t r;

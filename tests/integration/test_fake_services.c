@@ -5,7 +5,7 @@
  * crash loop, network delay, change events) behave, metrics arrive, a down backend costs telemetry and
  * never requests, and traffic-gen is deterministic. */
 #include "httpd.h"
-#include "ts_shop.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -183,7 +183,7 @@ static long order(const char *id, const char *traceparent, char trace[33])
 {
     char body[256];
     snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12.5,\"items\":[\"sku-042\"]}", id);
-    return ts_shop_post_order(&gateway, body, traceparent, trace);
+    return ts_stack_post_order(&gateway, body, traceparent, trace);
 }
 
 static long post(const ts_proc_t *p, const char *path, const char *body, char **answer)

@@ -2,7 +2,7 @@
  * /control/fault (errors and latency) fails the orders at the gateway and degrades both the gateway's and
  * payment's endpoints. The error-trace incident and the degradations share the root service payment, so
  * they are grouped under one parent, each child saying why, and exactly one page reaches the receiver. */
-#include "ts_shop.h"
+#include "ts_stack.h"
 #include "ts_sink.h"
 
 #include <jansson.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static ts_shop_t shop;
+static ts_stack_t stack;
 static ts_sink_t *sink;
 
 static void setup(void)
@@ -25,14 +25,14 @@ static void setup(void)
     /* the degradation watcher judges a 10 s window against the 20 s before, every second */
     const char *penv[] = {hook, "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=10", "DEGRADE_BASELINE_S=20", NULL};
     const char *senv[] = {"TELEMETRY_FLUSH_MS=200", NULL};
-    ts_shop_start(&shop,
-                  &(ts_shop_opts_t){
+    ts_stack_start(&stack,
+                  &(ts_stack_opts_t){
                       .db_name = "grouping", .backend_env = benv, .pipeline_env = penv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_shop_stop(&shop);
+    ts_stack_stop(&stack);
     ts_sink_free(sink);
 }
 
@@ -42,7 +42,7 @@ static int orders(const char *tag, int n, int gap_ms)
     int failed = 0;
     for (int i = 0; i < n; i++) {
         char url[128], body[128];
-        snprintf(url, sizeof(url), "%s/orders", shop.gateway.url);
+        snprintf(url, sizeof(url), "%s/orders", stack.gateway.url);
         snprintf(body, sizeof(body), "{\"order_id\":\"ord-%s-%d\",\"amount\":12}", tag, i);
         ts_resp_t r;
         ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
@@ -55,9 +55,9 @@ static int orders(const char *tag, int n, int gap_ms)
 
 START_TEST(one_payment_fault_is_one_paged_incident)
 {
-    PGconn *c = ts_pg(shop.db_url);
+    PGconn *c = ts_pg(stack.db_url);
     ck_assert_int_eq(orders("base", 30, 300), 0);
-    ts_shop_control(&shop.payment, "/control/fault",
+    ts_stack_control(&stack.payment, "/control/fault",
                     "{\"error_rate\":1,\"latency_ms\":200,\"duration_s\":60}");
     ck_assert_int_eq(orders("fault", 30, 100), 30);
     /* the error traces' incident and at least one degradation, settled (reported, grouped or paged) */

@@ -4,7 +4,7 @@
  * deploy first with the higher confidence and an evidence sentence; the suspects API agrees; feedback
  * naming it as the cause moves the deploy prior the pipeline loads. */
 #include "priors.h"
-#include "ts_shop.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -14,18 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static ts_shop_t shop;
+static ts_stack_t stack;
 
 static void setup(void)
 {
     const char *benv[] = {"DEBOUNCE_QUIET_MS=1500", NULL};
     const char *senv[] = {"METRICS_INTERVAL_MS=2000", NULL};
-    ts_shop_start(&shop, &(ts_shop_opts_t){.db_name = "suse2e", .backend_env = benv, .service_env = senv});
+    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "suse2e", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_shop_stop(&shop);
+    ts_stack_stop(&stack);
 }
 
 static void post(const char *base, const char *path, const char *key, const char *body, long want,
@@ -54,22 +54,22 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
              "{\"events\":[{\"timestamp\":%lld,\"service\":\"payment\",\"type\":\"deployment\","
              "\"description\":\"v2.3.1\"}]}",
              deploy_ns);
-    post(shop.backend.url, "/ingest/events", TS_INGEST_KEY, body, 200, NULL);
+    post(stack.backend.url, "/ingest/events", TS_INGEST_KEY, body, 200, NULL);
     /* decoys: later (closer to the failure), on other services of the call path */
-    post(shop.inventory.url, "/control/change", NULL, "{\"type\":\"config\",\"description\":\"pool size 5\"}",
+    post(stack.inventory.url, "/control/change", NULL, "{\"type\":\"config\",\"description\":\"pool size 5\"}",
          200, NULL);
-    post(shop.gateway.url, "/control/change", NULL, "{\"type\":\"flag\",\"description\":\"new-checkout\"}",
+    post(stack.gateway.url, "/control/change", NULL, "{\"type\":\"flag\",\"description\":\"new-checkout\"}",
          200, NULL);
     sleep(1);
     json_t *o = NULL;
-    post(shop.gateway.url, "/orders", NULL, "{\"order_id\":\"ord-sus-fail-pay\",\"amount\":12}", 502, &o);
+    post(stack.gateway.url, "/orders", NULL, "{\"order_id\":\"ord-sus-fail-pay\",\"amount\":12}", 502, &o);
     char trace[33];
     snprintf(trace, sizeof(trace), "%s", str(o, "trace_id"));
     json_decref(o);
 
-    PGconn *c = ts_pg(shop.db_url);
+    PGconn *c = ts_pg(stack.db_url);
     char incident[24] = "";
-    json_t *ev = ts_shop_wait_analysis(c, "a.evidence", trace, incident, 30);
+    json_t *ev = ts_stack_wait_analysis(c, "a.evidence", trace, incident, 30);
     ck_assert_msg(ev != NULL, "no analysis of trace %s", trace);
     json_t *sus = json_object_get(ev, "suspects");
     char *dump = json_dumps(sus, JSON_INDENT(1));
@@ -88,7 +88,7 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
 
     /* the suspects API: best first, with the id feedback names */
     char url[160];
-    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", shop.backend.url, incident);
+    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", stack.backend.url, incident);
     const char *rh[] = {"Authorization: Bearer " TS_READ_KEY, NULL};
     ts_resp_t r;
     ck_assert_int_eq(ts_http("GET", url, rh, NULL, 0, &r), 0);
@@ -102,10 +102,10 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
     json_decref(api);
     char path[64];
     snprintf(path, sizeof(path), "/query/incidents/%s/feedback", incident);
-    post(shop.backend.url, path, TS_READ_KEY, body, 201, NULL);
+    post(stack.backend.url, path, TS_READ_KEY, body, 201, NULL);
 
     /* the deploy prior the pipeline loads moved: (0.5 x 4 + 1) / 5 */
-    char *purl = ts_role_url(shop.db_url, TS_ROLE_PIPELINE);
+    char *purl = ts_role_url(stack.db_url, TS_ROLE_PIPELINE);
     PGconn *pc = ts_pg(purl);
     suspect_opts_t so;
     suspect_opts_default(&so);

@@ -1,5 +1,5 @@
-/* The simulated shop's stack for end-to-end tests (see ts_shop.h). */
-#include "ts_shop.h"
+/* The end-to-end stack of the simulated services (see ts_stack.h). */
+#include "ts_stack.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #define MAX_SERVICE_ENV 8
 
 /* One fake service of `role` sending to the stack's backend; `downstream` ("NAME=url") may be NULL. */
-static void start_service(ts_shop_t *s, ts_proc_t *p, const char *role, const char *port_var,
+static void start_service(ts_stack_t *s, ts_proc_t *p, const char *role, const char *port_var,
                           const char *downstream, const char *const *service_env)
 {
     char be[128], r[64];
@@ -20,14 +20,14 @@ static void start_service(ts_shop_t *s, ts_proc_t *p, const char *role, const ch
     size_t n = 3;
     if (downstream) env[n++] = downstream;
     for (size_t i = 0; service_env && service_env[i]; i++) {
-        ck_assert_msg(i < MAX_SERVICE_ENV, "ts_shop: too many service variables");
+        ck_assert_msg(i < MAX_SERVICE_ENV, "ts_stack: too many service variables");
         env[n++] = service_env[i];
     }
     ck_assert_msg(ts_start(p, "fake-services/fake-service", port_var, s->db_url, s->prefix, env) == 0,
                   "fake service %s did not start", role);
 }
 
-void ts_shop_start(ts_shop_t *s, const ts_shop_opts_t *o)
+void ts_stack_start(ts_stack_t *s, const ts_stack_opts_t *o)
 {
     memset(s, 0, sizeof(*s));
     if (o->redis_prefix) {
@@ -48,7 +48,7 @@ void ts_shop_start(ts_shop_t *s, const ts_shop_opts_t *o)
     start_service(s, &s->gateway, "gateway", "GATEWAY_PORT", pay, o->service_env);
 }
 
-void ts_shop_stop(ts_shop_t *s)
+void ts_stack_stop(ts_stack_t *s)
 {
     ts_stop(&s->gateway, SIGTERM);
     ts_stop(&s->payment, SIGTERM);
@@ -59,7 +59,7 @@ void ts_shop_stop(ts_shop_t *s)
     s->db_url = NULL;
 }
 
-long ts_shop_post_order(const ts_proc_t *gateway, const char *body, const char *traceparent, char trace[33])
+long ts_stack_post_order(const ts_proc_t *gateway, const char *body, const char *traceparent, char trace[33])
 {
     char url[128], tp[128];
     snprintf(url, sizeof(url), "%s/orders", gateway->url);
@@ -75,14 +75,14 @@ long ts_shop_post_order(const ts_proc_t *gateway, const char *body, const char *
     return st;
 }
 
-long ts_shop_order(const ts_shop_t *s, const char *id, char trace[33])
+long ts_stack_order(const ts_stack_t *s, const char *id, char trace[33])
 {
     char body[128];
     snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12}", id);
-    return ts_shop_post_order(&s->gateway, body, NULL, trace);
+    return ts_stack_post_order(&s->gateway, body, NULL, trace);
 }
 
-void ts_shop_control(const ts_proc_t *service, const char *path, const char *body)
+void ts_stack_control(const ts_proc_t *service, const char *path, const char *body)
 {
     char url[160];
     snprintf(url, sizeof(url), "%s%s", service->url, path);
@@ -92,7 +92,7 @@ void ts_shop_control(const ts_proc_t *service, const char *path, const char *bod
     ts_resp_free(&r);
 }
 
-json_t *ts_shop_wait_analysis(PGconn *c, const char *expr, const char *trace, char incident[24], int seconds)
+json_t *ts_stack_wait_analysis(PGconn *c, const char *expr, const char *trace, char incident[24], int seconds)
 {
     char sql[512];
     snprintf(sql, sizeof(sql),
