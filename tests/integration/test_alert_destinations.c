@@ -16,6 +16,7 @@
 #include "alerts.h"
 #include "config.h"
 #include "ts.h"
+#include "ts_ingest.h"
 #include "ts_sink.h"
 
 #include <jansson.h>
@@ -552,21 +553,7 @@ END_TEST
 /* One failing span of `service` throwing `exception` (a new trace): one incident per pair. */
 static void send_failure(const char *service, const char *exception)
 {
-    char trace[33], body[2048], url[256];
-    ts_hex(trace, 32);
-    long long now = (long long)time(NULL) * 1000000000LL;
-    snprintf(
-        body, sizeof(body),
-        "{\"spans\":[{\"trace_id\":\"%s\",\"span_id\":\"b000000000000001\",\"service\":\"%s\",\"name\":"
-        "\"POST /charge\",\"kind\":\"SERVER\",\"start_time\":%lld,\"end_time\":%lld,\"status\":\"ERROR\","
-        "\"events\":[{\"name\":\"exception\",\"time\":%lld,\"attributes\":{\"exception.type\":\"%s\","
-        "\"exception.message\":\"it failed\"}}]}]}",
-        trace, service, now, now + 5000000, now + 4000000, exception);
-    snprintf(url, sizeof(url), "%s/ingest/traces", backend.url);
-    ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, TS_INGEST_KEY, body, &r), 0);
-    ck_assert_msg(r.status == 200, "ingest: %ld %s", r.status, r.body);
-    ts_resp_free(&r);
+    ts_ingest_failure(&backend, service, exception, NULL);
 }
 
 /* Issue 16: two pipelines with the same destinations, a receiver that was down while eight incidents

@@ -3,7 +3,7 @@
  * the p95 latency episode of payment and rank the deploy first among its suspects; the degradation
  * watcher must open a degradation incident (latency and the metric episode agree) whose report, a
  * ranking of the services over the incident's window, names payment; a re-run adds a report version. */
-#include "ts.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -14,33 +14,23 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *db_url;
-static ts_proc_t backend, pipeline, inventory, payment, gateway;
+static ts_stack_t stack;
 static pid_t traffic;
-
-static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
-{
-    ck_assert_int_eq(ts_start_fake_service(p, &backend, role, port_var, db_url, "t:anom:", extra), 0);
-}
 
 START_TEST(deploy_then_latency_ranks_the_deploy_first)
 {
-    db_url = ts_create_database("anomaly");
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, "t:anom:", NULL), 0);
     const char *penv[] = {"ANOMALY_PERIOD_S=3",  "ANOMALY_LAG_S=6",       "DEGRADE_PERIOD_S=3",
                           "DEGRADE_WINDOW_S=20", "DEGRADE_BASELINE_S=30", NULL};
-    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, "t:anom:", penv), 0);
-    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
-    char inv[96], pay[96];
-    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
-    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
-    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
-    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+    const char *senv[] = {"METRICS_INTERVAL_MS=2000", NULL};
+    ts_stack_start(
+        &stack,
+        &(ts_stack_opts_t){
+            .db_name = "anomaly", .redis_prefix = "t:anom:", .pipeline_env = penv, .service_env = senv});
     char *prog = ts_program("fake-services/traffic-gen");
     traffic = fork();
     if (traffic == 0) {
-        execl(prog, prog, "--target", gateway.url, "--rate", "10", "--duration", "0", "--fail-share", "0",
-              NULL);
+        execl(prog, prog, "--target", stack.gateway.url, "--rate", "10", "--duration", "0", "--fail-share",
+              "0", NULL);
         _exit(127);
     }
     free(prog);
@@ -48,15 +38,15 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     char url[128];
     ts_resp_t r;
     long long deploy_ns = (long long)time(NULL) * 1000000000LL;
-    snprintf(url, sizeof(url), "%s/control/change", payment.url);
+    snprintf(url, sizeof(url), "%s/control/change", stack.payment.url);
     ck_assert_int_eq(ts_post_json(url, NULL, "{\"type\":\"deploy\",\"description\":\"v2.3.1\"}", &r), 0);
     ck_assert_int_eq(r.status, 200);
     ts_resp_free(&r);
     sleep(2);
-    snprintf(url, sizeof(url), "%s/control/fault", payment.url);
+    snprintf(url, sizeof(url), "%s/control/fault", stack.payment.url);
     ck_assert_int_eq(ts_post_json(url, NULL, "{\"latency_ms\":400,\"duration_s\":150}", &r), 0);
     ts_resp_free(&r);
-    PGconn *c = ts_pg(db_url);
+    PGconn *c = ts_pg(stack.db_url);
     json_t *sus = NULL;
     for (int i = 0; i < 120 && !sus; i++) { /* slower under the sanitizers */
         sleep(1);
@@ -113,7 +103,7 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     PQclear(q);
 
     /* the deploy before it is the incident's first suspect */
-    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", backend.url, id);
+    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", stack.backend.url, id);
     const char *rh[] = {"Authorization: Bearer " TS_READ_KEY, NULL};
     ck_assert_int_eq(ts_http("GET", url, rh, NULL, 0, &r), 0);
     ck_assert_msg(r.status == 200, "suspects: %ld %s", r.status, r.body);
@@ -130,7 +120,7 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     ts_resp_free(&r);
 
     /* a re-run writes a new version of the report over the same window */
-    snprintf(url, sizeof(url), "%s/query/incidents/%s/rerun", backend.url, id);
+    snprintf(url, sizeof(url), "%s/query/incidents/%s/rerun", stack.backend.url, id);
     ck_assert_int_eq(ts_post_json(url, TS_ADMIN_KEY, "{}", &r), 0);
     ck_assert_msg(r.status == 202, "rerun: %ld %s", r.status, r.body);
     ck_assert_ptr_nonnull(strstr(r.body, "\"queued\":\"window\""));
@@ -148,12 +138,7 @@ START_TEST(deploy_then_latency_ranks_the_deploy_first)
     PQfinish(c);
     kill(traffic, SIGTERM);
     waitpid(traffic, NULL, 0);
-    ts_stop(&gateway, SIGTERM);
-    ts_stop(&payment, SIGTERM);
-    ts_stop(&inventory, SIGTERM);
-    ts_stop(&pipeline, SIGTERM);
-    ts_stop(&backend, SIGTERM);
-    free(db_url);
+    ts_stack_stop(&stack);
 }
 END_TEST
 

@@ -2,7 +2,7 @@
  * the pipeline stores names the expected root-cause service, span and exception (docs/scenarios.md).
  * Also: a deploy recorded before a failure shows up as a suspect, and a down backend costs the
  * services telemetry, never requests. */
-#include "ts.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -11,84 +11,35 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *db_url;
-static char prefix[64];
-static ts_proc_t backend, pipeline, inventory, payment, gateway;
-
-static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
-{
-    ck_assert_int_eq(ts_start_fake_service(p, &backend, role, port_var, db_url, prefix, extra), 0);
-}
+static ts_stack_t stack;
 
 static void setup(void)
 {
-    char suffix[9];
-    ts_hex(suffix, 8);
-    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
-    db_url = ts_create_database("e2e");
     /* the quiet period must cover the slow scenario: its downstream spans arrive seconds later */
     const char *benv[] = {"DEBOUNCE_QUIET_MS=4500", "DEBOUNCE_MAX_MS=20000", NULL};
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
-    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, NULL), 0);
-    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
-    char inv[96], pay[96];
-    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
-    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
-    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
-    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+    const char *senv[] = {"METRICS_INTERVAL_MS=2000", NULL};
+    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "e2e", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_stop(&gateway, SIGTERM);
-    ts_stop(&payment, SIGTERM);
-    ts_stop(&inventory, SIGTERM);
-    ts_stop(&pipeline, SIGTERM);
-    ts_stop(&backend, SIGTERM);
-    free(db_url);
+    ts_stack_stop(&stack);
 }
 
-/* Places an order; returns its trace id (from the gateway's answer) into trace. */
-static long order(const char *id, char trace[33])
-{
-    char url[128], body[128];
-    snprintf(url, sizeof(url), "%s/orders", gateway.url);
-    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12}", id);
-    ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
-    json_t *o = json_loads(r.body, 0, NULL);
-    snprintf(trace, 33, "%s", json_string_value(json_object_get(o, "trace_id")) ?: "");
-    json_decref(o);
-    long st = r.status;
-    ts_resp_free(&r);
-    return st;
-}
-
+/* The report and evidence of the newest analysis of `trace` ({"report":…, "evidence":…}), or NULL. */
 static json_t *wait_report(PGconn *c, const char *trace, int seconds)
 {
-    const char *p[] = {trace};
-    for (int i = 0; i < seconds * 5; i++) {
-        PGresult *r =
-            PQexecParams(c,
-                         "SELECT json_build_object('report', report, 'evidence', evidence)::text FROM "
-                         "analyses a JOIN incident_traces t ON t.incident_id = a.incident_id WHERE "
-                         "t.trace_id = $1 ORDER BY a.id DESC LIMIT 1",
-                         1, NULL, p, NULL, NULL, 0);
-        json_t *o = PQntuples(r) ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
-        PQclear(r);
-        if (o) return o;
-        usleep(200 * 1000);
-    }
-    return NULL;
+    return ts_stack_wait_analysis(c, "json_build_object('report', a.report, 'evidence', a.evidence)", trace,
+                                 NULL, seconds);
 }
 
 static void expect(const char *scenario, long want_status, const char *svc, const char *span, const char *exc)
 {
     char trace[33], id[64];
     snprintf(id, sizeof(id), "ord-e2e-%s", scenario);
-    ck_assert_int_eq(order(id, trace), want_status);
+    ck_assert_int_eq(ts_stack_order(&stack, id, trace), want_status);
     ck_assert_int_eq(strlen(trace), 32);
-    PGconn *c = ts_pg(db_url);
+    PGconn *c = ts_pg(stack.db_url);
     json_t *a = wait_report(c, trace, 30);
     ck_assert_msg(a != NULL, "%s: no report for trace %s", scenario, trace);
     json_t *rc = json_object_get(json_object_get(a, "report"), "root_cause");
@@ -123,15 +74,10 @@ END_TEST
 
 START_TEST(deploy_before_failure_is_a_suspect)
 {
-    char url[128];
-    snprintf(url, sizeof(url), "%s/control/change", payment.url);
-    ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, NULL, "{\"type\":\"deploy\",\"version\":\"v2.3.1\"}", &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    ts_resp_free(&r);
+    ts_stack_control(&stack.payment, "/control/change", "{\"type\":\"deploy\",\"version\":\"v2.3.1\"}");
     char trace[33];
-    ck_assert_int_eq(order("ord-e2e-suspect-fail-pay", trace), 502);
-    PGconn *c = ts_pg(db_url);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-e2e-suspect-fail-pay", trace), 502);
+    PGconn *c = ts_pg(stack.db_url);
     json_t *a = wait_report(c, trace, 30);
     ck_assert_ptr_nonnull(a);
     json_t *sus = json_object_get(json_object_get(a, "evidence"), "suspects");
@@ -144,13 +90,13 @@ END_TEST
 
 START_TEST(down_backend_costs_telemetry_not_requests)
 {
-    ts_stop(&backend, SIGKILL);
+    ts_stop(&stack.backend, SIGKILL);
     char trace[33];
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(order("ord-e2e-nobackend", trace), 200);
+        ck_assert_int_eq(ts_stack_order(&stack, "ord-e2e-nobackend", trace), 200);
     sleep(2);
     char url[128];
-    snprintf(url, sizeof(url), "%s/stats", gateway.url);
+    snprintf(url, sizeof(url), "%s/stats", stack.gateway.url);
     ts_resp_t r;
     ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
     json_t *o = json_loads(r.body, 0, NULL);

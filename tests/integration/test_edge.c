@@ -4,6 +4,7 @@
  * for the README), and TLS on the HTTP listeners with a self-signed certificate made here. */
 #include "ts.h"
 #include "ts_grpc.h"
+#include "ts_tls.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -24,23 +25,20 @@
 
 static char *db_url;
 static ts_proc_t limited; /* backend: AUTH_LIMIT, CONN_CAP, an OTLP/gRPC port */
-static char tls_dir[64];
+static ts_tls_t certs;    /* a self-signed certificate for the TLS tests */
 
 static void setup(void)
 {
     db_url = ts_create_database("edge");
     const char *env[] = {"AUTH_FAILURES_PER_MIN=3", "MAX_CONNECTIONS_PER_ADDR=4", NULL};
     ck_assert_int_eq(ts_start_backend_otlp(&limited, db_url, "t:edge:", env, 0, TS_FREE_PORT), 0);
-    snprintf(tls_dir, sizeof(tls_dir), "/tmp/ps-edge-tls.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tls_dir));
+    ts_tls_make(&certs, "edge");
 }
 
 static void teardown(void)
 {
     ts_stop(&limited, SIGTERM);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tls_dir);
+    ts_tls_remove(&certs);
     free(db_url);
 }
 
@@ -48,11 +46,8 @@ static void teardown(void)
 
 static int connect_to(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = ts_connect(port);
     ck_assert_int_ge(fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     return fd;
 }
 
@@ -343,86 +338,17 @@ END_TEST
 
 /* ---- TLS ---- */
 
-static void make_cert(char *cert, char *key, size_t len)
-{
-    snprintf(cert, len, "%s/cert.pem", tls_dir);
-    snprintf(key, len, "%s/key.pem", tls_dir);
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static size_t discard(void *p, size_t s, size_t n, void *u)
-{
-    (void)p;
-    (void)u;
-    return s * n;
-}
-
-/* GET `url` trusting only `cainfo`; returns the status, or -1 when no answer came. */
-static long https_get(const char *url, const char *cainfo)
-{
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, cainfo);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long status = -1;
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
-/* Starts a backend with TLS (ts_start() waits over plain HTTP, so this one waits over HTTPS). */
-static void start_tls_backend(ts_proc_t *p, const char *cert, const char *key)
-{
-    memset(p, 0, sizeof(*p));
-    p->port = ts_free_port();
-    snprintf(p->url, sizeof(p->url), "https://127.0.0.1:%d", p->port);
-    char *path = ts_program("backend/prodsentinel-backend");
-    pid_t pid = fork();
-    if (pid == 0) {
-        char buf[512];
-        snprintf(buf, sizeof(buf), "%d", p->port);
-        setenv("BACKEND_PORT", buf, 1);
-        setenv("DATABASE_URL", db_url, 1);
-        setenv("REDIS_URL", ts_env("PS_TEST_REDIS_URL"), 1);
-        setenv("REDIS_PREFIX", "t:edge-tls:", 1);
-        setenv("INGEST_API_KEYS", TS_INGEST_KEY, 1);
-        setenv("READ_API_KEYS", TS_READ_KEY, 1);
-        setenv("ADMIN_API_KEY", TS_ADMIN_KEY, 1);
-        snprintf(buf, sizeof(buf), "%s/migrations", ts_env("PS_SOURCE_DIR"));
-        setenv("MIGRATIONS_DIR", buf, 1);
-        setenv("OTLP_HTTP_PORT", "0", 1);
-        setenv("OTLP_GRPC_PORT", "0", 1);
-        setenv("TLS_CERT_FILE", cert, 1);
-        setenv("TLS_KEY_FILE", key, 1);
-        execl(path, path, (char *)NULL);
-        _exit(127);
-    }
-    free(path);
-    p->pid = pid;
-    char url[128];
-    snprintf(url, sizeof(url), "%s/health", p->url);
-    for (int i = 0; i < 600 && https_get(url, cert) != 200; i++)
-        usleep(50 * 1000);
-}
-
 /* HTTPS with the test's certificate answers; plain HTTP to the same port gets no HTTP answer. */
 START_TEST(tls_https_served_plain_http_refused)
 {
-    char cert[128], key[128], url[160];
-    make_cert(cert, key, sizeof(cert));
+    char url[160];
+    const char *env[] = {certs.cert_env, certs.key_env, NULL};
     ts_proc_t b;
-    start_tls_backend(&b, cert, key);
+    ck_assert_int_eq(ts_start_backend(&b, db_url, "t:edge-tls:", env), 0);
     snprintf(url, sizeof(url), "%s/health", b.url);
-    ck_assert_int_eq(https_get(url, cert), 200);
+    ck_assert_int_eq(ts_https_get(url, certs.cert), 200);
     snprintf(url, sizeof(url), "%s/query/incidents", b.url);
-    ck_assert_int_eq(https_get(url, cert), 401); /* the API itself, over TLS */
+    ck_assert_int_eq(ts_https_get(url, certs.cert), 401); /* the API itself, over TLS */
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/health", b.port);
     ts_resp_t r;
     int rc = ts_http("GET", url, NULL, NULL, 0, &r);
@@ -435,16 +361,14 @@ END_TEST
 /* A missing key file, or only one of the two variables, stops the program with one line naming it. */
 START_TEST(tls_bad_configuration_refused)
 {
-    char cert[128], key[128], out[4096], certvar[160], keyvar[200], dbvar[512], redisvar[256], migvar[512],
-        portvar[32];
-    make_cert(cert, key, sizeof(cert));
+    char out[4096], keyvar[200], dbvar[512], redisvar[256], migvar[512], portvar[32];
+    const char *certvar = certs.cert_env;
     /* a program gets as far as its listeners when the files load badly: give it what it needs before */
     snprintf(dbvar, sizeof(dbvar), "DATABASE_URL=%s", db_url);
     snprintf(redisvar, sizeof(redisvar), "REDIS_URL=%s", ts_env("PS_TEST_REDIS_URL"));
     snprintf(portvar, sizeof(portvar), "BACKEND_PORT=%d", ts_free_port());
     snprintf(migvar, sizeof(migvar), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
-    snprintf(certvar, sizeof(certvar), "TLS_CERT_FILE=%s", cert);
-    snprintf(keyvar, sizeof(keyvar), "TLS_KEY_FILE=%s/missing-key.pem", tls_dir);
+    snprintf(keyvar, sizeof(keyvar), "TLS_KEY_FILE=%s/missing-key.pem", certs.dir);
     const char *missing[] = {"INGEST_API_KEYS=" TS_INGEST_KEY,
                              "READ_API_KEYS=" TS_READ_KEY,
                              "ADMIN_API_KEY=" TS_ADMIN_KEY,
@@ -464,7 +388,7 @@ START_TEST(tls_bad_configuration_refused)
     ck_assert_int_ne(ts_run_program("backend/prodsentinel-backend", NULL, half, out, sizeof(out)), 0);
     ck_assert_msg(strstr(out, "TLS_KEY_FILE: required") != NULL, "output: %s", out);
     /* a key file that is no key: named at start too */
-    snprintf(keyvar, sizeof(keyvar), "TLS_KEY_FILE=%s", cert);
+    snprintf(keyvar, sizeof(keyvar), "TLS_KEY_FILE=%s", certs.cert);
     const char *notkey[] = {"INGEST_API_KEYS=" TS_INGEST_KEY,
                             "READ_API_KEYS=" TS_READ_KEY,
                             "ADMIN_API_KEY=" TS_ADMIN_KEY,

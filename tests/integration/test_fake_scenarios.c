@@ -1,7 +1,7 @@
 /* The control scenarios of docs/scenarios.md through the real backend and pipeline: a fault injected
  * with POST /control/fault or /control/network-delay, then one order at the gateway, and the root cause
  * the stored report names (service, span, exception). The order-id triggers are covered by test_e2e. */
-#include "ts.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -11,88 +11,26 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *db_url;
-static char prefix[64];
-static ts_proc_t backend, pipeline, inventory, payment, gateway;
-
-static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
-{
-    char be[128], r[64];
-    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend.url);
-    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
-    const char *env[] = {be, r, "INGEST_API_KEY=" TS_INGEST_KEY, "TELEMETRY_FLUSH_MS=200", extra, NULL};
-    ck_assert_int_eq(ts_start(p, "fake-services/fake-service", port_var, db_url, prefix, env), 0);
-}
+static ts_stack_t stack;
 
 static void setup(void)
 {
-    char suffix[9];
-    ts_hex(suffix, 8);
-    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
-    db_url = ts_create_database("fakescen");
     /* the quiet period covers spans of callees that finish after the gateway gave up */
     const char *benv[] = {"DEBOUNCE_QUIET_MS=3000", "DEBOUNCE_MAX_MS=20000", NULL};
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
-    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, NULL), 0);
-    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
-    char inv[96], pay[96];
-    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
-    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
-    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
-    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+    const char *senv[] = {"TELEMETRY_FLUSH_MS=200", NULL};
+    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "fakescen", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_stop(&gateway, SIGTERM);
-    ts_stop(&payment, SIGTERM);
-    ts_stop(&inventory, SIGTERM);
-    ts_stop(&pipeline, SIGTERM);
-    ts_stop(&backend, SIGTERM);
-    free(db_url);
-}
-
-static void control(const ts_proc_t *p, const char *path, const char *body)
-{
-    char url[160];
-    snprintf(url, sizeof(url), "%s%s", p->url, path);
-    ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
-    ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
-    ts_resp_free(&r);
-}
-
-static long order(const char *id, char trace[33])
-{
-    char url[128], body[128];
-    snprintf(url, sizeof(url), "%s/orders", gateway.url);
-    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12}", id);
-    ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
-    json_t *o = json_loads(r.body, 0, NULL);
-    snprintf(trace, 33, "%s", json_string_value(json_object_get(o, "trace_id")) ?: "");
-    json_decref(o);
-    long st = r.status;
-    ts_resp_free(&r);
-    return st;
+    ts_stack_stop(&stack);
 }
 
 /* The root cause of the newest report about `trace`, waiting up to `seconds`. */
 static json_t *root_cause_of(const char *trace, int seconds)
 {
-    PGconn *c = ts_pg(db_url);
-    const char *p[] = {trace};
-    json_t *rc = NULL;
-    for (int i = 0; i < seconds * 5 && rc == NULL; i++) {
-        PGresult *r =
-            PQexecParams(c,
-                         "SELECT (report->'root_cause')::text FROM analyses a JOIN incident_traces t "
-                         "ON t.incident_id = a.incident_id WHERE t.trace_id = $1 ORDER BY a.id DESC LIMIT 1",
-                         1, NULL, p, NULL, NULL, 0);
-        if (PQntuples(r) == 1) rc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-        PQclear(r);
-        if (rc == NULL) usleep(200 * 1000);
-    }
+    PGconn *c = ts_pg(stack.db_url);
+    json_t *rc = ts_stack_wait_analysis(c, "a.report->'root_cause'", trace, NULL, seconds);
     PQfinish(c);
     ck_assert_msg(rc != NULL, "no report for trace %s", trace);
     return rc;
@@ -116,36 +54,36 @@ static void expect(const char *scenario, const char *trace, const char *svc, con
 
 START_TEST(error_rate_names_the_faulty_service)
 {
-    control(&payment, "/control/fault", "{\"error_rate\":1,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault", "{\"error_rate\":1,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(order("ord-scen-errors", trace), 502);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-errors", trace), 502);
     expect("error_rate", trace, "payment", "POST /charge", "java.lang.IllegalStateException");
 }
 END_TEST
 
 START_TEST(latency_past_the_timeout_names_the_slow_service)
 {
-    control(&payment, "/control/fault", "{\"latency_ms\":1500,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault", "{\"latency_ms\":1500,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(order("ord-scen-latency", trace), 504);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-latency", trace), 504);
     expect("latency", trace, "payment", "POST /charge", NULL);
 }
 END_TEST
 
 START_TEST(crash_loop_fails_the_callers_call)
 {
-    control(&payment, "/control/fault", "{\"crash_loop\":true,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault", "{\"crash_loop\":true,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(order("ord-scen-crash", trace), 502);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-crash", trace), 502);
     expect("crash_loop", trace, "gateway", "POST payment /charge", NULL);
 }
 END_TEST
 
 START_TEST(network_delay_past_the_timeout_names_the_call)
 {
-    control(&payment, "/control/network-delay", "{\"delay_ms\":1500,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/network-delay", "{\"delay_ms\":1500,\"duration_s\":60}");
     char trace[33];
-    ck_assert_int_eq(order("ord-scen-netdelay", trace), 504);
+    ck_assert_int_eq(ts_stack_order(&stack, "ord-scen-netdelay", trace), 504);
     expect("network_delay", trace, "gateway", "POST payment /charge", NULL);
 }
 END_TEST
@@ -163,14 +101,14 @@ static void orders(const char *tag, int n)
     for (int i = 0; i < n; i++) {
         char id[64], trace[33];
         snprintf(id, sizeof(id), "ord-%s-%d", tag, i);
-        ck_assert_int_eq(order(id, trace), 200);
+        ck_assert_int_eq(ts_stack_order(&stack, id, trace), 200);
     }
 }
 
 /* Waits until PostgreSQL holds at least `n` spans of `service` starting in [from, to). */
 static void wait_spans(const char *service, int64_t from, int64_t to, int n)
 {
-    PGconn *c = ts_pg(db_url);
+    PGconn *c = ts_pg(stack.db_url);
     char f[24], t[24];
     snprintf(f, sizeof(f), "%lld", (long long)from);
     snprintf(t, sizeof(t), "%lld", (long long)to);
@@ -197,14 +135,14 @@ START_TEST(network_delay_without_errors_ranks_the_delayed_service_first)
     int64_t b0 = now_ns();
     orders("nd-base", 25);
     int64_t b1 = now_ns();
-    control(&payment, "/control/network-delay", "{\"delay_ms\":120,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/network-delay", "{\"delay_ms\":120,\"duration_s\":60}");
     int64_t d0 = now_ns();
     orders("nd-delayed", 25);
     int64_t d1 = now_ns();
     wait_spans("payment", b0, b1, 25);
     wait_spans("payment", d0, d1, 25);
     char url[160], body[256];
-    snprintf(url, sizeof(url), "%s/debug/analyze-window", pipeline.url);
+    snprintf(url, sizeof(url), "%s/debug/analyze-window", stack.pipeline.url);
     snprintf(body, sizeof(body), "{\"from\":%lld,\"to\":%lld,\"baseline_from\":%lld,\"baseline_to\":%lld}",
              (long long)d0, (long long)d1, (long long)b0, (long long)b1);
     ts_resp_t r;

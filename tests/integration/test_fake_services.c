@@ -5,7 +5,7 @@
  * crash loop, network delay, change events) behave, metrics arrive, a down backend costs telemetry and
  * never requests, and traffic-gen is deterministic. */
 #include "httpd.h"
-#include "ts.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -181,19 +181,9 @@ static long long now_ms(void)
 /* Places an order (with `traceparent` when not NULL); returns the status, the trace id into trace. */
 static long order(const char *id, const char *traceparent, char trace[33])
 {
-    char url[128], body[256], tp[128];
-    snprintf(url, sizeof(url), "%s/orders", gateway.url);
+    char body[256];
     snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"amount\":12.5,\"items\":[\"sku-042\"]}", id);
-    snprintf(tp, sizeof(tp), "traceparent: %s", traceparent ? traceparent : "");
-    const char *h[] = {"Content-Type: application/json", traceparent ? tp : NULL, NULL};
-    ts_resp_t r;
-    ck_assert_int_eq(ts_http("POST", url, h, body, strlen(body), &r), 0);
-    json_t *o = json_loads(r.body, 0, NULL);
-    snprintf(trace, 33, "%s", json_string_value(json_object_get(o, "trace_id")) ?: "");
-    json_decref(o);
-    long st = r.status;
-    ts_resp_free(&r);
-    return st;
+    return ts_stack_post_order(&gateway, body, traceparent, trace);
 }
 
 static long post(const ts_proc_t *p, const char *path, const char *body, char **answer)

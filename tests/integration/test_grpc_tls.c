@@ -5,6 +5,8 @@
  * h2c and refuses a TLS client. */
 #include "ts.h"
 #include "ts_grpc.h"
+#include "ts_otlp.h"
+#include "ts_tls.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
@@ -21,93 +23,17 @@
 #include <unistd.h>
 
 static char *db_url;
-static char tls_dir[64], cert[128], key[128];
+static ts_tls_t certs;  /* the self-signed certificate of `tls` */
 static ts_proc_t tls;   /* TLS on every listener, OTLP/gRPC on a free port */
 static ts_proc_t plain; /* no TLS files: h2c */
-
-static void make_cert(void)
-{
-    snprintf(tls_dir, sizeof(tls_dir), "/tmp/ps-grpc-tls.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tls_dir));
-    snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
-    snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static size_t discard(void *p, size_t s, size_t n, void *u)
-{
-    (void)p;
-    (void)u;
-    return s * n;
-}
-
-/* GET `url` trusting only the test's certificate; the status, or -1 when no answer came. */
-static long https_get(const char *url)
-{
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CAINFO, cert);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long status = -1;
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
-/* Starts a backend with the test's certificate and an OTLP/gRPC port (ts_start() waits over plain
- * HTTP, so this one waits over HTTPS). */
-static void start_tls_backend(ts_proc_t *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->port = ts_free_port();
-    p->otlp_grpc_port = ts_free_port();
-    while (p->otlp_grpc_port == p->port)
-        p->otlp_grpc_port = ts_free_port();
-    snprintf(p->url, sizeof(p->url), "https://127.0.0.1:%d", p->port);
-    char *path = ts_program("backend/prodsentinel-backend");
-    pid_t pid = fork();
-    if (pid == 0) {
-        char buf[512];
-        snprintf(buf, sizeof(buf), "%d", p->port);
-        setenv("BACKEND_PORT", buf, 1);
-        snprintf(buf, sizeof(buf), "%d", p->otlp_grpc_port);
-        setenv("OTLP_GRPC_PORT", buf, 1);
-        setenv("OTLP_HTTP_PORT", "0", 1);
-        setenv("DATABASE_URL", db_url, 1);
-        setenv("REDIS_URL", ts_env("PS_TEST_REDIS_URL"), 1);
-        setenv("REDIS_PREFIX", "t:grpc-tls:", 1);
-        setenv("INGEST_API_KEYS", TS_INGEST_KEY, 1);
-        setenv("READ_API_KEYS", TS_READ_KEY, 1);
-        setenv("ADMIN_API_KEY", TS_ADMIN_KEY, 1);
-        snprintf(buf, sizeof(buf), "%s/migrations", ts_env("PS_SOURCE_DIR"));
-        setenv("MIGRATIONS_DIR", buf, 1);
-        setenv("TLS_CERT_FILE", cert, 1);
-        setenv("TLS_KEY_FILE", key, 1);
-        execl(path, path, (char *)NULL);
-        _exit(127);
-    }
-    free(path);
-    p->pid = pid;
-    char url[128];
-    snprintf(url, sizeof(url), "%s/health", p->url);
-    for (int i = 0; i < 600 && https_get(url) != 200; i++)
-        usleep(50 * 1000);
-    ck_assert_int_eq(https_get(url), 200);
-}
 
 static void setup(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     db_url = ts_create_database("grpc_tls");
-    make_cert();
-    start_tls_backend(&tls);
+    ts_tls_make(&certs, "grpc");
+    const char *env[] = {certs.cert_env, certs.key_env, NULL};
+    ck_assert_int_eq(ts_start_backend_otlp(&tls, db_url, "t:grpc-tls:", env, 0, TS_FREE_PORT), 0);
     ck_assert_int_eq(ts_start_backend_otlp(&plain, db_url, "t:grpc-plain:", NULL, 0, TS_FREE_PORT), 0);
 }
 
@@ -115,9 +41,7 @@ static void teardown(void)
 {
     ts_stop(&tls, SIGTERM);
     ts_stop(&plain, SIGTERM);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tls_dir);
+    ts_tls_remove(&certs);
     free(db_url);
 }
 
@@ -125,47 +49,16 @@ static void teardown(void)
  * apart: n distinct records). Caller frees. */
 static uint8_t *log_request_n(const char *message, size_t n, size_t *len)
 {
-    typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
-    any_t svc = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT, body = svc;
-    svc.value_case = body.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    svc.string_value = "tls";
-    body.string_value = (char *)message;
-    Opentelemetry__Proto__Common__V1__KeyValue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT,
-                                               *kvp[1] = {&kv};
-    kv.key = "service.name";
-    kv.value = &svc;
-    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    res.n_attributes = 1;
-    res.attributes = kvp;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    Opentelemetry__Proto__Logs__V1__LogRecord *lr = calloc(n, sizeof(*lr)), **lrp = calloc(n, sizeof(*lrp));
-    for (size_t i = 0; i < n; i++) {
-        Opentelemetry__Proto__Logs__V1__LogRecord one = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-        one.time_unix_nano = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + i;
-        one.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO;
-        one.body = &body;
-        lr[i] = one;
-        lrp[i] = &lr[i];
-    }
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = n;
-    sl.log_records = lrp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
-    *len = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *msg = malloc(*len);
-    protobuf_c_message_pack(&req.base, msg);
-    free(lr);
-    free(lrp);
+    ts_otlp_log_t *logs = calloc(n, sizeof(*logs));
+    for (size_t i = 0; i < n; i++)
+        logs[i] =
+            (ts_otlp_log_t){.time_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + i,
+                            .severity = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_INFO,
+                            .body = message};
+    uint8_t *msg = ts_otlp_logs_request("tls", logs, n, len);
+    free(logs);
     return msg;
 }
 
@@ -194,7 +87,7 @@ static void tls_call_ok(const char *message)
     uint8_t *msg = log_request(message, &len);
     ts_grpc_req_t req = {TS_GRPC_LOGS, TS_INGEST_KEY, NULL, 0};
     ts_grpc_resp_t r;
-    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, cert, &req, msg, len, 10000, &r), 0);
+    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, certs.cert, &req, msg, len, 10000, &r), 0);
     ck_assert_msg(r.grpc_status == 0, "grpc-status %d: %s", r.grpc_status, r.message);
     ck_assert_str_eq(r.alpn, "h2");
     ts_grpc_resp_free(&r);
@@ -210,7 +103,7 @@ START_TEST(grpc_over_tls_served)
     /* the checks of the plain port hold over TLS: a wrong key is refused */
     ts_grpc_req_t bad = {TS_GRPC_LOGS, "not-the-ingest-key", NULL, 0};
     ts_grpc_resp_t r;
-    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, cert, &bad, "", 0, 10000, &r), 0);
+    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, certs.cert, &bad, "", 0, 10000, &r), 0);
     ck_assert_int_eq(r.grpc_status, 16); /* UNAUTHENTICATED */
     ts_grpc_resp_free(&r);
     /* a message of many TLS records (about 1 MiB: flow control and reads across records) */
@@ -223,7 +116,7 @@ START_TEST(grpc_over_tls_served)
     uint8_t *msg = log_request_n(big, 250, &len);
     ck_assert_uint_gt(len, 1000000);
     ts_grpc_req_t req = {TS_GRPC_LOGS, TS_INGEST_KEY, NULL, 0};
-    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, cert, &req, msg, len, 20000, &r), 0);
+    ck_assert_int_eq(ts_grpc_call_tls(tls.otlp_grpc_port, certs.cert, &req, msg, len, 20000, &r), 0);
     ck_assert_msg(r.grpc_status == 0, "grpc-status %d: %s", r.grpc_status, r.message);
     ts_grpc_resp_free(&r);
     free(msg);
@@ -235,10 +128,8 @@ END_TEST
  * Returns 1 when it did (recv() read the end or an error), 0 when it answered or held the connection. */
 static int closed_after(const void *bytes, size_t n)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)tls.otlp_grpc_port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int fd = ts_connect(tls.otlp_grpc_port);
+    ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(send(fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
     int closed = 0;
     for (int i = 0; i < 50 && !closed; i++) {
@@ -298,7 +189,7 @@ START_TEST(h2c_without_tls_files)
     ts_grpc_resp_free(&r);
     ck_assert_int_eq(logs_with(message), 1);
     /* a TLS client gets no handshake from an h2c port */
-    ck_assert_int_ne(ts_grpc_call_tls(plain.otlp_grpc_port, cert, &req, msg, len, 5000, &r), 0);
+    ck_assert_int_ne(ts_grpc_call_tls(plain.otlp_grpc_port, certs.cert, &req, msg, len, 5000, &r), 0);
     ts_grpc_resp_free(&r);
     free(msg);
 }

@@ -2,7 +2,7 @@
  * /control/fault (errors and latency) fails the orders at the gateway and degrades both the gateway's and
  * payment's endpoints. The error-trace incident and the degradations share the root service payment, so
  * they are grouped under one parent, each child saying why, and exactly one page reaches the receiver. */
-#include "ts.h"
+#include "ts_stack.h"
 #include "ts_sink.h"
 
 #include <jansson.h>
@@ -12,62 +12,28 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *db_url;
-static char prefix[64];
-static ts_proc_t backend, pipeline, inventory, payment, gateway;
+static ts_stack_t stack;
 static ts_sink_t *sink;
-
-static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
-{
-    char be[128], r[64];
-    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend.url);
-    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
-    const char *env[] = {be, r, "INGEST_API_KEY=" TS_INGEST_KEY, "TELEMETRY_FLUSH_MS=200", extra, NULL};
-    ck_assert_int_eq(ts_start(p, "fake-services/fake-service", port_var, db_url, prefix, env), 0);
-}
 
 static void setup(void)
 {
-    char suffix[9];
-    ts_hex(suffix, 8);
-    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
-    db_url = ts_create_database("grouping");
     sink = ts_sink_create();
     ts_sink_up(sink, 200);
     const char *benv[] = {"DEBOUNCE_QUIET_MS=1500", "DEBOUNCE_MAX_MS=10000", NULL};
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
     char hook[128];
     snprintf(hook, sizeof(hook), "ALERT_WEBHOOKS=json:http://127.0.0.1:%d/json", ts_sink_port(sink));
     /* the degradation watcher judges a 10 s window against the 20 s before, every second */
     const char *penv[] = {hook, "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=10", "DEGRADE_BASELINE_S=20", NULL};
-    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, penv), 0);
-    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
-    char inv[96], pay[96];
-    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
-    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
-    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
-    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+    const char *senv[] = {"TELEMETRY_FLUSH_MS=200", NULL};
+    ts_stack_start(&stack,
+                  &(ts_stack_opts_t){
+                      .db_name = "grouping", .backend_env = benv, .pipeline_env = penv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_stop(&gateway, SIGTERM);
-    ts_stop(&payment, SIGTERM);
-    ts_stop(&inventory, SIGTERM);
-    ts_stop(&pipeline, SIGTERM);
-    ts_stop(&backend, SIGTERM);
+    ts_stack_stop(&stack);
     ts_sink_free(sink);
-    free(db_url);
-}
-
-static void control(const ts_proc_t *p, const char *path, const char *body)
-{
-    char url[160];
-    snprintf(url, sizeof(url), "%s%s", p->url, path);
-    ts_resp_t r;
-    ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
-    ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
-    ts_resp_free(&r);
 }
 
 /* `n` orders at the gateway, `gap_ms` apart; returns how many failed. */
@@ -76,7 +42,7 @@ static int orders(const char *tag, int n, int gap_ms)
     int failed = 0;
     for (int i = 0; i < n; i++) {
         char url[128], body[128];
-        snprintf(url, sizeof(url), "%s/orders", gateway.url);
+        snprintf(url, sizeof(url), "%s/orders", stack.gateway.url);
         snprintf(body, sizeof(body), "{\"order_id\":\"ord-%s-%d\",\"amount\":12}", tag, i);
         ts_resp_t r;
         ck_assert_int_eq(ts_post_json(url, NULL, body, &r), 0);
@@ -89,9 +55,10 @@ static int orders(const char *tag, int n, int gap_ms)
 
 START_TEST(one_payment_fault_is_one_paged_incident)
 {
-    PGconn *c = ts_pg(db_url);
+    PGconn *c = ts_pg(stack.db_url);
     ck_assert_int_eq(orders("base", 30, 300), 0);
-    control(&payment, "/control/fault", "{\"error_rate\":1,\"latency_ms\":200,\"duration_s\":60}");
+    ts_stack_control(&stack.payment, "/control/fault",
+                    "{\"error_rate\":1,\"latency_ms\":200,\"duration_s\":60}");
     ck_assert_int_eq(orders("fault", 30, 100), 30);
     /* the error traces' incident and at least one degradation, settled (reported, grouped or paged) */
     ck_assert_int_ge(ts_pg_wait_long(c,

@@ -72,15 +72,9 @@ static void teardown(void)
 /* 1 when something accepts TCP connections on 127.0.0.1:port. */
 static int listening(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
+    int fd = ts_connect(port);
+    if (fd >= 0) close(fd);
+    return fd >= 0;
 }
 
 typedef enum { TR_HTTP_JSON, TR_HTTP_PROTOBUF, TR_GRPC } transport_t;

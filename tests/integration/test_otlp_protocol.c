@@ -8,6 +8,8 @@
  * tests/fixtures/otlp/ or with protobuf-c's generated structs. */
 #include "ts.h"
 #include "ts_grpc.h"
+#include "ts_otlp.h"
+#include "ts_zlib.h"
 #include "ts_proxy.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -111,27 +113,18 @@ static void random_id(uint8_t *id, size_t n, char *hex)
         sprintf(hex + 2 * i, "%02x", id[i]);
 }
 
-/* Compresses `in` in the format zlib's window bits select: GZIP_BITS, ZLIB_BITS (Content-Encoding
- * deflate) or RAW_BITS (raw deflate). Caller frees out.p. */
+/* Compresses `in` in the format zlib's window bits select: TS_GZIP_BITS, TS_ZLIB_BITS (Content-Encoding
+ * deflate) or TS_RAW_BITS (raw deflate). Caller frees out.p. */
 static bytes_t zcompress(const void *in, size_t n, int window_bits)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&zs, (uLong)n) + 64;
-    bytes_t out = {malloc(cap), 0};
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = out.p;
-    zs.avail_out = (uInt)cap;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    out.n = cap - zs.avail_out;
-    deflateEnd(&zs);
+    buf_t b;
+    buf_init(&b, 2 * n + 1024);
+    ts_deflate(window_bits, in, n, &b);
+    bytes_t out;
+    out.n = b.len;
+    out.p = (uint8_t *)buf_take(&b);
     return out;
 }
-#define GZIP_BITS (16 + 15)
-#define ZLIB_BITS 15
-#define RAW_BITS (-15)
 
 /* The captured traces.pb with every span moved to trace `trace` (16 bytes) and to the last minute
  * (the capture's clock is 2026-01-01, older than a default RETENTION_DAYS); with `unknown`, unknown
@@ -193,30 +186,13 @@ static bytes_t fixture_traces_as(const uint8_t *trace, int unknown)
     return out;
 }
 
-static any_t str_any(const char *s)
-{
-    any_t a = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    a.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    a.string_value = (char *)s;
-    return a;
-}
-
-static bytes_t packed(const ProtobufCMessage *m)
-{
-    bytes_t b;
-    b.n = protobuf_c_message_get_packed_size(m);
-    b.p = malloc(b.n + 1);
-    ck_assert_uint_eq(protobuf_c_message_pack(m, b.p), b.n);
-    return b;
-}
-
 /* An ExportTraceServiceRequest of service "checkout" (with resource attribute host.name = `host`
  * unless NULL) with n spans of `trace` (span ids span_ids[i], 8 bytes each), span i starting at
  * start_ns + i µs and lasting 1 ms; the span at bad_index (or none, -1) carries a 5-byte trace id. */
 static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8], size_t n, int64_t start_ns,
                               int bad_index, const char *host)
 {
-    any_t svc = str_any("checkout"), hv = str_any(host ? host : "");
+    any_t svc = ts_otlp_str("checkout"), hv = ts_otlp_str(host ? host : "");
     kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT,
          hkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     kv_t *rkvp[2] = {&rkv, &hkv};
@@ -240,52 +216,23 @@ static bytes_t traces_request(const uint8_t *trace, const uint8_t (*span_ids)[8]
         spans[i] = s;
         sp[i] = &spans[i];
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = n;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[1] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.resource = &res;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp[1] = {&rs};
-    trace_req_t req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = rsp;
-    return packed(&req.base);
+    bytes_t b;
+    b.p = ts_otlp_pack_spans(&res, sp, n, &b.n);
+    return b;
 }
 
 /* An ExportLogsServiceRequest of service "checkout" with one ERROR log record. */
 static bytes_t logs_request(int64_t ts_ns, const char *message, const uint8_t *trace, const uint8_t *span)
 {
-    any_t svc = str_any("checkout"), body = str_any(message);
-    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, *rkvp[1] = {&rkv};
-    rkv.key = "service.name";
-    rkv.value = &svc;
-    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    res.n_attributes = 1;
-    res.attributes = rkvp;
-    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-    lr.time_unix_nano = (uint64_t)ts_ns;
-    lr.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_ERROR;
-    lr.severity_text = "ERROR";
-    lr.body = &body;
-    lr.trace_id = (ProtobufCBinaryData){16, (uint8_t *)trace};
-    lr.span_id = (ProtobufCBinaryData){8, (uint8_t *)span};
-    Opentelemetry__Proto__Logs__V1__LogRecord *lrp[1] = {&lr};
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = 1;
-    sl.log_records = lrp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    logs_req_t req = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
-    return packed(&req.base);
+    ts_otlp_log_t log = {.time_ns = (uint64_t)ts_ns,
+                         .severity = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_ERROR,
+                         .severity_text = "ERROR",
+                         .body = message,
+                         .trace_id = trace,
+                         .span_id = span};
+    bytes_t b;
+    b.p = ts_otlp_logs_request("checkout", &log, 1, &b.n);
+    return b;
 }
 
 /* A native logs body with one INFO record (message made unique by the caller). Caller frees. */
@@ -412,7 +359,7 @@ START_TEST(gzip_and_deflate_bodies_are_stored)
     ts_resp_free(&r);
     ck_assert_int_eq(count_spans(c, FIXTURE_TRACE), FIXTURE_SPANS);
     free(gz.p);
-    const int bits[] = {GZIP_BITS, ZLIB_BITS, RAW_BITS};
+    const int bits[] = {TS_GZIP_BITS, TS_ZLIB_BITS, TS_RAW_BITS};
     const char *enc[] = {"gzip", "deflate", "deflate"}; /* raw deflate is what some browsers send */
     for (int i = 0; i < 3; i++) {
         uint8_t trace[16];
@@ -491,7 +438,7 @@ static bytes_t gzip_bomb(void)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, GZIP_BITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, TS_GZIP_BITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
     uint8_t *zero = calloc(1, BOMB_CHUNK);
     uint8_t *part[3];
     size_t len[3];
@@ -535,7 +482,7 @@ static void check_bomb(const bytes_t *b)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(inflateInit2(&zs, GZIP_BITS), Z_OK);
+    ck_assert_int_eq(inflateInit2(&zs, TS_GZIP_BITS), Z_OK);
     uint8_t *out = malloc(BOMB_CHUNK);
     zs.next_in = b->p;
     zs.avail_in = (uInt)b->n;
@@ -926,7 +873,7 @@ START_TEST(grpc_export_statuses)
     char hex[33];
     random_id(trace, 16, hex);
     pb = fixture_traces_as(trace, 0);
-    bytes_t z = zcompress(pb.p, pb.n, GZIP_BITS);
+    bytes_t z = zcompress(pb.p, pb.n, TS_GZIP_BITS);
     g = grpc(&be, TS_GRPC_TRACES, TS_INGEST_KEY, "gzip", z.p, z.n);
     ck_assert_msg(g.grpc_status == 0, "gzip: grpc-status %d: %s", g.grpc_status, g.message);
     ts_grpc_resp_free(&g);

@@ -573,10 +573,8 @@ END_TEST
 static int raw_request(const char *path)
 {
     int port = atoi(strrchr(backend.url, ':') + 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    int fd = ts_connect(port);
+    ck_assert_int_ge(fd, 0);
     char req[512];
     int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n\r\n", path,
                      TS_READ_KEY);

@@ -5,6 +5,7 @@
  * off everything is stored as sent. */
 #include "ts.h"
 #include "ts_grpc.h"
+#include "ts_otlp.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
@@ -133,45 +134,13 @@ static void send_otlp_json(const ts_proc_t *b, const char *trace, long long ts)
 /* OTLP protobuf over gRPC: one log whose body and attribute carry the secrets. */
 static void send_grpc(const ts_proc_t *b, long long ts)
 {
-    typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
-    typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
-    any_t svc = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT, body = svc, note = svc;
-    svc.value_case = body.value_case = note.value_case =
-        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    svc.string_value = "grpc";
-    body.string_value = note.string_value = SECRETS;
-    kv_t rkv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, *rkvp[1] = {&rkv};
-    rkv.key = "service.name";
-    rkv.value = &svc;
-    kv_t akv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT, *akvp[1] = {&akv};
-    akv.key = "note";
-    akv.value = &note;
-    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    res.n_attributes = 1;
-    res.attributes = rkvp;
-    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-    lr.time_unix_nano = (uint64_t)ts;
-    lr.severity_number = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_WARN;
-    lr.body = &body;
-    lr.n_attributes = 1;
-    lr.attributes = akvp;
-    Opentelemetry__Proto__Logs__V1__LogRecord *lrp[1] = {&lr};
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = 1;
-    sl.log_records = lrp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
-    size_t n = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *msg = malloc(n);
-    protobuf_c_message_pack(&req.base, msg);
+    ts_otlp_log_t log = {.time_ns = (uint64_t)ts,
+                         .severity = OPENTELEMETRY__PROTO__LOGS__V1__SEVERITY_NUMBER__SEVERITY_NUMBER_WARN,
+                         .body = SECRETS,
+                         .attr_key = "note",
+                         .attr_value = SECRETS};
+    size_t n;
+    uint8_t *msg = ts_otlp_logs_request("grpc", &log, 1, &n);
     ts_grpc_req_t call = {TS_GRPC_LOGS, TS_INGEST_KEY, NULL, 0};
     ts_grpc_resp_t r;
     ck_assert_int_eq(ts_grpc_call(b->otlp_grpc_port, &call, msg, n, 10000, &r), 0);

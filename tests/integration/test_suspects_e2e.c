@@ -4,7 +4,7 @@
  * deploy first with the higher confidence and an evidence sentence; the suspects API agrees; feedback
  * naming it as the cause moves the deploy prior the pipeline loads. */
 #include "priors.h"
-#include "ts.h"
+#include "ts_stack.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -14,40 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *db_url;
-static char prefix[64];
-static ts_proc_t backend, pipeline, inventory, payment, gateway;
-
-static void start_fake(ts_proc_t *p, const char *role, const char *port_var, const char *extra)
-{
-    ck_assert_int_eq(ts_start_fake_service(p, &backend, role, port_var, db_url, prefix, extra), 0);
-}
+static ts_stack_t stack;
 
 static void setup(void)
 {
-    char suffix[9];
-    ts_hex(suffix, 8);
-    snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
-    db_url = ts_create_database("suse2e");
     const char *benv[] = {"DEBOUNCE_QUIET_MS=1500", NULL};
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
-    ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, NULL), 0);
-    start_fake(&inventory, "inventory", "INVENTORY_PORT", NULL);
-    char inv[96], pay[96];
-    snprintf(inv, sizeof(inv), "INVENTORY_URL=%s", inventory.url);
-    start_fake(&payment, "payment", "PAYMENT_PORT", inv);
-    snprintf(pay, sizeof(pay), "PAYMENT_URL=%s", payment.url);
-    start_fake(&gateway, "gateway", "GATEWAY_PORT", pay);
+    const char *senv[] = {"METRICS_INTERVAL_MS=2000", NULL};
+    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "suse2e", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)
 {
-    ts_stop(&gateway, SIGTERM);
-    ts_stop(&payment, SIGTERM);
-    ts_stop(&inventory, SIGTERM);
-    ts_stop(&pipeline, SIGTERM);
-    ts_stop(&backend, SIGTERM);
-    free(db_url);
+    ts_stack_stop(&stack);
 }
 
 static void post(const char *base, const char *path, const char *key, const char *body, long want,
@@ -76,37 +54,22 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
              "{\"events\":[{\"timestamp\":%lld,\"service\":\"payment\",\"type\":\"deployment\","
              "\"description\":\"v2.3.1\"}]}",
              deploy_ns);
-    post(backend.url, "/ingest/events", TS_INGEST_KEY, body, 200, NULL);
+    post(stack.backend.url, "/ingest/events", TS_INGEST_KEY, body, 200, NULL);
     /* decoys: later (closer to the failure), on other services of the call path */
-    post(inventory.url, "/control/change", NULL, "{\"type\":\"config\",\"description\":\"pool size 5\"}", 200,
-         NULL);
-    post(gateway.url, "/control/change", NULL, "{\"type\":\"flag\",\"description\":\"new-checkout\"}", 200,
-         NULL);
+    post(stack.inventory.url, "/control/change", NULL, "{\"type\":\"config\",\"description\":\"pool size 5\"}",
+         200, NULL);
+    post(stack.gateway.url, "/control/change", NULL, "{\"type\":\"flag\",\"description\":\"new-checkout\"}",
+         200, NULL);
     sleep(1);
     json_t *o = NULL;
-    post(gateway.url, "/orders", NULL, "{\"order_id\":\"ord-sus-fail-pay\",\"amount\":12}", 502, &o);
+    post(stack.gateway.url, "/orders", NULL, "{\"order_id\":\"ord-sus-fail-pay\",\"amount\":12}", 502, &o);
     char trace[33];
     snprintf(trace, sizeof(trace), "%s", str(o, "trace_id"));
     json_decref(o);
 
-    PGconn *c = ts_pg(db_url);
-    const char *p[] = {trace};
-    json_t *ev = NULL;
+    PGconn *c = ts_pg(stack.db_url);
     char incident[24] = "";
-    for (int i = 0; i < 150 && !ev; i++) {
-        PGresult *r =
-            PQexecParams(c,
-                         "SELECT a.evidence::text, a.incident_id FROM analyses a JOIN incident_traces t "
-                         "ON t.incident_id = a.incident_id WHERE t.trace_id = $1 ORDER BY a.id DESC "
-                         "LIMIT 1",
-                         1, NULL, p, NULL, NULL, 0);
-        if (PQntuples(r)) {
-            ev = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-            snprintf(incident, sizeof(incident), "%s", PQgetvalue(r, 0, 1));
-        }
-        PQclear(r);
-        if (!ev) usleep(200 * 1000);
-    }
+    json_t *ev = ts_stack_wait_analysis(c, "a.evidence", trace, incident, 30);
     ck_assert_msg(ev != NULL, "no analysis of trace %s", trace);
     json_t *sus = json_object_get(ev, "suspects");
     char *dump = json_dumps(sus, JSON_INDENT(1));
@@ -125,7 +88,7 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
 
     /* the suspects API: best first, with the id feedback names */
     char url[160];
-    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", backend.url, incident);
+    snprintf(url, sizeof(url), "%s/query/incidents/%s/suspects", stack.backend.url, incident);
     const char *rh[] = {"Authorization: Bearer " TS_READ_KEY, NULL};
     ts_resp_t r;
     ck_assert_int_eq(ts_http("GET", url, rh, NULL, 0, &r), 0);
@@ -139,10 +102,10 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
     json_decref(api);
     char path[64];
     snprintf(path, sizeof(path), "/query/incidents/%s/feedback", incident);
-    post(backend.url, path, TS_READ_KEY, body, 201, NULL);
+    post(stack.backend.url, path, TS_READ_KEY, body, 201, NULL);
 
     /* the deploy prior the pipeline loads moved: (0.5 x 4 + 1) / 5 */
-    char *purl = ts_role_url(db_url, TS_ROLE_PIPELINE);
+    char *purl = ts_role_url(stack.db_url, TS_ROLE_PIPELINE);
     PGconn *pc = ts_pg(purl);
     suspect_opts_t so;
     suspect_opts_default(&so);

@@ -86,16 +86,44 @@ int ts_free_port(void)
     return port;
 }
 
-static int wait_health(const char *url, int seconds)
+int ts_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) return fd;
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
+int ts_listen(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 128) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* GET url/health until it answers 200; over HTTPS when `ca_file` (the certificate to trust) is set. */
+static int wait_health(const char *url, const char *ca_file, int seconds)
 {
     char u[128];
     snprintf(u, sizeof(u), "%s/health", url);
     for (int i = 0; i < seconds * 20; i++) {
-        ts_resp_t r;
-        int rc = ts_http("GET", u, NULL, NULL, 0, &r);
-        long s = r.status;
-        ts_resp_free(&r);
-        if (rc == 0 && s == 200) return 0;
+        long s = -1;
+        if (ca_file) {
+            s = ts_https_get(u, ca_file);
+        } else {
+            ts_resp_t r;
+            if (ts_http("GET", u, NULL, NULL, 0, &r) == 0) s = r.status;
+            ts_resp_free(&r);
+        }
+        if (s == 200) return 0;
         usleep(50 * 1000);
     }
     return -1;
@@ -134,7 +162,9 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
     p->port = port;
     char host[40]; /* fits ts_proc_t.url with the scheme and port */
     url_host(env_value(extra_env, "BIND_ADDR"), host, sizeof(host));
-    snprintf(p->url, sizeof(p->url), "http://%s:%d", host, p->port);
+    /* a program given a certificate serves only TLS; the test's certificates are self-signed: their own CA */
+    const char *ca_file = env_value(extra_env, "TLS_CERT_FILE");
+    snprintf(p->url, sizeof(p->url), "%s://%s:%d", ca_file ? "https" : "http", host, p->port);
     const char *artifacts = getenv("PS_TEST_ARTIFACTS");
     const char *slash = strrchr(program, '/');
     snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d.log", artifacts ? artifacts : "/tmp",
@@ -176,7 +206,7 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
     }
     free(path);
     p->pid = pid;
-    if (wait_health(p->url, 30) != 0) {
+    if (wait_health(p->url, ca_file, 30) != 0) {
         ts_stop(p, SIGKILL);
         return -1;
     }
@@ -323,6 +353,27 @@ int ts_http(const char *method, const char *url, const char *const *headers, con
     return rc == CURLE_OK ? 0 : -1;
 }
 
+static size_t discard(void *p, size_t size, size_t nmemb, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * nmemb;
+}
+
+long ts_https_get(const char *url, const char *ca_file)
+{
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
 int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out)
 {
     char auth[256];
@@ -390,17 +441,6 @@ int ts_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? 1 : 0;
-}
-
-int ts_start_fake_service(ts_proc_t *p, const ts_proc_t *backend, const char *role, const char *port_var,
-                          const char *database_url, const char *redis_prefix, const char *extra)
-{
-    char be[128], key[96], r[64];
-    snprintf(be, sizeof(be), "BACKEND_URL=%s", backend->url);
-    snprintf(key, sizeof(key), "INGEST_API_KEY=%s", TS_INGEST_KEY);
-    snprintf(r, sizeof(r), "FAKE_SERVICE_ROLE=%s", role);
-    const char *env[] = {be, key, r, "METRICS_INTERVAL_MS=2000", extra, NULL};
-    return ts_start(p, "fake-services/fake-service", port_var, database_url, redis_prefix, env);
 }
 
 char *ts_copy_column(const char *copy, int row, int col)

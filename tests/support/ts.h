@@ -32,6 +32,10 @@ char *ts_create_database(const char *prefix);
 char *ts_role_url(const char *database_url, const char *role);
 /* A loopback port nobody listens on right now. */
 int ts_free_port(void);
+/* A TCP connection to 127.0.0.1:port: the socket, or -1 when nobody accepts it. */
+int ts_connect(int port);
+/* A socket listening on 127.0.0.1:port (0: a free port; SO_REUSEADDR), or -1. */
+int ts_listen(int port);
 
 typedef struct {
     pid_t pid;
@@ -49,7 +53,9 @@ typedef struct {
  * ("NAME=value" strings, NULL-terminated; may be NULL), on a free port given in `port_var`, and
  * waits up to 30 s for GET /health. The standard environment has OTLP_HTTP_PORT=0 and OTLP_GRPC_PORT=0,
  * so that parallel backends never compete for 4318/4317 (use ts_start_backend_otlp() for those
- * listeners); a BIND_ADDR in `extra_env` is used for the URL. Returns 0 or -1. */
+ * listeners); a BIND_ADDR in `extra_env` is used for the URL; with a TLS_CERT_FILE in `extra_env` the URL
+ * is https:// and /health is awaited over TLS trusting that certificate (ts_tls.h makes one). Returns 0 or
+ * -1. */
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env);
 /* Same on a given port (to restart a killed process where its clients expect it). */
@@ -85,6 +91,8 @@ typedef struct {
  * Returns 0 when an answer came (any status), -1 on connection failure. */
 int ts_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
             ts_resp_t *out);
+/* GET `url` trusting only the PEM certificate in `ca_file`: the HTTP status, or -1 when no answer came. */
+long ts_https_get(const char *url, const char *ca_file);
 /* POST of a JSON body with the ingest key. */
 int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out);
 /* The value of response header `name` (case-insensitive), malloc'd, or NULL. */
@@ -98,11 +106,6 @@ long ts_pg_long(PGconn *c, const char *sql);
 long ts_pg_wait_long(PGconn *c, const char *sql, long want, int seconds);
 /* A random lowercase hex string of `n` digits into out (n+1 bytes). */
 void ts_hex(char *out, size_t n);
-
-/* Starts fake-service <role> against `backend` on a free port given in `port_var`, with `extra`
- * ("NAME=value", may be NULL) added to its environment. */
-int ts_start_fake_service(ts_proc_t *p, const ts_proc_t *backend, const char *role, const char *port_var,
-                          const char *database_url, const char *redis_prefix, const char *extra);
 
 /* Column `col` (0-based) of line `row` of COPY text (ingest_batch.h's rows), as a new string; fails the
  * test when the row or column is missing. Caller frees. */

@@ -1,6 +1,7 @@
 /* Test support: a minimal blocking OTLP/gRPC client (one unary call per connection, HTTP/2 cleartext
- * with prior knowledge or over TLS with ALPN, libnghttp2's client API and OpenSSL) and a decoder of
- * google.rpc.Status, for integration tests that talk to a real backend's OTLP_GRPC_PORT. */
+ * with prior knowledge or over TLS with ALPN, on the tree's one HTTP/2 client, tools/benchlib/h2c.h)
+ * and a decoder of google.rpc.Status, for integration tests that talk to a real backend's
+ * OTLP_GRPC_PORT. */
 #ifndef PS_TS_GRPC_H
 #define PS_TS_GRPC_H
 

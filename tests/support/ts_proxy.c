@@ -1,5 +1,6 @@
 /* Poll-based TCP proxy in one thread (see ts_proxy.h). */
 #include "ts_proxy.h"
+#include "ts.h"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,21 +20,6 @@ struct ts_proxy {
     atomic_int cut, stopping, cut_pending;
     pthread_t tid;
 };
-
-static int connect_target(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static void close_all(ts_proxy_t *p)
 {
@@ -65,7 +51,7 @@ static void *proxy_main(void *arg)
         if (fds[0].revents & POLLIN) {
             int c = accept(p->listen_fd, NULL, NULL);
             if (c >= 0) {
-                int t = atomic_load(&p->cut) || p->npairs == MAX_PAIRS ? -1 : connect_target(p->target_port);
+                int t = atomic_load(&p->cut) || p->npairs == MAX_PAIRS ? -1 : ts_connect(p->target_port);
                 if (t < 0) {
                     close(c);
                 } else {
@@ -113,16 +99,9 @@ ts_proxy_t *ts_proxy_start(int target_port)
 {
     ts_proxy_t *p = calloc(1, sizeof(*p));
     p->target_port = target_port;
-    p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(p->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    p->listen_fd = ts_listen(0);
     struct sockaddr_in a;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(a);
-    bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a));
-    listen(p->listen_fd, 128);
     getsockname(p->listen_fd, (struct sockaddr *)&a, &len);
     p->port = ntohs(a.sin_port);
     pthread_create(&p->tid, NULL, proxy_main, p);

@@ -1,6 +1,7 @@
 /* Webhook receiver for tests (see ts_sink.h). One thread accepts and serves one request per
  * connection (Connection: close), which is all libcurl's single POSTs need. */
 #include "ts_sink.h"
+#include "ts.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,19 +30,6 @@ struct ts_sink {
     long long at_ms[SINK_MAX];
     size_t n;
 };
-
-static int listen_on(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 64) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 /* Reads one request: headers, then Content-Length bytes of body. */
 static void serve(ts_sink_t *s, int c)
@@ -111,7 +99,7 @@ ts_sink_t *ts_sink_create(void)
 {
     ts_sink_t *s = calloc(1, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
-    int fd = listen_on(0);
+    int fd = ts_listen(0);
     struct sockaddr_in a;
     socklen_t l = sizeof(a);
     getsockname(fd, (struct sockaddr *)&a, &l);
@@ -129,7 +117,7 @@ int ts_sink_port(const ts_sink_t *s)
 void ts_sink_up(ts_sink_t *s, int status)
 {
     atomic_store(&s->status, status);
-    s->fd = listen_on(s->port);
+    s->fd = ts_listen(s->port);
     if (s->fd >= 0 && pthread_create(&s->tid, NULL, sink_main, s) == 0) s->running = 1;
 }
 

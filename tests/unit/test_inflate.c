@@ -2,6 +2,7 @@
  * members, truncated input, garbage, trailing bytes, and a 1 GiB bomb stopped at the cap with the
  * buffer never larger than the cap. */
 #include "inflate.h"
+#include "ts_zlib.h"
 
 #include "ts.h"
 
@@ -12,24 +13,6 @@
 #include <zlib.h>
 
 #define MIB (1024u * 1024u)
-
-/* Compresses `in` with zlib's deflate in the given wrapper (window bits as in deflateInit2). */
-static void compress_into(int wbits, const void *in, size_t n, buf_t *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t bound = deflateBound(&zs, n) + 32;
-    unsigned char *tmp = malloc(bound);
-    zs.next_in = (unsigned char *)in;
-    zs.avail_in = (uInt)n;
-    zs.next_out = tmp;
-    zs.avail_out = (uInt)bound;
-    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    ck_assert_int_eq(buf_append(out, tmp, bound - zs.avail_out), 0);
-    deflateEnd(&zs);
-    free(tmp);
-}
 
 static unsigned char *sample(size_t n)
 {
@@ -48,7 +31,7 @@ static void round_trip(inflate_format_t fmt, int wbits, size_t n)
     buf_t z, out;
     buf_init(&z, 64 * MIB);
     buf_init(&out, 64 * MIB);
-    compress_into(wbits, plain, n, &z);
+    ts_deflate(wbits, plain, n, &z);
     char err[128] = "";
     ck_assert_msg(inflate_bounded(fmt, z.data, z.len, n, &out, err, sizeof(err)) == 0, "%s", err);
     ck_assert_uint_eq(out.len, n);
@@ -77,7 +60,7 @@ START_TEST(empty_payload_compresses_and_empty_input_does_not)
     buf_t z, out;
     buf_init(&z, MIB);
     buf_init(&out, MIB);
-    compress_into(16 + 15, "", 0, &z);
+    ts_deflate(16 + 15, "", 0, &z);
     ck_assert_int_eq(inflate_bounded(INFLATE_GZIP, z.data, z.len, 10, &out, NULL, 0), 0);
     ck_assert_uint_eq(out.len, 0);
     char err[128] = "";
@@ -93,8 +76,8 @@ START_TEST(concatenated_gzip_members)
     buf_t z, out;
     buf_init(&z, MIB);
     buf_init(&out, MIB);
-    compress_into(16 + 15, "hello, ", 7, &z);
-    compress_into(16 + 15, "world", 5, &z);
+    ts_deflate(16 + 15, "hello, ", 7, &z);
+    ts_deflate(16 + 15, "world", 5, &z);
     char err[128] = "";
     ck_assert_msg(inflate_bounded(INFLATE_GZIP, z.data, z.len, 100, &out, err, sizeof(err)) == 0, "%s", err);
     ck_assert_str_eq(out.data, "hello, world");
@@ -112,7 +95,7 @@ START_TEST(truncated_input_is_malformed)
         buf_t z, out;
         buf_init(&z, MIB);
         buf_init(&out, MIB);
-        compress_into(wbits[f], plain, 50000, &z);
+        ts_deflate(wbits[f], plain, 50000, &z);
         size_t cuts[] = {1, 2, 5, 10, z.len / 2, z.len - 4, z.len - 1};
         for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++) {
             char err[128] = "";
@@ -144,7 +127,7 @@ START_TEST(garbage_is_malformed)
     /* a gzip header where deflate is expected, and a bad gzip CRC */
     buf_t z;
     buf_init(&z, MIB);
-    compress_into(16 + 15, "payload", 7, &z);
+    ts_deflate(16 + 15, "payload", 7, &z);
     ck_assert_int_eq(inflate_bounded(INFLATE_DEFLATE, z.data, z.len, MIB, &out, NULL, 0), -1);
     z.data[z.len - 6] ^= 0x55;
     buf_reset(&out);
@@ -162,7 +145,7 @@ START_TEST(trailing_garbage_is_malformed)
         buf_t z, out;
         buf_init(&z, MIB);
         buf_init(&out, MIB);
-        compress_into(wbits[f], "payload", 7, &z);
+        ts_deflate(wbits[f], "payload", 7, &z);
         ck_assert_int_eq(buf_append(&z, "JUNK", 4), 0);
         char err[128] = "";
         ck_assert_int_eq(inflate_bounded(fmts[f], z.data, z.len, MIB, &out, err, sizeof(err)), -1);
@@ -230,7 +213,7 @@ START_TEST(appends_after_existing_bytes)
     buf_t z, out;
     buf_init(&z, MIB);
     buf_init(&out, MIB);
-    compress_into(15, "abc", 3, &z);
+    ts_deflate(15, "abc", 3, &z);
     ck_assert_int_eq(buf_append(&out, "xyz", 3), 0);
     ck_assert_int_eq(inflate_bounded(INFLATE_DEFLATE, z.data, z.len, 3, &out, NULL, 0), 0);
     ck_assert_str_eq(out.data, "xyzabc");

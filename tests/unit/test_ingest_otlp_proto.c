@@ -4,6 +4,7 @@
  * tests/fixtures/otlp/ holds .pb files; a timing of a 1,000-span request. */
 #include "ingest_otlp_proto.h"
 #include "otlp_response.h"
+#include "ts_otlp.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -28,22 +29,6 @@ static const uint8_t SPAN[8] = {0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74};
 
 /* ---------------- builders ---------------- */
 
-static any_t str_any(const char *s)
-{
-    any_t a = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    a.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    a.string_value = (char *)s;
-    return a;
-}
-
-static kv_t kv(const char *k, any_t *v)
-{
-    kv_t x = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-    x.key = (char *)k;
-    x.value = v;
-    return x;
-}
-
 static uint8_t *packed(const ProtobufCMessage *m, size_t *len)
 {
     *len = protobuf_c_message_get_packed_size(m);
@@ -56,9 +41,10 @@ static uint8_t *packed(const ProtobufCMessage *m, size_t *len)
  * SPAN with its last byte i, an "exception" event and a link on span 0. */
 static uint8_t *traces_request(size_t n, size_t *len, const uint8_t *bad_trace_id_for_span1)
 {
-    any_t svc = str_any("checkout"), host = str_any("a"), route = str_any("/pay");
-    kv_t rkv[2] = {kv("service.name", &svc), kv("host", &host)}, *rkvp[2] = {&rkv[0], &rkv[1]};
-    kv_t skv = kv("http.route", &route), *skvp[1] = {&skv};
+    any_t svc = ts_otlp_str("checkout"), host = ts_otlp_str("a"), route = ts_otlp_str("/pay");
+    kv_t rkv[2] = {ts_otlp_kv("service.name", &svc), ts_otlp_kv("host", &host)},
+         *rkvp[2] = {&rkv[0], &rkv[1]};
+    kv_t skv = ts_otlp_kv("http.route", &route), *skvp[1] = {&skv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 2;
     res.attributes = rkvp;
@@ -102,20 +88,7 @@ static uint8_t *traces_request(size_t n, size_t *len, const uint8_t *bad_trace_i
         spans[i] = s;
         sp[i] = &spans[i];
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = n;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[1] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.resource = &res;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp[1] = {&rs};
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = rsp;
-    uint8_t *p = packed(&req.base, len);
+    uint8_t *p = ts_otlp_pack_spans(&res, sp, n, len);
     free(spans);
     free(sp);
     free(ids);
@@ -306,18 +279,18 @@ END_TEST
 
 START_TEST(logs_rows)
 {
-    any_t svc = str_any("payment"), msg = str_any("card declined"),
-          stack = str_any("Error: x\n    at f (a.js:1)");
-    any_t k1 = str_any("v1"), kvbody = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    kv_t rkv = kv("service.name", &svc), *rkvp[1] = {&rkv};
-    kv_t bkv = kv("k", &k1), *bkvp[1] = {&bkv};
+    any_t svc = ts_otlp_str("payment"), msg = ts_otlp_str("card declined"),
+          stack = ts_otlp_str("Error: x\n    at f (a.js:1)");
+    any_t k1 = ts_otlp_str("v1"), kvbody = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    kv_t rkv = ts_otlp_kv("service.name", &svc), *rkvp[1] = {&rkv};
+    kv_t bkv = ts_otlp_kv("k", &k1), *bkvp[1] = {&bkv};
     Opentelemetry__Proto__Common__V1__KeyValueList list =
         OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
     list.n_values = 1;
     list.values = bkvp;
     kvbody.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
     kvbody.kvlist_value = &list;
-    kv_t stkv = kv("exception.stacktrace", &stack), *stkvp[1] = {&stkv};
+    kv_t stkv = ts_otlp_kv("exception.stacktrace", &stack), *stkvp[1] = {&stkv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = rkvp;
@@ -337,21 +310,8 @@ START_TEST(logs_rows)
     l[0].attributes = stkvp;
     l[1].severity_text = "warning";
     l[1].body = &kvbody;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = 3;
-    sl.log_records = lp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp[1] = {&sl};
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.resource = &res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp[1] = {&rl};
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = rlp;
     size_t n;
-    uint8_t *p = packed(&req.base, &n);
+    uint8_t *p = ts_otlp_pack_logs(&res, lp, 3, &n);
     ingest_batch_t b;
     ingest_err_t e;
     ck_assert_msg(decode(INGEST_LOGS, p, n, &b, &e) == 0, "%d %s %s", e.status, e.path, e.reason);
@@ -375,8 +335,8 @@ END_TEST
 START_TEST(metrics_rows)
 {
     typedef Opentelemetry__Proto__Metrics__V1__Metric metric_t;
-    any_t svc = str_any("checkout");
-    kv_t rkv = kv("service.name", &svc), *rkvp[1] = {&rkv};
+    any_t svc = ts_otlp_str("checkout");
+    kv_t rkv = ts_otlp_kv("service.name", &svc), *rkvp[1] = {&rkv};
     Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = rkvp;

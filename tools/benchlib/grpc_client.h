@@ -1,5 +1,5 @@
-/* A minimal h2c (HTTP/2 over cleartext TCP) client for unary gRPC calls, for the benchmarks: one
- * connection driven by one thread, several calls in flight on it if asked. Blocking I/O. */
+/* Unary gRPC calls for the benchmarks, on the shared HTTP/2 client (h2c.h): one connection driven by one
+ * thread, several calls in flight on it if asked. Blocking I/O. */
 #ifndef PS_GRPC_CLIENT_H
 #define PS_GRPC_CLIENT_H
 
