@@ -691,13 +691,13 @@ START_TEST(a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analyse
     char trace[33], sql[200];
     ts_hex(trace, 32);
     send_failing_trace(trace, "com.acme.LostException", NULL);
-    for (int i = 0; i < 50 && stream_len(rc, trace) == 0; i++)
-        usleep(100 * 1000);
-    ck_assert_int_eq(stream_len(rc, trace), 1);
+    /* handed over after its last error (the error log may come a quiet period after the spans on a
+     * loaded machine, and then the trace is rightly handed over twice): nothing more will be */
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms IS NOT NULL",
+             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms >= last_seen_ms",
              trace);
-    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 5), 1);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 20), 1);
+    ck_assert_int_ge(stream_len(rc, trace), 1);
     /* Redis loses the entry */
     freeReplyObject(redisCommand(rc, "DEL %sjobs", prefix));
     ck_assert_int_eq(stream_len(rc, trace), 0);
