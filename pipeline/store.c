@@ -175,3 +175,25 @@ int store_dead_letter(PGconn *c, const char *job_id, const char *trace_id, long 
     PQclear(r);
     return 0;
 }
+
+/* One key per trace in the advisory lock space; the prefix keeps it apart from other users of that space
+ * (migrations, incident grouping, alert claims), whose keys a 64-bit hash does not meet in practice. */
+static int trace_lock_call(PGconn *c, const char *sql, const char *trace_id)
+{
+    const char *p[] = {trace_id};
+    PGresult *r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
+    int ok =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "f") != 0;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int store_trace_lock(PGconn *c, const char *trace_id)
+{
+    return trace_lock_call(c, "SELECT pg_advisory_lock(hashtextextended('analysis:' || $1, 0))", trace_id);
+}
+
+int store_trace_unlock(PGconn *c, const char *trace_id)
+{
+    return trace_lock_call(c, "SELECT pg_advisory_unlock(hashtextextended('analysis:' || $1, 0))", trace_id);
+}

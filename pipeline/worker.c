@@ -41,21 +41,10 @@ struct workers {
     pthread_t renewer;
 };
 
-/* Handles one delivered job. Returns 1 when it may be acknowledged, 0 when it must stay pending
- * (it will be delivered again after the visibility timeout). */
-static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *job)
+/* handle()'s work on a job of `trace` while it holds the trace's turn. Same return. */
+static int handle_trace(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *job, const char *trace)
 {
     char err[512] = "";
-    if (!db_ensure(pg, ws->cfg->pipeline_database_url)) {
-        log_warn("job %s: PostgreSQL unreachable; left for redelivery", job->id);
-        return 0;
-    }
-    char trace[33];
-    if (ids_parse_trace_id(job->trace_id, strlen(job->trace_id), trace) != 0) {
-        store_dead_letter(*pg, job->id, job->trace_id, job->deliveries, "not a trace id", 0);
-        atomic_fetch_add(&ws->stats->jobs_dead, 1);
-        return 1;
-    }
     if (job->handed_ms > 0) {
         /* the debounce hands a trace over again when its analysis seems lost: once is enough */
         int pending = store_trigger_pending(*pg, trace);
@@ -90,6 +79,39 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
     analyse_outcome_dispose(&out);
     atomic_fetch_add(&ws->stats->jobs_done, 1);
     return 1;
+}
+
+/* Handles one delivered job. Returns 1 when it may be acknowledged, 0 when it must stay pending
+ * (it will be delivered again after the visibility timeout). */
+static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *job)
+{
+    if (!db_ensure(pg, ws->cfg->pipeline_database_url)) {
+        log_warn("job %s: PostgreSQL unreachable; left for redelivery", job->id);
+        return 0;
+    }
+    char trace[33];
+    if (ids_parse_trace_id(job->trace_id, strlen(job->trace_id), trace) != 0) {
+        store_dead_letter(*pg, job->id, job->trace_id, job->deliveries, "not a trace id", 0);
+        atomic_fetch_add(&ws->stats->jobs_dead, 1);
+        return 1;
+    }
+    /* Jobs of one trace take turns. A trace handed over again while its first job is still with the LLM
+     * (an error log committed after the hand-over, a job taken over from a stalled worker) would
+     * otherwise be analysed twice at once, both seeing its incident's report pending: two LLM calls for
+     * one incident. Waiting, the second finds the first's outcome (its trigger consumed, its report
+     * stored) and only joins. */
+    if (store_trace_lock(*pg, trace) != 0) {
+        log_warn("job %s: trace lock: %s; left for redelivery", job->id, PQerrorMessage(*pg));
+        return 0;
+    }
+    int done = handle_trace(ws, a, pg, job, trace);
+    if (store_trace_unlock(*pg, trace) != 0) {
+        /* a lock left behind would stall this trace's next jobs: closing the session releases it */
+        log_warn("job %s: trace unlock: %s; reconnecting", job->id, PQerrorMessage(*pg));
+        PQfinish(*pg);
+        *pg = NULL;
+    }
+    return done;
 }
 
 /* Publishes the job this thread holds ("" for none) to the renewer. */

@@ -19,7 +19,8 @@ static char *db_url;
 static char prefix[64];
 static ts_proc_t backend, pipeline, llm;
 
-static void start_stack(const char *llm_mode, const char *const *pipeline_env_extra)
+/* start_stack() with the fake LLM's slow answers taking `slow_ms`. */
+static void start_stack_slow(const char *llm_mode, int slow_ms, const char *const *pipeline_env_extra)
 {
     char suffix[9];
     ts_hex(suffix, 8);
@@ -33,7 +34,9 @@ static void start_stack(const char *llm_mode, const char *const *pipeline_env_ex
     int n = 4;
     if (llm_mode) {
         snprintf(mode, sizeof(mode), "FAKE_LLM_MODE=%s", llm_mode);
-        const char *lenv[] = {mode, "FAKE_LLM_SLOW_MS=4000", NULL};
+        char slow[48];
+        snprintf(slow, sizeof(slow), "FAKE_LLM_SLOW_MS=%d", slow_ms);
+        const char *lenv[] = {mode, slow, NULL};
         ck_assert_int_eq(ts_start(&llm, "fake-services/fake-llm", "FAKE_LLM_PORT", db_url, prefix, lenv), 0);
         snprintf(llm_url, sizeof(llm_url), "LLM_BASE_URL=%s/v1", llm.url);
         penv[n++] = llm_url;
@@ -43,6 +46,11 @@ static void start_stack(const char *llm_mode, const char *const *pipeline_env_ex
         penv[n++] = pipeline_env_extra[i];
     penv[n] = NULL;
     ck_assert_int_eq(ts_start_pipeline(&pipeline, db_url, prefix, penv), 0);
+}
+
+static void start_stack(const char *llm_mode, const char *const *pipeline_env_extra)
+{
+    start_stack_slow(llm_mode, 4000, pipeline_env_extra);
 }
 
 static void stop_stack(void)
@@ -542,12 +550,58 @@ START_TEST(a_trace_larger_than_the_limit_is_sampled_and_still_explained)
 }
 END_TEST
 
-/* Issue 14, point 11: the LLM answers after 4 s, the visibility timeout is 1 s, two workers compete:
- * the worker renews its claim, so the job is neither taken over nor counted as failed. */
+/* `sql` (a count) polled until it is `want` or 60 s pass; returns the last value. */
+static long wait_exactly(PGconn *c, const char *sql, long want)
+{
+    long n = ts_pg_long(c, sql);
+    for (int i = 0; i < 600 && n != want; i++) {
+        usleep(100 * 1000);
+        n = ts_pg_long(c, sql);
+    }
+    return n;
+}
+
+/* Waits (up to 60 s) until every job handed to the pipeline is done: the stream empty (a job leaves it
+ * when acknowledged) and no pending trigger left. Past that nothing more can be analysed or sent to the
+ * LLM unless something is wrong, so counts read afterwards are final. */
+static void wait_queue_drained(PGconn *c)
+{
+    redisContext *rc = redisConnect("127.0.0.1", atoi(strrchr(ts_env("PS_TEST_REDIS_URL"), ':') + 1));
+    ck_assert_ptr_nonnull(rc);
+    long long left = -1, triggers = -1;
+    for (int i = 0; i < 600; i++) {
+        redisReply *r = redisCommand(rc, "XLEN %sjobs", prefix);
+        left = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        triggers = ts_pg_long(c, "SELECT count(*) FROM pending_triggers");
+        if (left == 0 && triggers == 0) break;
+        usleep(100 * 1000);
+    }
+    redisFree(rc);
+    ck_assert_msg(left == 0 && triggers == 0, "queue not drained: %lld jobs, %lld triggers", left, triggers);
+}
+
+/* A line of the pipeline's /metrics, e.g. `pipeline_jobs_total{result="redelivered"} `: its value. */
+static long pipeline_metric(const char *name)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", pipeline.url);
+    ts_resp_t r;
+    ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+    const char *at = strstr(r.body, name);
+    ck_assert_msg(at != NULL, "no %s in /metrics", name);
+    long v = strtol(at + strlen(name), NULL, 10);
+    ts_resp_free(&r);
+    return v;
+}
+
+/* Issue 14, point 11: the LLM answers after 6 s, the visibility timeout is 2 s, two workers compete:
+ * the worker renews its claim, so the job is neither taken over nor counted as failed. (The renewer runs
+ * every third of the timeout: a loaded machine must stall it over 1.3 s to lose a claim.) */
 START_TEST(a_slow_llm_with_a_short_visibility_timeout_is_called_once_per_incident)
 {
-    const char *env[] = {"VISIBILITY_TIMEOUT_MS=1000", "LLM_TIMEOUT_MS=8000", NULL};
-    start_stack("slow", env);
+    const char *env[] = {"VISIBILITY_TIMEOUT_MS=2000", "LLM_TIMEOUT_MS=15000", NULL};
+    start_stack_slow("slow", 6000, env);
     PGconn *c = ts_pg(db_url);
     char traces[2][33];
     for (int i = 0; i < 2; i++) {
@@ -556,13 +610,21 @@ START_TEST(a_slow_llm_with_a_short_visibility_timeout_is_called_once_per_inciden
         snprintf(exc, sizeof(exc), "com.acme.Slow%dException", i);
         send_failing_trace(traces[i], exc, NULL);
     }
-    ck_assert_int_eq(ts_pg_wait_long(c, "SELECT count(*) FROM analyses", 2, 40), 2);
-    sleep(3); /* a second delivery would have called the LLM again by now */
+    /* each trace analysed once; a trace handed over twice (its error log committed after the first
+     * hand-over, as on a loaded machine) is still analysed once */
+    for (int i = 0; i < 2; i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", traces[i]);
+        ck_assert_int_eq(wait_exactly(c, sql, 1), 1);
+    }
+    wait_queue_drained(c);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses"), 2);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM analyses WHERE generated_by = 'llm'"), 2);
     ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM dead_letters"), 0);
     ck_assert_int_eq(llm_requests(), 2);
-    ck_assert_int_eq(ts_pg_long(c, "SELECT count(*) FROM pending_triggers"), 0);
+    /* the claims were renewed: no job taken over by the other worker, none failed */
+    ck_assert_int_eq(pipeline_metric("pipeline_jobs_total{result=\"redelivered\"} "), 0);
+    ck_assert_int_eq(pipeline_metric("pipeline_jobs_total{result=\"failed\"} "), 0);
     PQfinish(c);
     stop_stack();
 }
@@ -629,13 +691,13 @@ START_TEST(a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analyse
     char trace[33], sql[200];
     ts_hex(trace, 32);
     send_failing_trace(trace, "com.acme.LostException", NULL);
-    for (int i = 0; i < 50 && stream_len(rc, trace) == 0; i++)
-        usleep(100 * 1000);
-    ck_assert_int_eq(stream_len(rc, trace), 1);
+    /* handed over after its last error (the error log may come a quiet period after the spans on a
+     * loaded machine, and then the trace is rightly handed over twice): nothing more will be */
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms IS NOT NULL",
+             "SELECT count(*) FROM pending_triggers WHERE trace_id = '%s' AND handed_at_ms >= last_seen_ms",
              trace);
-    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 5), 1);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 20), 1);
+    ck_assert_int_ge(stream_len(rc, trace), 1);
     /* Redis loses the entry */
     freeReplyObject(redisCommand(rc, "DEL %sjobs", prefix));
     ck_assert_int_eq(stream_len(rc, trace), 0);

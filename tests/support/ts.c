@@ -2,6 +2,7 @@
 #include "ts.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,24 +111,113 @@ int ts_listen(int port)
     return fd;
 }
 
-/* GET url/health until it answers 200; over HTTPS when `ca_file` (the certificate to trust) is set. */
-static int wait_health(const char *url, const char *ca_file, int seconds)
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The inodes of the sockets listening on TCP `port` (any address, IPv4 or IPv6), from /proc; returns how
+ * many (at most `max`). */
+static size_t listening_inodes(int port, unsigned long *inodes, size_t max)
+{
+    static const char *tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    size_t n = 0;
+    for (size_t t = 0; t < 2; t++) {
+        FILE *f = fopen(tables[t], "r");
+        char line[512];
+        while (f && fgets(line, sizeof(line), f)) {
+            unsigned local_port, state;
+            unsigned long inode;
+            /* sl: local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode */
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%X %*[0-9A-Fa-f]:%*X %X %*X:%*X %*X:%*X %*X %*u %*u %lu",
+                       &local_port, &state, &inode) == 3 &&
+                (int)local_port == port && state == 0x0A /* LISTEN */ && n < max)
+                inodes[n++] = inode;
+        }
+        if (f) fclose(f);
+    }
+    return n;
+}
+
+/* 1 when process `pid` holds a socket listening on TCP `port`: the server answering there is ours, not
+ * another that took the port between ts_free_port() and our bind. */
+static int listens_on(pid_t pid, int port)
+{
+    unsigned long inodes[64];
+    size_t n = listening_inodes(port, inodes, 64);
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    DIR *d = n ? opendir(dir) : NULL;
+    int found = 0;
+    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;) {
+        char path[320], link[64];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ssize_t k = readlink(path, link, sizeof(link) - 1);
+        unsigned long inode;
+        if (k <= 0) continue;
+        link[k] = '\0';
+        if (sscanf(link, "socket:[%lu]", &inode) == 1)
+            for (size_t i = 0; i < n; i++)
+                found |= inodes[i] == inode;
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* Why a start failed: the process exited on its own (see its log), the port was not ours to take
+ * (another process bound it first: a new port may be tried), or no answer came in time. */
+typedef enum { START_OK, START_EXITED, START_PORT_TAKEN, START_TIMEOUT } start_result_t;
+
+/* 1 when the log written from `from` on says the program could not bind its port (common/listen.c). */
+static int log_says_port_taken(const char *log_path, long from)
+{
+    FILE *f = fopen(log_path, "r");
+    char line[1024];
+    int taken = 0;
+    if (f && fseek(f, from, SEEK_SET) == 0)
+        while (!taken && fgets(line, sizeof(line), f))
+            taken = strstr(line, "cannot listen on") != NULL;
+    if (f) fclose(f);
+    return taken;
+}
+
+/* Waits up to `seconds` until the started process answers GET /health with 200 on its own socket.
+ * Returns at once when it exits (a program that cannot start says why in its log, from `log_from`). */
+static start_result_t wait_ready(ts_proc_t *p, int seconds, long log_from, const char *ca_file)
 {
     char u[128];
-    snprintf(u, sizeof(u), "%s/health", url);
-    for (int i = 0; i < seconds * 20; i++) {
+    snprintf(u, sizeof(u), "%s/health", p->url);
+    const long long deadline = mono_ms() + seconds * 1000LL;
+    do {
+        int status;
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            p->pid = 0; /* reaped: ts_stop() has nothing left to stop */
+            if (log_says_port_taken(p->log_path, log_from)) return START_PORT_TAKEN;
+            fprintf(stderr, "%s exited (%s %d) before it was ready: see %s\n", p->url,
+                    WIFEXITED(status) ? "status" : "signal",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), p->log_path);
+            return START_EXITED;
+        }
+        /* over HTTPS when the program was given a certificate (the test's: its own CA) */
         long s = -1;
+        int rc = 0;
         if (ca_file) {
             s = ts_https_get(u, ca_file);
         } else {
             ts_resp_t r;
-            if (ts_http("GET", u, NULL, NULL, 0, &r) == 0) s = r.status;
+            rc = ts_http_quiet("GET", u, NULL, NULL, 0, &r);
+            s = r.status;
             ts_resp_free(&r);
         }
-        if (s == 200) return 0;
+        /* an answer from a server that is not ours (it took the port first) does not count: ours fails to
+         * bind and exits, which the next turn sees */
+        if (rc == 0 && s == 200 && listens_on(p->pid, p->port)) return START_OK;
         usleep(50 * 1000);
-    }
-    return -1;
+    } while (mono_ms() < deadline);
+    fprintf(stderr, "%s not ready after %d s: see %s\n", p->url, seconds, p->log_path);
+    return START_TIMEOUT;
 }
 
 /* The host part of a URL reaching a server bound to `bind_addr` (NULL: the default, loopback). */
@@ -149,14 +240,34 @@ static const char *env_value(const char *const *env, const char *name)
     return v;
 }
 
+static start_result_t start_port(ts_proc_t *p, int port, const char *program, const char *port_var,
+                                 const char *database_url, const char *redis_prefix,
+                                 const char *const *extra_env);
+
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env)
 {
-    return ts_start_port(p, ts_free_port(), program, port_var, database_url, redis_prefix, extra_env);
+    /* ts_free_port()'s port is free when asked, but another process may bind it before the program
+     * does: then the program says so and exits, and a new port is tried */
+    start_result_t rc = START_PORT_TAKEN;
+    for (int attempt = 0; attempt < 5 && rc == START_PORT_TAKEN; attempt++)
+        rc = start_port(p, ts_free_port(), program, port_var, database_url, redis_prefix, extra_env);
+    if (rc == START_PORT_TAKEN)
+        fprintf(stderr, "%s: every port tried was taken: see %s\n", program, p->log_path);
+    return rc == START_OK ? 0 : -1;
 }
 
 int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_var, const char *database_url,
                   const char *redis_prefix, const char *const *extra_env)
+{
+    start_result_t rc = start_port(p, port, program, port_var, database_url, redis_prefix, extra_env);
+    if (rc == START_PORT_TAKEN) fprintf(stderr, "%s: port %d is taken: see %s\n", program, port, p->log_path);
+    return rc == START_OK ? 0 : -1;
+}
+
+static start_result_t start_port(ts_proc_t *p, int port, const char *program, const char *port_var,
+                                 const char *database_url, const char *redis_prefix,
+                                 const char *const *extra_env)
 {
     memset(p, 0, sizeof(*p));
     p->port = port;
@@ -170,6 +281,8 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
     snprintf(p->log_path, sizeof(p->log_path), "%s/%s-%d.log", artifacts ? artifacts : "/tmp",
              slash ? slash + 1 : program, p->port);
     char *path = ts_program(program);
+    struct stat st;
+    long log_from = stat(p->log_path, &st) == 0 ? (long)st.st_size : 0; /* the log is appended to */
     pid_t pid = fork();
     if (pid == 0) {
         char buf[512];
@@ -206,11 +319,10 @@ int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_
     }
     free(path);
     p->pid = pid;
-    if (wait_health(p->url, ca_file, 30) != 0) {
-        ts_stop(p, SIGKILL);
-        return -1;
-    }
-    return 0;
+    /* 60 s: a fresh database's migrations under ASan on a loaded machine take a while */
+    start_result_t rc = wait_ready(p, 60, log_from, ca_file);
+    if (rc != START_OK) ts_stop(p, SIGKILL);
+    return rc;
 }
 
 int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_prefix,
@@ -319,9 +431,11 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-int ts_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
-            ts_resp_t *out)
+/* ts_http() within `timeout_s`; `quiet`: no message on a failure (polling a server still starting). */
+static int http_request(const char *method, const char *url, const char *const *headers, const char *body,
+                        size_t len, ts_resp_t *out, long timeout_s, int quiet)
 {
+    char why[CURL_ERROR_SIZE] = "";
     memset(out, 0, sizeof(*out));
     CURL *c = curl_easy_init();
     sink_t b = {0}, h = {0};
@@ -336,8 +450,9 @@ int ts_http(const char *method, const char *url, const char *const *headers, con
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
     if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -345,12 +460,29 @@ int ts_http(const char *method, const char *url, const char *const *headers, con
     }
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    /* a failed request says how: refused, reset, timed out (the assertion only shows -1) */
+    if (rc != CURLE_OK && !quiet)
+        fprintf(stderr, "ts_http %s %s: curl error %d: %s\n", method, url, (int)rc,
+                why[0] ? why : curl_easy_strerror(rc));
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     out->body = b.data ? b.data : strdup("");
     out->len = b.len;
     out->headers = h.data ? h.data : strdup("");
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int ts_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
+            ts_resp_t *out)
+{
+    return http_request(method, url, headers, body, len, out, 60, 0);
+}
+
+int ts_http_quiet(const char *method, const char *url, const char *const *headers, const char *body,
+                  size_t len, ts_resp_t *out)
+{
+    /* short: a port that accepts but never answers (not our server) must not hold the poll up */
+    return http_request(method, url, headers, body, len, out, 5, 1);
 }
 
 static size_t discard(void *p, size_t size, size_t nmemb, void *ud)

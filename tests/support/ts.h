@@ -51,14 +51,17 @@ typedef struct {
  * (the standard environment runs it as the least-privilege roles: DATABASE_URL is `database_url`, the
  * owner's, and INGEST_, QUERY_ and PIPELINE_DATABASE_URL are the same database as the roles'),
  * ("NAME=value" strings, NULL-terminated; may be NULL), on a free port given in `port_var`, and
- * waits up to 30 s for GET /health. The standard environment has OTLP_HTTP_PORT=0 and OTLP_GRPC_PORT=0,
- * so that parallel backends never compete for 4318/4317 (use ts_start_backend_otlp() for those
- * listeners); a BIND_ADDR in `extra_env` is used for the URL; with a TLS_CERT_FILE in `extra_env` the URL
- * is https:// and /health is awaited over TLS trusting that certificate (ts_tls.h makes one). Returns 0 or
- * -1. */
+ * waits up to 60 s for GET /health answered by that process's own socket (not by another server that took
+ * the port: then the program cannot bind, exits, and a new port is tried). A process that exits before
+ * it is ready fails the start at once, naming its log. The standard environment has OTLP_HTTP_PORT=0 and
+ * OTLP_GRPC_PORT=0, so that parallel backends never compete for 4318/4317 (use ts_start_backend_otlp() for
+ * those listeners); a BIND_ADDR in `extra_env` is used for the URL; with a TLS_CERT_FILE in `extra_env` the
+ * URL is https:// and /health is awaited over TLS trusting that certificate (ts_tls.h makes one). Returns 0
+ * or -1. */
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env);
-/* Same on a given port (to restart a killed process where its clients expect it). */
+/* Same on a given port (to restart a killed process where its clients expect it); no other port is
+ * tried. */
 int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_var, const char *database_url,
                   const char *redis_prefix, const char *const *extra_env);
 int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_prefix,
@@ -88,11 +91,15 @@ typedef struct {
 } ts_resp_t;
 
 /* One HTTP request with curl. `headers` is NULL-terminated ("Name: value"); may be NULL.
- * Returns 0 when an answer came (any status), -1 on connection failure. */
+ * Returns 0 when an answer came (any status), -1 on connection failure (curl's reason printed to stderr). */
 int ts_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
             ts_resp_t *out);
 /* GET `url` trusting only the PEM certificate in `ca_file`: the HTTP status, or -1 when no answer came. */
 long ts_https_get(const char *url, const char *ca_file);
+/* ts_http() without the message it prints on a connection failure, and giving up after 5 s: for polling
+ * a server still starting. */
+int ts_http_quiet(const char *method, const char *url, const char *const *headers, const char *body,
+                  size_t len, ts_resp_t *out);
 /* POST of a JSON body with the ingest key. */
 int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out);
 /* The value of response header `name` (case-insensitive), malloc'd, or NULL. */
