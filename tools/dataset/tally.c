@@ -362,7 +362,7 @@ json_t *ds_score_to_json(const ds_score_t *s, const ds_require_t *r, const char 
     json_t *free_ = json_pack("{s:i, s:i, s:o}", "n", t.n_free, "nothing_stands_out", t.n_free_quiet,
                               "false_alarms", alarms);
     json_object_set_new(free_, "share", t.n_free ? json_real(pct(t.n_free_quiet, t.n_free)) : json_null());
-    json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:i, s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:b}",
+    json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:i, s:f, s:f, s:f}, s:{s:f, s:f, s:f, s:b}}",
                           "signals", signals, "cases", cases, "table", table_json(s), "overall",
                           tally_json(&t.faulty), "fault_free", free_, "ranking_ms", "n", (int)t.n_timed,
                           "mean", t.mean_ms, "p95", t.p95_ms, "max", t.max_ms, "requirements", "top1",
