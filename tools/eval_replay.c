@@ -48,7 +48,6 @@
 #define SEND_ATTEMPTS 20           /* 503 and 429 are retried after Retry-After (1 s when absent) */
 #define WINDOW_TIMEOUT_S 120
 #define WINDOW_QUANTILE 0.005 /* a window lies between these quantiles of its span start times */
-#define MAX_BASELINES 64
 
 typedef struct {
     const char *dir, *backend, *pipeline, *only_case, *ingest_key, *admin_key;
@@ -290,15 +289,24 @@ typedef struct {
     int64_t from, to;
 } baseline_t;
 
-static const baseline_t *baseline_of(baseline_t *tab, int *n, http_t *h, const args_t *a, const ds_case_t *k,
-                                     size_t *spans_sent, size_t *logs_sent)
+typedef struct {
+    baseline_t *b;
+    size_t n, cap;
+} baselines_t;
+
+/* The case's baseline window, its minute sent first when it was not yet; -1 when it cannot be. */
+static int baseline_of(baselines_t *tab, http_t *h, const args_t *a, const ds_case_t *k, size_t *spans_sent,
+                       size_t *logs_sent, baseline_t *out)
 {
     char key[24];
     snprintf(key, sizeof(key), "%.15s %.7s", k->day, k->baseline_minute);
-    for (int i = 0; i < *n; i++)
-        if (strcmp(tab[i].key, key) == 0) return &tab[i];
-    if (*n == MAX_BASELINES) return NULL;
-    baseline_t *b = &tab[*n];
+    for (size_t i = 0; i < tab->n; i++)
+        if (strcmp(tab->b[i].key, key) == 0) {
+            *out = tab->b[i];
+            return 0;
+        }
+    tab->b = ds_grow(tab->b, &tab->cap, tab->n + 1, sizeof(baseline_t));
+    baseline_t *b = &tab->b[tab->n];
     ds_window_t w = {0};
     char root[4096], minute[1][8];
     ds_copy_field(minute[0], sizeof(minute[0]), k->baseline_minute);
@@ -310,11 +318,12 @@ static const baseline_t *baseline_of(baseline_t *tab, int *n, http_t *h, const a
     ds_window_free(&w);
     if (!ok) {
         fprintf(stderr, "%s: baseline minute %s not readable or not accepted\n", k->id, key);
-        return NULL;
+        return -1;
     }
     snprintf(b->key, sizeof(b->key), "%s", key);
-    (*n)++;
-    return b;
+    tab->n++;
+    *out = *b;
+    return 0;
 }
 
 /* ---- Main ---- */
@@ -410,8 +419,8 @@ int main(int argc, char **argv)
     http_t h = {.curl = curl_easy_init()};
     FILE *txt = a.json ? stderr : stdout; /* with --json, stdout holds only the JSON document */
     day_t day = {0};
-    baseline_t baselines[MAX_BASELINES];
-    int n_baselines = 0, failures = 0;
+    baselines_t baselines = {0};
+    int failures = 0;
     size_t spans_sent = 0, logs_sent = 0, metrics_sent = 0, changes_sent = 0;
     double send_ms = 0;
     ds_score_t score = {0};
@@ -422,12 +431,11 @@ int main(int argc, char **argv)
         const ds_case_t *k = &cases[i];
         if (a.only_case && strcmp(a.only_case, k->id) != 0) continue;
         double t0 = ds_clock_ms(CLOCK_MONOTONIC);
+        baseline_t base = {0};
         int rc = day_switch(&day, &h, &a, k, &changes_sent);
-        const baseline_t *base =
-            rc == 0 ? baseline_of(baselines, &n_baselines, &h, &a, k, &spans_sent, &logs_sent) : NULL;
+        if (rc == 0) rc = baseline_of(&baselines, &h, &a, k, &spans_sent, &logs_sent, &base);
         ds_window_t target = {0};
         int64_t from = 0, to = 0;
-        if (base == NULL) rc = -1;
         if (rc == 0 && ds_load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes) == 0)
             ds_filter_window(&target, &a.filter);
         if (rc == 0 && ds_window_span_range(&target, WINDOW_QUANTILE, &from, &to)) {
@@ -440,7 +448,7 @@ int main(int argc, char **argv)
         send_ms += ds_clock_ms(CLOCK_MONOTONIC) - t0;
         ds_outcome_t o;
         ds_outcome_init(&o, k); /* a case that could not be ranked counts as a miss */
-        if (rc != 0 || ask_ranking(&h, &a, txt, from, to, base->from, base->to, &o) != 0) {
+        if (rc != 0 || ask_ranking(&h, &a, txt, from, to, base.from, base.to, &o) != 0) {
             failures++;
             ds_outcome_print(&o, txt, 0, NULL);
         }
@@ -460,6 +468,7 @@ int main(int argc, char **argv)
         json_decref(doc);
     }
     ds_score_free(&score);
+    free(baselines.b);
     ds_metrics_free(&day.metrics);
     ds_changes_free(&day.changes);
     free(h.body);

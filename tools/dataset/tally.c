@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NAMES 32  /* fault types or positions in one table */
-#define TABLE_CELL 17 /* "100/100/100 (12)" and a space */
+#define MAX_NAMES 32   /* fault types or positions in one table */
+#define TABLE_CELL 17  /* "100/100/100 (12)" and a space */
+#define TABLE_LABEL 20 /* "dependency-stopped" and two spaces */
 #define FALSE_ALARMS_SHOWN 20
 
 /* Positions first in this order (the fault matrix's), others after them as they come. */
@@ -221,26 +222,26 @@ static void tally_where(const ds_score_t *s, const char *fault, const char *posi
     }
 }
 
-static void print_cell(FILE *f, const ds_tally_t *t)
+static void print_cell(FILE *f, const ds_tally_t *t, int last)
 {
     char cell[64] = "-";
     if (t->n)
         snprintf(cell, sizeof(cell), "%.0f/%.0f/%.0f (%d)", pct(t->hit[0], t->n), pct(t->hit[2], t->n),
                  avg5(t), t->n);
-    fprintf(f, "%-*s", TABLE_CELL, cell);
+    fprintf(f, "%-*s", last ? 0 : TABLE_CELL, cell);
 }
 
 static void print_row(FILE *f, const ds_score_t *s, const char *label, const char *fault, char pos[][48],
                       int n_pos)
 {
     ds_tally_t t;
-    fprintf(f, "%-18s", label);
+    fprintf(f, "%-*s", TABLE_LABEL, label);
     for (int p = 0; p < n_pos; p++) {
         tally_where(s, fault, pos[p], &t);
-        print_cell(f, &t);
+        print_cell(f, &t, 0);
     }
     tally_where(s, fault, NULL, &t);
-    print_cell(f, &t);
+    print_cell(f, &t, 1);
     fprintf(f, "\n");
 }
 
@@ -250,8 +251,8 @@ void ds_score_print(const ds_score_t *s, FILE *f, const char *time_what)
     int n_types = fault_types(s, types), n_pos = positions(s, pos);
     totals_t t;
     totals_of(s, &t);
-    fprintf(f, "\nfaulty windows by fault type x position: top-1/top-3/Avg@5 in %%, (cases)\n%-18s",
-            "fault type");
+    fprintf(f, "\nfaulty windows by fault type x position: top-1/top-3/Avg@5 in %%, (cases)\n%-*s",
+            TABLE_LABEL, "fault type");
     for (int p = 0; p < n_pos; p++)
         fprintf(f, "%-*s", TABLE_CELL, pos[p]);
     fprintf(f, "%s\n", "all");
