@@ -100,12 +100,12 @@ void ds_outcome_rank(ds_outcome_t *o, const char *const *names, const double *sc
 void ds_outcome_print(const ds_outcome_t *o, FILE *f, size_t top, const char *what)
 {
     if (o->failed) {
-        fprintf(f, "%-28s %-17s %-7s %-30s FAILED (see stderr)\n", o->id, o->fault, o->position, o->service);
+        fprintf(f, "%-28s %-18s %-7s %-30s FAILED (see stderr)\n", o->id, o->fault, o->position, o->service);
         return;
     }
     char rank[16] = "-";
     if (o->faulty) snprintf(rank, sizeof(rank), "%zu", o->rank);
-    fprintf(f, "%-28s %-17s %-7s %-30s rank %2s  margin %5.1f  %7.1f ms  %s |", o->id, o->fault, o->position,
+    fprintf(f, "%-28s %-18s %-7s %-30s rank %2s  margin %5.1f  %7.1f ms  %s |", o->id, o->fault, o->position,
             o->faulty ? o->service : "(fault-free)", rank, o->faulty ? o->margin : 0.0, o->ms,
             what ? what : "");
     for (size_t i = 0; i < top && i < o->n_top; i++)
