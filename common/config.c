@@ -648,3 +648,11 @@ void config_print_help(FILE *out, const char *program_name, int program)
         fprintf(out, "  %-22s default %s\n  %-22s %s\n", vars[i].name, def, "", vars[i].help);
     }
 }
+
+const char *config_var(size_t i, const char **def, int *programs)
+{
+    if (i >= sizeof(vars) / sizeof(*vars)) return NULL;
+    *def = vars[i].def;
+    *programs = vars[i].programs;
+    return vars[i].name;
+}

@@ -106,5 +106,9 @@ int config_load(config_t *cfg, int program, char *err, size_t errlen);
 void config_dispose(config_t *cfg);
 /* Prints the variables of `program` with default and meaning. */
 void config_print_help(FILE *out, const char *program_name, int program);
+/* The i-th variable of the table (0-based): its name, with its default in `def` (NULL: required) and the
+ * CFG_* mask of the programs reading it in `programs`; NULL past the last. Lets other files be checked
+ * against the table (tests/unit/test_compose.c: docker-compose.yml passes every option). */
+const char *config_var(size_t i, const char **def, int *programs);
 
 #endif

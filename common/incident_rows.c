@@ -91,6 +91,67 @@ static int record_opening(PGconn *c, const char *id, const char *previous, const
         2, p);
 }
 
+/* ---------------- transitions ---------------- */
+
+/* What every transition's guarded UPDATE returns, in this order: the row's description for a notification,
+ * then the event's detail, whether to notify (a bool), and the page's severity (NULL for others). The
+ * columns are qualified: a transition's UPDATE may join a CTE with columns of the same names. */
+#define TRANSITION_RETURNING                                                                                 \
+    " RETURNING incidents.kind, incidents.title, incidents.root_service, incidents.services[1], "            \
+    "incidents.endpoints[1], "
+enum {
+    COL_KIND,
+    COL_TITLE,
+    COL_ROOT_SERVICE,
+    COL_SERVICE,
+    COL_ENDPOINT,
+    COL_DETAIL,
+    COL_NOTIFY,
+    COL_SEVERITY
+};
+/* A transition's own RETURNING columns, if any, come after these. */
+#define COL_OWN (COL_SEVERITY + 1)
+
+/* Applies one transition of the incident whose id is params[0] ($1), inside the caller's transaction:
+ * `sql` is its guarded UPDATE (the guard makes a second pipeline's attempt match no row) ending in
+ * TRANSITION_RETURNING's columns. When the guard held: the event `ev` with the row's detail and, when
+ * the row says so, the notifier (-1 from it rolls the transition back with the caller's ROLLBACK).
+ * Returns 1 when applied, 0 when the guard did not hold, -1 on failure. With `row` (may be NULL), an
+ * applied row is handed over for the transition's own columns: the caller PQclear()s it. */
+static int transition(PGconn *c, const incident_notifier_t *nt, incident_event_kind_t ev, const char *sql,
+                      int nparams, const char *const *params, PGresult **row)
+{
+    PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) goto out;
+    rc = 0;
+    if (PQntuples(r) != 1) goto out;
+    rc = 1;
+    if (event_add(c, params[0], ev, PQgetvalue(r, 0, COL_DETAIL)) != 0) {
+        rc = -1;
+        goto out;
+    }
+    if (strcmp(PQgetvalue(r, 0, COL_NOTIFY), "t") == 0 && nt && nt->fn) {
+        /* a degradation is its endpoint's service; a trace incident its root cause's */
+        int degradation = strcmp(PQgetvalue(r, 0, COL_KIND), "degradation") == 0;
+        incident_note_t n = {.event = ev,
+                             .id = strtoll(params[0], NULL, 10),
+                             .kind = PQgetvalue(r, 0, COL_KIND),
+                             .title = PQgetvalue(r, 0, COL_TITLE),
+                             .service = value_or_null(r, 0, degradation ? COL_SERVICE : COL_ROOT_SERVICE),
+                             .endpoint = value_or_null(r, 0, COL_ENDPOINT),
+                             .severity = value_or_null(r, 0, COL_SEVERITY)};
+        if (nt->fn(nt->ctx, c, &n) != 0) rc = -1;
+    }
+out:
+    if (row && rc == 1) {
+        *row = r;
+        return rc;
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* ---------------- grouping ---------------- */
 
 /* The grouping rule, one statement: an open top-level incident with a root service, not paged and with
@@ -99,7 +160,7 @@ static int record_opening(PGconn *c, const char *id, const char *previous, const
  * id: deterministic). Any kinds: degradations of several endpoints and error or slow traces with other
  * fingerprints (a timeout and a NullPointerException in payment at once) are one fault of that service
  * as far as the on-call engineer is concerned; each child keeps its own report. $1 id, $2 window
- * seconds. Returns the parent's id and the reason. */
+ * seconds. Returns transition()'s columns, then the parent's id and the detail of the parent's event. */
 static const char group_sql[] =
     "WITH me AS (SELECT id, kind, root_service, created_at FROM incidents WHERE id = $1::bigint "
     "   AND status = 'open' "
@@ -116,7 +177,11 @@ static const char group_sql[] =
     "  'root service %s matches incident #%s opened %s %s', me.root_service, p.id, "
     "  CASE WHEN abs(p.ago) < 120 THEN abs(p.ago) || ' s' ELSE abs(p.ago) / 60 || ' min' END, "
     "  CASE WHEN p.ago >= 0 THEN 'earlier' ELSE 'later' END) "
-    "FROM me, p WHERE incidents.id = me.id RETURNING p.id, incidents.group_reason, incidents.title";
+    "FROM me, p WHERE incidents.id = me.id" TRANSITION_RETURNING
+    "'grouped because ' || incidents.group_reason, false, NULL::text, "
+    /* the parent's own event: which incident joined it, and why */
+    "p.id, format('incident #%s (%s) grouped under this one: %s', incidents.id, left(incidents.title, 600), "
+    "incidents.group_reason)";
 
 /* Groups incident `id` when the rule finds it a parent; *grouped says whether it did. 0 or -1. */
 static int group_try(PGconn *c, const incident_policy_t *pol, const char *id, int *grouped)
@@ -133,22 +198,15 @@ static int group_try(PGconn *c, const incident_policy_t *pol, const char *id, in
                 "WHERE id = $1::bigint AND root_service IS NOT NULL",
                 1, p) != 0)
         return -1;
-    PGresult *r = PQexecParams(c, group_sql, 2, NULL, p, NULL, NULL, 0);
-    int rc = -1;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) goto out;
-    rc = 0;
-    if (PQntuples(r) != 1) goto out;
+    PGresult *r = NULL;
+    int applied = transition(c, NULL, INCIDENT_GROUPED, group_sql, 2, p, &r);
+    if (applied <= 0) return applied;
     *grouped = 1;
-    const char *parent = PQgetvalue(r, 0, 0);
-    char detail[1024];
-    snprintf(detail, sizeof(detail), "grouped because %s", PQgetvalue(r, 0, 1));
-    if (event_add(c, id, INCIDENT_GROUPED, detail) != 0) rc = -1;
-    snprintf(detail, sizeof(detail), "incident #%s (%.600s) grouped under this one: %s", id,
-             PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 1));
-    if (rc == 0 && event_add(c, parent, INCIDENT_GROUPED, detail) != 0) rc = -1;
-    /* a child opening is activity of the fault */
-    if (rc == 0 && touch_parent(c, id) != 0) rc = -1;
-out:
+    /* the parent's event; a child opening is activity of the fault */
+    int rc = 0;
+    if (event_add(c, PQgetvalue(r, 0, COL_OWN), INCIDENT_GROUPED, PQgetvalue(r, 0, COL_OWN + 1)) != 0 ||
+        touch_parent(c, id) != 0)
+        rc = -1;
     PQclear(r);
     return rc;
 }
@@ -167,52 +225,30 @@ static int top_level(PGconn *c, const char *id, char *top, size_t len)
     return rc;
 }
 
-/* Pages incident `id` when `qualifies` or it has pol->min_traces traces (its grouped children's counted:
- * one fault, one count), once (paged_at), never a grouped child, and only once its first report is
- * stored: the page carries the root cause, and the report's alert goes with it. The "paged" event with
- * `why` (NULL: the trace count) and the notifier. 0 or -1. */
+/* Pages incident `id` at once when `why` says why (the entry point is failing, a degradation reported its
+ * root cause), else when it has pol->min_traces traces (its grouped children's counted: one fault, one
+ * count); once (paged_at), never a grouped child, and only once its first report is stored: the page
+ * carries the root cause, and the report's alert goes with it. The "paged" event says why; the page is
+ * critical when an error or slow incident pages at once. 0 or -1. */
 static int page_try(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt, const char *id,
-                    int qualifies, const char *why)
+                    const char *why)
 {
     char min[16];
     snprintf(min, sizeof(min), "%d", pol->min_traces);
-    const char *p[] = {id, qualifies ? "true" : "false", min};
-    PGresult *r =
-        PQexecParams(c,
-                     "UPDATE incidents SET paged_at = now(), updated_at = now() WHERE id = $1::bigint "
-                     "AND status = 'open' AND paged_at IS NULL AND parent_id IS NULL "
-                     "AND report_state = 'ready' AND ($2::bool OR trace_count + (SELECT "
-                     "coalesce(sum(k.trace_count), 0) FROM incidents k WHERE k.parent_id = $1::bigint) "
-                     ">= $3::int) RETURNING kind, title, root_service, services[1], endpoints[1], "
-                     "trace_count + (SELECT coalesce(sum(k.trace_count), 0) FROM incidents k WHERE "
-                     "k.parent_id = $1::bigint)",
-                     3, NULL, p, NULL, NULL, 0);
-    int rc = -1;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) goto out;
-    rc = 0;
-    if (PQntuples(r) != 1) goto out;
-    char detail[512];
-    if (why)
-        snprintf(detail, sizeof(detail), "%s", why);
-    else
-        snprintf(detail, sizeof(detail), "%s traces reached ALERT_MIN_TRACES (%d)", PQgetvalue(r, 0, 5),
-                 pol->min_traces);
-    if (event_add(c, id, INCIDENT_PAGED, detail) != 0) {
-        rc = -1;
-        goto out;
-    }
-    int degradation = strcmp(PQgetvalue(r, 0, 0), "degradation") == 0;
-    incident_note_t n = {.event = INCIDENT_PAGED,
-                         .id = strtoll(id, NULL, 10),
-                         .kind = PQgetvalue(r, 0, 0),
-                         .title = PQgetvalue(r, 0, 1),
-                         .service = value_or_null(r, 0, degradation ? 3 : 2),
-                         .endpoint = value_or_null(r, 0, 4),
-                         .severity = !degradation && why ? "critical" : "error"};
-    if (nt && nt->fn && nt->fn(nt->ctx, c, &n) != 0) rc = -1;
-out:
-    PQclear(r);
-    return rc;
+    const char *p[] = {id, min, why};
+    /* k: the grouped children's traces, which count towards this incident's */
+    int rc = transition(
+        c, nt, INCIDENT_PAGED,
+        "WITH k AS (SELECT coalesce(sum(trace_count), 0) AS traces FROM incidents "
+        "  WHERE parent_id = $1::bigint) "
+        "UPDATE incidents SET paged_at = now(), updated_at = now() FROM k WHERE id = $1::bigint "
+        "AND status = 'open' AND paged_at IS NULL AND parent_id IS NULL AND report_state = 'ready' "
+        "AND ($3::text IS NOT NULL OR trace_count + k.traces >= $2::int)" TRANSITION_RETURNING
+        "coalesce($3::text, (trace_count + k.traces) || ' traces reached ALERT_MIN_TRACES (' || $2::int "
+        "  || ')'), true, "
+        "CASE WHEN incidents.kind <> 'degradation' AND $3::text IS NOT NULL THEN 'critical' ELSE 'error' END",
+        3, p, NULL);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Whether the trace's entry point (its failed root span) failed more than pol->entry_error_rate of its
@@ -253,33 +289,14 @@ out:
  * notifier when it paged. A second resolver finds it resolved already and does nothing. 0 or -1. */
 static int resolve_in_tx(PGconn *c, const incident_notifier_t *nt, const char *id, const char *detail)
 {
-    const char *p[] = {id};
-    PGresult *r =
-        PQexecParams(c,
-                     "UPDATE incidents SET status = 'resolved', resolved_at = now(), updated_at = now() "
-                     "WHERE id = $1::bigint AND status = 'open' RETURNING kind, title, root_service, "
-                     "services[1], endpoints[1], paged_at IS NOT NULL",
-                     1, NULL, p, NULL, NULL, 0);
-    int rc = -1;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) goto out;
-    rc = 0;
-    if (PQntuples(r) != 1) goto out;
-    if (event_add(c, id, INCIDENT_RESOLVED, detail) != 0) {
-        rc = -1;
-        goto out;
-    }
-    if (strcmp(PQgetvalue(r, 0, 5), "t") != 0) goto out; /* never paged: nobody to tell */
-    int degradation = strcmp(PQgetvalue(r, 0, 0), "degradation") == 0;
-    incident_note_t n = {.event = INCIDENT_RESOLVED,
-                         .id = strtoll(id, NULL, 10),
-                         .kind = PQgetvalue(r, 0, 0),
-                         .title = PQgetvalue(r, 0, 1),
-                         .service = value_or_null(r, 0, degradation ? 3 : 2),
-                         .endpoint = value_or_null(r, 0, 4)};
-    if (nt && nt->fn && nt->fn(nt->ctx, c, &n) != 0) rc = -1;
-out:
-    PQclear(r);
-    return rc;
+    const char *p[] = {id, detail};
+    /* a resolution is told only to those who heard the page */
+    int rc = transition(c, nt, INCIDENT_RESOLVED,
+                        "UPDATE incidents SET status = 'resolved', resolved_at = now(), updated_at = now() "
+                        "WHERE id = $1::bigint AND status = 'open'" TRANSITION_RETURNING
+                        "$2::text, paged_at IS NOT NULL, NULL::text",
+                        2, p, NULL);
+    return rc < 0 ? -1 : 0;
 }
 
 int incident_rows_resolve_idle(PGconn *c, const incident_policy_t *pol, const incident_notifier_t *nt,
@@ -402,7 +419,7 @@ int incident_rows_join_trace(PGconn *c, const incident_policy_t *pol, const inci
     char top[24], why[512];
     if (top_level(c, id, top, sizeof(top)) != 0) goto fail;
     int entry = entry_point_failing(c, pol, in->trace_id, why, sizeof(why));
-    if (entry < 0 || page_try(c, pol, nt, top, entry, entry ? why : NULL) != 0) goto fail;
+    if (entry < 0 || page_try(c, pol, nt, top, entry ? why : NULL) != 0) goto fail;
     return 0;
 fail:
     snprintf(err, errlen, "%s: %s", what, PQerrorMessage(c));
@@ -417,7 +434,7 @@ int incident_rows_page_due(PGconn *c, const incident_policy_t *pol, const incide
     snprintf(ids, sizeof(ids), "%lld", id);
     if (begin(c) != 0) return -1;
     int entry = entry_point_failing(c, pol, trace_id, why, sizeof(why));
-    int rc = entry < 0 ? -1 : page_try(c, pol, nt, ids, entry, entry ? why : NULL);
+    int rc = entry < 0 ? -1 : page_try(c, pol, nt, ids, entry ? why : NULL);
     return finish(c, rc);
 }
 
@@ -513,7 +530,7 @@ int incident_rows_report_root(PGconn *c, const incident_policy_t *pol, const inc
         char why[512];
         snprintf(why, sizeof(why), "degradation confirmed and reported (root cause %.200s)",
                  service ? service : "not named");
-        rc = page_try(c, pol, nt, ids, 1, why);
+        rc = page_try(c, pol, nt, ids, why);
     }
     return finish(c, rc);
 }

@@ -104,6 +104,20 @@ static int set(match_t *m, size_t keep, size_t len, const char *kind)
 
 /* ---------------- matchers: each returns 1 and fills `m`, or 0 ---------------- */
 
+/* The end of the first well-formed "-----END <label>-----" line at or after p, or `end`. Only label
+ * characters may sit between the two dashes runs: "-----END " in the key's text followed later by
+ * another block's "-----BEGIN" would otherwise end the match inside that block and leave its key. */
+static const char *pem_end(const char *p, const char *end)
+{
+    for (const char *e = find(p, end, "-----END "); e != NULL; e = find(e + 9, end, "-----END ")) {
+        const char *q = e + 9;
+        while (q < end && q - e < 9 + PEM_LABEL_MAX && ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == ' '))
+            q++;
+        if (starts(q, end, "-----", 0)) return q + 5;
+    }
+    return end;
+}
+
 /* -----BEGIN <label> PRIVATE KEY----- ... -----END <label>----- (to the end when unterminated). */
 static int pem_at(const char *p, const char *end, match_t *m)
 {
@@ -111,9 +125,7 @@ static int pem_at(const char *p, const char *end, match_t *m)
     const char *label = p + 11;
     const char *close = find(label, end - label > PEM_LABEL_MAX ? label + PEM_LABEL_MAX : end, "-----");
     if (close == NULL || close - label < 11 || memcmp(close - 11, "PRIVATE KEY", 11) != 0) return 0;
-    const char *e = find(close + 5, end, "-----END ");
-    const char *tail = e ? find(e + 9, end, "-----") : NULL;
-    return set(m, 0, tail ? (size_t)(tail + 5 - p) : (size_t)(end - p), "private_key");
+    return set(m, 0, (size_t)(pem_end(close + 5, end) - p), "private_key");
 }
 
 /* hooks.slack.com/<path>: the path goes. */

@@ -15,15 +15,24 @@ const char *fault_kind_name(fault_kind_t k)
     return k < FAULT_KIND_COUNT ? names[k] : "?";
 }
 
-/* One of the services `svc` calls, or -1 when it calls none (a leaf). */
+/* One of the services `svc` calls from an op requests reach, or -1 when it calls none (a leaf). */
 static int pick_callee_service(const topo_t *t, int svc, prng_t *r)
 {
     int cand[TOPO_MAX_SVC * TOPO_MAX_OPS], n = 0;
     const topo_service_t *s = &t->svc[svc];
     for (int k = 0; k < s->n_ops; k++)
-        for (int c = 0; c < s->ops[k].n_calls; c++)
+        for (int c = 0; c < s->ops[k].n_calls && s->ops[k].reachable; c++)
             cand[n++] = s->ops[k].calls[c].svc;
     return n ? cand[prng_range(r, 0, n - 1)] : -1;
+}
+
+/* One of the service's ops that requests reach (see topo_op_t.reachable). */
+static int reachable_op(const topo_service_t *s, prng_t *r)
+{
+    int cand[TOPO_MAX_OPS], n = 0;
+    for (int k = 0; k < s->n_ops; k++)
+        if (s->ops[k].reachable) cand[n++] = k;
+    return n ? cand[prng_range(r, 0, n - 1)] : 0;
 }
 
 static void draw_effect(fault_t *f, const topo_t *t, prng_t *r)
@@ -32,7 +41,7 @@ static void draw_effect(fault_t *f, const topo_t *t, prng_t *r)
     switch (f->effect) {
     case FAULT_LATENCY:
         f->ms = prng_uniform(r, 50, 300);
-        f->op = prng_chance(r, 0.5) ? prng_range(r, 0, s->n_ops - 1) : -1;
+        f->op = prng_chance(r, 0.5) ? reachable_op(s, r) : -1;
         break;
     case FAULT_CPU:
         f->factor = prng_uniform(r, 2, 4);

@@ -31,7 +31,7 @@ int gzw_open(gzw_t *w, const char *path)
         return -1;
     }
     /* no name or time in the gzip header: the same input gives the same bytes */
-    w->gz = gzopen(path, "wb6");
+    w->gz = gzopen(path, "wb3");
     if (w->gz == NULL) {
         fprintf(stderr, "fake-shop: cannot open %s: %s\n", path, strerror(errno));
         return -1;

@@ -14,8 +14,8 @@ typedef struct {
     char path[4096];
 } gzw_t;
 
-/* Creates the folders of `path` and opens it for writing (gzip level 6). -1 on failure (message on
- * stderr). */
+/* Creates the folders of `path` and opens it for writing (gzip level 3: twice as fast as 6 for 15% more
+ * bytes). -1 on failure (message on stderr). */
 int gzw_open(gzw_t *w, const char *path);
 /* Appends one formatted row; on failure (too long, write error) marks the writer failed. */
 void gzw_printf(gzw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

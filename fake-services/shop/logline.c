@@ -19,26 +19,24 @@ static int escape(char *out, size_t cap, const char *in)
 {
     size_t n = 0;
     for (const char *p = in; *p; p++) {
-        const char *rep = NULL;
-        char one[2] = {*p, '\0'};
+        char rep[4] = {*p, '\0', '\0', '\0'};
+        size_t k = 1;
         switch (*p) {
         case '\n':
-            rep = "\\n";
+            rep[0] = '\\', rep[1] = 'n', k = 2;
             break;
         case '\t':
-            rep = "\\t";
+            rep[0] = '\\', rep[1] = 't', k = 2;
             break;
         case '\\':
-            rep = "\\\\";
+            rep[0] = '\\', rep[1] = '\\', k = 2;
             break;
         case '"':
-            rep = "\\\"\"";
-            break; /* \" in JSON, its quote doubled for CSV */
+            rep[0] = '\\', rep[1] = '"', rep[2] = '"', k = 3;
+            break; /* \" in JSON, its quote doubled */
         default:
-            rep = one;
             break;
         }
-        size_t k = strlen(rep);
         if (n + k + 1 > cap) return -1;
         memcpy(out + n, rep, k);
         n += k;

@@ -34,9 +34,11 @@ int main(int argc, char **argv)
     int have_seed = 0, small = 0;
     char command[1024] = "fake-shop";
     for (int i = 1; i < argc; i++) {
-        size_t len = strlen(command);
+        size_t len = strlen(command); /* README.md quotes the command; an overlong one is cut short */
         if (len + strlen(argv[i]) + 2 < sizeof(command))
             snprintf(command + len, sizeof(command) - len, " %s", argv[i]);
+    }
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long long n;
         if (strcmp(a, "--small") == 0) {

@@ -85,9 +85,7 @@ static int write_pod(const metrics_t *m, int svc, const char *dir, const fault_t
         mem_walk *= 0.98;
         double cpu = s->cpu_base * pow(ratio, 0.8) + prng_normal(&r) + e.cpu;
         double mem = s->mem_base + 2 * drift + mem_walk + 0.3 * prng_normal(&r) + e.mem;
-        double gc = s->gc_base_ms > 0
-                        ? s->gc_base_ms * ratio * (1 + 0.2 * prng_normal(&r)) + row->gc_ms + e.gc_extra
-                        : 0;
+        double gc = s->gc_base_ms * ratio * (1 + 0.2 * prng_normal(&r)) + row->gc_ms + e.gc_extra;
         double rx = load * s->bytes_per_op * (1 + 0.05 * prng_normal(&r));
         double tx = load * s->bytes_per_op * 1.6 * (1 + 0.05 * prng_normal(&r));
         double success = row->simulated ? row->success_pct : 100.0;

@@ -61,12 +61,13 @@ static void stack_text(char *out, size_t cap, const topo_service_t *sv, const to
     for (const char *p = sv->name; *p && k + 1 < sizeof(pkg); p++)
         if (*p != '-') pkg[k++] = *p;
     pkg[k] = '\0';
-    snprintf(
-        out, cap,
-        "%s: %s\n\tat com.shop.%s.%s.%s(%s.java:%d)\n\tat com.shop.%s.%sController.%s(%sController.java:%d)"
-        "\n\tat org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:883)",
-        sv->exception, reason, pkg, sv->cls, o->method, sv->cls, o->log_line + 21, pkg, sv->cls, o->method,
-        sv->cls, o->log_line / 3 + 17);
+    int base = (int)strlen(sv->cls) - 7; /* "PaymentService" -> "Payment" for the controller's name */
+    snprintf(out, cap,
+             "%s: %s\n\tat com.shop.%s.%s.%s(%s.java:%d)\n\tat "
+             "com.shop.%s.%.*sController.%s(%.*sController.java:%d)"
+             "\n\tat org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:883)",
+             sv->exception, reason, pkg, sv->cls, o->method, sv->cls, o->log_line + 21, pkg, base, sv->cls,
+             o->method, base, sv->cls, o->log_line / 3 + 17);
 }
 
 /* ---- the walk ---- */
@@ -274,8 +275,8 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
     char stack[1024];
     if (fault_on(s->f, FAULT_EXCEPTION_CAUGHT, svc, start) && prng_chance(s->r, s->f->prob)) {
         stack_text(stack, sizeof(stack), sv, o, "unexpected state while building the response");
-        log_out(s, q, svc, span, cursor, LOG_ERROR, o->log_line + 20, "[%s][Handled exception][%s]",
-                o->method, stack);
+        log_out(s, q, svc, span, cursor, LOG_ERROR, o->log_line + 20, "[%s][Handled exception] %s", o->method,
+                stack);
         if (s->f->fallback) {
             char fb[17], name[TOPO_NAME + 16];
             prng_hex(s->r, fb, 16);
@@ -295,7 +296,7 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
     } else if (failed || x.child_failed) {
         if (failed) {
             stack_text(stack, sizeof(stack), sv, o, "request processing failed");
-            log_out(s, q, svc, span, end, LOG_ERROR, o->log_line + 20, "[%s][Request failed][%s]", o->method,
+            log_out(s, q, svc, span, end, LOG_ERROR, o->log_line + 20, "[%s][Request failed] %s", o->method,
                     stack);
         }
         *status = SPAN_ERROR;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define MAX_SPANS_PER_REQUEST 70.0
+#define OP_MAX_CALLS 4
 
 typedef struct {
     const char *name, *cls, *ops[3][2]; /* {span name, method} */
@@ -159,7 +160,7 @@ static int has_call(const topo_op_t *o, int svc, int op)
     return 0;
 }
 
-static int add_call(topo_t *t, prng_t *r, topo_op_t *o, int svc, int op, topo_mode_t mode)
+static int add_call(prng_t *r, topo_op_t *o, int svc, int op, topo_mode_t mode)
 {
     if (o->n_calls >= TOPO_MAX_CALLS || has_call(o, svc, op)) return -1;
     topo_call_t *c = &o->calls[o->n_calls];
@@ -169,7 +170,6 @@ static int add_call(topo_t *t, prng_t *r, topo_op_t *o, int svc, int op, topo_mo
     if (mode == CALL_SEQ && o->n_calls > 0 && prng_chance(r, 0.35)) c->mode = CALL_PAR;
     c->prob = mode != CALL_ASYNC && prng_chance(r, 0.2) ? prng_uniform(r, 0.3, 0.85) : 1.0;
     o->n_calls++;
-    (void)t;
     return 0;
 }
 
@@ -178,53 +178,79 @@ static int random_op(prng_t *r, const topo_service_t *s)
     return prng_range(r, 0, s->n_ops - 1);
 }
 
-/* A callee for an op of a service at `depth`: a deeper mid or a leaf (the database and cache most). */
+/* A callee for an op of a service at `depth`: a deeper mid, or the database or the cache. The other
+ * leaves keep the one caller wire() gave them, so every system has synchronous single-caller leaves. */
 static int pick_callee(const topo_t *t, prng_t *r, int depth)
 {
     int cand[TOPO_MAX_SVC], n = 0;
     for (int i = 0; i < t->n_svc; i++)
         if (t->svc[i].kind == TOPO_MID && t->svc[i].depth == depth + 1) cand[n++] = i;
-    if (n > 0 && depth > 0 && prng_chance(r, 0.5)) return cand[prng_range(r, 0, n - 1)];
-    if (depth == 0 && n > 0) return cand[prng_range(r, 0, n - 1)];
-    n = 0;
-    for (int i = 0; i < t->n_svc; i++)
-        if (t->svc[i].kind == TOPO_LEAF) cand[n++] = i;
-    if (prng_chance(r, 0.75)) return prng_range(r, 0, 1) ? topo_find(t, "db-proxy") : topo_find(t, "cache");
-    return cand[prng_range(r, 0, n - 1)];
+    if (n > 0 && (depth == 0 || prng_chance(r, 0.5))) return cand[prng_range(r, 0, n - 1)];
+    return prng_chance(r, 0.5) ? topo_find(t, "db-proxy") : topo_find(t, "cache");
+}
+
+/* A reachable op (one the gateway's traffic gets to) of a service with depth `depth` (or among the mids
+ * 1..n_mid when depth < 0), preferring ops with room for another call. Returns the op, its service in
+ * *svc; -1 when there is none. */
+static int reachable_op(const topo_t *t, prng_t *r, int n_mid, int depth, int *svc)
+{
+    int cs[TOPO_MAX_SVC * TOPO_MAX_OPS], co[TOPO_MAX_SVC * TOPO_MAX_OPS], n = 0;
+    for (int pass = 0; pass < 2 && n == 0; pass++)
+        for (int j = depth < 0 ? 1 : 0; j <= n_mid; j++)
+            for (int k = 0; k < t->svc[j].n_ops; k++) {
+                const topo_op_t *o = &t->svc[j].ops[k];
+                if (!o->reachable || (depth >= 0 && t->svc[j].depth != depth)) continue;
+                if (pass == 0 && o->n_calls >= OP_MAX_CALLS) continue;
+                cs[n] = j;
+                co[n++] = k;
+            }
+    if (n == 0) return -1;
+    int pick = prng_range(r, 0, n - 1);
+    *svc = cs[pick];
+    return co[pick];
+}
+
+/* A call from a reachable op of a caller picked by reachable_op() to a random op of `callee`. */
+static void wire_one(topo_t *t, prng_t *r, int n_mid, int depth, int callee, topo_mode_t mode)
+{
+    int ps, pk = reachable_op(t, r, n_mid, depth, &ps);
+    if (pk < 0) return; /* acceptable() then refuses the topology */
+    int op = random_op(r, &t->svc[callee]);
+    if (add_call(r, &t->svc[ps].ops[pk], callee, op, mode) == 0) t->svc[callee].ops[op].reachable = 1;
 }
 
 static void wire(topo_t *t, prng_t *r, int n_mid)
 {
-    /* Reachability first: every mid has a caller one level up, every extra leaf a mid caller. */
-    for (int i = 1; i <= n_mid; i++) {
-        topo_service_t *s = &t->svc[i];
-        int par[TOPO_MAX_SVC], n = 0;
-        for (int j = 0; j <= n_mid; j++)
-            if (t->svc[j].depth == s->depth - 1) par[n++] = j;
-        topo_service_t *p = &t->svc[par[prng_range(r, 0, n - 1)]];
-        add_call(t, r, &p->ops[random_op(r, p)], i, random_op(r, s), CALL_SEQ);
-    }
+    /* Reachability first (mids are in depth order): every mid gets a caller op one level up that the
+     * gateway's traffic reaches, every extra leaf a reachable mid op, the async consumer its producer. */
+    for (int k = 0; k < t->svc[0].n_ops; k++)
+        t->svc[0].ops[k].reachable = 1;
+    for (int i = 1; i <= n_mid; i++)
+        wire_one(t, r, n_mid, t->svc[i].depth - 1, i, CALL_SEQ);
     for (int i = n_mid + 1; i < t->n_svc; i++) {
         topo_service_t *s = &t->svc[i];
         if (s->kind == TOPO_ASYNC || strcmp(s->name, "db-proxy") == 0 || strcmp(s->name, "cache") == 0)
             continue;
-        topo_service_t *p = &t->svc[prng_range(r, 1, n_mid)];
-        add_call(t, r, &p->ops[random_op(r, p)], i, random_op(r, s), CALL_SEQ);
+        wire_one(t, r, n_mid, -1, i, CALL_SEQ);
     }
     /* The producer of the async consumer: "orders" when there is one. */
-    int prod = topo_find(t, "orders");
-    if (prod < 0) prod = prng_range(r, 1, n_mid);
-    int notifier = topo_find(t, "notifier");
-    add_call(t, r, &t->svc[prod].ops[0], notifier, 0, CALL_ASYNC);
+    int prod = topo_find(t, "orders"), notifier = topo_find(t, "notifier");
+    int k = 0;
+    while (prod > 0 && k < t->svc[prod].n_ops && !t->svc[prod].ops[k].reachable)
+        k++;
+    if (prod > 0 && k < t->svc[prod].n_ops)
+        add_call(r, &t->svc[prod].ops[k], notifier, 0, CALL_ASYNC);
+    else
+        wire_one(t, r, n_mid, -1, notifier, CALL_ASYNC);
     /* Then fill every op up to its own count of calls. */
     for (int i = 0; i <= n_mid; i++) {
         topo_service_t *s = &t->svc[i];
         for (int k = 0; k < s->n_ops; k++) {
             topo_op_t *o = &s->ops[k];
-            int want = s->depth == 0 ? prng_range(r, 1, 3) : prng_range(r, 1, 4 - (s->depth > 1));
+            int want = s->depth == 0 ? prng_range(r, 1, 3) : prng_range(r, 1, OP_MAX_CALLS - (s->depth > 1));
             for (int tries = 0; o->n_calls < want && tries < 20; tries++) {
                 int c = pick_callee(t, r, s->depth);
-                add_call(t, r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
+                add_call(r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
             }
         }
     }
@@ -241,7 +267,27 @@ static void add_new_endpoint(topo_t *t, prng_t *r)
     for (int tries = 0; o->n_calls < want && tries < 20; tries++) {
         int c = prng_range(r, 1, t->n_svc - 1);
         if (t->svc[c].kind == TOPO_ASYNC) continue;
-        add_call(t, r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
+        add_call(r, o, c, random_op(r, &t->svc[c]), CALL_SEQ);
+    }
+}
+
+/* Marks the ops the gateway's visible operations reach, through calls of any probability. */
+static void mark_reachable(topo_t *t)
+{
+    for (int i = 0; i < t->n_svc; i++)
+        for (int k = 0; k < TOPO_MAX_OPS; k++)
+            t->svc[i].ops[k].reachable = i == 0 && k < t->svc[0].n_ops;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < t->n_svc; i++)
+            for (int k = 0; k < t->svc[i].n_ops; k++) {
+                const topo_op_t *o = &t->svc[i].ops[k];
+                if (!o->reachable) continue;
+                for (int c = 0; c < o->n_calls; c++) {
+                    topo_op_t *callee = &t->svc[o->calls[c].svc].ops[o->calls[c].op];
+                    if (!callee->reachable) changed = callee->reachable = 1;
+                }
+            }
     }
 }
 
@@ -304,7 +350,16 @@ static int acceptable(const topo_t *t)
     if (seen[POS_COUNT]) return 0;
     for (int p = 0; p < POS_COUNT; p++)
         if (seen[p] == 0) return 0;
-    return topo_expected_spans(t) <= MAX_SPANS_PER_REQUEST;
+    for (int i = 0; i < t->n_svc; i++) {
+        int reached = 0;
+        for (int k = 0; k < t->svc[i].n_ops; k++)
+            reached |= t->svc[i].ops[k].reachable;
+        if (!reached) return 0; /* a service no request gets to */
+    }
+    int shared_leaf = 0; /* the database or the cache serves two services or more */
+    for (int i = 0; i < t->n_svc; i++)
+        shared_leaf |= t->svc[i].kind == TOPO_LEAF && t->svc[i].n_callers >= 2;
+    return shared_leaf && topo_expected_spans(t) <= MAX_SPANS_PER_REQUEST;
 }
 
 static void generate_once(topo_t *t, prng_t *r)
@@ -339,6 +394,7 @@ static void generate_once(topo_t *t, prng_t *r)
         add_service(t, r, &EXTRA_LEAVES[xidx[i]], TOPO_LEAF, 4, 1, 2, 2, 30);
     add_service(t, r, &NOTIFIER, TOPO_ASYNC, 4, 1, 1, 2, 20);
     wire(t, r, n_mid);
+    mark_reachable(t);
     classify(t);
     add_new_endpoint(t, r);
 }

@@ -33,6 +33,7 @@ typedef struct {
     double self_median_ms, self_sigma;
     double weight; /* entry operations: share of the traffic */
     int log_line;  /* line number of its log statements */
+    int reachable; /* the gateway's traffic gets to it (calls of unreachable ops never happen) */
     int n_calls;
     topo_call_t calls[TOPO_MAX_CALLS];
 } topo_op_t;

@@ -17,6 +17,14 @@ static const char *mode_name(topo_mode_t m)
     return names[m];
 }
 
+static int calls_service(const topo_service_t *s, int callee)
+{
+    for (int k = 0; k < s->n_ops; k++)
+        for (int c = 0; c < s->ops[k].n_calls; c++)
+            if (s->ops[k].calls[c].svc == callee) return 1;
+    return 0;
+}
+
 static void readme_system(FILE *f, const topo_t *t, const plan_t *p)
 {
     fprintf(f, "\n## System %s (day %s, topology attempt %d, about %.0f spans per request)\n\n", t->system,
@@ -27,6 +35,11 @@ static void readme_system(FILE *f, const topo_t *t, const plan_t *p)
         fprintf(f, "| %s | %s | %s | %s | %d | %d |\n", s->name, kind_name(s->kind), topo_pos_name(s->pos),
                 s->pod, s->n_callers, s->n_callees);
     }
+    fprintf(f, "\nService edges (caller -> callee):");
+    for (int i = 0; i < t->n_svc; i++)
+        for (int j = 0; j < t->n_svc; j++)
+            if (calls_service(&t->svc[i], j)) fprintf(f, " %s -> %s;", t->svc[i].name, t->svc[j].name);
+    fprintf(f, "\n");
     fprintf(f, "\nOperations and calls (`->` sequential, `=>` parallel with the previous, `~>` asynchronous; "
                "a probability when conditional):\n\n");
     for (int i = 0; i < t->n_svc; i++) {
@@ -70,7 +83,9 @@ static int write_readme(const shop_opts_t *o, const topo_t *topos, const plan_t 
             "one fault injected per case. Same layout as datasets/nezha-train-ticket plus a StatusCode span "
             "column (0 unset, 1 ok, 2 error), `<day>/change/changes.csv.gz` and a `position` column in "
             "cases.csv. Requests arrive at %.1f per second. The baseline minute of each case is under "
-            "`baseline/<day>/`.\n",
+            "`baseline/<day>/`. Positions: entry = the gateway; shared = called by two services or more "
+            "(even with "
+            "callees); middle = one calling service and callees; leaf = one calling service, no callees.\n",
             o->command ? o->command : "fake-shop", o->rate);
     for (int k = 0; k < n; k++)
         readme_system(f, &topos[k], &plans[k]);

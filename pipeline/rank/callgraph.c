@@ -5,7 +5,11 @@
  * item is about (any operation for service-wide items) times min(symptom, item score) is what the
  * callee explains. Error lines may also name the service they failed to reach ("No instances available
  * for X", "connection refused by X"): the share of lines naming X times min(symptom, X's own score) is
- * what X explains. RK_PUSH_SHARE of the best explanation moves from the caller to that service. Only
+ * what X explains. RK_PUSH_SHARE of the best explanation moves from the caller to that service. A line
+ * that names X and was written as X's answer came back (its span's call to X ended at most
+ * RK_REACTION_MS before) is the caller reacting to that answer ("unexpected response from X", a retry
+ * follows): X explains it whatever X's own telemetry shows (a wrong answer leaves none), and all of it
+ * moves. Only
  * error symptoms move; latency needs no push-down (self time excludes callees, and gaps are charged
  * to callees already). */
 #include "rank_int.h"
@@ -17,9 +21,18 @@
 #include <string.h>
 
 typedef struct {
-    rk_map_t edges; /* caller << 32 | callee -> call count */
-    rk_map_t ran;   /* hash of (trace, service, operation or RK_NONE) -> 1 */
+    rk_map_t edges;   /* caller << 32 | callee -> call count */
+    rk_map_t ran;     /* hash of (trace, service, operation or RK_NONE) -> 1 */
+    rk_map_t answers; /* hash of (trace, caller, callee, end / RK_REACTION_MS) -> low 32 bits of the end */
 } graph_t;
+
+#define REACTION_NS ((int64_t)RK_REACTION_MS * 1000000)
+
+static uint64_t answer_key(uint32_t trace, uint32_t caller, uint32_t callee, int64_t bucket)
+{
+    uint32_t k[4] = {trace, caller, callee, (uint32_t)bucket};
+    return rk_hash_bytes(k, sizeof(k), 0xa5e);
+}
 
 static uint64_t ran_key(uint32_t trace, uint32_t svc, uint32_t op)
 {
@@ -39,6 +52,13 @@ static void build(graph_t *g, const rk_window_t *w)
         if (caller == s->svc) continue;
         uint32_t *c = rk_map_put(&g->edges, ((uint64_t)caller << 32) | s->svc, 0, &added);
         (*c)++;
+        /* the caller's client span (the parent) got the callee's answer when it ended; the latest end
+         * of a bucket is kept */
+        const rk_span_t *client = &w->spans[s->parent];
+        uint32_t *end =
+            rk_map_put(&g->answers, answer_key(s->trace, caller, s->svc, client->end_ns / REACTION_NS),
+                       (uint32_t)client->end_ns, &added);
+        if ((int32_t)((uint32_t)client->end_ns - *end) > 0) *end = (uint32_t)client->end_ns;
     }
 }
 
@@ -128,22 +148,58 @@ static void error_lines(const rk_run_t *run, uint32_t caller, uint32_t *lines, s
     }
 }
 
-/* What callee y explains of a symptom `sym` seen on error lines in traces[0..nt). */
+/* What callee y explains of a symptom `sym` seen on error lines in traces[0..nt), x's traces being
+ * all[0..n_all). Only what sets the failing traces apart counts: the share of them that ran the item's
+ * operation above the share of all x's traces that did, (hit - base) / (1 - base). A callee every
+ * request reaches (a shared database proxy) explains nothing by being reached. */
 static double explained(const graph_t *g, uint32_t y, const rk_ev_t **items, size_t n_items,
-                        const uint32_t *traces, size_t nt, double sym)
+                        const uint32_t *traces, size_t nt, const uint32_t *all, size_t n_all, double sym)
 {
     double best = 0;
     for (size_t k = 0; k < n_items; k++) {
         const rk_ev_t *e = items[k];
         double cap = e->score < sym ? e->score : sym;
         if (cap <= best) continue;
-        size_t hit = 0;
+        size_t hit = 0, base_hit = 0;
         for (size_t t = 0; t < nt; t++)
             hit += rk_map_get(&g->ran, ran_key(traces[t], y, e->op)) != NULL;
-        double x = cap * (double)hit / (double)nt;
+        for (size_t t = 0; t < n_all; t++)
+            base_hit += rk_map_get(&g->ran, ran_key(all[t], y, e->op)) != NULL;
+        double share = (double)hit / (double)nt, base = n_all ? (double)base_hit / (double)n_all : 0;
+        if (base >= 1 || share <= base) continue;
+        double x = cap * (share - base) / (1 - base);
         if (x > best) best = x;
     }
     return best;
+}
+
+/* The distinct traces of each service in the window: traces[first[s] .. first[s+1]). */
+static uint32_t *traces_by_service(rk_run_t *run, size_t n, size_t **first_out)
+{
+    const rk_window_t *w = &run->target;
+    size_t *first = rk_arena_alloc(run->scratch, (n + 2) * sizeof(size_t));
+    uint32_t *out = rk_arena_alloc(run->scratch, (w->n_spans ? w->n_spans : 1) * sizeof(uint32_t));
+    rk_map_t seen;
+    for (int pass = 0; pass < 2; pass++) {
+        rk_map_init(&seen);
+        for (size_t i = 0; i < w->n_spans; i++) {
+            const rk_span_t *sp = &w->spans[i];
+            int added;
+            if (sp->svc >= n) continue;
+            rk_map_put(&seen, ((uint64_t)sp->svc << 32) | sp->trace, 1, &added);
+            if (!added) continue;
+            if (pass == 0)
+                first[sp->svc + 2]++;
+            else
+                out[first[sp->svc + 1]++] = sp->trace;
+        }
+        rk_map_dispose(&seen);
+        if (pass == 0)
+            for (size_t s = 0; s < n; s++)
+                first[s + 2] += first[s + 1];
+    }
+    *first_out = first;
+    return out;
 }
 
 static int is_name_char(char c)
@@ -163,6 +219,33 @@ static int names_service(const char *msg, const char *name)
     return 0;
 }
 
+/* Whether log line l of caller x in its trace came at most REACTION_NS after an answer of y. */
+static int reacts_to(const graph_t *g, const rk_log_t *l, uint32_t x, uint32_t y)
+{
+    if (l->trace == RK_NONE) return 0;
+    for (int64_t b = l->ts_ns / REACTION_NS - 1; b <= l->ts_ns / REACTION_NS; b++) {
+        const uint32_t *end = rk_map_get(&g->answers, answer_key(l->trace, x, y, b));
+        if (end == NULL) continue;
+        int32_t after = (int32_t)((uint32_t)l->ts_ns - *end); /* the span ended within 2 s of the line */
+        if (after >= 0 && after <= REACTION_NS) return 1;
+    }
+    return 0;
+}
+
+/* The share of x's error lines written in reaction to an answer of y that name y, times the symptom. */
+static double reaction(const rk_run_t *run, const graph_t *g, const uint32_t *lines, size_t n_lines,
+                       uint32_t x, uint32_t y, double sym)
+{
+    if (n_lines == 0) return 0;
+    const char *name = rk_svc_name(run, y);
+    size_t hit = 0;
+    for (size_t i = 0; i < n_lines; i++) {
+        const rk_log_t *l = &run->target.logs[lines[i]];
+        hit += names_service(l->msg, name) && reacts_to(g, l, x, y);
+    }
+    return sym * (double)hit / (double)n_lines;
+}
+
 /* What service y explains of x's symptom because x's error lines name it ("No instances available for
  * y", "connection refused by y"): the share of those lines times min(symptom, y's own score). The
  * failing requests never reach y then, so the traces cannot show it. */
@@ -180,7 +263,7 @@ static double named(const rk_run_t *run, const uint32_t *lines, size_t n_lines, 
 typedef struct {
     uint32_t from, to;
     double moved;
-    int named;
+    int named; /* 1 named, 2 a reaction to y's answer */
 } push_t;
 
 static void record_push(rk_run_t *run, const push_t *p)
@@ -190,13 +273,16 @@ static void record_push(rk_run_t *run, const push_t *p)
     rk_ev_t *ev = rk_ev_add(run, p->from, RANK_CH_GRAPH, RANK_EV_EXPLAINED, -p->moved);
     ev->peer = p->to;
     ev->subject = edge;
+    static const char *const by[] = {"its abnormal callee", "the service they name,",
+                                     "the answers of the service they name,"};
     ev->text = rk_arena_printf(run->out, "error lines of %s are explained by %s %s (%.1f moved to it)", from,
-                               p->named ? "the service they name," : "its abnormal callee", to, p->moved);
+                               by[p->named], to, p->moved);
     ev = rk_ev_add(run, p->to, RANK_CH_GRAPH, RANK_EV_CALLERS, p->moved);
     ev->peer = p->from;
     ev->subject = edge;
+    static const char *const how[] = {"in traces that reach", "that name", "about the answers of"};
     ev->text = rk_arena_printf(run->out, "%s writes more error lines %s %s (%.1f moved here)", from,
-                               p->named ? "that name" : "in traces that reach", to, p->moved);
+                               how[p->named], to, p->moved);
 }
 
 static void push_down(rk_run_t *run, const graph_t *g, size_t n)
@@ -205,6 +291,8 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
     double *moved_in = rk_arena_alloc(run->scratch, (n ? n : 1) * sizeof(double));
     size_t *first;
     const rk_ev_t **items = items_by_service(run, n, &first);
+    size_t *x_first;
+    const uint32_t *x_traces = traces_by_service(run, n, &x_first);
     size_t cap = run->target.n_logs ? run->target.n_logs : 1;
     uint32_t *traces = rk_arena_alloc(run->scratch, cap * sizeof(uint32_t));
     uint32_t *lines = rk_arena_alloc(run->scratch, cap * sizeof(uint32_t));
@@ -221,21 +309,24 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
         for (uint32_t y = 0; y < n; y++) {
             if (y == x) continue;
             int callee = rk_map_get(&g->edges, ((uint64_t)x << 32) | y) != NULL;
-            double e = callee && nt
-                           ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt, sym[x])
-                           : 0;
+            double e = callee && nt ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt,
+                                                x_traces + x_first[x], x_first[x + 1] - x_first[x], sym[x])
+                                    : 0;
             double m = named(run, lines, nl, y, sym[x]);
-            if (m > e) e = m;
-            if (e > best ||
-                (e == best && e > 0 && strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
-                best = e;
+            double r = callee ? reaction(run, g, lines, nl, x, y, sym[x]) : 0;
+            /* what moves: a share of an explanation, all of a reaction */
+            double move = RK_PUSH_SHARE * (m > e ? m : e), move_r = r;
+            if (move_r > move) move = move_r;
+            if (move > best ||
+                (move == best && move > 0 && strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
+                best = move;
                 best_y = y;
-                best_named = m >= e && m > 0;
+                best_named = move_r >= move && r > 0 ? 2 : m >= e && m > 0;
             }
         }
         if (best_y == RK_NONE || best <= 0) continue;
         push_t *p = &pushes[n_pushes++];
-        *p = (push_t){x, best_y, RK_PUSH_SHARE * best, best_named};
+        *p = (push_t){x, best_y, best, best_named};
         run->channel[x * RANK_CHANNELS + RANK_CH_GRAPH] -= p->moved;
         moved_in[best_y] += p->moved;
     }
@@ -252,6 +343,7 @@ void rk_callgraph_apply(rk_run_t *run, rank_service_t *services)
     graph_t g;
     rk_map_init(&g.edges);
     rk_map_init(&g.ran);
+    rk_map_init(&g.answers);
     build(&g, &run->target);
     for (size_t i = 0; i < n; i++)
         services[i].depth = -1;
@@ -260,4 +352,5 @@ void rk_callgraph_apply(rk_run_t *run, rank_service_t *services)
     push_down(run, &g, n);
     rk_map_dispose(&g.edges);
     rk_map_dispose(&g.ran);
+    rk_map_dispose(&g.answers);
 }

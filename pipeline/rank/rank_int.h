@@ -39,8 +39,10 @@ static inline double rk_cut_frac(int i)
 #define RK_METRIC_REL_FLOOR 0.1  /* metric spread is at least this share of its median */
 #define RK_W_SYMPTOM_METRIC 0.25 /* latency/traffic metrics echo faults elsewhere: they only corroborate */
 #define RK_CHANGE_SCORE 2.0      /* a change of the service inside the window */
+#define RK_FEW_EVENTS 2.0        /* events of a rate shift at which it counts half (rateshift.c) */
 #define RK_CORROB 0.5            /* weight of a service's other channels next to its strongest */
 #define RK_GAP_OUT_SHARE 0.5     /* share of an outgoing call's gap charged to the caller */
+#define RK_REACTION_MS 10        /* a caller's line this soon after a callee's answer reacts to it */
 #define RK_PUSH_SHARE 0.5        /* share of a caller's explained symptoms moved to the explaining service */
 #define RK_W_CALLS_MORE                                                                                      \
     0.3 /* more calls per invocation: a retry loop, or a loop over more data (as                             \

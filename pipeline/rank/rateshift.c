@@ -31,7 +31,12 @@ static rk_shift_t compare(const rk_counts_t *k, const rk_counts_t *n, int c, int
     double rb = s.kb / s.nb, rt = s.kt / s.nt;
     s.up = rt > rb;
     s.effect = rk_rel_change(rb, rt);
-    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * s.effect * (s.up ? w_up : w_down);
+    /* A handful of events is no pattern: a rare line that happens to fall after the cut reaches a
+     * high G with an effect of 1. What the suffix holds, or would hold at the reference's rate when
+     * that is more (a vanished line), counts as m / (m + RK_FEW_EVENTS). */
+    double expected = s.kb * s.nt / s.nb, m = s.kt > expected ? s.kt : expected;
+    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * s.effect * (s.up ? w_up : w_down) *
+              (m / (m + RK_FEW_EVENTS));
     return s;
 }
 

@@ -2,8 +2,8 @@
  * channel: strongest incoming plus strongest outgoing), and a service scores its strongest channel
  * plus RK_CORROB times the others: one clear sign carries a service, agreeing signs lift it (log
  * templates and call patterns count as one channel, the code path; echo
- * metrics only corroborate: they never count as the strongest, nor for more than it). The call
- * graph adjustment (callgraph.c) is added afterwards. */
+ * metrics and change events only corroborate: they never count as the strongest, nor for more than it). The
+ * call graph adjustment (callgraph.c) is added afterwards. */
 #include "rank_int.h"
 
 #include "alloc.h"
@@ -47,12 +47,16 @@ void rk_score_channels(rk_run_t *run)
         double path = ch[RANK_CH_LOGS] > ch[RANK_CH_CALLS] ? ch[RANK_CH_LOGS] : ch[RANK_CH_CALLS];
         double best = path, sum = path;
         for (int c = 0; c < RANK_CHANNELS; c++) {
-            if (c == RANK_CH_GRAPH || c == RANK_CH_METRIC_ECHOES || c == RANK_CH_LOGS || c == RANK_CH_CALLS)
+            if (c == RANK_CH_GRAPH || c == RANK_CH_METRIC_ECHOES || c == RANK_CH_LOGS || c == RANK_CH_CALLS ||
+                c == RANK_CH_CHANGES)
                 continue;
             sum += ch[c];
             if (ch[c] > best) best = ch[c];
         }
+        /* echo metrics and changes only corroborate: a routine deploy of a service that behaves as
+         * before is no fault, a deploy of one that misbehaves makes it the likelier cause */
         double echo = ch[RANK_CH_METRIC_ECHOES] < best ? ch[RANK_CH_METRIC_ECHOES] : best;
-        run->score[s] = best + RK_CORROB * (sum - best + echo);
+        double change = ch[RANK_CH_CHANGES] < best ? ch[RANK_CH_CHANGES] : best;
+        run->score[s] = best + RK_CORROB * (sum - best + echo + change);
     }
 }

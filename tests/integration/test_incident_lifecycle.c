@@ -290,8 +290,22 @@ START_TEST(a_degradation_resolves_after_two_healthy_windows_and_its_recurrence_p
         1);
     long d1 = ts_pg_long(c, "SELECT id FROM incidents WHERE kind = 'degradation'");
     wait_received("degradation", d1, 10);
-    /* the bad window slides out: two healthy windows in a row resolve it */
     char sql[256];
+    /* a degradation pages once its report named the root cause, at severity error (not critical: no
+     * entry point failing at once) */
+    snprintf(sql, sizeof(sql),
+             "SELECT detail FROM incident_events WHERE incident_id = %ld AND kind = 'paged'", d1);
+    char *paged = pg_text(c, sql);
+    ck_assert_str_eq(paged, "degradation confirmed and reported (root cause payment)");
+    free(paged);
+    snprintf(sql, sizeof(sql),
+             "SELECT payload->>'severity' FROM alert_deliveries WHERE payload->>'incident_id' = '%ld' AND "
+             "kind = 'degradation'",
+             d1);
+    paged = pg_text(c, sql);
+    ck_assert_str_eq(paged, "error");
+    free(paged);
+    /* the bad window slides out: two healthy windows in a row resolve it */
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM incidents WHERE id = %ld AND status = 'resolved'", d1);
     ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 40), 1);
     snprintf(sql, sizeof(sql),
@@ -394,6 +408,17 @@ START_TEST(two_exceptions_of_one_service_at_once_are_one_paged_incident_unless_g
             char *detail = pg_text(c, sql);
             ck_assert_msg(strncmp(detail, "grouped because root service payment matches", 44) == 0,
                           "grouped: %s", detail);
+            free(detail);
+            /* the parent's own event names the child, its title and the reason */
+            char q[320];
+            snprintf(
+                q, sizeof(q),
+                "SELECT e.detail = format('incident #%%s (%%s) grouped under this one: %%s', k.id, k.title, "
+                "k.group_reason) FROM incident_events e, incidents k WHERE e.kind = 'grouped' AND "
+                "e.incident_id = %ld AND k.id = %ld",
+                parent, child);
+            detail = pg_text(c, q);
+            ck_assert_str_eq(detail, "t");
             free(detail);
             /* one fault, one page: the child's report is written, and still no second page */
             snprintf(sql, sizeof(sql),

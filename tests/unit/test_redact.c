@@ -62,6 +62,12 @@ START_TEST(pem_private_keys_whole_block)
     expect("key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----\nafter",
            "key:\n[REDACTED:private_key]\nafter");
     expect("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE cut here", "[REDACTED:private_key]");
+    /* "-----END " in the text that is no END line (found by fuzz_redact): the block runs on to the real
+     * END line, through the next block's BEGIN, instead of stopping at that block's first dashes */
+    expect("-----BEGIN EC PRIVATE KEY-----\nAAAA\nx-----END y\n-----BEGIN PRIVATE KEY-----\nBBBB\n",
+           "[REDACTED:private_key]");
+    expect("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY----- tail",
+           "[REDACTED:private_key] tail");
     kept("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"); /* public */
     kept("-----BEGIN PUBLIC KEY-----");
 }
