@@ -4,11 +4,18 @@
  *
  * For each case: baseline = the case's baseline minute (spans and logs) plus the metric rows of the
  * hour before the target window; target = the case's minute files plus the metric rows from the
- * window's start to one minute after its end (a metric row is stamped at the end of its minute). The
- * labels (root_cause_service, fault_type) are only used to score the ranking, never passed to it.
- * Prints each case's rank of the true service (ties counted at the worst tied position), top-1, top-3
- * and Avg@5 overall and per fault type, and the ranking time per case. --quiet also ranks each case's
- * first minute alone (before the injection) to show how often the verdict is "nothing stands out".
+ * window's start to one minute after its end (a metric row is stamped at the end of its minute), and
+ * the day's change events from the ranker's change lookback before the window to its end (the baseline
+ * gets those inside it), as the pipeline loads them. The labels (root_cause_service, fault_type,
+ * position) are only used to score the ranking, never passed to it. A fault-free case (no
+ * root_cause_service) is right when the answer is "nothing stands out".
+ * Prints each case's rank of the true service (ties counted at the worst tied position), then
+ * (tools/dataset/tally.h) top-1 / top-3 / Avg@5 per fault type x position and overall, the fault-free
+ * share and false alarms, and the ranking time per window. --json: stdout holds one JSON document with
+ * all of it and each case's ranking, the text goes to stderr. --without logs|metrics and
+ * --sample-traces SHARE drop signals from baseline and target alike; --require-top1/-top3/-quiet PCT
+ * exit 1 below those figures. --quiet also ranks each case's first minute alone (before the injection)
+ * to show how often the verdict is "nothing stands out".
  *
  * --delay-check MS M1,M2,M3 is a semi-synthetic check of network delay, which the labelled day lacks:
  * three quiet minutes of the day are made contiguous into one window, and for every service with at
@@ -16,9 +23,11 @@
  * once into the service only (its callers' client spans last longer, "ingress") and once on all its
  * traffic (also its own calls out, "egress"), spans after a delayed call moving later; each is ranked.
  *
- *   eval-offline [--dir DATASET] [--case CASE_ID] [--json] [--quiet] [--top N]
+ *   eval-offline [--dir DATASET] [--case CASE_ID] [--json] [--quiet] [--top N] [--without logs|metrics]
+ *                [--sample-traces SHARE] [--require-top1 PCT] [--require-top3 PCT] [--require-quiet PCT]
  *   eval-offline [--dir DATASET] --delay-check MS HH_MM,HH_MM,HH_MM */
 #include "dataset/dataset.h"
+#include "dataset/tally.h"
 #include "rank/rank.h"
 
 #include <ctype.h>
@@ -39,7 +48,14 @@ typedef struct {
     int json, quiet;
     size_t top;
     double delay_ms;
+    ds_filter_t filter;
+    ds_require_t req;
 } args_t;
+
+#define USAGE                                                                                                \
+    "usage: %s [--dir DATASET] [--case CASE_ID] [--json] [--quiet] [--top N] [--without logs|metrics]\n"     \
+    "          [--sample-traces SHARE] [--require-top1 PCT] [--require-top3 PCT] [--require-quiet PCT]\n"    \
+    "       %s [--dir DATASET] --delay-check MS HH_MM,HH_MM,HH_MM\n"
 
 static int parse_args(int argc, char **argv, args_t *a)
 {
@@ -49,7 +65,13 @@ static int parse_args(int argc, char **argv, args_t *a)
     a->top = 3;
     a->stitch = NULL;
     a->delay_ms = 0;
+    ds_filter_init(&a->filter);
+    a->req = (ds_require_t){0};
     for (int i = 1; i < argc; i++) {
+        int took = ds_filter_arg(&a->filter, argc, argv, &i);
+        if (took == 0) took = ds_require_arg(&a->req, argc, argv, &i);
+        if (took < 0) return -1;
+        if (took > 0) continue;
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             a->dir = argv[++i];
         else if (strcmp(argv[i], "--case") == 0 && i + 1 < argc)
@@ -64,64 +86,48 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->delay_ms = strtod(argv[++i], NULL);
             a->stitch = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--dir DATASET] [--case CASE_ID] [--json] [--quiet] [--top N]\n",
-                    argv[0]);
+            fprintf(stderr, USAGE, argv[0], argv[0]);
             return -1;
         }
     }
     return 0;
 }
 
-/* Ranks one window; prints a line (and the JSON when asked). Returns the rank of `truth`. */
-static size_t run_case(const args_t *a, const ds_case_t *k, const ds_window_t *base,
-                       const ds_window_t *target, const char *label, double *ms_out, double *cpu_out,
-                       int *quiet_out, double *margin_out)
+static rank_input_t input_of(const ds_window_t *w)
 {
-    rank_input_t bin = {
-        base->spans, base->n_spans, base->logs, base->n_logs, base->metrics, base->n_metrics, NULL, 0, 0, 0};
-    rank_input_t tin = {target->spans,
-                        target->n_spans,
-                        target->logs,
-                        target->n_logs,
-                        target->metrics,
-                        target->n_metrics,
-                        NULL,
-                        0,
-                        0,
-                        0};
+    return (rank_input_t){w->spans,     w->n_spans, w->logs,      w->n_logs, w->metrics,
+                          w->n_metrics, w->changes, w->n_changes, 0,         0};
+}
+
+/* Ranks one window into *o (which carries the case's labels) and prints its line to `txt`; the whole
+ * answer is kept in o->ranking with --json. *cpu_ms: the process CPU time the ranking took. */
+static void run_case(const args_t *a, FILE *txt, const ds_window_t *base, const ds_window_t *target,
+                     ds_outcome_t *o, double *cpu_ms)
+{
+    rank_input_t bin = input_of(base), tin = input_of(target);
     rank_result_t r;
     double t = ds_clock_ms(CLOCK_MONOTONIC), cpu = ds_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
     if (rank_window(&bin, &tin, NULL, &r)) {
-        fprintf(stderr, "%s: rank_window failed\n", k->id);
-        return 0;
+        fprintf(stderr, "%s: rank_window failed\n", o->id);
+        return;
     }
-    *ms_out = ds_clock_ms(CLOCK_MONOTONIC) - t;
-    *cpu_out = ds_clock_ms(CLOCK_PROCESS_CPUTIME_ID) - cpu;
-    size_t rank = ds_strict_rank(&r, k->service);
-    *quiet_out = r.nothing_stands_out;
-    /* Margin: the true service's score minus the best other score (negative when it is not first). */
-    double truth = 0, other = 0;
+    double ms = ds_clock_ms(CLOCK_MONOTONIC) - t;
+    *cpu_ms = ds_clock_ms(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+    const char **names = calloc(r.n_services + 1, sizeof(char *));
+    double *scores = calloc(r.n_services + 1, sizeof(double));
+    if (names == NULL || scores == NULL) exit(2);
     for (size_t i = 0; i < r.n_services; i++) {
-        if (strcmp(r.services[i].service, k->service) == 0)
-            truth = r.services[i].score;
-        else if (r.services[i].score > other)
-            other = r.services[i].score;
+        names[i] = r.services[i].service;
+        scores[i] = r.services[i].score;
     }
-    *margin_out = truth - other;
-    printf("%-28s %-15s %-30s %-6s rank %2zu  margin %5.1f  %6.1f ms  spans %6zu logs %5zu  |", k->id,
-           k->fault, k->service, label, rank, *margin_out, *ms_out, target->n_spans, target->n_logs);
-    for (size_t i = 0; i < a->top && i < r.n_services; i++)
-        printf(" %s %.1f", r.services[i].service, r.services[i].score);
-    printf("%s\n", r.nothing_stands_out ? "  [nothing stands out]" : "");
-    if (a->json) {
-        json_t *j = rank_result_to_json(&r);
-        char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-        if (s) printf("%s\n", s);
-        free(s);
-        json_decref(j);
-    }
+    ds_outcome_rank(o, names, scores, r.n_services, r.nothing_stands_out, ms);
+    if (a->json) o->ranking = rank_result_to_json(&r);
+    char what[64];
+    snprintf(what, sizeof(what), "spans %6zu logs %5zu", target->n_spans, target->n_logs);
+    ds_outcome_print(o, txt, a->top, what);
+    free(names);
+    free(scores);
     rank_result_dispose(&r);
-    return rank;
 }
 
 /* ---- Semi-synthetic network delay (--delay-check) ---- */
@@ -350,9 +356,13 @@ static int run_delay_check(const args_t *a, const ds_case_t *k0)
             snprintf(k.id, sizeof(k.id), "delay-%s", models[model]);
             ds_copy_field(k.service, sizeof(k.service), cands[c]);
             ds_copy_field(k.fault, sizeof(k.fault), "network_delay");
-            double ms, cpu, margin;
-            int quiet;
-            ds_tally_add(&tally, run_case(a, &k, &base, &tw, models[model], &ms, &cpu, &quiet, &margin));
+            k.faulty = 1;
+            ds_outcome_t o;
+            ds_outcome_init(&o, &k);
+            double cpu = 0;
+            run_case(a, stdout, &base, &tw, &o, &cpu);
+            ds_tally_add(&tally, o.rank);
+            json_decref(o.ranking);
         }
         ds_tally_print(&tally);
     }
@@ -364,6 +374,21 @@ out:
     ds_window_free(&base);
     ds_window_free(&win);
     return rc;
+}
+
+/* Loads the day's metric rows and change events when the case is of another day than the last one. */
+static void load_day(const args_t *a, const ds_case_t *k, char *loaded_day, size_t cap, ds_metrics_t *metrics,
+                     ds_changes_t *changes)
+{
+    if (strcmp(loaded_day, k->day) == 0) return;
+    ds_metrics_free(metrics);
+    ds_changes_free(changes);
+    char dir[4096];
+    if (ds_path_fmt(dir, sizeof(dir), "%s/%s/metric", a->dir, k->day) || ds_load_day_metrics(metrics, dir))
+        fprintf(stderr, "warning: some metric files of %s unreadable\n", k->day);
+    if (ds_load_day_changes(changes, a->dir, k->day))
+        fprintf(stderr, "warning: the change events of %s are unreadable\n", k->day);
+    ds_copy_field(loaded_day, cap, k->day);
 }
 
 int main(int argc, char **argv)
@@ -381,26 +406,21 @@ int main(int argc, char **argv)
         free(cases);
         return drc ? 1 : 0;
     }
-    ds_metrics_t metrics;
-    memset(&metrics, 0, sizeof(metrics));
-    char loaded_day[16] = "";
-    ds_tally_t all = {.name = "all"}, types[DS_MAX_TYPES];
-    int n_types = 0, quiet_windows = 0, quiet_said_quiet = 0, fault_said_quiet = 0;
-    double total_ms = 0, max_ms = 0, total_cpu = 0, max_cpu = 0;
-    double *margins = calloc(n_cases ? n_cases : 1, sizeof(double));
-    size_t n_margins = 0;
-    int rc = 0;
+    FILE *txt = a.json ? stderr : stdout; /* with --json, stdout holds only the JSON document */
+    ds_metrics_t metrics = {0};
+    ds_changes_t changes = {0};
+    char loaded_day[16] = "", signals[96];
+    ds_filter_describe(&a.filter, signals, sizeof(signals));
+    ds_score_t score = {0};
+    rank_opts_t opts;
+    rank_opts_default(&opts);
+    int quiet_windows = 0, quiet_said_quiet = 0;
+    double total_cpu = 0, max_cpu = 0;
+    fprintf(txt, "dataset %s; signals: %s\n", a.dir, signals);
     for (size_t i = 0; i < n_cases; i++) {
         const ds_case_t *k = &cases[i];
         if (a.only_case && strcmp(a.only_case, k->id) != 0) continue;
-        if (strcmp(loaded_day, k->day) != 0) {
-            ds_metrics_free(&metrics);
-            char dir[4096];
-            if (ds_path_fmt(dir, sizeof(dir), "%s/%s/metric", a.dir, k->day) ||
-                ds_load_day_metrics(&metrics, dir))
-                fprintf(stderr, "warning: some metric files of %s unreadable\n", k->day);
-            ds_copy_field(loaded_day, sizeof(loaded_day), k->day);
-        }
+        load_day(&a, k, loaded_day, sizeof(loaded_day), &metrics, &changes);
         ds_window_t base = {0}, target = {0};
         char broot[4096];
         if (ds_path_fmt(broot, sizeof(broot), "%s/baseline", a.dir)) continue;
@@ -409,57 +429,61 @@ int main(int argc, char **argv)
         if (ds_load_minutes(&base, broot, k->day, bmin, 1)) fprintf(stderr, "%s: no baseline files\n", k->id);
         if (ds_load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes))
             fprintf(stderr, "%s: no target files; ranked empty (counted as a miss)\n", k->id);
-        int64_t t0, t1;
+        ds_filter_window(&base, &a.filter);
+        ds_filter_window(&target, &a.filter);
+        int64_t t0, t1, b0, b1;
         ds_window_bounds(&target, &t0, &t1);
-        ds_add_metrics(&base, &metrics, t0 - DS_METRIC_HISTORY_NS, t0);
-        ds_add_metrics(&target, &metrics, t0, t1 + DS_METRIC_ROW_NS);
-        double ms, cpu, margin;
-        int quiet;
-        size_t rank = run_case(&a, k, &base, &target, "fault", &ms, &cpu, &quiet, &margin);
+        ds_window_bounds(&base, &b0, &b1);
+        if (!a.filter.without_metrics) {
+            ds_add_metrics(&base, &metrics, t0 - DS_METRIC_HISTORY_NS, t0);
+            ds_add_metrics(&target, &metrics, t0, t1 + DS_METRIC_ROW_NS);
+        }
+        ds_add_changes(&base, &changes, b0, b1 + 1);
+        ds_add_changes(&target, &changes, t0 - opts.change_lookback_ns, t1 + 1);
+        ds_outcome_t o;
+        ds_outcome_init(&o, k);
+        double cpu = 0;
+        run_case(&a, txt, &base, &target, &o, &cpu);
         total_cpu += cpu;
         if (cpu > max_cpu) max_cpu = cpu;
-        margins[n_margins++] = margin;
-        fault_said_quiet += quiet;
-        total_ms += ms;
-        if (ms > max_ms) max_ms = ms;
-        ds_tally_add(&all, rank);
-        ds_tally_t *t = ds_tally_for(types, &n_types, k->fault);
-        if (t) ds_tally_add(t, rank);
+        ds_score_add(&score, &o);
         if (a.quiet) {
             /* The first minute file ends before (or seconds after) the injection: a mostly quiet window. */
             ds_window_t first = {0};
             if (ds_load_minutes(&first, a.dir, k->day, (char(*)[8])k->minutes, 1) == 0) {
+                ds_filter_window(&first, &a.filter);
                 ds_window_bounds(&first, &t0, &t1);
-                ds_add_metrics(&first, &metrics, t0, t1 + DS_METRIC_ROW_NS);
-                run_case(&a, k, &base, &first, "quiet", &ms, &cpu, &quiet, &margin);
+                if (!a.filter.without_metrics) ds_add_metrics(&first, &metrics, t0, t1 + DS_METRIC_ROW_NS);
+                ds_add_changes(&first, &changes, t0 - opts.change_lookback_ns, t1 + 1);
+                ds_outcome_t q;
+                ds_outcome_init(&q, k);
+                snprintf(q.id, sizeof(q.id), "%.80s/first", k->id);
+                run_case(&a, txt, &base, &first, &q, &cpu);
+                json_decref(q.ranking);
                 quiet_windows++;
-                quiet_said_quiet += quiet;
+                quiet_said_quiet += !q.failed && q.quiet;
             }
             ds_window_free(&first);
         }
         ds_window_free(&base);
         ds_window_free(&target);
     }
-    printf("\n");
-    ds_tally_print(&all);
-    for (int i = 0; i < n_types; i++)
-        ds_tally_print(&types[i]);
-    if (all.n)
-        printf(
-            "ranking time per case: wall mean %.1f ms, max %.1f ms; cpu mean %.1f ms, max %.1f ms (loading "
-            "excluded)\n",
-            total_ms / all.n, max_ms, total_cpu / all.n, max_cpu);
-    printf("fault windows judged \"nothing stands out\": %d of %d\n", fault_said_quiet, all.n);
-    if (n_margins) {
-        qsort(margins, n_margins, sizeof(double), ds_cmp_double);
-        printf("margin of the true service over the best other (score points): min %.2f, median %.2f\n",
-               margins[0], margins[n_margins / 2]);
-    }
-    free(margins);
+    ds_score_print(&score, txt, "rank_window in process, loading excluded");
+    if (score.n)
+        fprintf(txt, "ranking cpu time per window: mean %.1f ms, max %.1f ms\n", total_cpu / (double)score.n,
+                max_cpu);
     if (a.quiet)
-        printf("first-minute windows judged \"nothing stands out\": %d of %d\n", quiet_said_quiet,
-               quiet_windows);
+        fprintf(txt, "first-minute windows judged \"nothing stands out\": %d of %d\n", quiet_said_quiet,
+                quiet_windows);
+    int met = ds_score_meets(&score, &a.req, txt);
+    if (a.json) {
+        json_t *doc = ds_score_to_json(&score, &a.req, signals);
+        if (json_dumpf(doc, stdout, JSON_INDENT(1)) || fputc('\n', stdout) == EOF) met = 0;
+        json_decref(doc);
+    }
+    ds_score_free(&score);
     ds_metrics_free(&metrics);
+    ds_changes_free(&changes);
     free(cases);
-    return rc;
+    return met ? 0 : 1;
 }

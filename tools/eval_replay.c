@@ -14,16 +14,25 @@
  * last two dash-separated parts, a span's name its OperationName, a log's level and message come from
  * the text inside the Docker JSON line (a line without a level is sent as INFO with all its text).
  *
+ * Spans carry their status when the dataset has one (StatusCode); the day's change events (when the
+ * dataset has <day>/change/changes.csv.gz) are sent once per day through POST /ingest/events, and the
+ * pipeline picks those of the window and its change lookback. --without logs|metrics and
+ * --sample-traces SHARE apply to what is sent, baseline and target alike (logs are never sampled).
+ *
  * Prints each case (rank of the true service with ties at the worst tied position, the answer's wall
- * time, what the ranking looked at), then top-1, top-3 and Avg@5 overall and per fault type, and the
- * ranking time per window (mean, p95, max).
+ * time, what the ranking looked at), then (tools/dataset/tally.h) top-1 / top-3 / Avg@5 per fault type
+ * x position and overall, the share of fault-free windows answered "nothing stands out" with the false
+ * alarms, and the ranking time per window (mean, p95, max). --json: stdout holds one JSON document with
+ * all of it and each case's answer, the text goes to stderr.
  *
  *   eval-replay --backend URL --pipeline URL [--dir DATASET] [--case CASE_ID] [--top N] [--json]
- *               [--batch N] [--require-top1 PCT] [--require-top3 PCT]
+ *               [--batch N] [--without logs|metrics] [--sample-traces SHARE]
+ *               [--require-top1 PCT] [--require-top3 PCT] [--require-quiet PCT]
  * Keys come from INGEST_KEY and ADMIN_KEY in the environment (scripts/eval sets them). Exit status 0
- * when every case was sent and ranked (and reached the required top-1 / top-3), 1 otherwise, 2 on bad
+ * when every case was sent and ranked (and reached the required figures), 1 otherwise, 2 on bad
  * arguments. */
 #include "dataset/dataset.h"
+#include "dataset/tally.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -39,13 +48,13 @@
 #define SEND_ATTEMPTS 20           /* 503 and 429 are retried after Retry-After (1 s when absent) */
 #define WINDOW_TIMEOUT_S 120
 #define WINDOW_QUANTILE 0.005 /* a window lies between these quantiles of its span start times */
-#define MAX_BASELINES 64
 
 typedef struct {
     const char *dir, *backend, *pipeline, *only_case, *ingest_key, *admin_key;
     size_t top, batch;
     int json;
-    double require_top1, require_top3; /* percent; a lower figure fails the run (0: no requirement) */
+    ds_filter_t filter; /* what is not sent */
+    ds_require_t req;   /* a lower figure fails the run */
 } args_t;
 
 typedef struct {
@@ -168,6 +177,8 @@ static int send_window(http_t *h, const args_t *a, const ds_window_t *w, size_t 
                               s->span_id, "service", s->service, "name", s->name, "start_time",
                               (json_int_t)s->start_ns, "end_time", (json_int_t)s->end_ns);
         if (r && s->parent_span_id) json_object_set_new(r, "parent_span_id", json_string(s->parent_span_id));
+        /* status unset (0) is sent as no status, as OTLP has it */
+        if (r && s->status) json_object_set_new(r, "status", json_string(s->status == 2 ? "ERROR" : "OK"));
         rc = r ? add_record(h, a, "/ingest/traces", "spans", batch, &bytes, r, strlen(s->name), n_spans) : -1;
     }
     if (rc == 0) rc = send_batch(h, a, "/ingest/traces", "spans", batch, n_spans);
@@ -205,16 +216,30 @@ static int send_metrics(http_t *h, const args_t *a, const ds_metrics_t *d, int64
     return rc;
 }
 
+/* Sends the day's change events (each once: the pipeline takes those of a window's lookback). */
+static int send_changes(http_t *h, const args_t *a, const ds_changes_t *c, size_t *sent)
+{
+    json_t *batch = json_array();
+    size_t bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        const rank_change_t *e = &c->ev[i];
+        json_t *r = json_pack("{s:I, s:s}", "timestamp", (json_int_t)e->ts_ns, "type", e->type);
+        if (r && e->service) json_object_set_new(r, "service", json_string(e->service));
+        if (r && e->description) json_object_set_new(r, "description", json_string(e->description));
+        rc = r ? add_record(h, a, "/ingest/events", "events", batch, &bytes, r, 200, sent) : -1;
+    }
+    if (rc == 0) rc = send_batch(h, a, "/ingest/events", "events", batch, sent);
+    json_decref(batch);
+    return rc;
+}
+
 /* ---- One case ---- */
 
-typedef struct {
-    size_t rank, n_services, spans_ranked, logs_ranked;
-    double ms, top_score, margin;
-    int quiet;
-} answer_t;
-
-static int ask_ranking(http_t *h, const args_t *a, const ds_case_t *k, int64_t from, int64_t to,
-                       int64_t bfrom, int64_t bto, answer_t *ans)
+/* Asks for the ranking of [from, to) against [bfrom, bto) into *o, and prints the case's line to `txt`.
+ * Returns 0, or -1 when the pipeline gave no ranking (o stays failed). */
+static int ask_ranking(http_t *h, const args_t *a, FILE *txt, int64_t from, int64_t to, int64_t bfrom,
+                       int64_t bto, ds_outcome_t *o)
 {
     char url[1024], body[256];
     snprintf(url, sizeof(url), "%s/debug/analyze-window", a->pipeline);
@@ -224,51 +249,36 @@ static int ask_ranking(http_t *h, const args_t *a, const ds_case_t *k, int64_t f
              from, to, bfrom, bto);
     double t0 = ds_clock_ms(CLOCK_MONOTONIC);
     long st = post(h, url, a->admin_key, body, strlen(body), WINDOW_TIMEOUT_S);
-    ans->ms = ds_clock_ms(CLOCK_MONOTONIC) - t0;
-    if (st != 200) {
-        fprintf(stderr, "%s: analyze-window HTTP %ld %.300s\n", k->id, st, h->body ? h->body : "");
+    double ms = ds_clock_ms(CLOCK_MONOTONIC) - t0;
+    json_t *doc = st == 200 ? json_loads(h->body, 0, NULL) : NULL;
+    if (doc == NULL) {
+        fprintf(stderr, "%s: analyze-window HTTP %ld %.300s\n", o->id, st, h->body ? h->body : "");
         return -1;
     }
-    json_t *doc = json_loads(h->body, 0, NULL);
     json_t *svcs = json_object_get(doc, "services");
     size_t n = json_array_size(svcs);
     const char **names = calloc(n + 1, sizeof(char *));
     double *scores = calloc(n + 1, sizeof(double));
+    if (names == NULL || scores == NULL) exit(2);
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_array_get(svcs, i);
         names[i] = json_string_value(json_object_get(s, "service"));
         scores[i] = json_number_value(json_object_get(s, "score"));
         if (names[i] == NULL) names[i] = "";
     }
-    ans->n_services = n;
-    ans->rank = ds_strict_rank_of(names, scores, n, k->service);
-    ans->quiet = json_is_true(json_object_get(doc, "nothing_stands_out"));
-    ans->top_score = n ? scores[0] : 0;
-    /* the true service's score minus the best other one: negative when it is not first */
-    double truth = 0, other = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(names[i], k->service) == 0)
-            truth = scores[i];
-        else if (scores[i] > other)
-            other = scores[i];
-    }
-    ans->margin = truth - other;
+    ds_outcome_rank(o, names, scores, n, json_is_true(json_object_get(doc, "nothing_stands_out")), ms);
     json_t *seen = json_object_get(doc, "looked_at");
-    ans->spans_ranked = (size_t)json_integer_value(json_object_get(seen, "spans"));
-    ans->logs_ranked = (size_t)json_integer_value(json_object_get(seen, "logs"));
-    printf("%-28s %-15s %-30s rank %2zu  margin %5.1f  %7.1f ms  spans %6zu logs %5zu  |", k->id, k->fault,
-           k->service, ans->rank, ans->margin, ans->ms, ans->spans_ranked, ans->logs_ranked);
-    for (size_t i = 0; i < a->top && i < n; i++)
-        printf(" %s %.1f", names[i], scores[i]);
-    printf("%s\n", ans->quiet ? "  [nothing stands out]" : "");
-    if (a->json) {
-        char *s = json_dumps(doc, JSON_INDENT(2));
-        if (s) printf("%s\n", s);
-        free(s);
-    }
+    char what[64];
+    snprintf(what, sizeof(what), "spans %6zu logs %5zu",
+             (size_t)json_integer_value(json_object_get(seen, "spans")),
+             (size_t)json_integer_value(json_object_get(seen, "logs")));
+    ds_outcome_print(o, txt, a->top, what);
     free(names);
     free(scores);
-    json_decref(doc);
+    if (a->json)
+        o->ranking = doc;
+    else
+        json_decref(doc);
     return 0;
 }
 
@@ -279,30 +289,41 @@ typedef struct {
     int64_t from, to;
 } baseline_t;
 
-static const baseline_t *baseline_of(baseline_t *tab, int *n, http_t *h, const args_t *a, const ds_case_t *k,
-                                     size_t *spans_sent, size_t *logs_sent)
+typedef struct {
+    baseline_t *b;
+    size_t n, cap;
+} baselines_t;
+
+/* The case's baseline window, its minute sent first when it was not yet; -1 when it cannot be. */
+static int baseline_of(baselines_t *tab, http_t *h, const args_t *a, const ds_case_t *k, size_t *spans_sent,
+                       size_t *logs_sent, baseline_t *out)
 {
     char key[24];
     snprintf(key, sizeof(key), "%.15s %.7s", k->day, k->baseline_minute);
-    for (int i = 0; i < *n; i++)
-        if (strcmp(tab[i].key, key) == 0) return &tab[i];
-    if (*n == MAX_BASELINES) return NULL;
-    baseline_t *b = &tab[*n];
+    for (size_t i = 0; i < tab->n; i++)
+        if (strcmp(tab->b[i].key, key) == 0) {
+            *out = tab->b[i];
+            return 0;
+        }
+    tab->b = ds_grow(tab->b, &tab->cap, tab->n + 1, sizeof(baseline_t));
+    baseline_t *b = &tab->b[tab->n];
     ds_window_t w = {0};
     char root[4096], minute[1][8];
     ds_copy_field(minute[0], sizeof(minute[0]), k->baseline_minute);
     int ok = ds_path_fmt(root, sizeof(root), "%s/baseline", a->dir) == 0 &&
-             ds_load_minutes(&w, root, k->day, minute, 1) == 0 &&
-             ds_window_span_range(&w, WINDOW_QUANTILE, &b->from, &b->to) == 0 &&
-             send_window(h, a, &w, spans_sent, logs_sent) == 0;
+             ds_load_minutes(&w, root, k->day, minute, 1) == 0;
+    if (ok) ds_filter_window(&w, &a->filter);
+    ok = ok && ds_window_span_range(&w, WINDOW_QUANTILE, &b->from, &b->to) == 0 &&
+         send_window(h, a, &w, spans_sent, logs_sent) == 0;
     ds_window_free(&w);
     if (!ok) {
         fprintf(stderr, "%s: baseline minute %s not readable or not accepted\n", k->id, key);
-        return NULL;
+        return -1;
     }
     snprintf(b->key, sizeof(b->key), "%s", key);
-    (*n)++;
-    return b;
+    tab->n++;
+    *out = *b;
+    return 0;
 }
 
 /* ---- Main ---- */
@@ -310,10 +331,15 @@ static const baseline_t *baseline_of(baseline_t *tab, int *n, http_t *h, const a
 static int parse_args(int argc, char **argv, args_t *a)
 {
     *a = (args_t){.dir = "../shared/datasets/nezha-train-ticket", .top = 3, .batch = 2000};
+    ds_filter_init(&a->filter);
     a->ingest_key = getenv("INGEST_KEY");
     a->admin_key = getenv("ADMIN_KEY");
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int took = ds_filter_arg(&a->filter, argc, argv, &i);
+        if (took == 0) took = ds_require_arg(&a->req, argc, argv, &i);
+        if (took < 0) goto usage;
+        if (took > 0) continue;
         if (strcmp(argv[i], "--json") == 0)
             a->json = 1;
         else if (v && strcmp(argv[i], "--dir") == 0)
@@ -328,10 +354,6 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->top = (size_t)strtoul(argv[++i], NULL, 10);
         else if (v && strcmp(argv[i], "--batch") == 0)
             a->batch = (size_t)strtoul(argv[++i], NULL, 10);
-        else if (v && strcmp(argv[i], "--require-top1") == 0)
-            a->require_top1 = strtod(argv[++i], NULL);
-        else if (v && strcmp(argv[i], "--require-top3") == 0)
-            a->require_top3 = strtod(argv[++i], NULL);
         else
             goto usage;
     }
@@ -339,9 +361,48 @@ static int parse_args(int argc, char **argv, args_t *a)
 usage:
     fprintf(stderr,
             "usage: INGEST_KEY=... ADMIN_KEY=... %s --backend URL --pipeline URL [--dir DATASET] [--case ID] "
-            "[--top N] [--json] [--batch N] [--require-top1 PCT] [--require-top3 PCT]\n",
+            "[--top N] [--json] [--batch N] [--without logs|metrics] [--sample-traces SHARE] "
+            "[--require-top1 PCT] [--require-top3 PCT] [--require-quiet PCT]\n",
             argv[0]);
     return -1;
+}
+
+/* The day's metric rows and change events, loaded when a case of another day comes; the change events
+ * are sent at once. Returns -1 when they could not be sent. */
+typedef struct {
+    char day[16];
+    ds_metrics_t metrics;
+    ds_changes_t changes;
+    int64_t metrics_lo, metrics_hi; /* the metric rows already sent: [lo, hi) of the day */
+} day_t;
+
+static int day_switch(day_t *d, http_t *h, const args_t *a, const ds_case_t *k, size_t *changes_sent)
+{
+    if (strcmp(d->day, k->day) == 0) return 0;
+    ds_metrics_free(&d->metrics);
+    ds_changes_free(&d->changes);
+    char dir[4096];
+    if (ds_path_fmt(dir, sizeof(dir), "%s/%s/metric", a->dir, k->day) ||
+        ds_load_day_metrics(&d->metrics, dir))
+        fprintf(stderr, "warning: some metric files of %s unreadable\n", k->day);
+    if (ds_load_day_changes(&d->changes, a->dir, k->day))
+        fprintf(stderr, "warning: the change events of %s are unreadable\n", k->day);
+    ds_copy_field(d->day, sizeof(d->day), k->day);
+    d->metrics_lo = d->metrics_hi = 0;
+    return send_changes(h, a, &d->changes, changes_sent);
+}
+
+/* Sends the metric rows the window needs that were not sent yet: the hour before it and the rows that
+ * describe it (each row is stamped at the end of its minute). */
+static int send_window_metrics(day_t *d, http_t *h, const args_t *a, int64_t from, int64_t to, size_t *sent)
+{
+    int64_t mlo = from - DS_METRIC_HISTORY_NS, mhi = to + DS_METRIC_ROW_NS;
+    if (a->filter.without_metrics || (mlo >= d->metrics_lo && mhi <= d->metrics_hi)) return 0;
+    int64_t start = mlo >= d->metrics_lo && mlo <= d->metrics_hi ? d->metrics_hi : mlo;
+    int rc = send_metrics(h, a, &d->metrics, start, mhi, sent);
+    if (start == mlo) d->metrics_lo = mlo;
+    d->metrics_hi = mhi;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -356,105 +417,63 @@ int main(int argc, char **argv)
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     http_t h = {.curl = curl_easy_init()};
-    ds_metrics_t metrics = {0};
-    char metrics_day[16] = "";
-    baseline_t baselines[MAX_BASELINES];
-    int n_baselines = 0;
-    int64_t metrics_lo = 0, metrics_hi = 0; /* the metric rows already sent: [lo, hi) of metrics_day */
-    ds_tally_t all = {.name = "all"}, types[DS_MAX_TYPES];
-    int n_types = 0, failures = 0, said_quiet = 0;
-    size_t spans_sent = 0, logs_sent = 0, metrics_sent = 0, n_times = 0;
-    double *times = calloc(n_cases + 1, sizeof(double)), *margins = calloc(n_cases + 1, sizeof(double));
+    FILE *txt = a.json ? stderr : stdout; /* with --json, stdout holds only the JSON document */
+    day_t day = {0};
+    baselines_t baselines = {0};
+    int failures = 0;
+    size_t spans_sent = 0, logs_sent = 0, metrics_sent = 0, changes_sent = 0;
     double send_ms = 0;
-    printf("%-28s %-15s %-30s %-7s  %-12s  %-10s  %-23s  | top %zu by score\n", "case", "fault",
-           "true service", "", "", "answer", "window", a.top);
+    ds_score_t score = {0};
+    char signals[96];
+    ds_filter_describe(&a.filter, signals, sizeof(signals));
+    fprintf(txt, "dataset %s; signals sent: %s\n", a.dir, signals);
     for (size_t i = 0; i < n_cases; i++) {
         const ds_case_t *k = &cases[i];
         if (a.only_case && strcmp(a.only_case, k->id) != 0) continue;
         double t0 = ds_clock_ms(CLOCK_MONOTONIC);
-        const baseline_t *base = baseline_of(baselines, &n_baselines, &h, &a, k, &spans_sent, &logs_sent);
+        baseline_t base = {0};
+        int rc = day_switch(&day, &h, &a, k, &changes_sent);
+        if (rc == 0) rc = baseline_of(&baselines, &h, &a, k, &spans_sent, &logs_sent, &base);
         ds_window_t target = {0};
         int64_t from = 0, to = 0;
-        int rc = base ? 0 : -1;
-        if (ds_load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes) ||
-            ds_window_span_range(&target, WINDOW_QUANTILE, &from, &to)) {
+        if (rc == 0 && ds_load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes) == 0)
+            ds_filter_window(&target, &a.filter);
+        if (rc == 0 && ds_window_span_range(&target, WINDOW_QUANTILE, &from, &to)) {
             fprintf(stderr, "%s: no spans in the case's files\n", k->id);
             rc = -1;
         }
-        /* metric rows: the hour before the window and the rows that describe it (each row is stamped at
-         * the end of its minute), each row once */
-        if (rc == 0 && strcmp(metrics_day, k->day) != 0) {
-            ds_metrics_free(&metrics);
-            char dir[4096];
-            if (ds_path_fmt(dir, sizeof(dir), "%s/%s/metric", a.dir, k->day) ||
-                ds_load_day_metrics(&metrics, dir))
-                fprintf(stderr, "warning: some metric files of %s unreadable\n", k->day);
-            ds_copy_field(metrics_day, sizeof(metrics_day), k->day);
-            metrics_lo = metrics_hi = 0;
-        }
-        int64_t mlo = from - DS_METRIC_HISTORY_NS, mhi = to + DS_METRIC_ROW_NS;
-        if (rc == 0 && !(mlo >= metrics_lo && mhi <= metrics_hi)) {
-            int64_t start = mlo >= metrics_lo && mlo <= metrics_hi ? metrics_hi : mlo;
-            rc = send_metrics(&h, &a, &metrics, start, mhi, &metrics_sent);
-            if (start == mlo) metrics_lo = mlo;
-            metrics_hi = mhi;
-        }
-        /* the case's minute files */
+        if (rc == 0) rc = send_window_metrics(&day, &h, &a, from, to, &metrics_sent);
         if (rc == 0) rc = send_window(&h, &a, &target, &spans_sent, &logs_sent);
         ds_window_free(&target);
         send_ms += ds_clock_ms(CLOCK_MONOTONIC) - t0;
-        answer_t ans = {0};
-        if (rc != 0 || ask_ranking(&h, &a, k, from, to, base->from, base->to, &ans) != 0) {
+        ds_outcome_t o;
+        ds_outcome_init(&o, k); /* a case that could not be ranked counts as a miss */
+        if (rc != 0 || ask_ranking(&h, &a, txt, from, to, base.from, base.to, &o) != 0) {
             failures++;
-            ans.rank = SIZE_MAX; /* a case that could not be ranked counts as a miss */
-            printf("%-28s %-15s %-30s FAILED (see stderr)\n", k->id, k->fault, k->service);
-        } else {
-            margins[n_times] = ans.margin;
-            times[n_times++] = ans.ms;
-            said_quiet += ans.quiet;
+            ds_outcome_print(&o, txt, 0, NULL);
         }
-        ds_tally_add(&all, ans.rank);
-        ds_tally_t *t = ds_tally_for(types, &n_types, k->fault);
-        if (t) ds_tally_add(t, ans.rank);
-        fflush(stdout);
+        ds_score_add(&score, &o);
+        fflush(txt);
     }
-    printf("\n");
-    ds_tally_print(&all);
-    for (int i = 0; i < n_types; i++)
-        ds_tally_print(&types[i]);
-    if (n_times) {
-        double sum = 0;
-        for (size_t i = 0; i < n_times; i++)
-            sum += times[i];
-        qsort(times, n_times, sizeof(double), ds_cmp_double);
-        size_t p95 = (size_t)ceil(0.95 * (double)n_times) - 1;
-        printf(
-            "ranking answer per window (POST /debug/analyze-window, wall, loading from PostgreSQL included): "
-            "mean %.0f ms, p95 %.0f ms, max %.0f ms\n",
-            sum / (double)n_times, times[p95], times[n_times - 1]);
+    ds_score_print(&score, txt, "POST /debug/analyze-window, wall, loading from PostgreSQL included");
+    fprintf(txt, "cases failed to send or rank: %d\n", failures);
+    fprintf(txt,
+            "replayed through the ingest API: %zu spans, %zu logs, %zu metric points, %zu change events in "
+            "%.1f s\n",
+            spans_sent, logs_sent, metrics_sent, changes_sent, send_ms / 1000.0);
+    int met = ds_score_meets(&score, &a.req, txt);
+    if (a.json) {
+        json_t *doc = ds_score_to_json(&score, &a.req, signals);
+        if (json_dumpf(doc, stdout, JSON_INDENT(1)) || fputc('\n', stdout) == EOF) met = 0;
+        json_decref(doc);
     }
-    if (n_times) {
-        qsort(margins, n_times, sizeof(double), ds_cmp_double);
-        printf("margin of the true service over the best other (score points): min %.2f, median %.2f\n",
-               margins[0], margins[n_times / 2]);
-    }
-    printf("windows judged \"nothing stands out\": %d of %d; cases failed to send or rank: %d\n", said_quiet,
-           all.n, failures);
-    printf("replayed through the ingest API: %zu spans, %zu logs, %zu metric points in %.1f s\n", spans_sent,
-           logs_sent, metrics_sent, send_ms / 1000.0);
-    int below = 0;
-    if (all.n &&
-        (100.0 * all.hit[0] / all.n < a.require_top1 || 100.0 * all.hit[2] / all.n < a.require_top3)) {
-        printf("FAILED: top-1 %.1f%% / top-3 %.1f%% below the required %.1f%% / %.1f%%\n",
-               100.0 * all.hit[0] / all.n, 100.0 * all.hit[2] / all.n, a.require_top1, a.require_top3);
-        below = 1;
-    }
-    free(times);
-    free(margins);
-    ds_metrics_free(&metrics);
+    ds_score_free(&score);
+    free(baselines.b);
+    ds_metrics_free(&day.metrics);
+    ds_changes_free(&day.changes);
     free(h.body);
     curl_easy_cleanup(h.curl);
     curl_global_cleanup();
     free(cases);
-    return failures || below ? 1 : 0;
+    return failures || !met ? 1 : 0;
 }

@@ -159,6 +159,7 @@ void ds_window_free(ds_window_t *w)
     free(w->spans);
     free(w->logs);
     free(w->metrics);
+    free(w->changes);
     ds_pool_free(&w->pool);
     memset(w, 0, sizeof(*w));
 }
@@ -171,7 +172,8 @@ int ds_load_spans(ds_window_t *w, const char *path)
     if (ds_csv_next(&c) < 0) goto out;
     int ti = ds_col_of(&c, "TraceID"), si = ds_col_of(&c, "SpanID"), pi = ds_col_of(&c, "ParentID"),
         po = ds_col_of(&c, "PodName"), op = ds_col_of(&c, "OperationName"),
-        st = ds_col_of(&c, "StartTimeUnixNano"), en = ds_col_of(&c, "EndTimeUnixNano");
+        st = ds_col_of(&c, "StartTimeUnixNano"), en = ds_col_of(&c, "EndTimeUnixNano"),
+        sc = ds_col_of(&c, "StatusCode");
     if (ti < 0 || si < 0 || pi < 0 || po < 0 || op < 0 || st < 0 || en < 0) goto out;
     int need = en > st ? en : st;
     while (ds_csv_next(&c) >= 0) {
@@ -186,7 +188,9 @@ int ds_load_spans(ds_window_t *w, const char *path)
         s->name = ds_pool_dup(&w->pool, c.field[op], strlen(c.field[op]));
         s->start_ns = strtoll(c.field[st], NULL, 10);
         s->end_ns = strtoll(c.field[en], NULL, 10);
-        s->status = 0; /* the dataset has no span status: unset, as OTLP says when nobody set it */
+        /* Train-Ticket has no span status: unset, as OTLP says when nobody set it */
+        s->status = sc >= 0 && sc < c.n ? atoi(c.field[sc]) : 0;
+        if (s->status < 0 || s->status > 2) s->status = 0;
     }
     rc = 0;
 out:
@@ -354,7 +358,7 @@ int ds_load_cases(const char *dir, ds_case_t **out, size_t *n_out)
     if (ds_csv_next(&c) < 0) goto out;
     int id = ds_col_of(&c, "case_id"), day = ds_col_of(&c, "day"), svc = ds_col_of(&c, "root_cause_service"),
         ft = ds_col_of(&c, "fault_type"), mf = ds_col_of(&c, "minute_files"),
-        bm = ds_col_of(&c, "baseline_minute");
+        bm = ds_col_of(&c, "baseline_minute"), pos = ds_col_of(&c, "position");
     if (id < 0 || day < 0 || svc < 0 || ft < 0 || mf < 0 || bm < 0) goto out;
     while (ds_csv_next(&c) >= 0) {
         if (c.n <= id || c.n <= mf || c.n <= bm) continue;
@@ -366,6 +370,8 @@ int ds_load_cases(const char *dir, ds_case_t **out, size_t *n_out)
         ds_copy_field(k->service, sizeof(k->service), c.field[svc]);
         ds_copy_field(k->fault, sizeof(k->fault), c.field[ft]);
         ds_copy_field(k->baseline_minute, sizeof(k->baseline_minute), c.field[bm]);
+        if (pos >= 0 && pos < c.n) ds_copy_field(k->position, sizeof(k->position), c.field[pos]);
+        k->faulty = k->service[0] != '\0';
         char *save = NULL;
         for (char *m = strtok_r(c.field[mf], ";", &save); m && k->n_minutes < DS_MAX_MINUTES;
              m = strtok_r(NULL, ";", &save))
@@ -432,7 +438,6 @@ double ds_clock_ms(clockid_t id)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Rank of `service`, ties at the worst tied position; n + 1 when absent. */
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -462,62 +467,129 @@ void ds_metrics_free(ds_metrics_t *d)
     memset(d, 0, sizeof(*d));
 }
 
-size_t ds_strict_rank_of(const char *const *names, const double *scores, size_t n, const char *service)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(names[i], service) != 0) continue;
-        size_t k = i;
-        while (k + 1 < n && scores[k + 1] == scores[i])
-            k++;
-        return k + 1;
-    }
-    return n + 1;
-}
+/* ---- Change events ---- */
 
-size_t ds_strict_rank(const rank_result_t *r, const char *service)
+static int cmp_change(const void *a, const void *b)
 {
-    for (size_t i = 0; i < r->n_services; i++) {
-        if (strcmp(r->services[i].service, service) != 0) continue;
-        size_t k = i;
-        while (k + 1 < r->n_services && r->services[k + 1].score == r->services[i].score)
-            k++;
-        return k + 1;
-    }
-    return r->n_services + 1;
-}
-
-/* ---- Scoring ---- */
-
-int ds_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
+    int64_t x = ((const rank_change_t *)a)->ts_ns, y = ((const rank_change_t *)b)->ts_ns;
     return (x > y) - (x < y);
 }
 
-void ds_tally_add(ds_tally_t *t, size_t rank)
+int ds_load_day_changes(ds_changes_t *d, const char *root, const char *day)
 {
-    t->n++;
-    for (int k = 0; k < 5; k++)
-        if (rank <= (size_t)k + 1) t->hit[k]++;
+    char path[4096];
+    if (ds_path_fmt(path, sizeof(path), "%s/%s/change/changes.csv.gz", root, day)) return -1;
+    FILE *probe = fopen(path, "r");
+    if (probe == NULL) return 0; /* Train-Ticket has no change events */
+    fclose(probe);
+    ds_csv_t c;
+    if (ds_csv_open(&c, path, 1)) return -1;
+    int rc = -1;
+    if (ds_csv_next(&c) < 0) goto out;
+    int ts = ds_col_of(&c, "TimeUnixNano"), sv = ds_col_of(&c, "Service"), ty = ds_col_of(&c, "Type"),
+        de = ds_col_of(&c, "Description");
+    if (ts < 0 || sv < 0 || ty < 0) goto out;
+    while (ds_csv_next(&c) >= 0) {
+        if (c.n <= ts || c.n <= sv || c.n <= ty) continue;
+        d->ev = ds_grow(d->ev, &d->cap, d->n + 1, sizeof(rank_change_t));
+        rank_change_t *e = &d->ev[d->n++];
+        e->ts_ns = strtoll(c.field[ts], NULL, 10);
+        /* an event without a service is a global change, charged to no service */
+        e->service = c.field[sv][0] ? ds_pool_dup(&d->pool, c.field[sv], strlen(c.field[sv])) : NULL;
+        e->type = ds_pool_dup(&d->pool, c.field[ty], strlen(c.field[ty]));
+        e->description = de >= 0 && de < c.n ? ds_pool_dup(&d->pool, c.field[de], strlen(c.field[de])) : NULL;
+    }
+    qsort(d->ev, d->n, sizeof(rank_change_t), cmp_change);
+    rc = 0;
+out:
+    ds_csv_close(&c);
+    return rc;
 }
 
-void ds_tally_print(const ds_tally_t *t)
+void ds_changes_free(ds_changes_t *c)
 {
-    if (t->n == 0) return;
-    double avg5 = 0;
-    for (int k = 0; k < 5; k++)
-        avg5 += (double)t->hit[k] / t->n;
-    printf("%-16s n=%-3d top-1 %5.1f%%  top-3 %5.1f%%  Avg@5 %5.1f%%\n", t->name, t->n,
-           100.0 * t->hit[0] / t->n, 100.0 * t->hit[2] / t->n, 100.0 * avg5 / 5);
+    free(c->ev);
+    ds_pool_free(&c->pool);
+    memset(c, 0, sizeof(*c));
 }
 
-ds_tally_t *ds_tally_for(ds_tally_t *types, int *n_types, const char *name)
+void ds_add_changes(ds_window_t *w, const ds_changes_t *c, int64_t from, int64_t to)
 {
-    for (int i = 0; i < *n_types; i++)
-        if (strcmp(types[i].name, name) == 0) return &types[i];
-    if (*n_types == DS_MAX_TYPES) return NULL;
-    ds_tally_t *t = &types[(*n_types)++];
-    memset(t, 0, sizeof(*t));
-    ds_copy_field(t->name, sizeof(t->name), name);
-    return t;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->ev[i].ts_ns < from || c->ev[i].ts_ns >= to) continue;
+        w->changes = ds_grow(w->changes, &w->cap_changes, w->n_changes + 1, sizeof(rank_change_t));
+        w->changes[w->n_changes++] = c->ev[i];
+    }
+}
+
+/* ---- Dropping signals ---- */
+
+void ds_filter_init(ds_filter_t *f)
+{
+    *f = (ds_filter_t){0, 0, 1.0};
+}
+
+int ds_filter_arg(ds_filter_t *f, int argc, char **argv, int *i)
+{
+    const char *opt = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (strcmp(opt, "--without") == 0) {
+        if (v && strcmp(v, "logs") == 0)
+            f->without_logs = 1;
+        else if (v && strcmp(v, "metrics") == 0)
+            f->without_metrics = 1;
+        else {
+            fprintf(stderr, "--without takes logs or metrics\n");
+            return -1;
+        }
+    } else if (strcmp(opt, "--sample-traces") == 0) {
+        char *end = NULL;
+        double share = v ? strtod(v, &end) : 0;
+        if (v == NULL || *end != '\0' || !(share > 0 && share <= 1)) {
+            fprintf(stderr, "--sample-traces takes the share of traces kept, in (0, 1]\n");
+            return -1;
+        }
+        f->trace_share = share;
+    } else {
+        return 0;
+    }
+    (*i)++;
+    return 1;
+}
+
+int ds_filter_keeps_trace(const ds_filter_t *f, const char *trace_id)
+{
+    if (f->trace_share >= 1) return 1;
+    /* FNV-1a, then a finaliser (splitmix64's) so that ids differing in the last digits spread evenly */
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = trace_id ? trace_id : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return (double)(h >> 11) / (double)(1ULL << 53) < f->trace_share;
+}
+
+void ds_filter_window(ds_window_t *w, const ds_filter_t *f)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < w->n_spans; i++)
+        if (ds_filter_keeps_trace(f, w->spans[i].trace_id)) w->spans[kept++] = w->spans[i];
+    w->n_spans = kept;
+    if (f->without_logs) w->n_logs = 0;
+    if (f->without_metrics) w->n_metrics = 0;
+}
+
+void ds_filter_describe(const ds_filter_t *f, char *out, size_t cap)
+{
+    char share[48] = "";
+    if (f->trace_share < 1) snprintf(share, sizeof(share), "%g%% of traces", 100 * f->trace_share);
+    if (!f->without_logs && !f->without_metrics && !share[0]) {
+        snprintf(out, cap, "all signals");
+        return;
+    }
+    snprintf(out, cap, "%s%s%s%s%s", f->without_logs ? "logs dropped" : "",
+             f->without_logs && (f->without_metrics || share[0]) ? ", " : "",
+             f->without_metrics ? "metrics dropped" : "", f->without_metrics && share[0] ? ", " : "", share);
 }

@@ -1,7 +1,11 @@
 /* Reading a labelled fault dataset laid out like datasets/nezha-train-ticket (see its README.md):
  * cases.csv, <day>/trace/HH_MM_trace.csv.gz, <day>/log/HH_MM_log.csv.gz, <day>/metric/<pod>_metric.csv.gz
  * and baseline/<day>/{trace,log}/HH_MM_*.csv.gz, read through zcat, into the ranker's record types.
- * Shared by eval-offline (ranks in process) and eval-replay (sends the records through the ingest API).
+ * Optional parts the simulated shop (fake-services/shop) writes and Train-Ticket lacks: a trailing
+ * StatusCode column of the trace files (0 unset, 1 ok, 2 error), <day>/change/changes.csv.gz
+ * (TimeUnixNano,Service,Type,Description), a `position` column of cases.csv, and fault-free cases (an
+ * empty root_cause_service). Shared by eval-offline (ranks in process) and eval-replay (sends the records
+ * through the ingest API); tally.h scores their answers.
  * Batch-program conventions: out-of-memory exits; strings live in the window's or metrics' pool. */
 #ifndef PS_DATASET_H
 #define PS_DATASET_H
@@ -45,6 +49,8 @@ typedef struct {
     size_t n_logs, cap_logs;
     rank_metric_t *metrics;
     size_t n_metrics, cap_metrics;
+    rank_change_t *changes;
+    size_t n_changes, cap_changes;
     ds_pool_t pool;
 } ds_window_t;
 
@@ -56,17 +62,29 @@ typedef struct {
     ds_pool_t pool;
 } ds_metrics_t;
 
+/* The change events of a day (<day>/change/changes.csv.gz), sorted by time. */
 typedef struct {
-    char id[96], day[16], service[128], fault[48], baseline_minute[8];
+    rank_change_t *ev;
+    size_t n, cap;
+    ds_pool_t pool;
+} ds_changes_t;
+
+/* One row of cases.csv. `service` is empty for a fault-free window (then `faulty` is 0: the right
+ * answer is "nothing stands out"); `position` is empty when the dataset has no such column. */
+typedef struct {
+    char id[96], day[16], service[128], fault[48], baseline_minute[8], position[16];
     char minutes[DS_MAX_MINUTES][8];
-    int n_minutes;
+    int n_minutes, faulty;
 } ds_case_t;
 
+/* What the evaluation drops from what it ranks (or sends), the same way in baseline and target, to
+ * measure the ranking on systems that emit less: no logs, no metrics, a share of the traces (kept by
+ * a hash of the trace id, so a trace is kept whole or not at all, as head sampling does; logs are never
+ * sampled, as in real systems). */
 typedef struct {
-    char name[48];
-    int n;
-    int hit[5]; /* top-1..top-5 */
-} ds_tally_t;
+    int without_logs, without_metrics;
+    double trace_share; /* (0, 1]; 1 keeps every trace */
+} ds_filter_t;
 
 void *ds_grow(void *p, size_t *cap, size_t need, size_t item);
 const char *ds_pool_dup(ds_pool_t *p, const char *s, size_t n);
@@ -109,14 +127,25 @@ void ds_add_metrics(ds_window_t *w, const ds_metrics_t *d, int64_t from, int64_t
 
 int ds_load_cases(const char *dir, ds_case_t **out, size_t *n_out);
 
-/* Scoring: the rank of `service` with ties at the worst tied position (n + 1 when absent), for a
- * result or for parallel arrays of names and scores sorted best first. */
-size_t ds_strict_rank(const rank_result_t *r, const char *service);
-size_t ds_strict_rank_of(const char *const *names, const double *scores, size_t n, const char *service);
-int ds_cmp_double(const void *a, const void *b);
-void ds_tally_add(ds_tally_t *t, size_t rank);
-void ds_tally_print(const ds_tally_t *t);
-ds_tally_t *ds_tally_for(ds_tally_t *types, int *n_types, const char *name);
+/* The day's change events from <day>/change/changes.csv.gz under `root`; a day without the file has
+ * none (returns 0); -1 when the file exists but has no such header. */
+int ds_load_day_changes(ds_changes_t *c, const char *root, const char *day);
+void ds_changes_free(ds_changes_t *c);
+/* Appends the events with from <= ts < to to the window (strings stay in c's pool). */
+void ds_add_changes(ds_window_t *w, const ds_changes_t *c, int64_t from, int64_t to);
+
+/* Filters: every trace, logs and metrics kept. ds_filter_arg() reads "--without logs|metrics" and
+ * "--sample-traces SHARE" at argv[*i]: 1 (and *i past the value) when it took them, 0 when argv[*i]
+ * is another option, -1 with a message on stderr for a bad value. */
+void ds_filter_init(ds_filter_t *f);
+int ds_filter_arg(ds_filter_t *f, int argc, char **argv, int *i);
+/* Whether the trace is kept: a hash of its id against the share (the same answer every time). */
+int ds_filter_keeps_trace(const ds_filter_t *f, const char *trace_id);
+/* Drops the window's spans of dropped traces, and its logs or metrics when those are dropped. */
+void ds_filter_window(ds_window_t *w, const ds_filter_t *f);
+/* "logs dropped, 10% of traces" or "all signals" into out. */
+void ds_filter_describe(const ds_filter_t *f, char *out, size_t cap);
+
 double ds_clock_ms(clockid_t id);
 
 #endif
