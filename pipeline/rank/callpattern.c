@@ -88,8 +88,11 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
     const char *op = rk_op_name(run, x->op);
     rk_ev_t *ev;
     if (x->kind == CELL_CALLS) {
-        ev = rk_ev_add(run, x->svc, RANK_CH_CALLS, RANK_EV_CALL_PATTERN, s->score);
-        ev->peer = x->callee;
+        /* more calls to another service per invocation: the caller asks again (a retry, another
+         * operation of the same service) because of what that service answered; charged to it */
+        int again = s->up && x->callee != x->svc;
+        ev = rk_ev_add(run, again ? x->callee : x->svc, RANK_CH_CALLS, RANK_EV_CALL_PATTERN, s->score);
+        ev->peer = again ? x->svc : x->callee;
         const char *callee = rk_svc_name(run, x->callee), *cop = rk_op_name(run, x->callee_op);
         int own = x->callee == x->svc;
         ev->subject = rk_arena_printf(run->out, "%s -> %s %s", op, callee, cop);
@@ -143,7 +146,7 @@ void rk_callpattern_evidence(rk_run_t *run)
         if (x->kind == CELL_CALLS && s.kb < RK_CALLS_USUAL * s.nb && s.kt < RK_CALLS_USUAL * s.nt) continue;
         /* A usual call or step an operation stops making is its code path changing, not a mix that
          * drifts with the workload: the effect counts once, not squared as for log lines. */
-        if (x->kind == CELL_CALLS && !s.up && s.effect > 0) s.score /= s.effect;
+        if (x->kind == CELL_CALLS && s.effect > 0) s.score /= s.effect;
         emit(run, x, &s, cut);
     }
     rk_vec_dispose(&t.cells);

@@ -45,7 +45,7 @@ static inline double rk_cut_frac(int i)
 #define RK_REACTION_MS 10        /* a caller's line this soon after a callee's answer reacts to it */
 #define RK_PUSH_SHARE 0.5        /* share of a caller's explained symptoms moved to the explaining service */
 #define RK_W_CALLS_MORE                                                                                      \
-    0.3 /* more calls per invocation: a retry loop, or a loop over more data (as                             \
+    0.6 /* more calls per invocation: a retry loop, or a loop over more data (as                             \
            ambiguous as a new info line, RK_W_INFO_NEW) */
 #define RK_CALLS_USUAL                                                                                       \
     0.5                     /* calls per invocation (before or after) for a call to be part of the           \
