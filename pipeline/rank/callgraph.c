@@ -232,17 +232,27 @@ static int reacts_to(const graph_t *g, const rk_log_t *l, uint32_t x, uint32_t y
     return 0;
 }
 
-/* The share of x's error lines written in reaction to an answer of y that name y, times the symptom. */
+/* The share of x's error lines written in reaction to an answer of y that name y, times the symptom;
+ * *unnamed: what the reactions that do not name y explain. */
 static double reaction(const rk_run_t *run, const graph_t *g, const uint32_t *lines, size_t n_lines,
-                       uint32_t x, uint32_t y, double sym)
+                       uint32_t x, uint32_t y, double sym, double *unnamed)
 {
+    *unnamed = 0;
     if (n_lines == 0) return 0;
     const char *name = rk_svc_name(run, y);
-    size_t hit = 0;
+    size_t hit = 0, other = 0;
     for (size_t i = 0; i < n_lines; i++) {
         const rk_log_t *l = &run->target.logs[lines[i]];
-        hit += names_service(l->msg, name) && reacts_to(g, l, x, y);
+        if (!reacts_to(g, l, x, y)) continue;
+        if (names_service(l->msg, name))
+            hit++;
+        else
+            other++;
     }
+    /* a reaction that does not say to whom ("upstream returned 500") counts like an explanation: only
+     * as far as y is abnormal itself */
+    double own = run->score[y] < sym ? run->score[y] : sym;
+    if (own > 0) *unnamed = own * (double)other / (double)n_lines;
     return sym * (double)hit / (double)n_lines;
 }
 
@@ -313,7 +323,9 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
                                                 x_traces + x_first[x], x_first[x + 1] - x_first[x], sym[x])
                                     : 0;
             double m = named(run, lines, nl, y, sym[x]);
-            double r = callee ? reaction(run, g, lines, nl, x, y, sym[x]) : 0;
+            double unnamed = 0;
+            double r = callee ? reaction(run, g, lines, nl, x, y, sym[x], &unnamed) : 0;
+            if (unnamed > e) e = unnamed;
             /* what moves: a share of an explanation, all of a reaction */
             double move = RK_PUSH_SHARE * (m > e ? m : e), move_r = r;
             if (move_r > move) move = move_r;
