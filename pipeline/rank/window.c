@@ -50,7 +50,9 @@ static int cmp_ival(const void *x, const void *y)
 }
 
 /* Self time of span i: its duration minus the union of its children's intervals clipped to it. The
- * first child (earliest start) in another service names the callee its self time is a gap to. */
+ * first child (earliest start) in another service names the callee its self time is a gap to; a child
+ * in another service that began after the span ended (a message and its consumer) adds the time the
+ * message waited, so a slow queue or a delayed consumer pod shows as that consumer's gap. */
 static void self_times(rk_run_t *run, rk_window_t *w, const uint32_t *first, const uint32_t *kids)
 {
     size_t cap = 16;
@@ -64,6 +66,7 @@ static void self_times(rk_run_t *run, rk_window_t *w, const uint32_t *first, con
             iv = xrealloc(iv, cap * sizeof(ival_t));
         }
         size_t m = 0;
+        int64_t lag = 0; /* a message: its consumer began after the producer's span ended */
         for (size_t k = 0; k < n; k++) {
             const rk_span_t *c = &w->spans[kids[first[i] + k]];
             int64_t a = c->start_ns > s->start_ns ? c->start_ns : s->start_ns;
@@ -72,6 +75,9 @@ static void self_times(rk_run_t *run, rk_window_t *w, const uint32_t *first, con
                 const char *cn = rk_svc_name(run, c->svc);
                 if (s->remote_svc == RK_NONE || strcmp(cn, rk_svc_name(run, s->remote_svc)) < 0)
                     s->remote_svc = c->svc; /* any remote child; the name keeps it order-free */
+                /* the time the message waited (the queue, the consumer's pod) is the gap of an
+                 * asynchronous call, as the wire is for a synchronous one */
+                if (c->start_ns >= s->end_ns && c->start_ns - s->end_ns > lag) lag = c->start_ns - s->end_ns;
             }
             if (b > a) iv[m++] = (ival_t){a, b, c->svc};
         }
@@ -89,7 +95,7 @@ static void self_times(rk_run_t *run, rk_window_t *w, const uint32_t *first, con
             }
         }
         if (open) covered += cb - ca;
-        int64_t self = dur - covered;
+        int64_t self = dur - covered + lag;
         s->self_ms = self > 0 ? (double)self / 1e6 : 0.0;
     }
     free(iv);
