@@ -17,7 +17,17 @@
 
 #include <string.h>
 
-typedef enum { CELL_INVOCATIONS, CELL_CALLS, CELL_SPANS, CELL_OWN_ERRORS } cell_kind_t;
+/* *_CLEAN: the same counted over the invocations that did not fail (no error status, no error/warn line
+ * of the service in the trace). Fewer calls are read there only: an invocation that fails returns
+ * early, and the calls it then skips are the failure's consequence, already counted as errors. */
+typedef enum {
+    CELL_INVOCATIONS,
+    CELL_CALLS,
+    CELL_SPANS,
+    CELL_OWN_ERRORS,
+    CELL_INVOCATIONS_CLEAN,
+    CELL_CALLS_CLEAN
+} cell_kind_t;
 
 typedef struct {
     cell_kind_t kind;
@@ -63,13 +73,32 @@ static void mark_callers(const rk_window_t *w, uint8_t *calls, size_t n)
     }
 }
 
+/* Whether invocation span `inv` failed: its status, or an error/warn line of its service in its trace
+ * (`failed_lines`: keys trace << 32 | service). */
+static int failed(const rk_span_t *inv, const rk_map_t *failed_lines)
+{
+    return inv->error || rk_map_get(failed_lines, ((uint64_t)inv->trace << 32) | inv->svc) != NULL;
+}
+
 static void count_window(table_t *t, const rk_window_t *w, int target, const uint8_t *calls, size_t n)
 {
+    rk_map_t failed_lines;
+    rk_map_init(&failed_lines);
+    for (size_t i = 0; i < w->n_logs; i++) {
+        const rk_log_t *l = &w->logs[i];
+        int added;
+        if (l->severity >= 4 && l->trace != RK_NONE)
+            rk_map_put(&failed_lines, ((uint64_t)l->trace << 32) | l->svc, 1, &added);
+    }
     for (size_t i = 0; i < w->n_spans; i++) {
         const rk_span_t *s = &w->spans[i];
         bump(t, CELL_SPANS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
         if (s->own_error) bump(t, CELL_OWN_ERRORS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
-        if (s->entry == i) bump(t, CELL_INVOCATIONS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+        if (s->entry == i) {
+            bump(t, CELL_INVOCATIONS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+            if (!failed(s, &failed_lines))
+                bump(t, CELL_INVOCATIONS_CLEAN, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+        }
         if (s->parent < 0) continue;
         const rk_span_t *p = &w->spans[s->parent];
         /* A call to another service counts for the caller's invocation. A span of a leaf's own below
@@ -79,7 +108,10 @@ static void count_window(table_t *t, const rk_window_t *w, int target, const uin
         if (p->svc == s->svc && (s->svc >= n || calls[s->svc])) continue;
         const rk_span_t *inv = &w->spans[p->svc == s->svc ? s->entry : p->entry];
         bump(t, CELL_CALLS, inv->svc, inv->op, s->svc, s->op, target, inv->seg);
+        if (!failed(inv, &failed_lines))
+            bump(t, CELL_CALLS_CLEAN, inv->svc, inv->op, s->svc, s->op, target, inv->seg);
     }
+    rk_map_dispose(&failed_lines);
 }
 
 static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
@@ -87,7 +119,7 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
     const char *later = cut ? " (from later in the window)" : "";
     const char *op = rk_op_name(run, x->op);
     rk_ev_t *ev;
-    if (x->kind == CELL_CALLS) {
+    if (x->kind == CELL_CALLS || x->kind == CELL_CALLS_CLEAN) {
         /* more calls to another service per invocation: the caller asks again (a retry, another
          * operation of the same service) because of what that service answered; charged to it */
         int again = s->up && x->callee != x->svc;
@@ -133,20 +165,24 @@ void rk_callpattern_evidence(rk_run_t *run)
     size_t ncells = t.cells.len; /* exposure lookups below add no cells */
     for (size_t i = 0; i < ncells; i++) {
         const cell_t *x = &RK_AT(&t.cells, cell_t, i);
-        if (x->kind != CELL_CALLS && x->kind != CELL_OWN_ERRORS) continue;
-        cell_kind_t ek = x->kind == CELL_CALLS ? CELL_INVOCATIONS : CELL_SPANS;
+        if (x->kind != CELL_CALLS && x->kind != CELL_CALLS_CLEAN && x->kind != CELL_OWN_ERRORS) continue;
+        int is_calls = x->kind != CELL_OWN_ERRORS;
+        cell_kind_t ek = x->kind == CELL_CALLS         ? CELL_INVOCATIONS
+                         : x->kind == CELL_CALLS_CLEAN ? CELL_INVOCATIONS_CLEAN
+                                                       : CELL_SPANS;
         const uint32_t *ei = rk_map_get(&t.index, key_of(ek, x->svc, x->op, RK_NONE, RK_NONE));
         if (ei == NULL) continue;
         const cell_t *e = &RK_AT(&t.cells, cell_t, *ei);
-        double w_up = x->kind == CELL_CALLS ? RK_W_CALLS_MORE : 1.0;
-        double w_down = x->kind == CELL_CALLS ? 1.0 : 0.0; /* fewer own errors is a recovery */
+        /* more calls over every invocation, fewer over the clean ones; fewer own errors is a recovery */
+        double w_up = x->kind == CELL_CALLS ? RK_W_CALLS_MORE : x->kind == CELL_CALLS_CLEAN ? 0.0 : 1.0;
+        double w_down = x->kind == CELL_CALLS_CLEAN ? 1.0 : 0.0;
         rk_shift_t s;
         int cut;
         if (!rk_rate_shift(&x->n, &e->n, w_up, w_down, RK_MIN_SAMPLES, &s, &cut) || s.score <= 0) continue;
-        if (x->kind == CELL_CALLS && s.kb < RK_CALLS_USUAL * s.nb && s.kt < RK_CALLS_USUAL * s.nt) continue;
+        if (is_calls && s.kb < RK_CALLS_USUAL * s.nb && s.kt < RK_CALLS_USUAL * s.nt) continue;
         /* A usual call or step an operation stops making is its code path changing, not a mix that
          * drifts with the workload: the effect counts once, not squared as for log lines. */
-        if (x->kind == CELL_CALLS && s.effect > 0) s.score /= s.effect;
+        if (is_calls && s.effect > 0) s.score /= s.effect;
         emit(run, x, &s, cut);
     }
     rk_vec_dispose(&t.cells);
