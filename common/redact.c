@@ -111,7 +111,8 @@ static const char *pem_end(const char *p, const char *end)
 {
     for (const char *e = find(p, end, "-----END "); e != NULL; e = find(e + 9, end, "-----END ")) {
         const char *q = e + 9;
-        while (q < end && q - e < 9 + PEM_LABEL_MAX && ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == ' '))
+        while (q < end && q - e < 9 + PEM_LABEL_MAX &&
+               ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == ' '))
             q++;
         if (starts(q, end, "-----", 0)) return q + 5;
     }

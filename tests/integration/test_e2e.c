@@ -30,7 +30,7 @@ static void teardown(void)
 static json_t *wait_report(PGconn *c, const char *trace, int seconds)
 {
     return ts_stack_wait_analysis(c, "json_build_object('report', a.report, 'evidence', a.evidence)", trace,
-                                 NULL, seconds);
+                                  NULL, seconds);
 }
 
 static void expect(const char *scenario, long want_status, const char *svc, const char *span, const char *exc)

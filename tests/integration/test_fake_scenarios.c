@@ -18,7 +18,8 @@ static void setup(void)
     /* the quiet period covers spans of callees that finish after the gateway gave up */
     const char *benv[] = {"DEBOUNCE_QUIET_MS=3000", "DEBOUNCE_MAX_MS=20000", NULL};
     const char *senv[] = {"TELEMETRY_FLUSH_MS=200", NULL};
-    ts_stack_start(&stack, &(ts_stack_opts_t){.db_name = "fakescen", .backend_env = benv, .service_env = senv});
+    ts_stack_start(&stack,
+                   &(ts_stack_opts_t){.db_name = "fakescen", .backend_env = benv, .service_env = senv});
 }
 
 static void teardown(void)

@@ -25,9 +25,9 @@ static void setup(void)
     /* the degradation watcher judges a 10 s window against the 20 s before, every second */
     const char *penv[] = {hook, "DEGRADE_PERIOD_S=1", "DEGRADE_WINDOW_S=10", "DEGRADE_BASELINE_S=20", NULL};
     const char *senv[] = {"TELEMETRY_FLUSH_MS=200", NULL};
-    ts_stack_start(&stack,
-                  &(ts_stack_opts_t){
-                      .db_name = "grouping", .backend_env = benv, .pipeline_env = penv, .service_env = senv});
+    ts_stack_start(
+        &stack, &(ts_stack_opts_t){
+                    .db_name = "grouping", .backend_env = benv, .pipeline_env = penv, .service_env = senv});
 }
 
 static void teardown(void)
@@ -58,7 +58,7 @@ START_TEST(one_payment_fault_is_one_paged_incident)
     PGconn *c = ts_pg(stack.db_url);
     ck_assert_int_eq(orders("base", 30, 300), 0);
     ts_stack_control(&stack.payment, "/control/fault",
-                    "{\"error_rate\":1,\"latency_ms\":200,\"duration_s\":60}");
+                     "{\"error_rate\":1,\"latency_ms\":200,\"duration_s\":60}");
     ck_assert_int_eq(orders("fault", 30, 100), 30);
     /* the error traces' incident and at least one degradation, settled (reported, grouped or paged) */
     ck_assert_int_ge(ts_pg_wait_long(c,

@@ -56,8 +56,8 @@ START_TEST(the_deploy_before_the_fault_beats_closer_decoys)
              deploy_ns);
     post(stack.backend.url, "/ingest/events", TS_INGEST_KEY, body, 200, NULL);
     /* decoys: later (closer to the failure), on other services of the call path */
-    post(stack.inventory.url, "/control/change", NULL, "{\"type\":\"config\",\"description\":\"pool size 5\"}",
-         200, NULL);
+    post(stack.inventory.url, "/control/change", NULL,
+         "{\"type\":\"config\",\"description\":\"pool size 5\"}", 200, NULL);
     post(stack.gateway.url, "/control/change", NULL, "{\"type\":\"flag\",\"description\":\"new-checkout\"}",
          200, NULL);
     sleep(1);

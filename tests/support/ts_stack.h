@@ -40,6 +40,7 @@ void ts_stack_control(const ts_proc_t *service, const char *path, const char *bo
 /* Waits up to `seconds` (polled every 200 ms) for the newest analysis of an incident holding `trace`, and
  * returns `expr` of it parsed as JSON (an SQL expression over `analyses a`, e.g. "a.evidence"); with the
  * incident's id in `incident` when not NULL. NULL when none came in time. Caller frees with json_decref. */
-json_t *ts_stack_wait_analysis(PGconn *c, const char *expr, const char *trace, char incident[24], int seconds);
+json_t *ts_stack_wait_analysis(PGconn *c, const char *expr, const char *trace, char incident[24],
+                               int seconds);
 
 #endif
