@@ -226,48 +226,32 @@ static int reacts_to(const graph_t *g, const rk_log_t *l, uint32_t x, uint32_t y
     for (int64_t b = l->ts_ns / REACTION_NS - 1; b <= l->ts_ns / REACTION_NS; b++) {
         const uint32_t *end = rk_map_get(&g->answers, answer_key(l->trace, x, y, b));
         if (end == NULL) continue;
-        int32_t after = (int32_t)((uint32_t)l->ts_ns - *end); /* the span ended within 2 s of the line */
+        int32_t after = (int32_t)((uint32_t)l->ts_ns - *end); /* low 32 bits: exact within 2 s */
         if (after >= 0 && after <= REACTION_NS) return 1;
     }
     return 0;
 }
 
-/* The share of x's error lines written in reaction to an answer of y that name y, times the symptom;
- * *unnamed: what the reactions that do not name y explain. */
-static double reaction(const rk_run_t *run, const graph_t *g, const uint32_t *lines, size_t n_lines,
-                       uint32_t x, uint32_t y, double sym, double *unnamed)
+/* How x's error lines lines[0..n_lines) point at y: those that name it ("No instances available for y",
+ * "connection refused by y": the failing requests may never reach y, so the traces cannot show it), and
+ * those written in reaction to an answer of y, naming it or not. One scan of the lines per pair. */
+typedef struct {
+    size_t named, named_reactions, unnamed_reactions;
+} pointing_t;
+
+static pointing_t pointing(const rk_run_t *run, const graph_t *g, const uint32_t *lines, size_t n_lines,
+                           uint32_t x, uint32_t y, int callee)
 {
-    *unnamed = 0;
-    if (n_lines == 0) return 0;
+    pointing_t pt = {0, 0, 0};
     const char *name = rk_svc_name(run, y);
-    size_t hit = 0, other = 0;
     for (size_t i = 0; i < n_lines; i++) {
         const rk_log_t *l = &run->target.logs[lines[i]];
-        if (!reacts_to(g, l, x, y)) continue;
-        if (names_service(l->msg, name))
-            hit++;
-        else
-            other++;
+        int names = names_service(l->msg, name), reacts = callee && reacts_to(g, l, x, y);
+        pt.named += names;
+        pt.named_reactions += names && reacts;
+        pt.unnamed_reactions += !names && reacts;
     }
-    /* a reaction that does not say to whom ("upstream returned 500") counts like an explanation: only
-     * as far as y is abnormal itself */
-    double own = run->score[y] < sym ? run->score[y] : sym;
-    if (own > 0) *unnamed = own * (double)other / (double)n_lines;
-    return sym * (double)hit / (double)n_lines;
-}
-
-/* What service y explains of x's symptom because x's error lines name it ("No instances available for
- * y", "connection refused by y"): the share of those lines times min(symptom, y's own score). The
- * failing requests never reach y then, so the traces cannot show it. */
-static double named(const rk_run_t *run, const uint32_t *lines, size_t n_lines, uint32_t y, double sym)
-{
-    double own = run->score[y] < sym ? run->score[y] : sym;
-    if (own <= 0 || n_lines == 0) return 0;
-    const char *name = rk_svc_name(run, y);
-    size_t hit = 0;
-    for (size_t i = 0; i < n_lines; i++)
-        hit += names_service(run->target.logs[lines[i]].msg, name);
-    return own * (double)hit / (double)n_lines;
+    return pt;
 }
 
 typedef struct {
@@ -322,18 +306,27 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
             double e = callee && nt ? explained(g, y, items + first[y], first[y + 1] - first[y], traces, nt,
                                                 x_traces + x_first[x], x_first[x + 1] - x_first[x], sym[x])
                                     : 0;
-            double m = named(run, lines, nl, y, sym[x]);
-            double unnamed = 0;
-            double r = callee ? reaction(run, g, lines, nl, x, y, sym[x], &unnamed) : 0;
+            /* Lines naming y, and reactions to y's answer that do not name it ("upstream returned
+             * 500"), explain as far as y is abnormal itself; a share of the best explanation moves.
+             * A reaction naming y moves in full, whatever y's own telemetry shows. */
+            pointing_t pt = pointing(run, g, lines, nl, x, y, callee);
+            double own = run->score[y] < sym[x] ? run->score[y] : sym[x];
+            if (own < 0) own = 0;
+            double m = own * (double)pt.named / (double)nl;
+            double unnamed = own * (double)pt.unnamed_reactions / (double)nl;
             if (unnamed > e) e = unnamed;
-            /* what moves: a share of an explanation, all of a reaction */
-            double move = RK_PUSH_SHARE * (m > e ? m : e), move_r = r;
-            if (move_r > move) move = move_r;
+            double move = RK_PUSH_SHARE * (m > e ? m : e);
+            double r = sym[x] * (double)pt.named_reactions / (double)nl;
+            int how = m >= e && m > 0;
+            if (r > 0 && r >= move) {
+                move = r;
+                how = 2;
+            }
             if (move > best ||
                 (move == best && move > 0 && strcmp(rk_svc_name(run, y), rk_svc_name(run, best_y)) < 0)) {
                 best = move;
                 best_y = y;
-                best_named = move_r >= move && r > 0 ? 2 : m >= e && m > 0;
+                best_named = how;
             }
         }
         if (best_y == RK_NONE || best <= 0) continue;
