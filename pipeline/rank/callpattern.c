@@ -2,8 +2,10 @@
  *   - call pattern: how many calls each invocation of an operation makes to each callee operation
  *     (an invocation is the topmost span of a service in a trace: its server or root span, with the
  *     service's own spans below it). A fault that makes a service return early, skip a dependency or
- *     repeat a call changes these rates; the caller whose pattern shifted is charged. Fewer calls
- *     count fully (the effect not squared); more count RK_W_CALLS_MORE (a retry loop, or new traffic).
+ *     repeat a call changes these rates. Fewer calls (over the invocations that did not fail) count
+ *     fully and charge the caller; more calls to another service count RK_W_CALLS_MORE and charge
+ *     that service (the caller asks again because of its answer). Both weigh the relative change
+ *     once, not squared as log lines do.
  *     A leaf's own steps below an invocation (its database and disk client spans) count the same
  *     way: a step it stops taking is a skipped dependency too.
  *   - own error spans: error spans per span of a (service, operation) that began there (no span of
@@ -129,9 +131,9 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
         int own = x->callee == x->svc;
         ev->subject = rk_arena_printf(run->out, "%s -> %s %s", op, callee, cop);
         ev->text = rk_arena_printf(run->out,
-                                   "%s%s%s %s per invocation of %s %s: %.2f -> %.2f (%.0f in %.0f "
+                                   "%s%s %s per invocation of %s %s: %.2f -> %.2f (%.0f in %.0f "
                                    "invocations before, %.0f in %.0f after)%s",
-                                   own ? "own steps" : "calls to ", own ? "" : callee, own ? "" : "", cop, op,
+                                   own ? "own steps" : "calls to ", own ? "" : callee, cop, op,
                                    s->up ? "rise" : "fall", s->kb / s->nb, s->kt / s->nt, s->kb, s->nb, s->kt,
                                    s->nt, later);
     } else {
