@@ -6,9 +6,10 @@
  * POST /debug/analyze-window for the ranking of the case's window against the baseline minute's. The
  * labels (root_cause_service, fault_type) are read only to score the answer; nothing of them is sent.
  *
- * A window is where its records lie in time: from the 0.5 % to the 99.5 % quantile of the start times
- * of the spans sent for it. Minute files are not clock minutes (a file holds the traces collected up
- * to its name's minute, mostly from the minute before) and a few spans carry broken clocks.
+ * A window is where its records lie in time: the 0.5 % to 99.5 % quantiles of the start times of the
+ * spans sent for it find its body, widened to every span and log near it. Minute files are not clock
+ * minutes (a file holds the traces collected up to its name's minute, mostly from the minute before)
+ * and a few spans carry broken clocks.
  *
  * The dataset's records map onto ours as its README says: the service is the pod name without its
  * last two dash-separated parts, a span's name its OperationName, a log's level and message come from
@@ -47,7 +48,7 @@
 #define MAX_BODY (4 * 1024 * 1024) /* bytes per request: well under the API's default 16 MiB */
 #define SEND_ATTEMPTS 20           /* 503 and 429 are retried after Retry-After (1 s when absent) */
 #define WINDOW_TIMEOUT_S 120
-#define WINDOW_QUANTILE 0.005 /* a window lies between these quantiles of its span start times */
+#define WINDOW_QUANTILE 0.005 /* the body of a window lies between these quantiles of its span starts */
 
 typedef struct {
     const char *dir, *backend, *pipeline, *only_case, *ingest_key, *admin_key;

@@ -444,6 +444,16 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Share of the body's length by which a window reaches past its quantiles for records near them. */
+#define RANGE_SLACK 0.05
+
+static void widen(int64_t ts, int64_t b0, int64_t b1, int64_t *from, int64_t *to)
+{
+    if (ts < b0 || ts > b1) return;
+    if (ts < *from) *from = ts;
+    if (ts > *to) *to = ts;
+}
+
 int ds_window_span_range(const ds_window_t *w, double q, int64_t *from, int64_t *to)
 {
     if (w->n_spans == 0) return -1;
@@ -453,9 +463,18 @@ int ds_window_span_range(const ds_window_t *w, double q, int64_t *from, int64_t 
         t[i] = w->spans[i].start_ns;
     qsort(t, w->n_spans, sizeof(int64_t), cmp_i64);
     size_t lo = (size_t)(q * (double)(w->n_spans - 1)), hi = w->n_spans - 1 - lo;
+    /* The quantiles find the body; every span and log close to it belongs to the window too (cutting
+     * them off would rank a window that differs from the files' at both edges). */
+    int64_t slack = (int64_t)((double)(t[hi] - t[lo]) * RANGE_SLACK);
+    int64_t b0 = t[lo] - slack, b1 = t[hi] + slack;
     *from = t[lo];
-    *to = t[hi] + 1;
+    *to = t[hi];
     free(t);
+    for (size_t i = 0; i < w->n_spans; i++)
+        widen(w->spans[i].start_ns, b0, b1, from, to);
+    for (size_t i = 0; i < w->n_logs; i++)
+        widen(w->logs[i].ts_ns, b0, b1, from, to);
+    *to += 1;
     return 0;
 }
 

@@ -114,7 +114,8 @@ int ds_load_logs(ds_window_t *w, const char *path);
  * when no file could be read. */
 int ds_load_minutes(ds_window_t *w, const char *root, const char *day, char minutes[][8], int n);
 /* [from, to): the q and 1 - q quantiles of the window's span start times (a few spans of this kind of
- * data carry broken clocks); -1 when the window has no spans. */
+ * data carry broken clocks), widened to every span start and log time within 5% of that range's
+ * length of it; -1 when the window has no spans. */
 int ds_window_span_range(const ds_window_t *w, double q, int64_t *from, int64_t *to);
 /* The window's first and last span start. */
 void ds_window_bounds(const ds_window_t *w, int64_t *t0, int64_t *t1);
