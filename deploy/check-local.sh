@@ -26,7 +26,7 @@ cleanup() {
   ps_pg_stop "$TMP/pg"
   if [ $rc -ne 0 ]; then tail -n 20 "$TMP"/replica/server.log "$TMP"/*/log >&2 2>/dev/null || true; fi
   rm -rf "$TMP"
-  [ $rc -eq 0 ] && ps_log "deploy scripts: all checks passed" || ps_log "deploy scripts: FAILED"
+  if [ $rc -eq 0 ]; then ps_log "deploy scripts: all checks passed"; else ps_log "deploy scripts: FAILED"; fi
   exit $rc
 }
 trap cleanup EXIT INT TERM

@@ -6,6 +6,7 @@
 # and skips initialisation). Roles, the database and every migration arrive by replication: nothing is
 # created here. A copy that was cut short is started again from scratch at the next start (it is made in
 # $PGDATA.partial and renamed only when complete); a complete one, even if later promoted, is never touched.
+# Run as root in the container, the copy is root's until the image's entrypoint gives $PGDATA to postgres.
 #   PRIMARY_HOST, PRIMARY_PORT (5432)  the primary        REPLICATION_SLOT  this replica's slot on it
 #   PS_DB_REPLICATION_PASSWORD          prodsentinel_replicator's password
 set -eu

@@ -241,8 +241,8 @@ static const char *find_anchor(const char *yaml, const char *name, size_t n)
 
 typedef void (*read_fn)(const char *yaml, const char *header, int indent, map_t *m);
 
-/* `<<: *a` or `<<: [*a, *b]`: each anchored top-level mapping read with `read` (later keys win, as the
- * files never repeat a key across merged anchors). */
+/* `<<: *a` or `<<: [*a, *b]`: each anchored top-level mapping read with `read`. YAML lets the first of a
+ * list win a repeated key, this the last: the files repeat none across merged anchors. */
 static void merge_anchors(const char *yaml, const char *list, size_t len, read_fn read, map_t *m)
 {
     for (const char *p = list; (p = memchr(p, '*', len - (size_t)(p - list))) != NULL;) {
