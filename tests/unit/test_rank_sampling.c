@@ -27,8 +27,9 @@
 
 typedef enum {
     F_NONE,
-    F_NEW_ENDPOINT,   /* gateway serves GET /deals too: new lines, but no fault */
-    F_API_SKIPS_LINE, /* api stops writing its usual line (a wrong return value, nothing else) */
+    F_NEW_ENDPOINT,    /* gateway serves GET /deals too: new lines, but no fault */
+    F_API_SKIPS_LINE,  /* api stops writing its usual line (a wrong return value, nothing else) */
+    F_API_WRONG_VALUE, /* api answers a wrong value: only gateway's reaction to the answer shows it */
 } change_t;
 
 typedef struct {
@@ -107,6 +108,9 @@ static void items_request(synth_t *s, int64_t t0, change_t c)
     if (c != F_API_SKIPS_LINE)
         logline(s, t + gap, "api", 3, sfmt(s, "c.s.ItemStore#42 loaded %u items", 3 + s->next_id % 40), tr,
                 srv);
+    if (c == F_API_WRONG_VALUE) /* written a millisecond after the answer came back */
+        logline(s, t + gap + api_len + MS_NS, "gateway", 4,
+                sfmt(s, "c.s.Items#88 unexpected response from api: %u items", s->next_id % 7), tr, root);
 }
 
 static void deals_request(synth_t *s, int64_t t0)
@@ -235,6 +239,24 @@ START_TEST(a_vanished_line_is_still_seen_in_the_sampled_traces)
 }
 END_TEST
 
+/* Whether a caller's error line reacted to a callee's answer shows only in a kept trace: the share of
+ * reactions is read over those lines, not over every line (nine in ten could not show it). */
+START_TEST(a_wrong_answer_is_charged_to_the_callee_with_a_tenth_of_the_traces)
+{
+    static const double shares[] = {1.0, 0.1};
+    for (int i = 0; i < 2; i++) {
+        scenario_t sc;
+        run_scenario(&sc, F_API_WRONG_VALUE, shares[i]);
+        ck_assert_msg(!sc.r.nothing_stands_out, "share %.1f: %s", shares[i], sc.r.verdict);
+        ck_assert_msg(strcmp(sc.r.services[0].service, "api") == 0, "share %.1f: first is %s (%.2f)",
+                      shares[i], sc.r.services[0].service, sc.r.services[0].score);
+        ck_assert_ptr_nonnull(evidence(&sc.r.services[0], RANK_EV_CALLERS));
+        ck_assert_double_gt(sc.r.services[0].score, 2 * find(&sc.r, "gateway")->score);
+        end_scenario(&sc);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rank_sampling");
@@ -243,6 +265,7 @@ int main(void)
     tcase_add_test(tc, a_new_endpoint_stays_quiet_with_a_tenth_of_the_traces);
     tcase_add_test(tc, steady_traffic_stays_quiet_with_a_tenth_of_the_traces);
     tcase_add_test(tc, a_vanished_line_is_still_seen_in_the_sampled_traces);
+    tcase_add_test(tc, a_wrong_answer_is_charged_to_the_callee_with_a_tenth_of_the_traces);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }
