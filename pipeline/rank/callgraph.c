@@ -146,7 +146,7 @@ static void error_lines(const rk_run_t *run, uint32_t caller, uint32_t *lines, s
         const rk_log_t *l = &run->target.logs[i];
         if (l->svc != caller || l->severity < 4) continue;
         lines[(*n_lines)++] = (uint32_t)i;
-        if (l->untraced) continue;
+        if (l->trace_absent) continue;
         (*n_seen)++;
         if (l->trace != RK_NONE) traces[(*n_traces)++] = l->trace;
     }

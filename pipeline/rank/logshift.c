@@ -76,7 +76,7 @@ static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *
          * the lines that truly have no span (background work) it would make their mix follow the
          * traffic of every operation (a new endpoint's lines look new). It counts in the service's
          * error share only. */
-        if (!l->untraced) {
+        if (!l->trace_absent) {
             uint32_t op = l->op == RK_NONE || l->op >= OP_ALL ? OP_NONE : l->op;
             if (op == OP_NONE) bump(t, l->svc, OP_NONE, T_EXPOSURE, target, l->seg);
             if (l->tmpl < T_ERRLINES) bump(t, l->svc, op, l->tmpl, target, l->seg);

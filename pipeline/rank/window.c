@@ -209,7 +209,7 @@ static void prepare_logs(rk_run_t *run, rk_window_t *w, const rank_input_t *in, 
             l->trace = rk_intern(&run->traces, r->trace_id, strlen(r->trace_id));
             const uint32_t *si = span_lookup(x, l->trace, r->span_id);
             if (si && w->spans[*si].svc == l->svc) l->op = w->spans[*si].op;
-            l->untraced = l->trace >= n_traces || !has_spans[l->trace];
+            l->trace_absent = l->trace >= n_traces || !has_spans[l->trace];
         }
     }
     w->n_logs = n;
