@@ -23,12 +23,12 @@
 #define PERIOD_MAX_NS ((int64_t)600 * 1000000000) /* a reporting period counts up to 10 minutes */
 #define CHANGE_LOOKBACK_NS (HOUR_NS / 2)
 
-/* rank.h: "only the first 2 KiB of a message's first line are read", so no more is sent. left() counts
- * characters, each at least a byte: the bytes the ranker reads are all there. */
-#define MSG_PREFIX 2048
-_Static_assert(RK_MSG_MAX <= MSG_PREFIX, "the ranker reads more of a message than window_load sends");
-#define STR(x) #x
-#define XSTR(x) STR(x)
+/* rank.h: "only the first 2 KiB of a message's first line are read", so no more is sent of the few
+ * longer messages (half the bytes of Train-Ticket's logs). left() counts characters, each at least a
+ * byte, so the bytes the ranker reads are all there; it walks the characters, so it is applied only to
+ * messages longer than the prefix (octet_length() reads the stored length). */
+#define MSG_READ "CASE WHEN octet_length(message) > 2048 THEN left(message, 2048) ELSE message END"
+_Static_assert(RK_MSG_MAX <= 2048, "the ranker reads more of a message than MSG_READ sends");
 
 /* Result types checked before binary values are read (PostgreSQL's pg_type OIDs). */
 #define OID_INT8 20
@@ -42,9 +42,8 @@ static const char SPANS_SQL[] =
 static const Oid SPANS_TYPES[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
                                   OID_TEXT, OID_INT8, OID_INT8, OID_INT2};
 
-static const char LOGS_SQL[] = "SELECT ts_ns, service, severity, left(message, " XSTR(
-    MSG_PREFIX) "), trace_id, span_id FROM logs WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT "
-                "$3::int";
+static const char LOGS_SQL[] = "SELECT ts_ns, service, severity, " MSG_READ ", trace_id, span_id FROM logs "
+                               "WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT $3::int";
 static const Oid LOGS_TYPES[] = {OID_INT8, OID_TEXT, OID_INT2, OID_TEXT, OID_TEXT, OID_TEXT};
 
 static const char CHANGES_SQL[] = "SELECT ts_ns, service, type, description FROM change_events "
