@@ -8,7 +8,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
-#define WINDOW_LOAD_RESULTS 7
+#define WINDOW_LOAD_RESULTS 8
 
 /* Both inputs and what they borrow from; fields other than `base` and `target` are the loader's. */
 typedef struct {
