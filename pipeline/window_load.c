@@ -7,7 +7,8 @@
  * of migrations/013 bound the scans, one query reads the metric values of the hour before the window
  * through the window's end (the baseline's history and the target's points), the periods are computed
  * here, results are binary (no number printed by the server and parsed back here), and the queries go
- * out together in libpq's pipeline mode: each result is converted while PostgreSQL runs the next. */
+ * out together in libpq's pipeline mode: each result is received and parsed while PostgreSQL runs the next.
+ */
 #include "window_load.h"
 #include "alloc.h"
 #include "log.h"
@@ -89,24 +90,31 @@ typedef struct {
 
 /* ---- binary values ---- */
 
-static int64_t get_i64(const PGresult *r, int row, int col)
+/* Integers and floats in network byte order. A value of another length (NULL: 0 bytes; the columns read
+ * are NOT NULL in the schema) reads as 0 rather than past its end. */
+static uint64_t get_be(const PGresult *r, int row, int col, int len)
 {
+    if (PQgetlength(r, row, col) != len) return 0;
     const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < len; i++)
         v = v << 8 | p[i];
-    return (int64_t)v;
+    return v;
+}
+
+static int64_t get_i64(const PGresult *r, int row, int col)
+{
+    return (int64_t)get_be(r, row, col, 8);
 }
 
 static int get_i16(const PGresult *r, int row, int col)
 {
-    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
-    return (int16_t)(uint16_t)(p[0] << 8 | p[1]);
+    return (int16_t)(uint16_t)get_be(r, row, col, 2);
 }
 
 static double get_f64(const PGresult *r, int row, int col)
 {
-    uint64_t u = (uint64_t)get_i64(r, row, col);
+    uint64_t u = get_be(r, row, col, 8);
     double d;
     memcpy(&d, &u, sizeof(d));
     return d;

@@ -26,7 +26,8 @@ typedef struct {
  * half an hour before `from` for the target and inside the baseline for the baseline. One round trip:
  * every query is sent at once (libpq pipeline mode) and results are converted while later ones run.
  * Returns 0, or -1 when PostgreSQL failed (logged). Either way free with window_data_dispose(). `c` is
- * the caller's connection, idle and not in pipeline mode, and is left so unless it broke. */
+ * the caller's connection, idle, outside a transaction block (a planner setting of the load lasts until
+ * the end of the transaction) and not in pipeline mode; it is left so unless it broke. */
 int window_load(PGconn *c, int64_t from, int64_t to, int64_t bfrom, int64_t bto, window_data_t *w);
 
 /* Frees what window_load() filled; accepts a zeroed or already disposed *w. */
