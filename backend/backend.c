@@ -89,19 +89,15 @@ int backend_start(backend_t *b, char *err, size_t errlen)
     b->query.write_pool = b->write_pool;
     query_api_register(b->http, &b->query);
     query_replication_register(b->http, &b->query);
-    if (httpd_start(b->http, err, errlen) != 0) {
-        ingest_writer_free(b->writer);
-        debounce_free(b->debounce);
-        free_query_pools(b);
-        health_stop(b->health);
-        leader_stop(b->leader);
-        httpd_free(b->http);
-        return -1;
-    }
-    if (b->cfg.otlp_grpc_port != 0 &&
-        (b->grpc = ingest_grpc_start(&b->cfg, b->writer, &b->stats, err, errlen)) == NULL) {
-        httpd_stop(b->http);
-        ingest_writer_free(b->writer);
+    /* gRPC listens before the HTTP loops start: /health and /ready answer only once every listener
+     * (API, OTLP/HTTP, OTLP/gRPC) accepts connections, so a client that waits for /health may send at
+     * once on any of them. httpd_start() binds all its ports before its first loop runs. */
+    if ((b->cfg.otlp_grpc_port != 0 &&
+         (b->grpc = ingest_grpc_start(&b->cfg, b->writer, &b->stats, err, errlen)) == NULL) ||
+        httpd_start(b->http, err, errlen) != 0) {
+        ingest_writer_free(b->writer); /* before ingest_grpc_stop(): answers its queued calls */
+        ingest_grpc_stop(b->grpc);
+        b->grpc = NULL;
         debounce_free(b->debounce);
         free_query_pools(b);
         health_stop(b->health);

@@ -3,10 +3,12 @@
 #include "grpcd_int.h"
 
 #include "alloc.h"
+#include "listen.h"
 #include "log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -21,8 +23,7 @@
 #define MAX_EVENTS 64
 #define TICK_MS 1000 /* idle connections are looked for this often */
 #define READ_CHUNK 65536
-#define READS_PER_EVENT 4 /* bounded so one busy connection cannot starve the others */
-#define LISTEN_BACKLOG 512
+#define READS_PER_EVENT 4     /* bounded so one busy connection cannot starve the others */
 #define MAX_MESSAGE_TEXT 1024 /* grpc-message keeps about this much text (3x once percent-encoded) */
 #define MAX_DETAILS_BYTES (64 * 1024)
 #define OUT_BATCH (64 * 1024) /* bytes gathered from the session per write */
@@ -55,35 +56,21 @@ static void say(char *err, size_t errlen, const char *what)
 
 /* ---- creation ------------------------------------------------------------------------------------ */
 
+/* The listening socket, bound like every other listener (listen.h), non-blocking for the accept loop;
+ * s->port is the port bound (the one asked for, or the free one picked for port 0). */
 static int open_listener(grpcd_t *s, const char *bind_addr, char *err, size_t errlen)
 {
+    s->listen_fd = listen_open(bind_addr, s->opt.port, err, errlen);
+    if (s->listen_fd < 0) return -1;
+    int flags = fcntl(s->listen_fd, F_GETFL);
+    if (flags < 0 || fcntl(s->listen_fd, F_SETFL, flags | O_NONBLOCK) != 0)
+        return say(err, errlen, "fcntl"), -1;
     struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)s->opt.port);
-        sl = sizeof(*v4);
-    } else if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)s->opt.port);
-        sl = sizeof(*v6);
-    } else {
-        snprintf(err, errlen, "bind address %s is not an IPv4 or IPv6 literal", bind_addr);
-        return -1;
-    }
-    s->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->listen_fd < 0) return say(err, errlen, "socket"), -1;
-    int one = 1;
-    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(s->listen_fd, (struct sockaddr *)&ss, sl) != 0) return say(err, errlen, "bind"), -1;
-    if (listen(s->listen_fd, LISTEN_BACKLOG) != 0) return say(err, errlen, "listen"), -1;
-    sl = sizeof(ss);
+    socklen_t sl = sizeof(ss);
     if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sl) != 0)
         return say(err, errlen, "getsockname"), -1;
-    s->port = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+    s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
     return 0;
 }
 

@@ -8,6 +8,8 @@
 #include "ratelimit.h"
 #include "tlsctx.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/ssl.h>
 
 #include <pthread.h>
@@ -46,7 +48,7 @@ struct httpd_thread {
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t replies;
     h2o_socket_t *listeners[HTTPD_MAX_PORTS];
-    int fds[HTTPD_MAX_PORTS]; /* one SO_REUSEPORT socket per port of the server */
+    int fds[HTTPD_MAX_PORTS]; /* per port of the server: this thread's duplicate of its one socket */
     pthread_t tid;
     httpd_t *server;
 };
@@ -758,15 +760,24 @@ static void close_listeners(httpd_t *h, int nthreads, int nports)
             close(h->threads[t].fds[i]);
 }
 
-/* Opens one socket per port for each loop thread; returns 0, or -1 with all of them closed. */
+/* Opens one socket per port (listen.h: fails when anyone listens there already) and gives each loop
+ * thread a duplicate of it, as H2O's own server does without SO_REUSEPORT: every loop watches the same
+ * accept queue and whichever wakes first takes a connection (the others find none and wait again).
+ * Returns 0, or -1 with every socket closed. */
 static int open_listeners(httpd_t *h, int nthreads, char *err, size_t errlen)
 {
-    for (int i = 0; i < h->nports; i++)
-        if (listen_check_free(h->opts.bind_addr, h->ports[i], err, errlen) != 0) return -1;
-    for (int t = 0; t < nthreads; t++) {
+    for (int i = 0; i < h->nports; i++) {
+        h->threads[0].fds[i] = listen_open(h->opts.bind_addr, h->ports[i], err, errlen);
+        if (h->threads[0].fds[i] < 0) {
+            close_listeners(h, 0, i);
+            return -1;
+        }
+    }
+    for (int t = 1; t < nthreads; t++) {
         for (int i = 0; i < h->nports; i++) {
-            h->threads[t].fds[i] = listen_open(h->opts.bind_addr, h->ports[i], err, errlen);
+            h->threads[t].fds[i] = fcntl(h->threads[0].fds[i], F_DUPFD_CLOEXEC, 0);
             if (h->threads[t].fds[i] < 0) {
+                snprintf(err, errlen, "cannot share the socket of port %d: %s", h->ports[i], strerror(errno));
                 close_listeners(h, t, i);
                 return -1;
             }

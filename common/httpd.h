@@ -1,5 +1,5 @@
 /* The HTTP server shared by the backend, the pipeline and the fake services: H2O event loops (one per
- * thread, each with its own SO_REUSEPORT listener on every port of the server), a method+path router
+ * thread, all sharing one listening socket per port of the server: listen.h), a method+path router
  * with {param} segments, per-route API-key checks, CORS for the routes browsers may call,
  * X-Request-Id on every answer, JSON responses, request counters, and
  * "jobs": work handed to other threads whose result is answered back on the request's loop thread
@@ -80,7 +80,8 @@ void httpd_route_on_error(httpd_t *h, httpd_error_fn fn);
  * httpd_start(). Port 0 adds nothing (a disabled listener). Returns 0, or -1 when the server already
  * has HTTPD_MAX_PORTS ports. */
 int httpd_add_port(httpd_t *h, int port);
-/* Binds every port (refusing one another process listens on) and starts the loop threads. Only
+/* Binds every port (refusing one anybody listens on already, another instance of ours included: err
+ * says "cannot listen on ADDR port N: Address already in use") and starts the loop threads. Only
  * HTTP/1.x is served (no h2c upgrade, no ALPN h2): H2O 2.2.5 buffers each request's whole body before
  * any handler runs, and HTTP/1.x holds one request per connection, so a connection holds at most one
  * body of max_body_bytes. Returns 0, or -1 with the reason in err (a TLS file that cannot be loaded is

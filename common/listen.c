@@ -34,31 +34,6 @@ int listen_addr_check(const char *addr)
     return addr != NULL && sockaddr_of(addr, 0, &ss) != 0 ? 0 : -1;
 }
 
-int listen_check_free(const char *addr, int port, char *err, size_t errlen)
-{
-    if (addr == NULL) addr = LISTEN_DEFAULT_ADDR;
-    struct sockaddr_storage ss;
-    socklen_t len = sockaddr_of(addr, port, &ss);
-    if (len == 0) {
-        snprintf(err, errlen, "bind address \"%s\" is not an IPv4 or IPv6 literal", addr);
-        return -1;
-    }
-    /* without SO_REUSEPORT, bind fails while anyone listens there (SO_REUSEADDR only forgives
-     * connections in TIME_WAIT) */
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = -1;
-    if (fd < 0) {
-        snprintf(err, errlen, "socket for %s port %d: %s", addr, port, strerror(errno));
-        return -1;
-    }
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, len) != 0)
-        snprintf(err, errlen, "cannot listen on %s port %d: %s", addr, port, strerror(errno));
-    else
-        rc = 0;
-    close(fd);
-    return rc;
-}
-
 int listen_open(const char *addr, int port, char *err, size_t errlen)
 {
     if (addr == NULL) addr = LISTEN_DEFAULT_ADDR;
@@ -73,8 +48,9 @@ int listen_open(const char *addr, int port, char *err, size_t errlen)
         snprintf(err, errlen, "socket for %s port %d: %s", addr, port, strerror(errno));
         return -1;
     }
+    /* SO_REUSEADDR only forgives connections left in TIME_WAIT; without SO_REUSEPORT the bind itself
+     * fails while anyone listens there, with no window between a check and the bind */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
         bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "cannot listen on %s port %d: %s", addr, port, strerror(errno));
         close(fd);

@@ -1,6 +1,8 @@
-/* Listening sockets: a bind address given as an IPv4 or IPv6 literal (BIND_ADDR) and a port, opened
- * with SO_REUSEPORT so that each event-loop thread can own its own socket on the same port. Used by the
- * HTTP server (httpd.c) and by any other listener (gRPC) so that every listener binds alike. */
+/* Listening sockets: a bind address given as an IPv4 or IPv6 literal (BIND_ADDR) and a port, one socket
+ * per port and process, opened without SO_REUSEPORT so that a port somebody listens on already (another
+ * instance of ours included) fails the start instead of being shared silently; event-loop threads serve
+ * a port through duplicates of its one socket (httpd.c). Used by the HTTP server and by the gRPC server
+ * (grpcd.c) so that every listener binds alike. */
 #ifndef PS_LISTEN_H
 #define PS_LISTEN_H
 
@@ -24,13 +26,11 @@ typedef struct {
 /* Returns 0 when `addr` is an IPv4 literal ("127.0.0.1", "0.0.0.0") or an IPv6 literal ("::1", "::"),
  * else -1. No name resolution: a host name is refused. */
 int listen_addr_check(const char *addr);
-/* Returns 0 when no other socket listens on `addr` (NULL: LISTEN_DEFAULT_ADDR) and `port`, else -1 with
- * the reason in `err`. Call once per port before listen_open(): SO_REUSEPORT would otherwise let a
- * second process of the same user share the port silently instead of failing. */
-int listen_check_free(const char *addr, int port, char *err, size_t errlen);
-/* Opens a TCP socket bound to `addr` (NULL: LISTEN_DEFAULT_ADDR) and `port`, with SO_REUSEADDR and
- * SO_REUSEPORT, and listening. Returns the socket (the caller closes it), or -1 with the reason in
- * `err` (naming the address and port). Any thread. */
+/* Opens a blocking TCP socket bound to `addr` (NULL: LISTEN_DEFAULT_ADDR) and `port` (0: any free port;
+ * getsockname() tells which), with SO_REUSEADDR (connections in TIME_WAIT do not stop a restart) but
+ * not SO_REUSEPORT, and listening. Returns the socket (the caller closes it), or -1 with the reason in
+ * `err`: "cannot listen on ADDR port N: Address already in use" when any socket listens there already,
+ * whoever owns it. Any thread. */
 int listen_open(const char *addr, int port, char *err, size_t errlen);
 
 #endif

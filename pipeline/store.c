@@ -178,22 +178,25 @@ int store_dead_letter(PGconn *c, const char *job_id, const char *trace_id, long 
 
 /* One key per trace in the advisory lock space; the prefix keeps it apart from other users of that space
  * (migrations, incident grouping, alert claims), whose keys a 64-bit hash does not meet in practice. */
+#define TRACE_LOCK_KEY "hashtextextended('analysis:' || $1, 0)"
+
+/* The boolean a lock function answered: 1 true, 0 false, -1 on error. */
 static int trace_lock_call(PGconn *c, const char *sql, const char *trace_id)
 {
     const char *p[] = {trace_id};
     PGresult *r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
-    int ok =
-        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "f") != 0;
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? strcmp(PQgetvalue(r, 0, 0), "t") == 0
+                                                                       : -1;
     PQclear(r);
-    return ok ? 0 : -1;
+    return rc;
 }
 
-int store_trace_lock(PGconn *c, const char *trace_id)
+int store_trace_try_lock(PGconn *c, const char *trace_id)
 {
-    return trace_lock_call(c, "SELECT pg_advisory_lock(hashtextextended('analysis:' || $1, 0))", trace_id);
+    return trace_lock_call(c, "SELECT pg_try_advisory_lock(" TRACE_LOCK_KEY ")", trace_id);
 }
 
 int store_trace_unlock(PGconn *c, const char *trace_id)
 {
-    return trace_lock_call(c, "SELECT pg_advisory_unlock(hashtextextended('analysis:' || $1, 0))", trace_id);
+    return trace_lock_call(c, "SELECT pg_advisory_unlock(" TRACE_LOCK_KEY ")", trace_id) == 1 ? 0 : -1;
 }

@@ -51,10 +51,10 @@ int store_trigger_consume(PGconn *c, const char *trace_id, long long handed_ms);
 /* 1 when `trace_id` still has a pending trigger, 0 when not (its analysis is committed: a job handed
  * over twice needs doing once), -1 on error. */
 int store_trigger_pending(PGconn *c, const char *trace_id);
-/* Takes the turn of `trace_id` among every pipeline's analyses (a session advisory lock on `c`, so a
- * worker that dies releases it with its connection), waiting while another holds it. Returns 0, or -1
- * (not taken). Pair with store_trace_unlock() on the same connection. */
-int store_trace_lock(PGconn *c, const char *trace_id);
+/* Takes the turn of `trace_id` among every pipeline's analyses if no one holds it (a session advisory
+ * lock on `c`, so a worker that dies releases it with its connection). Returns 1 taken, 0 another
+ * holds it, -1 on error. Pair a 1 with store_trace_unlock() on the same connection. */
+int store_trace_try_lock(PGconn *c, const char *trace_id);
 /* Gives the turn back. Returns 0, or -1 when it could not be released (closing `c` releases it). */
 int store_trace_unlock(PGconn *c, const char *trace_id);
 

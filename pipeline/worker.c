@@ -18,6 +18,8 @@
 /* the renewer renews every claim this many times per visibility timeout */
 #define RENEWALS_PER_TIMEOUT 3
 #define RENEWER_SLICE_MS 50
+/* a worker waiting for another job of its trace polls the turn this often at most */
+#define TURN_POLL_MAX_MS 500
 /* "<INSTANCE_ID>-w<n>": distinct across instances, so the group never mixes two workers' claims */
 #define CONSUMER_LEN 96
 
@@ -81,6 +83,21 @@ static int handle_trace(workers_t *ws, analyser_t *a, PGconn **pg, const queue_j
     return 1;
 }
 
+/* Waits up to `wait_ms` for the turn of `trace` (see handle()); the claim is renewed meanwhile. Returns
+ * 1 taken, 0 not (too long, or stopping), -1 on error. */
+static int take_turn(workers_t *ws, PGconn *pg, const char *trace, long long wait_ms)
+{
+    long long deadline = mono_ms() + wait_ms;
+    int pause = 20;
+    for (;;) {
+        int rc = store_trace_try_lock(pg, trace);
+        if (rc != 0) return rc;
+        if (mono_ms() >= deadline || atomic_load(&ws->stopping)) return 0;
+        usleep((useconds_t)pause * 1000);
+        if (pause < TURN_POLL_MAX_MS) pause *= 2;
+    }
+}
+
 /* Handles one delivered job. Returns 1 when it may be acknowledged, 0 when it must stay pending
  * (it will be delivered again after the visibility timeout). */
 static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *job)
@@ -100,9 +117,23 @@ static int handle(workers_t *ws, analyser_t *a, PGconn **pg, const queue_job_t *
      * otherwise be analysed twice at once, both seeing its incident's report pending: two LLM calls for
      * one incident. Waiting, the second finds the first's outcome (its trigger consumed, its report
      * stored) and only joins. */
-    if (store_trace_lock(*pg, trace) != 0) {
+    long long wait_ms = 2LL * ws->cfg->llm_timeout_ms + ws->cfg->visibility_timeout_ms;
+    int turn = take_turn(ws, *pg, trace, wait_ms);
+    if (turn < 0) {
         log_warn("job %s: trace lock: %s; left for redelivery", job->id, PQerrorMessage(*pg));
         return 0;
+    }
+    if (turn == 0 && atomic_load(&ws->stopping)) return 0;
+    if (turn == 0) {
+        /* left pending, the job would be taken again as soon as its claim lapsed and tie up a worker
+         * each time: a dead letter shows it, and the trace can be analysed again on demand */
+        char err[160];
+        snprintf(err, sizeof(err), "another job of this trace held its turn over %lld ms (a stuck analysis)",
+                 wait_ms);
+        if (store_dead_letter(*pg, job->id, trace, job->deliveries, err, job->handed_ms) != 0) return 0;
+        atomic_fetch_add(&ws->stats->jobs_dead, 1);
+        log_write(LOG_ERROR, NULL, trace, "job %s sent to the dead-letter list: %s", job->id, err);
+        return 1;
     }
     int done = handle_trace(ws, a, pg, job, trace);
     if (store_trace_unlock(*pg, trace) != 0) {

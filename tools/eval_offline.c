@@ -6,9 +6,11 @@
  * hour before the target window; target = the case's minute files plus the metric rows from the
  * window's start to one minute after its end (a metric row is stamped at the end of its minute), and
  * the day's change events from the ranker's change lookback before the window to its end (the baseline
- * gets those inside it), as the pipeline loads them. The labels (root_cause_service, fault_type,
- * position) are only used to score the ranking, never passed to it. A fault-free case (no
- * root_cause_service) is right when the answer is "nothing stands out".
+ * gets those inside it), as the pipeline loads them. Spans and logs are what the stack would hold in
+ * each window's range after scripts/eval replayed the cases so far (tools/dataset/stored.c): minute
+ * files overlap in time, so a baseline minute also holds the start of the next case's first file. The
+ * labels (root_cause_service, fault_type, position) are only used to score the ranking, never passed
+ * to it. A fault-free case (no root_cause_service) is right when the answer is "nothing stands out".
  * Prints each case's rank of the true service (ties counted at the worst tied position), then
  * (tools/dataset/tally.h) top-1 / top-3 / Avg@5 per fault type x position and overall, the fault-free
  * share and false alarms, and the ranking time per window. --json: stdout holds one JSON document with
@@ -96,7 +98,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 static rank_input_t input_of(const ds_window_t *w)
 {
     return (rank_input_t){w->spans,     w->n_spans, w->logs,      w->n_logs, w->metrics,
-                          w->n_metrics, w->changes, w->n_changes, 0,         0};
+                          w->n_metrics, w->changes, w->n_changes, w->from,   w->to};
 }
 
 /* Ranks one window into *o (which carries the case's labels) and prints its line to `txt`; the whole
@@ -377,6 +379,71 @@ out:
 }
 
 /* Loads the day's metric rows and change events when the case is of another day than the last one. */
+/* The minute files the replay has sent so far, in its order: each case's baseline minute, then its own. */
+typedef struct {
+    ds_file_t *f;
+    size_t n, cap;
+} sent_t;
+
+static int sent_has(const sent_t *s, const char *root, const char *day, const char *minute)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->f[i].root == root && strcmp(s->f[i].day, day) == 0 && strcmp(s->f[i].minute, minute) == 0)
+            return 1;
+    return 0;
+}
+
+static void sent_add(sent_t *s, const char *root, const char *day, const char *minute)
+{
+    if (sent_has(s, root, day, minute)) return;
+    s->f = ds_grow(s->f, &s->cap, s->n + 1, sizeof(ds_file_t));
+    ds_file_t *f = &s->f[s->n++];
+    f->root = root;
+    ds_copy_field(f->day, sizeof(f->day), day);
+    ds_copy_field(f->minute, sizeof(f->minute), minute);
+    f->minute_ns = ds_minute_ns(day, minute);
+}
+
+/* The other files the stack holds by the time case k is ranked, except `own` (already loaded). */
+static size_t others(const sent_t *s, const char *own_root, const char *day, char own[][8], int n_own,
+                     ds_file_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int mine = 0;
+        for (int j = 0; j < n_own && !mine; j++)
+            mine = s->f[i].root == own_root && strcmp(s->f[i].day, day) == 0 &&
+                   strcmp(s->f[i].minute, own[j]) == 0;
+        if (!mine) out[n++] = s->f[i];
+    }
+    return n;
+}
+
+/* Adds to the baseline and the target what the stack holds in their ranges beyond their own files,
+ * after case k's files were sent (the ranges eval-replay asks for: ds_window_span_range). `broot`
+ * and `dir` must be the same strings for every case (files are told apart by them). */
+static void add_stored(ds_window_t *base, ds_window_t *target, sent_t *sent, const char *dir,
+                       const ds_case_t *k, const char *broot, const ds_filter_t *filter)
+{
+    sent_add(sent, broot, k->day, k->baseline_minute);
+    for (int j = 0; j < k->n_minutes; j++)
+        sent_add(sent, dir, k->day, k->minutes[j]);
+    ds_file_t *other = malloc((sent->n + 1) * sizeof(ds_file_t));
+    if (other == NULL) exit(2);
+    int64_t from, to;
+    char bmin[1][8];
+    ds_copy_field(bmin[0], sizeof(bmin[0]), k->baseline_minute);
+    size_t n = others(sent, broot, k->day, bmin, 1, other);
+    if (ds_window_span_range(base, DS_WINDOW_QUANTILE, &from, &to) == 0)
+        ds_as_stored(base, other, n, from, to);
+    n = others(sent, dir, k->day, (char(*)[8])k->minutes, k->n_minutes, other);
+    if (ds_window_span_range(target, DS_WINDOW_QUANTILE, &from, &to) == 0)
+        ds_as_stored(target, other, n, from, to);
+    free(other);
+    ds_filter_window(base, filter);
+    ds_filter_window(target, filter);
+}
+
 static void load_day(const args_t *a, const ds_case_t *k, char *loaded_day, size_t cap, ds_metrics_t *metrics,
                      ds_changes_t *changes)
 {
@@ -407,6 +474,7 @@ int main(int argc, char **argv)
         return drc ? 1 : 0;
     }
     FILE *txt = a.json ? stderr : stdout; /* with --json, stdout holds only the JSON document */
+    sent_t sent = {0};
     ds_metrics_t metrics = {0};
     ds_changes_t changes = {0};
     char loaded_day[16] = "", signals[96];
@@ -417,13 +485,13 @@ int main(int argc, char **argv)
     int quiet_windows = 0, quiet_said_quiet = 0;
     double total_cpu = 0, max_cpu = 0;
     fprintf(txt, "dataset %s; signals: %s\n", a.dir, signals);
+    char broot[4096];
+    if (ds_path_fmt(broot, sizeof(broot), "%s/baseline", a.dir)) return 2;
     for (size_t i = 0; i < n_cases; i++) {
         const ds_case_t *k = &cases[i];
         if (a.only_case && strcmp(a.only_case, k->id) != 0) continue;
         load_day(&a, k, loaded_day, sizeof(loaded_day), &metrics, &changes);
         ds_window_t base = {0}, target = {0};
-        char broot[4096];
-        if (ds_path_fmt(broot, sizeof(broot), "%s/baseline", a.dir)) continue;
         char bmin[1][8];
         ds_copy_field(bmin[0], sizeof(bmin[0]), k->baseline_minute);
         if (ds_load_minutes(&base, broot, k->day, bmin, 1)) fprintf(stderr, "%s: no baseline files\n", k->id);
@@ -431,6 +499,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: no target files; ranked empty (counted as a miss)\n", k->id);
         ds_filter_window(&base, &a.filter);
         ds_filter_window(&target, &a.filter);
+        add_stored(&base, &target, &sent, a.dir, k, broot, &a.filter);
         int64_t t0, t1, b0, b1;
         ds_window_bounds(&target, &t0, &t1);
         ds_window_bounds(&base, &b0, &b1);
@@ -483,6 +552,7 @@ int main(int argc, char **argv)
     }
     ds_score_free(&score);
     ds_metrics_free(&metrics);
+    free(sent.f);
     ds_changes_free(&changes);
     free(cases);
     return met ? 0 : 1;

@@ -48,7 +48,6 @@
 #define MAX_BODY (4 * 1024 * 1024) /* bytes per request: well under the API's default 16 MiB */
 #define SEND_ATTEMPTS 20           /* 503 and 429 are retried after Retry-After (1 s when absent) */
 #define WINDOW_TIMEOUT_S 120
-#define WINDOW_QUANTILE 0.005 /* the body of a window lies between these quantiles of its span starts */
 
 typedef struct {
     const char *dir, *backend, *pipeline, *only_case, *ingest_key, *admin_key;
@@ -314,7 +313,7 @@ static int baseline_of(baselines_t *tab, http_t *h, const args_t *a, const ds_ca
     int ok = ds_path_fmt(root, sizeof(root), "%s/baseline", a->dir) == 0 &&
              ds_load_minutes(&w, root, k->day, minute, 1) == 0;
     if (ok) ds_filter_window(&w, &a->filter);
-    ok = ok && ds_window_span_range(&w, WINDOW_QUANTILE, &b->from, &b->to) == 0 &&
+    ok = ok && ds_window_span_range(&w, DS_WINDOW_QUANTILE, &b->from, &b->to) == 0 &&
          send_window(h, a, &w, spans_sent, logs_sent) == 0;
     ds_window_free(&w);
     if (!ok) {
@@ -439,7 +438,7 @@ int main(int argc, char **argv)
         int64_t from = 0, to = 0;
         if (rc == 0 && ds_load_minutes(&target, a.dir, k->day, (char(*)[8])k->minutes, k->n_minutes) == 0)
             ds_filter_window(&target, &a.filter);
-        if (rc == 0 && ds_window_span_range(&target, WINDOW_QUANTILE, &from, &to)) {
+        if (rc == 0 && ds_window_span_range(&target, DS_WINDOW_QUANTILE, &from, &to)) {
             fprintf(stderr, "%s: no spans in the case's files\n", k->id);
             rc = -1;
         }

@@ -135,15 +135,19 @@ static const rk_ev_t **items_by_service(rk_run_t *run, size_t n, size_t **first_
     return items;
 }
 
-/* `caller`'s target error lines: their indexes, and the traces of those that have one. */
+/* `caller`'s target error lines: their indexes, and the traces of those whose trace the window holds.
+ * A line of a trace sampled away cannot show which callees its request reached nor what they answered:
+ * *n_seen counts the lines that can (all but those), the sample the shares of reactions are read on. */
 static void error_lines(const rk_run_t *run, uint32_t caller, uint32_t *lines, size_t *n_lines,
-                        uint32_t *traces, size_t *n_traces)
+                        uint32_t *traces, size_t *n_traces, size_t *n_seen)
 {
-    *n_lines = *n_traces = 0;
+    *n_lines = *n_traces = *n_seen = 0;
     for (size_t i = 0; i < run->target.n_logs; i++) {
         const rk_log_t *l = &run->target.logs[i];
         if (l->svc != caller || l->severity < 4) continue;
         lines[(*n_lines)++] = (uint32_t)i;
+        if (l->trace_absent) continue;
+        (*n_seen)++;
         if (l->trace != RK_NONE) traces[(*n_traces)++] = l->trace;
     }
 }
@@ -294,8 +298,8 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
     size_t n_pushes = 0;
     for (uint32_t x = 0; x < n; x++) {
         if (sym[x] <= 0) continue;
-        size_t nl, nt;
-        error_lines(run, x, lines, &nl, traces, &nt);
+        size_t nl, nt, ns;
+        error_lines(run, x, lines, &nl, traces, &nt, &ns);
         if (nl == 0) continue;
         uint32_t best_y = RK_NONE;
         double best = 0;
@@ -312,11 +316,12 @@ static void push_down(rk_run_t *run, const graph_t *g, size_t n)
             pointing_t pt = pointing(run, g, lines, nl, x, y, callee);
             double own = run->score[y] < sym[x] ? run->score[y] : sym[x];
             if (own < 0) own = 0;
+            /* a line's text is always there; whether it reacted to an answer, only in a kept trace */
             double m = own * (double)pt.named / (double)nl;
-            double unnamed = own * (double)pt.unnamed_reactions / (double)nl;
+            double unnamed = ns ? own * (double)pt.unnamed_reactions / (double)ns : 0;
             if (unnamed > e) e = unnamed;
             double move = RK_PUSH_SHARE * (m > e ? m : e);
-            double r = sym[x] * (double)pt.named_reactions / (double)nl;
+            double r = ns ? sym[x] * (double)pt.named_reactions / (double)ns : 0;
             int how = m >= e && m > 0;
             if (r > 0 && r >= move) {
                 move = r;

@@ -72,9 +72,15 @@ static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *
         const rk_log_t *l = &w->logs[i];
         int err = l->severity >= 4;
         if (l->tmpl < ntmpl && err) tmpl_err[l->tmpl] = 1;
-        uint32_t op = l->op == RK_NONE || l->op >= OP_ALL ? OP_NONE : l->op;
-        if (op == OP_NONE) bump(t, l->svc, OP_NONE, T_EXPOSURE, target, l->seg);
-        if (l->tmpl < T_ERRLINES) bump(t, l->svc, op, l->tmpl, target, l->seg);
+        /* A line of a sampled-away trace has no known operation, hence no calls to be a rate of; with
+         * the lines that truly have no span (background work) it would make their mix follow the
+         * traffic of every operation (a new endpoint's lines look new). It counts in the service's
+         * error share only. */
+        if (!l->trace_absent) {
+            uint32_t op = l->op == RK_NONE || l->op >= OP_ALL ? OP_NONE : l->op;
+            if (op == OP_NONE) bump(t, l->svc, OP_NONE, T_EXPOSURE, target, l->seg);
+            if (l->tmpl < T_ERRLINES) bump(t, l->svc, op, l->tmpl, target, l->seg);
+        }
         bump(t, l->svc, OP_ALL, T_EXPOSURE, target, l->seg);
         if (err) bump(t, l->svc, OP_ALL, T_ERRLINES, target, l->seg);
     }

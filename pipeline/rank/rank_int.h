@@ -157,6 +157,8 @@ typedef struct {
     int64_t ts_ns;
     const char *msg;
     uint8_t seg;
+    uint8_t trace_absent; /* names a trace of which the window holds no span (sampled away): its operation is
+                         unknown, and it is no line without a span either */
 } rk_log_t;
 
 typedef struct {

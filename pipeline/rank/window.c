@@ -184,10 +184,15 @@ static void prepare_spans(rk_run_t *run, rk_window_t *w, const rank_input_t *in,
     free(src);
 }
 
-/* Links each log to its span's operation through (trace id, span id). */
+/* Links each log to its span's operation through (trace id, span id), and marks the lines whose trace
+ * has no span in the window at all (head sampling keeps whole traces and every log line). */
 static void prepare_logs(rk_run_t *run, rk_window_t *w, const rank_input_t *in, const span_index_t *x)
 {
     w->logs = xcalloc(in->n_logs ? in->n_logs : 1, sizeof(rk_log_t));
+    size_t n_traces = run->traces.n; /* traces interned from here on have no span anywhere */
+    uint8_t *has_spans = xcalloc(n_traces ? n_traces : 1, 1);
+    for (size_t i = 0; i < w->n_spans; i++)
+        has_spans[w->spans[i].trace] = 1;
     size_t n = 0;
     for (size_t i = 0; i < in->n_logs; i++) {
         const rank_log_t *r = &in->logs[i];
@@ -204,9 +209,11 @@ static void prepare_logs(rk_run_t *run, rk_window_t *w, const rank_input_t *in, 
             l->trace = rk_intern(&run->traces, r->trace_id, strlen(r->trace_id));
             const uint32_t *si = span_lookup(x, l->trace, r->span_id);
             if (si && w->spans[*si].svc == l->svc) l->op = w->spans[*si].op;
+            l->trace_absent = l->trace >= n_traces || !has_spans[l->trace];
         }
     }
     w->n_logs = n;
+    free(has_spans);
 }
 
 static void prepare_metrics(rk_run_t *run, rk_window_t *w, const rank_input_t *in)

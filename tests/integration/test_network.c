@@ -297,28 +297,55 @@ END_TEST
 
 START_TEST(port_held_by_another_backend_refused)
 {
-    /* SO_REUSEPORT alone would let a second backend share withal's OTLP port silently */
-    char db[300], port[32], otlp[32], mig[300], redis[300], out[4096];
-    snprintf(db, sizeof(db), "DATABASE_URL=%s", db_url);
-    snprintf(redis, sizeof(redis), "REDIS_URL=%s", ts_env("PS_TEST_REDIS_URL"));
-    snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
-    snprintf(port, sizeof(port), "BACKEND_PORT=%d", ts_free_port());
-    snprintf(otlp, sizeof(otlp), "OTLP_HTTP_PORT=%d", withal.otlp_http_port);
-    const char *env[] = {db,
-                         redis,
-                         mig,
-                         port,
-                         otlp,
-                         "OTLP_GRPC_PORT=0",
-                         "INGEST_API_KEYS=abcdefghijklmnop1",
-                         "READ_API_KEYS=abcdefghijklmnop2",
-                         "ADMIN_API_KEY=abcdefghijklmnop3",
-                         NULL};
-    int rc = ts_run_program("backend/prodsentinel-backend", NULL, env, out, sizeof(out));
-    ck_assert_msg(rc == 1, "exit status %d: %s", rc, out);
-    char want[64];
-    snprintf(want, sizeof(want), "port %d", withal.otlp_http_port);
-    ck_assert_msg(strstr(out, want) != NULL, "output: %s", out);
+    /* with SO_REUSEPORT a second backend would share any of withal's ports silently: it must stop at
+     * its start naming the port, and withal must go on serving on all three */
+    const struct {
+        const char *var;
+        int port;
+    } held[] = {{"BACKEND_PORT", withal.port},
+                {"OTLP_HTTP_PORT", withal.otlp_http_port},
+                {"OTLP_GRPC_PORT", withal.otlp_grpc_port}};
+    for (size_t i = 0; i < sizeof(held) / sizeof(*held); i++) {
+        char db[300], mig[300], redis[300], out[4096], vars[3][40];
+        snprintf(db, sizeof(db), "DATABASE_URL=%s", db_url);
+        snprintf(redis, sizeof(redis), "REDIS_URL=%s", ts_env("PS_TEST_REDIS_URL"));
+        snprintf(mig, sizeof(mig), "MIGRATIONS_DIR=%s/migrations", ts_env("PS_SOURCE_DIR"));
+        /* the held port in its variable, free ports (or none) in the others */
+        const char *names[] = {"BACKEND_PORT", "OTLP_HTTP_PORT", "OTLP_GRPC_PORT"};
+        for (int k = 0; k < 3; k++)
+            snprintf(vars[k], sizeof(vars[k]), "%s=%d", names[k],
+                     strcmp(names[k], held[i].var) == 0 ? held[i].port
+                     : k == 0                           ? ts_free_port()
+                                                        : 0);
+        const char *env[] = {db,
+                             redis,
+                             mig,
+                             vars[0],
+                             vars[1],
+                             vars[2],
+                             "INGEST_API_KEYS=abcdefghijklmnop1",
+                             "READ_API_KEYS=abcdefghijklmnop2",
+                             "ADMIN_API_KEY=abcdefghijklmnop3",
+                             NULL};
+        int rc = ts_run_program("backend/prodsentinel-backend", NULL, env, out, sizeof(out));
+        ck_assert_msg(rc == 1, "%s held: exit status %d: %s", held[i].var, rc, out);
+        char want[96];
+        snprintf(want, sizeof(want), "cannot listen on 127.0.0.1 port %d: Address already in use",
+                 held[i].port);
+        ck_assert_msg(strstr(out, want) != NULL, "%s held: output: %s", held[i].var, out);
+    }
+    const char *bases[] = {withal.url, withal.otlp_http_url};
+    for (int b = 0; b < 2; b++) {
+        char url[192];
+        snprintf(url, sizeof(url), "%s/health", bases[b]);
+        ts_resp_t r;
+        ck_assert_int_eq(ts_http("GET", url, NULL, NULL, 0, &r), 0);
+        ck_assert_msg(r.status == 200, "%s: %ld after the refused starts", url, r.status);
+        ts_resp_free(&r);
+    }
+    int c = ts_connect(withal.otlp_grpc_port);
+    ck_assert_msg(c >= 0, "OTLP/gRPC port %d no longer accepts", withal.otlp_grpc_port);
+    close(c);
 }
 END_TEST
 

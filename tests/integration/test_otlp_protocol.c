@@ -4,8 +4,9 @@
  * OTLP/gRPC Export (keys, gzip, garbled messages, unknown methods), PostgreSQL down (503/UNAVAILABLE
  * with RetryInfo), one span and one log line through every door stored once, re-sends the writers must
  * deduplicate (after a restart; a partly duplicate batch with a new resource), and the per-key rate (429 /
- * RESOURCE_EXHAUSTED with RetryInfo). Requests are built from the captured exporter payloads of
- * tests/fixtures/otlp/ or with protobuf-c's generated structs. */
+ * RESOURCE_EXHAUSTED with RetryInfo), and readiness: OTLP/gRPC accepts as soon as /health answers. Requests
+ * are built from the captured exporter payloads of tests/fixtures/otlp/ or with protobuf-c's generated
+ * structs. */
 #include "ts.h"
 #include "ts_grpc.h"
 #include "ts_otlp.h"
@@ -16,10 +17,13 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -1251,6 +1255,91 @@ START_TEST(rate_limit_is_429_and_resource_exhausted_with_retry_info)
 }
 END_TEST
 
+/* ---------------- 11. readiness: /health answers only once every listener accepts ---------------- */
+
+typedef struct {
+    ts_proc_t p;
+    int api_port;
+    const char *const *env;
+    int rc;
+} starter_t;
+
+static void *start_backend(void *arg)
+{
+    starter_t *s = arg;
+    s->rc = ts_start_port(&s->p, s->api_port, "backend/prodsentinel-backend", "BACKEND_PORT", db_url, prefix,
+                          s->env);
+    return NULL;
+}
+
+/* A connection to loopback `port` made as soon as anything listens there (tried without pause for
+ * `seconds`: a refused loopback connect costs microseconds): the socket, or -1. */
+static int connect_when_bound(int port, int seconds)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        int fd = ts_connect(port);
+        if (fd >= 0) return fd;
+    } while (elapsed_ms(&t0) < seconds * 1000LL);
+    return -1;
+}
+
+/* The status line's first bytes of the answer to GET /health on connected socket `fd`. */
+static void health_over(int fd, char *status, size_t len)
+{
+    static const char req[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    struct timeval tv = {.tv_sec = 60};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t n = 0;
+    if (write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1))
+        for (ssize_t k; n + 1 < len && (k = read(fd, status + n, len - 1 - n)) > 0;)
+            n += (size_t)k;
+    status[n] = '\0';
+}
+
+START_TEST(grpc_accepts_as_soon_as_health_answers)
+{
+    /* An exporter that waits for /health and then sends over gRPC must find gRPC listening. Stronger:
+     * gRPC accepts from the moment the API port accepts a TCP connection (before the HTTP loops run);
+     * the /health request is sent on that connection, so it is answered by the first loop iteration, as
+     * early as any client could see a 200. Fresh backends: with gRPC started after the HTTP loops (the
+     * old order) one round in three or so failed, so 8 rounds catch it almost surely. */
+    for (int round = 0; round < 8; round++) {
+        new_prefix();
+        int api = ts_free_port(), grpc;
+        do
+            grpc = ts_free_port();
+        while (grpc == api);
+        char grpc_var[32];
+        snprintf(grpc_var, sizeof(grpc_var), "OTLP_GRPC_PORT=%d", grpc);
+        const char *env[] = {grpc_var, RETENTION, NULL};
+        starter_t st = {.api_port = api, .env = env};
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, start_backend, &st), 0);
+        char status[16] = "";
+        int g_bound = -1, g = -1, fd = connect_when_bound(api, 60);
+        if (fd >= 0) {
+            g_bound = ts_connect(grpc); /* at once: no time for a late listener to catch up */
+            health_over(fd, status, sizeof(status));
+            g = ts_connect(grpc);
+            close(fd);
+        }
+        if (g_bound >= 0) close(g_bound);
+        if (g >= 0) close(g);
+        pthread_join(t, NULL);
+        ts_stop(&st.p, SIGTERM);
+        ck_assert_msg(st.rc == 0, "round %d: the backend did not start", round);
+        ck_assert_msg(fd >= 0, "round %d: API port %d never accepted", round, api);
+        ck_assert_msg(strncmp(status, "HTTP/1.1 200", 12) == 0, "round %d: /health answered \"%s\"", round,
+                      status);
+        ck_assert_msg(g_bound >= 0, "round %d: the API port accepted before OTLP/gRPC port %d", round, grpc);
+        ck_assert_msg(g >= 0, "round %d: /health answered 200 before OTLP/gRPC port %d accepted", round,
+                      grpc);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("otlp_protocol");
@@ -1270,6 +1359,7 @@ int main(void)
     tcase_add_test(tc, resend_after_restart_is_deduplicated);
     tcase_add_test(tc, partly_duplicate_batch_keeps_its_new_resource);
     tcase_add_test(tc, rate_limit_is_429_and_resource_exhausted_with_retry_info);
+    tcase_add_test(tc, grpc_accepts_as_soon_as_health_answers);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

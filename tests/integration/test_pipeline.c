@@ -630,6 +630,41 @@ START_TEST(a_slow_llm_with_a_short_visibility_timeout_is_called_once_per_inciden
 }
 END_TEST
 
+/* Jobs of one trace take turns, but not forever: while another session holds a trace's turn (a stuck
+ * holder: here the test's own connection), the only worker gives up after twice the LLM timeout plus a
+ * visibility timeout (2.5 s here), records a dead letter saying why, and goes on with other traces. */
+START_TEST(a_trace_whose_turn_is_held_too_long_does_not_hold_up_the_worker)
+{
+    const char *env[] = {"WORKERS=1", "LLM_TIMEOUT_MS=500", NULL};
+    start_stack(NULL, env);
+    PGconn *c = ts_pg(db_url), *holder = ts_pg(db_url);
+    char held[33], other[33], sql[256];
+    ts_hex(held, 32);
+    ts_hex(other, 32);
+    const char *p[] = {held};
+    PGresult *r = PQexecParams(holder, "SELECT pg_advisory_lock(hashtextextended('analysis:' || $1, 0))", 1,
+                               NULL, p, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    send_failing_trace(held, "com.acme.HeldException", NULL);
+    sleep(1); /* the held trace's job reaches the worker first */
+    send_failing_trace(other, "com.acme.OtherException", NULL);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", other);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 20), 1);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT count(*) FROM dead_letters WHERE trace_id = '%s' AND last_error LIKE 'another job of this "
+        "trace held its turn over 2500 ms%%'",
+        held);
+    ck_assert_int_eq(ts_pg_wait_long(c, sql, 1, 10), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM analyses WHERE trace_id = '%s'", held);
+    ck_assert_int_eq(ts_pg_long(c, sql), 0);
+    PQfinish(holder);
+    PQfinish(c);
+    stop_stack();
+}
+END_TEST
+
 /* Issue 14, point 11: a budget of one call an hour; the second incident's report is deterministic and
  * says why. */
 START_TEST(past_the_llm_budget_reports_are_deterministic_and_say_why)
@@ -788,6 +823,7 @@ int main(void)
     tcase_add_test(tc, a_slow_llm_with_a_short_visibility_timeout_is_called_once_per_incident);
     tcase_add_test(tc, past_the_llm_budget_reports_are_deterministic_and_say_why);
     tcase_add_test(tc, a_trigger_whose_stream_entry_is_lost_is_handed_over_again_and_analysed);
+    tcase_add_test(tc, a_trace_whose_turn_is_held_too_long_does_not_hold_up_the_worker);
     suite_add_tcase(s, tc);
     TCase *queue = tcase_create("queue");
     tcase_set_timeout(queue, 60);

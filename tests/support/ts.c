@@ -508,8 +508,10 @@ long ts_https_get(const char *url, const char *ca_file)
 
 int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out)
 {
-    char auth[256];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    /* formatted only with a key: printf's %s of NULL is undefined ("(null)" with glibc), and a request
+     * meant to carry no key must not carry a bogus one */
+    char auth[256] = "";
+    if (key) snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
     const char *h[] = {auth, "Content-Type: application/json", NULL};
     return ts_http("POST", url, key ? h : h + 1, body, strlen(body), out);
 }

@@ -100,7 +100,7 @@ long ts_https_get(const char *url, const char *ca_file);
  * a server still starting. */
 int ts_http_quiet(const char *method, const char *url, const char *const *headers, const char *body,
                   size_t len, ts_resp_t *out);
-/* POST of a JSON body with the ingest key. */
+/* POST of a JSON body with `key` as "Authorization: Bearer <key>"; NULL: no Authorization header. */
 int ts_post_json(const char *url, const char *key, const char *body, ts_resp_t *out);
 /* The value of response header `name` (case-insensitive), malloc'd, or NULL. */
 char *ts_resp_header(const ts_resp_t *r, const char *name);

@@ -2,6 +2,7 @@
  * with a message naming the variable and the entry and never its URL or routing key; PUBLIC_URL and
  * PAGERDUTY_EVENTS_URL must be http(s); today's [slack:|json:]URL entries keep working. */
 #include "config.h"
+#include "ts.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -78,9 +79,5 @@ int main(void)
     tcase_add_test(tc, bad_alert_settings_stop_the_pipeline_naming_them);
     tcase_add_test(tc, todays_entries_and_typed_destinations_are_accepted);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ts_run(s);
 }

@@ -4,6 +4,7 @@
  * PARTITION_INTERVAL is day or hour. And redisx refuses a malformed target without connecting. */
 #include "config.h"
 #include "redisx.h"
+#include "ts.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -119,9 +120,5 @@ int main(void)
     tcase_add_test(tc, test_query_write_url_and_interval);
     tcase_add_test(tc, test_redisx_malformed_targets);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -2,6 +2,7 @@
  * or equal to a documented placeholder stop the program, with a message naming the variable and never
  * the secret; the per-role database URLs default to DATABASE_URL. */
 #include "config.h"
+#include "ts.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -103,9 +104,5 @@ int main(void)
     tcase_add_test(tc, real_secrets_and_passwordless_urls_are_accepted);
     tcase_add_test(tc, role_urls_default_to_database_url);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -5,6 +5,7 @@
  * half the traces sampled). */
 #include "dataset/dataset.h"
 #include "dataset/tally.h"
+#include "ts.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -376,9 +377,5 @@ int main(void)
     tcase_add_test(tc, scores_type_by_position_and_fault_free);
     tcase_add_test(tc, eval_offline_scores_the_fixture);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

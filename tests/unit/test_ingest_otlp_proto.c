@@ -4,6 +4,7 @@
  * tests/fixtures/otlp/ holds .pb files; a timing of a 1,000-span request. */
 #include "ingest_otlp_proto.h"
 #include "otlp_response.h"
+#include "ts.h"
 #include "ts_otlp.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -596,9 +597,5 @@ int main(void)
     tcase_add_test(t, fixtures);
     tcase_add_test(t, speed);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return ts_run(s);
 }

@@ -22,6 +22,8 @@
 #define DS_MAX_TYPES 16
 #define DS_METRIC_HISTORY_NS (60LL * 60 * 1000000000LL)
 #define DS_METRIC_ROW_NS (60LL * 1000000000LL)
+/* the body of a window lies between these quantiles of its span starts (ds_window_span_range) */
+#define DS_WINDOW_QUANTILE 0.005
 
 /* A string pool: chunks that live until ds_pool_free(). */
 typedef struct ds_pool_chunk {
@@ -51,6 +53,7 @@ typedef struct {
     size_t n_metrics, cap_metrics;
     rank_change_t *changes;
     size_t n_changes, cap_changes;
+    int64_t from, to; /* the range the window was asked for (as the stack's request); 0: its records' */
     ds_pool_t pool;
 } ds_window_t;
 
@@ -107,6 +110,19 @@ const char *ds_service_of_pod(ds_pool_t *p, const char *pod);
 void ds_parse_log_text(const char *text, int *sev, const char **msg);
 int64_t ds_log_time(const char *unix_ns, const char *stamp);
 
+/* One minute file of a dataset (its trace and log parts) as the replay sends it. */
+typedef struct {
+    const char *root; /* the dataset, or its baseline/ folder */
+    char day[16], minute[8];
+    int64_t minute_ns; /* the file's name as a time of its day (UTC) */
+} ds_file_t;
+
+/* "2023-01-29", "10_45" -> that minute in ns since the epoch (UTC); -1 when malformed. */
+int64_t ds_minute_ns(const char *day, const char *minute);
+/* Makes w what the stack holds for [from, to) once w's own files and `files` were sent: its spans and
+ * logs in the range, plus those of `files` in the range (only files whose minute is near it are read),
+ * one copy of a record (as the ingest keeps); w->from/to become the range (tools/dataset/stored.c). */
+void ds_as_stored(ds_window_t *w, const ds_file_t *files, size_t n_files, int64_t from, int64_t to);
 void ds_window_free(ds_window_t *w);
 int ds_load_spans(ds_window_t *w, const char *path);
 int ds_load_logs(ds_window_t *w, const char *path);
