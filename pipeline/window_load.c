@@ -143,24 +143,44 @@ bad:
 
 static void to_spans(const PGresult *r, rank_span_t *out)
 {
-    for (int i = 0, n = PQntuples(r); i < n; i++) {
-        /* columns NOT NULL in the schema but the parent are read as such */
-        out[i] = (rank_span_t){get_str(r, i, 0), get_str(r, i, 1), get_str(r, i, 2), get_str(r, i, 3),
-                               get_str(r, i, 4), get_i64(r, i, 5), get_i64(r, i, 6), get_i16(r, i, 7)};
-    }
+    for (int i = 0, n = PQntuples(r); i < n; i++)
+        out[i] = (rank_span_t){.trace_id = get_str(r, i, 0),
+                               .span_id = get_str(r, i, 1),
+                               .parent_span_id = get_str(r, i, 2),
+                               .service = get_str(r, i, 3),
+                               .name = get_str(r, i, 4),
+                               .start_ns = get_i64(r, i, 5),
+                               .end_ns = get_i64(r, i, 6),
+                               .status = get_i16(r, i, 7)};
 }
 
 static void to_logs(const PGresult *r, rank_log_t *out)
 {
     for (int i = 0, n = PQntuples(r); i < n; i++)
-        out[i] = (rank_log_t){get_i64(r, i, 0), get_str(r, i, 1), get_i16(r, i, 2),
-                              get_str(r, i, 3), get_str(r, i, 4), get_str(r, i, 5)};
+        out[i] = (rank_log_t){.ts_ns = get_i64(r, i, 0),
+                              .service = get_str(r, i, 1),
+                              .severity = get_i16(r, i, 2),
+                              .message = get_str(r, i, 3),
+                              .trace_id = get_str(r, i, 4),
+                              .span_id = get_str(r, i, 5)};
 }
 
 static void to_changes(const PGresult *r, rank_change_t *out)
 {
     for (int i = 0, n = PQntuples(r); i < n; i++)
-        out[i] = (rank_change_t){get_i64(r, i, 0), get_str(r, i, 1), get_str(r, i, 2), get_str(r, i, 3)};
+        out[i] = (rank_change_t){.ts_ns = get_i64(r, i, 0),
+                                 .service = get_str(r, i, 1),
+                                 .type = get_str(r, i, 2),
+                                 .description = get_str(r, i, 3)};
+}
+
+/* One metric value of the result. */
+static rank_metric_t metric_at(const PGresult *r, int i)
+{
+    return (rank_metric_t){.ts_ns = get_i64(r, i, 0),
+                           .service = PQgetvalue(r, i, 1),
+                           .name = PQgetvalue(r, i, 2),
+                           .value = get_f64(r, i, 4)};
 }
 
 /* ---- metric values: the history, and the target's points within their series' period ---- */
@@ -252,17 +272,12 @@ static void to_metrics(const PGresult *r, int64_t from, int64_t to, window_data_
     }
     w->metrics = xcalloc((size_t)n + 1, sizeof(rank_metric_t));
     size_t nb = 0;
-    for (int i = 0; i < n && nb < MAX_ROWS; i++) {
-        int64_t t = get_i64(r, i, 0);
-        if (t < from)
-            w->metrics[nb++] = (rank_metric_t){t, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), get_f64(r, i, 4)};
-    }
+    for (int i = 0; i < n && nb < MAX_ROWS; i++)
+        if (get_i64(r, i, 0) < from) w->metrics[nb++] = metric_at(r, i);
     size_t nt = 0;
     for (int i = 0; i < n && nt < MAX_ROWS; i++) {
         int64_t t = get_i64(r, i, 0);
-        if (t >= from && t < until[ids[i]])
-            w->metrics[nb + nt++] =
-                (rank_metric_t){t, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), get_f64(r, i, 4)};
+        if (t >= from && t < until[ids[i]]) w->metrics[nb + nt++] = metric_at(r, i);
     }
     w->base.metrics = w->metrics;
     w->base.n_metrics = nb;
