@@ -69,7 +69,7 @@ static const char PLAN_SQL[] = "SELECT set_config('enable_indexscan', 'off', tru
 static const Oid PLAN_TYPES[] = {OID_TEXT};
 
 /* The order the queries are sent in: the metric values, the most work for PostgreSQL, last, so that
- * the spans and logs are converted while it runs. */
+ * libpq receives and parses the spans and logs while it runs. */
 enum { R_PLAN, R_BASE_SPANS, R_BASE_LOGS, R_BASE_CHANGES, R_SPANS, R_LOGS, R_CHANGES, R_METRICS, R_N };
 _Static_assert(R_N == WINDOW_LOAD_RESULTS, "one result per query");
 
