@@ -68,6 +68,18 @@ static int keyset_add(keyset_t *k, uint64_t key)
     return 1;
 }
 
+/* Makes room for `more` keys, keeping the set at most half full. */
+static void keyset_reserve(keyset_t *k, size_t more)
+{
+    if ((k->n + more) * 2 <= k->cap) return;
+    keyset_t bigger;
+    keyset_init(&bigger, k->n + more);
+    for (size_t i = 0; i < k->cap; i++)
+        if (k->slot[i]) keyset_add(&bigger, k->slot[i]);
+    free(k->slot);
+    *k = bigger;
+}
+
 /* Keeps w's records from index `first` on that lie in [from, to) and are not yet in `seen`. */
 static void keep_new_spans(ds_window_t *w, size_t first, int64_t from, int64_t to, keyset_t *seen)
 {
@@ -122,20 +134,9 @@ void ds_as_stored(ds_window_t *w, const ds_file_t *files, size_t n_files, int64_
         char minute[1][8];
         ds_copy_field(minute[0], sizeof(minute[0]), files[f].minute);
         if (ds_load_minutes(w, files[f].root, files[f].day, minute, 1) != 0) continue;
-        /* grow the sets before they fill: a file adds at most its records */
-        if ((spans.n + (w->n_spans - fs)) * 2 > spans.cap || (logs.n + (w->n_logs - fl)) * 2 > logs.cap) {
-            keyset_t bigger_s, bigger_l;
-            keyset_init(&bigger_s, (spans.n + w->n_spans - fs) * 2);
-            keyset_init(&bigger_l, (logs.n + w->n_logs - fl) * 2);
-            for (size_t i = 0; i < spans.cap; i++)
-                if (spans.slot[i]) keyset_add(&bigger_s, spans.slot[i]);
-            for (size_t i = 0; i < logs.cap; i++)
-                if (logs.slot[i]) keyset_add(&bigger_l, logs.slot[i]);
-            free(spans.slot);
-            free(logs.slot);
-            spans = bigger_s;
-            logs = bigger_l;
-        }
+        /* a file adds at most its records */
+        keyset_reserve(&spans, w->n_spans - fs);
+        keyset_reserve(&logs, w->n_logs - fl);
         keep_new_spans(w, fs, from, to, &spans);
         keep_new_logs(w, fl, from, to, &logs);
     }
