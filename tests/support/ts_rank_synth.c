@@ -97,9 +97,16 @@ void ts_synth_metric(ts_synth_t *s, int64_t ts, const char *svc, const char *nam
     s->metrics[s->n_metrics++] = (rank_metric_t){ts, svc, name, v};
 }
 
-rank_input_t ts_synth_input(const ts_synth_t *s)
+rank_input_t ts_synth_input(const ts_synth_t *s, int64_t start_ns, int64_t end_ns)
 {
-    return (rank_input_t){s->spans, s->n_spans, s->logs, s->n_logs, s->metrics, s->n_metrics, NULL, 0, 0, 0};
+    return (rank_input_t){.spans = s->spans,
+                          .n_spans = s->n_spans,
+                          .logs = s->logs,
+                          .n_logs = s->n_logs,
+                          .metrics = s->metrics,
+                          .n_metrics = s->n_metrics,
+                          .start_ns = start_ns,
+                          .end_ns = end_ns};
 }
 
 void ts_synth_rank(const rank_input_t *base, const rank_input_t *target, rank_result_t *r)
@@ -111,6 +118,14 @@ void ts_synth_rank(const rank_input_t *base, const rank_input_t *target, rank_re
     fprintf(stderr, "%s\n", d);
     free(d);
     json_decref(j);
+}
+
+void ts_synth_pair_dispose(ts_synth_pair_t *p)
+{
+    if (!p) return;
+    rank_result_dispose(&p->r);
+    ts_synth_dispose(&p->base);
+    ts_synth_dispose(&p->target);
 }
 
 const rank_service_t *ts_synth_find(const rank_result_t *r, const char *svc)

@@ -52,12 +52,22 @@ void ts_synth_log(ts_synth_t *s, int64_t ts, const char *svc, int sev, const cha
 /* Adds a metric point. Strings borrowed as above. */
 void ts_synth_metric(ts_synth_t *s, int64_t ts, const char *svc, const char *name, double v);
 
-/* The builder's records as a rank input without change events or window bounds (the caller may set
- * them). Borrows the builder's arrays. */
-rank_input_t ts_synth_input(const ts_synth_t *s);
+/* The builder's records as a rank input bounded by [start_ns, end_ns] (0, 0: by its records, as
+ * rank_input_t says), without change events (the caller may add them). Borrows the builder's arrays. */
+rank_input_t ts_synth_input(const ts_synth_t *s, int64_t start_ns, int64_t end_ns);
 /* rank_window() with default options, failing the test unless it returns 0; with RANK_DEBUG set in the
  * environment the result is printed to stderr as JSON. Dispose `r` with rank_result_dispose(). */
 void ts_synth_rank(const rank_input_t *base, const rank_input_t *target, rank_result_t *r);
+
+/* A test's two windows and the ranking of one against the other. */
+typedef struct {
+    ts_synth_t base, target;
+    rank_result_t r;
+} ts_synth_pair_t;
+
+/* Disposes the ranking and both builders (after ts_synth_init() of both and a ranking into `r`). Accepts
+ * NULL. */
+void ts_synth_pair_dispose(ts_synth_pair_t *p);
 
 /* The service named `svc` in `r`; fails the test when it is missing. Borrowed from `r`. */
 const rank_service_t *ts_synth_find(const rank_result_t *r, const char *svc);

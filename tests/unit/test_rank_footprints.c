@@ -18,8 +18,6 @@
 #include "ts_rank_synth.h"
 
 #include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define S_NS 1000000000LL
@@ -114,38 +112,26 @@ static void window(ts_synth_t *s, int64_t t0, int seconds, fault_t f)
         request(s, t0 + (int64_t)i * S_NS / 2 + ts_synth_jit(s, 100), i >= 2 * seconds / 3 ? f : F_NONE);
 }
 
-typedef struct {
-    ts_synth_t base, target;
-    rank_result_t r;
-} scenario_t;
-
 /* A fault-free baseline of `base_seconds` and a target window of `target_seconds` (two requests a second
  * in both), ranked. */
-static void run_windows(scenario_t *sc, int base_seconds, int target_seconds, fault_t f)
+static void run_windows(ts_synth_pair_t *sc, int base_seconds, int target_seconds, fault_t f)
 {
     ts_synth_init(&sc->base, 11, POOL_BYTES);
     ts_synth_init(&sc->target, 12, POOL_BYTES);
     window(&sc->base, BASE_T0, base_seconds, F_NONE);
     window(&sc->target, TARGET_T0, target_seconds, f);
-    rank_input_t b = ts_synth_input(&sc->base), t = ts_synth_input(&sc->target);
+    rank_input_t b = ts_synth_input(&sc->base, 0, 0), t = ts_synth_input(&sc->target, 0, 0);
     ts_synth_rank(&b, &t, &sc->r);
 }
 
-static void run_scenario(scenario_t *sc, fault_t f)
+static void run_scenario(ts_synth_pair_t *sc, fault_t f)
 {
     run_windows(sc, 60, 180, f);
 }
 
-static void end_scenario(scenario_t *sc)
-{
-    rank_result_dispose(&sc->r);
-    ts_synth_dispose(&sc->base);
-    ts_synth_dispose(&sc->target);
-}
-
 START_TEST(orchestrator_whose_calls_out_are_late_is_charged_not_each_callee)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_ORCH_EGRESS);
     ts_synth_assert_first(&sc.r, "orch");
     const rank_service_t *o = ts_synth_find(&sc.r, "orch"), *a = ts_synth_find(&sc.r, "a");
@@ -154,13 +140,13 @@ START_TEST(orchestrator_whose_calls_out_are_late_is_charged_not_each_callee)
     ck_assert_double_eq(shared->n_after, 3); /* orch -> a, b, c */
     ck_assert_ptr_nonnull(ts_synth_evidence(a, RANK_EV_GAP_IN));
     ck_assert_double_lt(a->score, 0.75 * o->score); /* each callee keeps only part of its edge */
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(pod_delay_in_both_directions_ranks_the_pod)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_ORCH_POD_DELAY);
     ts_synth_assert_first(&sc.r, "orch");
     const rank_service_t *o = ts_synth_find(&sc.r, "orch"), *fe = ts_synth_find(&sc.r, "frontend");
@@ -169,13 +155,13 @@ START_TEST(pod_delay_in_both_directions_ranks_the_pod)
     ck_assert_ptr_nonnull(ts_synth_evidence(o, RANK_EV_GAP_OUT));
     ck_assert_double_lt(o->channel[RANK_CH_LATENCY], 1.0); /* while its own spans' work is unchanged */
     ck_assert_double_lt(fe->score, 0.5 * o->score);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(a_delayed_consumer_ranks_by_the_time_its_messages_wait)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_MAILER_DELAY);
     ts_synth_assert_first(&sc.r, "mailer");
     const rank_service_t *m = ts_synth_find(&sc.r, "mailer"), *o = ts_synth_find(&sc.r, "orch");
@@ -183,13 +169,13 @@ START_TEST(a_delayed_consumer_ranks_by_the_time_its_messages_wait)
     ck_assert_double_lt(m->channel[RANK_CH_LATENCY], 1.0);       /* while its own work is unchanged */
     /* the producer keeps the part of a gap charged to a caller (its egress could be the cause) */
     ck_assert_double_lt(o->score, 0.6 * m->score);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(a_skipped_dependency_ranks_the_caller_without_logs_or_errors)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_ORCH_SKIPS_C);
     ts_synth_assert_first(&sc.r, "orch");
     const rank_service_t *o = ts_synth_find(&sc.r, "orch"), *c = ts_synth_find(&sc.r, "c");
@@ -199,65 +185,65 @@ START_TEST(a_skipped_dependency_ranks_the_caller_without_logs_or_errors)
     ck_assert_double_eq_tol(e->before, 1.0, 0.01);
     ck_assert_double_eq(e->after, 0.0);
     ck_assert_double_lt(c->score, 1.0); /* the service no longer called did nothing wrong */
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(entry_service_error_responses_rank_it)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_FRONTEND_ERRORS);
     ts_synth_assert_first(&sc.r, "frontend");
     ck_assert_ptr_nonnull(ts_synth_evidence(ts_synth_find(&sc.r, "frontend"), RANK_EV_SPAN_ERRORS));
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(entry_service_call_pattern_ranks_it)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_FRONTEND_NO_AUTH);
     ts_synth_assert_first(&sc.r, "frontend");
     ck_assert_ptr_nonnull(ts_synth_evidence(ts_synth_find(&sc.r, "frontend"), RANK_EV_CALL_PATTERN));
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(entry_service_self_time_ranks_it)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_FRONTEND_SLOW);
     ts_synth_assert_first(&sc.r, "frontend");
     ck_assert_ptr_nonnull(ts_synth_evidence(ts_synth_find(&sc.r, "frontend"), RANK_EV_SELF_TIME));
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(errors_are_charged_where_they_begin_not_where_they_propagate)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_DB_ERRORS);
     ts_synth_assert_first(&sc.r, "db");
     ck_assert_ptr_nonnull(ts_synth_evidence(ts_synth_find(&sc.r, "db"), RANK_EV_SPAN_ERRORS));
     static const char *up[] = {"a", "orch", "frontend"};
     for (int i = 0; i < 3; i++)
         ck_assert_ptr_null(ts_synth_evidence(ts_synth_find(&sc.r, up[i]), RANK_EV_SPAN_ERRORS));
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(jitter_and_a_branch_mix_stay_quiet)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_NONE);
     ck_assert_msg(sc.r.nothing_stands_out, "%s", sc.r.verdict);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(an_empty_baseline_is_said_to_be_too_thin)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_windows(&sc, 0, 180, F_NONE);
     ck_assert(sc.r.nothing_stands_out);
     ck_assert_uint_eq(sc.r.n_judged, 0);
@@ -275,31 +261,31 @@ START_TEST(an_empty_baseline_is_said_to_be_too_thin)
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "samples"), "services_too_thin")),
                      8);
     json_decref(j);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(a_short_window_is_said_to_be_too_thin)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_windows(&sc, 60, 1, F_NONE); /* two requests: 2 calls of each service (b: 2 to 4) */
     ck_assert(sc.r.nothing_stands_out);
     ck_assert_msg(strstr(sc.r.verdict, "window too thin: "), "%s", sc.r.verdict);
     ck_assert_int_eq(ts_synth_find(&sc.r, "auth")->thin, RANK_THIN_WINDOW);
     ck_assert_uint_eq(ts_synth_find(&sc.r, "auth")->n_target_calls, 2);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(enough_calls_on_both_sides_is_a_plain_verdict)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_windows(&sc, 60, 180, F_NONE);
     ck_assert_uint_eq(sc.r.n_thin, 0);
     ck_assert_uint_eq(sc.r.n_judged, 8);
     ck_assert_uint_eq(ts_synth_find(&sc.r, "frontend")->n_base_calls, 120);
     ck_assert_msg(strncmp(sc.r.verdict, "nothing stands out (top score", 29) == 0, "%s", sc.r.verdict);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 

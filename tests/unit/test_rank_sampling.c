@@ -14,8 +14,6 @@
 #include "ts_rank_synth.h"
 
 #include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define S_NS 1000000000LL
@@ -88,30 +86,15 @@ static void window(ts_synth_t *s, int64_t t0, int seconds, change_t c, double tr
     }
 }
 
-typedef struct {
-    ts_synth_t base, target;
-    rank_result_t r;
-} scenario_t;
-
-static void run_scenario(scenario_t *sc, change_t c, double trace_share)
+static void run_scenario(ts_synth_pair_t *sc, change_t c, double trace_share)
 {
     ts_synth_init(&sc->base, 21, POOL_BYTES);
     ts_synth_init(&sc->target, 22, POOL_BYTES);
     window(&sc->base, BASE_T0, 60, F_NONE, trace_share);
     window(&sc->target, TARGET_T0, 180, c, trace_share);
-    rank_input_t b = ts_synth_input(&sc->base), t = ts_synth_input(&sc->target);
-    b.start_ns = BASE_T0;
-    b.end_ns = BASE_T0 + 60 * S_NS;
-    t.start_ns = TARGET_T0;
-    t.end_ns = TARGET_T0 + 180 * S_NS;
+    rank_input_t b = ts_synth_input(&sc->base, BASE_T0, BASE_T0 + 60 * S_NS);
+    rank_input_t t = ts_synth_input(&sc->target, TARGET_T0, TARGET_T0 + 180 * S_NS);
     ts_synth_rank(&b, &t, &sc->r);
-}
-
-static void end_scenario(scenario_t *sc)
-{
-    rank_result_dispose(&sc->r);
-    ts_synth_dispose(&sc->base);
-    ts_synth_dispose(&sc->target);
 }
 
 /* The new endpoint's lines are new, but so is the endpoint: with every trace kept they are lines per
@@ -121,28 +104,28 @@ START_TEST(a_new_endpoint_stays_quiet_with_a_tenth_of_the_traces)
 {
     static const double shares[] = {1.0, 0.1};
     for (int i = 0; i < 2; i++) {
-        scenario_t sc;
+        ts_synth_pair_t sc;
         run_scenario(&sc, F_NEW_ENDPOINT, shares[i]);
         ck_assert_msg(sc.r.nothing_stands_out, "share %.1f: %s", shares[i], sc.r.verdict);
         ck_assert_ptr_null(ts_synth_evidence(ts_synth_find(&sc.r, "gateway"), RANK_EV_LOG_NEW));
-        end_scenario(&sc);
+        ts_synth_pair_dispose(&sc);
     }
 }
 END_TEST
 
 START_TEST(steady_traffic_stays_quiet_with_a_tenth_of_the_traces)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_NONE, 0.1);
     ck_assert_msg(sc.r.nothing_stands_out, "%s", sc.r.verdict);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 /* The sampled traces still carry per-call rates: a usual line that stops is seen in them. */
 START_TEST(a_vanished_line_is_still_seen_in_the_sampled_traces)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_API_SKIPS_LINE, 0.1);
     ck_assert_msg(!sc.r.nothing_stands_out, "%s", sc.r.verdict);
     ck_assert_str_eq(sc.r.services[0].service, "api");
@@ -151,7 +134,7 @@ START_TEST(a_vanished_line_is_still_seen_in_the_sampled_traces)
     ck_assert_str_eq(e->context, "/api/items"); /* a rate per call of the operation */
     ck_assert_double_eq(e->after, 0);
     ck_assert_double_lt(e->n_after, 120); /* calls of the kept traces only (about a tenth of 600) */
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
@@ -161,14 +144,14 @@ START_TEST(a_wrong_answer_is_charged_to_the_callee_with_a_tenth_of_the_traces)
 {
     static const double shares[] = {1.0, 0.1};
     for (int i = 0; i < 2; i++) {
-        scenario_t sc;
+        ts_synth_pair_t sc;
         run_scenario(&sc, F_API_WRONG_VALUE, shares[i]);
         ck_assert_msg(!sc.r.nothing_stands_out, "share %.1f: %s", shares[i], sc.r.verdict);
         ck_assert_msg(strcmp(sc.r.services[0].service, "api") == 0, "share %.1f: first is %s (%.2f)",
                       shares[i], sc.r.services[0].service, sc.r.services[0].score);
         ck_assert_ptr_nonnull(ts_synth_evidence(&sc.r.services[0], RANK_EV_CALLERS));
         ck_assert_double_gt(sc.r.services[0].score, 2 * ts_synth_find(&sc.r, "gateway")->score);
-        end_scenario(&sc);
+        ts_synth_pair_dispose(&sc);
     }
 }
 END_TEST

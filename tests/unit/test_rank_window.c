@@ -9,7 +9,6 @@
 #include "ts_rank_synth.h"
 
 #include <check.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,11 +110,6 @@ static void window(ts_synth_t *s, int64_t t0, int seconds, fault_t f, int with_h
     }
 }
 
-typedef struct {
-    ts_synth_t base, target;
-    rank_result_t r;
-} scenario_t;
-
 /* The usual pair: a fault-free baseline minute with an hour of CPU history, then 3 minutes with `f`. */
 static void build(ts_synth_t *base, ts_synth_t *target, fault_t f)
 {
@@ -125,36 +119,29 @@ static void build(ts_synth_t *base, ts_synth_t *target, fault_t f)
     window(target, TARGET_T0, 180, f, 0);
 }
 
-static void run_scenario(scenario_t *sc, fault_t f)
+static void run_scenario(ts_synth_pair_t *sc, fault_t f)
 {
     build(&sc->base, &sc->target, f);
-    rank_input_t b = ts_synth_input(&sc->base), t = ts_synth_input(&sc->target);
+    rank_input_t b = ts_synth_input(&sc->base, 0, 0), t = ts_synth_input(&sc->target, 0, 0);
     ts_synth_rank(&b, &t, &sc->r);
-}
-
-static void end_scenario(scenario_t *sc)
-{
-    rank_result_dispose(&sc->r);
-    ts_synth_dispose(&sc->base);
-    ts_synth_dispose(&sc->target);
 }
 
 START_TEST(cpu_contention_ranks_the_starved_service)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_CPU_CATALOG);
     ts_synth_assert_first(&sc.r, "catalog");
     const rank_service_t *c = ts_synth_find(&sc.r, "catalog");
     ck_assert_ptr_nonnull(ts_synth_evidence(c, RANK_EV_SELF_TIME));
     ck_assert_ptr_nonnull(ts_synth_evidence(c, RANK_EV_METRIC));
     ck_assert_double_gt(c->channel[RANK_CH_LATENCY], 2.0);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(caller_errors_and_a_vanished_info_line_rank_the_callee)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_CODE_CATALOG);
     ts_synth_assert_first(&sc.r, "catalog");
     const rank_service_t *c = ts_synth_find(&sc.r, "catalog"), *api = ts_synth_find(&sc.r, "api");
@@ -164,13 +151,13 @@ START_TEST(caller_errors_and_a_vanished_info_line_rank_the_callee)
     ck_assert_ptr_nonnull(ts_synth_evidence(api, RANK_EV_LOG_NEW));
     ck_assert_ptr_nonnull(ts_synth_evidence(api, RANK_EV_EXPLAINED));
     ck_assert_double_lt(api->channel[RANK_CH_GRAPH], 0);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(network_delay_ranks_the_callee_not_its_caller)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_DELAY_PAYMENT);
     ts_synth_assert_first(&sc.r, "payment");
     const rank_service_t *p = ts_synth_find(&sc.r, "payment"), *api = ts_synth_find(&sc.r, "api");
@@ -178,13 +165,13 @@ START_TEST(network_delay_ranks_the_callee_not_its_caller)
     ck_assert_double_lt(p->channel[RANK_CH_LATENCY], 1.0); /* its own spans look normal */
     ck_assert_ptr_nonnull(ts_synth_evidence(api, RANK_EV_GAP_OUT));
     ck_assert_double_lt(api->score, p->score);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(errors_naming_an_abnormal_service_move_blame_to_it)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_CATALOG_ROLLOUT);
     ts_synth_assert_first(&sc.r, "catalog");
     const rank_service_t *c = ts_synth_find(&sc.r, "catalog"), *api = ts_synth_find(&sc.r, "api");
@@ -196,18 +183,18 @@ START_TEST(errors_naming_an_abnormal_service_move_blame_to_it)
             strstr(api->evidence[i].text, "the service they name"))
             named = 1;
     ck_assert(named);
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
 START_TEST(nothing_abnormal_says_nothing_stands_out)
 {
-    scenario_t sc;
+    ts_synth_pair_t sc;
     run_scenario(&sc, F_NONE);
     ck_assert(sc.r.nothing_stands_out);
     ck_assert_double_lt(sc.r.top_score, sc.r.quiet_threshold);
     ck_assert_ptr_nonnull(strstr(sc.r.verdict, "nothing stands out"));
-    end_scenario(&sc);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
@@ -226,7 +213,7 @@ static void shuffle(void *base, size_t n, size_t size, uint64_t *rng)
 
 static char *ranking_json(const ts_synth_t *b, const ts_synth_t *t)
 {
-    rank_input_t bi = ts_synth_input(b), ti = ts_synth_input(t);
+    rank_input_t bi = ts_synth_input(b, 0, 0), ti = ts_synth_input(t, 0, 0);
     rank_result_t r;
     ts_synth_rank(&bi, &ti, &r);
     json_t *j = rank_result_to_json(&r);
@@ -262,22 +249,19 @@ END_TEST
 
 START_TEST(a_change_event_adds_evidence_to_its_service)
 {
-    ts_synth_t b, t;
-    build(&b, &t, F_CODE_CATALOG);
+    ts_synth_pair_t sc;
+    build(&sc.base, &sc.target, F_CODE_CATALOG);
     rank_change_t ch[] = {{TARGET_T0 + 59 * S_NS, "catalog", "deploy", "catalog v2.3.1"},
                           {TARGET_T0 - 7200 * S_NS, "payment", "deploy", "too old to matter"}};
-    rank_input_t bi = ts_synth_input(&b), ti = ts_synth_input(&t);
-    ti.changes = ch;
-    ti.n_changes = 2;
-    rank_result_t r;
-    ts_synth_rank(&bi, &ti, &r);
-    const rank_service_t *c = ts_synth_find(&r, "catalog"), *p = ts_synth_find(&r, "payment");
+    rank_input_t b = ts_synth_input(&sc.base, 0, 0), t = ts_synth_input(&sc.target, 0, 0);
+    t.changes = ch;
+    t.n_changes = 2;
+    ts_synth_rank(&b, &t, &sc.r);
+    const rank_service_t *c = ts_synth_find(&sc.r, "catalog"), *p = ts_synth_find(&sc.r, "payment");
     ck_assert_ptr_nonnull(ts_synth_evidence(c, RANK_EV_CHANGE));
     ck_assert_double_gt(c->channel[RANK_CH_CHANGES], 0);
     ck_assert_double_eq(p->channel[RANK_CH_CHANGES], 0);
-    rank_result_dispose(&r);
-    ts_synth_dispose(&b);
-    ts_synth_dispose(&t);
+    ts_synth_pair_dispose(&sc);
 }
 END_TEST
 
