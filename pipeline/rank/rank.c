@@ -31,9 +31,9 @@ const char *rk_op_name(const rk_run_t *run, uint32_t op)
 const char *rank_evidence_kind_name(rank_evidence_kind_t k)
 {
     static const char *names[RANK_EV_KINDS] = {
-        "log_new",     "log_vanished", "log_shift", "error_rate", "self_time",           "gap_in",
-        "gap_out",     "metric",       "change",    "callers",    "explained_by_callee", "call_pattern",
-        "span_errors", "gap_shared"};
+        "log_new",     "log_vanished", "log_shift",   "error_rate", "self_time",           "gap_in",
+        "gap_out",     "metric",       "change",      "callers",    "explained_by_callee", "call_pattern",
+        "span_errors", "gap_shared",   "log_unpaired"};
     return (unsigned)k < RANK_EV_KINDS ? names[k] : "unknown";
 }
 
@@ -150,6 +150,7 @@ int rank_window(const rank_input_t *baseline, const rank_input_t *target, const 
     rk_changes_evidence(&run, target); /* interns the services of changes before anything counts them */
     rk_miner_run(run.miner, &run);
     rk_logshift_evidence(&run);
+    rk_logpairs_evidence(&run);
     rk_latency_evidence(&run);
     rk_gap_share(&run);
     rk_callpattern_evidence(&run);

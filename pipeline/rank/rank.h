@@ -93,6 +93,7 @@ typedef enum {
     RANK_EV_CALL_PATTERN, /* calls to a callee operation per invocation of an operation change */
     RANK_EV_SPAN_ERRORS,  /* error spans that began in this service (none below them failed) rise */
     RANK_EV_GAP_SHARED,   /* this service is the endpoint shared by several gapped edges */
+    RANK_EV_LOG_UNPAIRED, /* a template stops following the one it always followed in an operation */
     RANK_EV_KINDS
 } rank_evidence_kind_t;
 

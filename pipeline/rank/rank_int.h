@@ -150,7 +150,8 @@ typedef struct {
 
 typedef struct {
     uint32_t svc;
-    uint32_t op; /* operation of the log's span; RK_NONE when not linked */
+    uint32_t op;   /* operation of the log's span; RK_NONE when not linked */
+    uint32_t span; /* index of that span in the window; RK_NONE when not linked */
     uint32_t trace;
     uint32_t tmpl;
     int severity;
@@ -225,6 +226,7 @@ void rk_mask_line(const char *msg, char *out, size_t outlen);
 
 /* Evidence producers: each appends rk_ev_t items to run->ev. */
 void rk_logshift_evidence(rk_run_t *run);
+void rk_logpairs_evidence(rk_run_t *run); /* logpairs.c: a line that stops following its usual partner */
 void rk_latency_evidence(rk_run_t *run);
 void rk_metrics_evidence(rk_run_t *run);
 void rk_changes_evidence(rk_run_t *run, const rank_input_t *target);

@@ -200,6 +200,7 @@ static void prepare_logs(rk_run_t *run, rk_window_t *w, const rank_input_t *in, 
         rk_log_t *l = &w->logs[n++];
         l->svc = rk_intern(&run->services, r->service, strlen(r->service));
         l->op = RK_NONE;
+        l->span = RK_NONE;
         l->trace = RK_NONE;
         l->tmpl = RK_NONE;
         l->severity = r->severity;
@@ -208,7 +209,10 @@ static void prepare_logs(rk_run_t *run, rk_window_t *w, const rank_input_t *in, 
         if (r->trace_id && *r->trace_id) {
             l->trace = rk_intern(&run->traces, r->trace_id, strlen(r->trace_id));
             const uint32_t *si = span_lookup(x, l->trace, r->span_id);
-            if (si && w->spans[*si].svc == l->svc) l->op = w->spans[*si].op;
+            if (si && w->spans[*si].svc == l->svc) {
+                l->op = w->spans[*si].op;
+                l->span = *si;
+            }
             l->trace_absent = l->trace >= n_traces || !has_spans[l->trace];
         }
     }
