@@ -35,7 +35,7 @@ static char prefix[64];
 static ts_proc_t backend, pipeline, llm;
 static int otlp_http_port, otlp_grpc_port;
 /* putenv() keeps pointers into these in the children: they must live as long as the test */
-static char http_port_env[48], grpc_port_env[48], llm_url_env[96];
+static char llm_url_env[96];
 
 /* ---------------------------------------------------------------- stack */
 
@@ -45,15 +45,11 @@ static void setup(void)
     ts_hex(suffix, 8);
     snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
     db_url = ts_create_database("otelclients");
-    otlp_http_port = ts_free_port();
-    do
-        otlp_grpc_port = ts_free_port();
-    while (otlp_grpc_port == otlp_http_port);
-    snprintf(http_port_env, sizeof(http_port_env), "OTLP_HTTP_PORT=%d", otlp_http_port);
-    snprintf(grpc_port_env, sizeof(grpc_port_env), "OTLP_GRPC_PORT=%d", otlp_grpc_port);
-    const char *benv[] = {"DEBOUNCE_QUIET_MS=500", "DEBOUNCE_MAX_MS=3000", http_port_env, grpc_port_env,
-                          NULL};
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
+    /* ports picked by ts.c: one taken before the backend binds it is picked anew */
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=500", "DEBOUNCE_MAX_MS=3000", NULL};
+    ck_assert_int_eq(ts_start_backend_otlp(&backend, db_url, prefix, benv, TS_FREE_PORT, TS_FREE_PORT), 0);
+    otlp_http_port = backend.otlp_http_port;
+    otlp_grpc_port = backend.otlp_grpc_port;
     const char *lenv[] = {"FAKE_LLM_MODE=normal", NULL};
     ck_assert_int_eq(ts_start(&llm, "fake-services/fake-llm", "FAKE_LLM_PORT", db_url, prefix, lenv), 0);
     snprintf(llm_url_env, sizeof(llm_url_env), "LLM_BASE_URL=%s/v1", llm.url);
