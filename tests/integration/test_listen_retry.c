@@ -1,8 +1,8 @@
 /* The test support's start retry (tests/support/ts.c) against real backends: a port it picked that another
  * process took before the backend bound it, be it the API's, OTLP/HTTP's or OTLP/gRPC's, costs one try
  * and the backend starts on new ports for every listener; a port the caller gave is never replaced, so
- * when it is taken the start fails at once. The other process is the test itself: its picker hands out
- * first a port the test listens on. */
+ * when it is taken the start fails at once, and never picked for another listener. The other process is the
+ * test itself: its picker hands out first a port the test listens on. */
 #include "ts.h"
 
 #include <netinet/in.h>
@@ -107,6 +107,23 @@ START_TEST(a_given_port_taken_fails_the_start_at_once)
 }
 END_TEST
 
+START_TEST(a_picked_port_is_never_a_given_one)
+{
+    /* the picker offers the API the port given to OTLP/HTTP: it must be refused before the start */
+    picker_t k = {.var = "BACKEND_PORT"};
+    k.held = ts_free_port();
+    ts_proc_t be;
+    ck_assert_int_eq(
+        ts_start_backend_otlp_picking(&be, db_url, "t:listenretry-apart:", NULL, k.held, 0, pick, &k), 0);
+    ck_assert_int_eq(be.otlp_http_port, k.held);
+    ck_assert_int_ne(be.port, k.held);
+    ck_assert_int_eq(k.picks[0], 2);
+    expect_health(be.url);
+    expect_health(be.otlp_http_url);
+    ts_stop(&be, SIGTERM);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("listen_retry");
@@ -115,6 +132,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_loop_test(tc, a_picked_port_taken_is_picked_anew, 0, 3);
     tcase_add_test(tc, a_given_port_taken_fails_the_start_at_once);
+    tcase_add_test(tc, a_picked_port_is_never_a_given_one);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

@@ -259,19 +259,20 @@ typedef struct {
     char env[48];    /* "VAR=port" */
 } listener_t;
 
-/* Sets this try's port of each listener: a fresh one from `pick` (ts_free_port() when NULL), other than
- * the ports before it, for those that want TS_FREE_PORT. */
+/* Sets this try's port of each listener: for those that want TS_FREE_PORT a fresh one from `pick`
+ * (ts_free_port() when NULL), other than the ports chosen before it and the ports given. */
 static void choose_ports(listener_t *l, size_t n, ts_pick_port_fn pick, void *ctx)
 {
+    for (size_t i = 0; i < n; i++)
+        l[i].port = l[i].want;
     for (size_t i = 0; i < n; i++) {
         int clash = l[i].want == TS_FREE_PORT;
         while (clash) {
             l[i].port = pick ? pick(ctx, l[i].var) : ts_free_port();
             clash = 0;
-            for (size_t k = 0; k < i; k++)
-                clash |= l[k].port == l[i].port;
+            for (size_t k = 0; k < n; k++)
+                clash |= k != i && l[k].port == l[i].port && (k < i || l[k].want > 0);
         }
-        if (l[i].want != TS_FREE_PORT) l[i].port = l[i].want;
         snprintf(l[i].env, sizeof(l[i].env), "%s=%d", l[i].var, l[i].port);
     }
 }
