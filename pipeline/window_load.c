@@ -37,11 +37,18 @@ _Static_assert(RK_MSG_MAX <= 2048, "the ranker reads more of a message than MSG_
 #define OID_TEXT 25
 #define OID_FLOAT8 701
 
+/* The type of the first exception a span recorded ("" untyped; NULL none). Most spans have no events:
+ * the containment test skips them without walking the path. */
+#define EXCEPTION_READ                                                                                       \
+    "CASE WHEN events @> '[{\"name\":\"exception\"}]' THEN coalesce(jsonb_path_query_first(events, "         \
+    "'$[*] ? (@.name == \"exception\").attributes.\"exception.type\"') #>> '{}', '') END"
+
 static const char SPANS_SQL[] =
-    "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, status FROM spans "
+    "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, status, " EXCEPTION_READ
+    " FROM spans "
     "WHERE start_ns >= $1::bigint AND start_ns < $2::bigint LIMIT $3::int";
-static const Oid SPANS_TYPES[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
-                                  OID_TEXT, OID_INT8, OID_INT8, OID_INT2};
+static const Oid SPANS_TYPES[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
+                                  OID_INT8, OID_INT8, OID_INT2, OID_TEXT};
 
 static const char LOGS_SQL[] = "SELECT ts_ns, service, severity, " MSG_READ ", trace_id, span_id FROM logs "
                                "WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT $3::int";
@@ -151,7 +158,8 @@ static void to_spans(const PGresult *r, rank_span_t *out)
                                .name = get_str(r, i, 4),
                                .start_ns = get_i64(r, i, 5),
                                .end_ns = get_i64(r, i, 6),
-                               .status = get_i16(r, i, 7)};
+                               .status = get_i16(r, i, 7),
+                               .exception_type = get_str(r, i, 8)};
 }
 
 static void to_logs(const PGresult *r, rank_log_t *out)

@@ -81,22 +81,29 @@ static void gauge(const char *svc, const char *name, const char *labels, int64_t
         point(svc, name, labels, ts, (double)(ts / S % 97) + 0.25, 0, 0, 0);
 }
 
-static void span(const char *trace, const char *id, const char *parent, const char *svc, int64_t start,
-                 int status)
+/* A span of GET /x lasting 1,234,567 ns, recording the events given as JSON ("[]": none). */
+static void span_events(const char *trace, const char *id, const char *parent, const char *svc, int64_t start,
+                        int status, const char *events)
 {
     char st[24], en[24], stat[8];
     snprintf(st, sizeof(st), "%lld", (long long)start);
     snprintf(en, sizeof(en), "%lld", (long long)(start + 1234567));
     snprintf(stat, sizeof(stat), "%d", status);
-    const char *p[] = {trace, id, parent, svc, st, en, stat};
+    const char *p[] = {trace, id, parent, svc, st, en, stat, events};
     PGresult *r =
         PQexecParams(owner,
                      "INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, start_ns, "
-                     "end_ns, status) VALUES ($1, $2, $3, $4, 'GET /x', $5::bigint, $6::bigint, "
-                     "$7::smallint)",
-                     7, NULL, p, NULL, NULL, 0);
+                     "end_ns, status, events) VALUES ($1, $2, $3, $4, 'GET /x', $5::bigint, $6::bigint, "
+                     "$7::smallint, $8::jsonb)",
+                     8, NULL, p, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "insert span: %s", PQerrorMessage(owner));
     PQclear(r);
+}
+
+static void span(const char *trace, const char *id, const char *parent, const char *svc, int64_t start,
+                 int status)
+{
+    span_events(trace, id, parent, svc, start, status, "[]");
 }
 
 static void log_line(const char *svc, int64_t ts, int severity, const char *msg, const char *trace)
@@ -295,6 +302,32 @@ START_TEST(spans_logs_and_changes_come_back_whole)
 }
 END_TEST
 
+/* A span's recorded exception comes back as its type: "" when the event has none, NULL when the span
+ * recorded no exception (another event is not one). */
+START_TEST(recorded_exceptions_come_back_with_their_type)
+{
+    span_events("t1", "typed", NULL, "cart", T0 + 5, 0,
+                "[{\"name\":\"retry\"},{\"name\":\"exception\",\"attributes\":{\"exception.type\":"
+                "\"java.io.IOException\",\"exception.message\":\"reset\"}}]");
+    span_events("t1", "untyped", "typed", "cart", T0 + 6, 0, "[{\"name\":\"exception\",\"attributes\":{}}]");
+    span_events("t1", "other", "typed", "cart", T0 + 7, 0, "[{\"name\":\"cache miss\"}]");
+    span("t1", "none", "typed", "cart", T0 + 8, 0);
+    window_data_t w;
+    ck_assert_int_eq(window_load(pipe_conn, T0, T1, B0, B1, &w), 0);
+    ck_assert_uint_eq(w.target.n_spans, 4);
+    for (size_t i = 0; i < w.target.n_spans; i++) {
+        const rank_span_t *sp = &w.target.spans[i];
+        if (strcmp(sp->span_id, "typed") == 0)
+            ck_assert_str_eq(sp->exception_type, "java.io.IOException");
+        else if (strcmp(sp->span_id, "untyped") == 0)
+            ck_assert_str_eq(sp->exception_type, "");
+        else
+            ck_assert_ptr_null(sp->exception_type);
+    }
+    window_data_dispose(&w);
+}
+END_TEST
+
 /* The connection after a load: out of pipeline mode, usable, plain index scans allowed again. */
 static void connection_is_clean(void)
 {
@@ -342,6 +375,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, metric_values_are_those_of_the_sql_definition);
     tcase_add_test(tc, spans_logs_and_changes_come_back_whole);
+    tcase_add_test(tc, recorded_exceptions_come_back_with_their_type);
     tcase_add_test(tc, a_failed_query_fails_the_load_and_leaves_the_connection_usable);
     suite_add_tcase(s, tc);
     return ts_run(s);
