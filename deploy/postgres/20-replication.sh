@@ -5,19 +5,13 @@
 # the pg_hba.conf line that lets it connect for replication from the other containers with its password.
 # The replica (deploy/postgres/replica.sh) makes its own replication slot. Idempotent, like 10-roles.sh:
 #   docker-compose -f docker-compose.scale.yml exec postgres sh /docker-entrypoint-initdb.d/20-replication.sh
-# applies a changed password. Refuses a placeholder or short password as 10-roles.sh does.
+# applies a changed password. Refuses a placeholder or short password as 10-roles.sh does (the same
+# docker/postgres-init/password-check, reached through the symlink beside this file).
 set -eu
 
+. "$(dirname "$0")/password-check"
 pw=${PS_DB_REPLICATION_PASSWORD:-}
-case $(printf '%s' "$pw" | tr 'A-Z' 'a-z') in
-  change-me* | changeme* | replace-me*)
-    echo "20-replication.sh: PS_DB_REPLICATION_PASSWORD is a placeholder (change-me...): set a real password in docker/.env" >&2
-    exit 1 ;;
-esac
-if [ "${#pw}" -lt 16 ]; then
-  echo "20-replication.sh: PS_DB_REPLICATION_PASSWORD has ${#pw} characters; passwords need at least 16" >&2
-  exit 1
-fi
+password_check PS_DB_REPLICATION_PASSWORD "$pw"
 
 psql -v ON_ERROR_STOP=1 -qAt --username "${POSTGRES_USER:-postgres}" --dbname postgres \
   -v role=prodsentinel_replicator -v pw="$pw" >/dev/null <<'SQL'

@@ -11,21 +11,11 @@
 # migrations/007_roles.sql grants each what it may do.
 set -eu
 
-check() { # check <variable name> <value>
-  case $(printf '%s' "$2" | tr 'A-Z' 'a-z') in
-    change-me* | changeme* | replace-me*)
-      echo "10-roles.sh: $1 is a placeholder (change-me...): set a real password in docker/.env" >&2
-      exit 1 ;;
-  esac
-  if [ "${#2}" -lt 16 ]; then
-    echo "10-roles.sh: $1 has ${#2} characters; passwords need at least 16" >&2
-    exit 1
-  fi
-}
-check PS_DB_OWNER_PASSWORD "${PS_DB_OWNER_PASSWORD:-}"
-check PS_DB_INGEST_PASSWORD "${PS_DB_INGEST_PASSWORD:-}"
-check PS_DB_QUERY_PASSWORD "${PS_DB_QUERY_PASSWORD:-}"
-check PS_DB_PIPELINE_PASSWORD "${PS_DB_PIPELINE_PASSWORD:-}"
+. "$(dirname "$0")/password-check"
+password_check PS_DB_OWNER_PASSWORD "${PS_DB_OWNER_PASSWORD:-}"
+password_check PS_DB_INGEST_PASSWORD "${PS_DB_INGEST_PASSWORD:-}"
+password_check PS_DB_QUERY_PASSWORD "${PS_DB_QUERY_PASSWORD:-}"
+password_check PS_DB_PIPELINE_PASSWORD "${PS_DB_PIPELINE_PASSWORD:-}"
 
 role() { # role <name> <password>: create or correct (never superuser, createrole, createdb)
   psql -v ON_ERROR_STOP=1 -qAt --username "${POSTGRES_USER:-postgres}" --dbname postgres \

@@ -34,6 +34,7 @@ typedef enum {
 typedef struct {
     cell_kind_t kind;
     uint32_t svc, op, callee, callee_op; /* callee fields: RK_NONE unless CELL_CALLS */
+    uint8_t repeated;                    /* some invocation made this call more than once */
     rk_counts_t n;
 } cell_t;
 
@@ -48,18 +49,19 @@ static uint64_t key_of(cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t cal
     return rk_hash_bytes(k, sizeof(k), 0xca11);
 }
 
-static void bump(table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee, uint32_t callee_op,
-                 int target, uint8_t seg)
+static cell_t *bump(table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee,
+                    uint32_t callee_op, int target, uint8_t seg)
 {
     int added;
     uint32_t *slot =
         rk_map_put(&t->index, key_of(kind, svc, op, callee, callee_op), (uint32_t)t->cells.len, &added);
-    if (added) *(cell_t *)rk_vec_push(&t->cells) = (cell_t){kind, svc, op, callee, callee_op, {0, {0}}};
+    if (added) *(cell_t *)rk_vec_push(&t->cells) = (cell_t){kind, svc, op, callee, callee_op, 0, {0, {0}}};
     cell_t *c = &RK_AT(&t->cells, cell_t, *slot);
     if (target)
         c->n.seg[seg] += 1;
     else
         c->n.base += 1;
+    return c;
 }
 
 /* Calls are counted in the segment of their invocation, so that a call and the invocation that made
@@ -84,8 +86,9 @@ static int failed(const rk_span_t *inv, const rk_map_t *failed_lines)
 
 static void count_window(table_t *t, const rk_window_t *w, int target, const uint8_t *calls, size_t n)
 {
-    rk_map_t failed_lines;
+    rk_map_t failed_lines, per_invocation; /* the latter: calls of each (invocation, callee operation) */
     rk_map_init(&failed_lines);
+    rk_map_init(&per_invocation);
     for (size_t i = 0; i < w->n_logs; i++) {
         const rk_log_t *l = &w->logs[i];
         int added;
@@ -108,11 +111,18 @@ static void count_window(table_t *t, const rk_window_t *w, int target, const uin
          * service that calls no other, its steps are the only trace of its dependencies; the internal
          * spans of one with callees vary with the data (error handlers, loops over items). */
         if (p->svc == s->svc && (s->svc >= n || calls[s->svc])) continue;
-        const rk_span_t *inv = &w->spans[p->svc == s->svc ? s->entry : p->entry];
-        bump(t, CELL_CALLS, inv->svc, inv->op, s->svc, s->op, target, inv->seg);
+        uint32_t inv_i = p->svc == s->svc ? s->entry : p->entry;
+        const rk_span_t *inv = &w->spans[inv_i];
+        /* a call no invocation makes twice is a share of the invocations (compared binomially) */
+        uint32_t ik[3] = {inv_i, s->svc, s->op};
+        int added;
+        uint32_t *made = rk_map_put(&per_invocation, rk_hash_bytes(ik, sizeof(ik), 0x1a7), 0, &added);
+        int again = ++*made > 1;
+        bump(t, CELL_CALLS, inv->svc, inv->op, s->svc, s->op, target, inv->seg)->repeated |= again;
         if (!failed(inv, &failed_lines))
-            bump(t, CELL_CALLS_CLEAN, inv->svc, inv->op, s->svc, s->op, target, inv->seg);
+            bump(t, CELL_CALLS_CLEAN, inv->svc, inv->op, s->svc, s->op, target, inv->seg)->repeated |= again;
     }
+    rk_map_dispose(&per_invocation);
     rk_map_dispose(&failed_lines);
 }
 
@@ -180,7 +190,10 @@ void rk_callpattern_evidence(rk_run_t *run)
         double w_down = x->kind == CELL_CALLS_CLEAN ? 1.0 : 0.0;
         rk_shift_t s;
         int cut;
-        if (!rk_rate_shift(&x->n, &e->n, w_up, w_down, RK_MIN_SAMPLES, &s, &cut) || s.score <= 0) continue;
+        /* own error spans are a share of the spans; calls are one when no invocation repeats them */
+        int shares = !is_calls || !x->repeated;
+        if (!rk_rate_shift(&x->n, &e->n, shares, w_up, w_down, RK_MIN_SAMPLES, &s, &cut) || s.score <= 0)
+            continue;
         if (is_calls && s.kb < RK_CALLS_USUAL * s.nb && s.kt < RK_CALLS_USUAL * s.nt) continue;
         /* A usual call or step an operation stops making is its code path changing, not a mix that
          * drifts with the workload: the effect counts once, not squared as for log lines. */

@@ -155,7 +155,8 @@ void rk_logpairs_evidence(rk_run_t *run)
         if (x->tmpl == RK_NONE || x->tmpl >= ntmpl || err[x->tmpl]) continue;
         const cell_t *e = cell(&t, x->svc, x->op, x->anchor, RK_NONE, 0);
         if (e == NULL || e->n.base < RK_MIN_SAMPLES || x->n.base < RK_PAIR_HOLDS * e->n.base) continue;
-        if (!rk_rate_shift(&x->n, &e->n, 0.0, 1.0, RK_MIN_SAMPLES, &shift[i], &cut[i]) || shift[i].score <= 0)
+        if (!rk_rate_shift(&x->n, &e->n, 1, 0.0, 1.0, RK_MIN_SAMPLES, &shift[i], &cut[i]) ||
+            shift[i].score <= 0)
             continue;
         int added;
         uint32_t *slot = rk_map_put(&best, key_of(x->op, RK_NONE, x->tmpl), (uint32_t)i, &added);

@@ -145,7 +145,8 @@ void rk_logshift_evidence(rk_run_t *run)
         double w_up = err ? 1.0 : RK_W_INFO_NEW, w_down = err ? 0.0 : 1.0;
         rk_shift_t s;
         int cut;
-        if (rk_rate_shift(&x->n, &e->n, w_up, w_down, 0, &s, &cut) && s.score > 0) emit(run, x, err, &s, cut);
+        if (rk_rate_shift(&x->n, &e->n, 0, w_up, w_down, 0, &s, &cut) && s.score > 0)
+            emit(run, x, err, &s, cut);
     }
     free(tmpl_err);
     rk_vec_dispose(&t.cells);

@@ -32,6 +32,9 @@ typedef struct {
     const char *service, *name; /* spans without a service are ignored */
     int64_t start_ns, end_ns;
     int status; /* 0 unset, 1 ok, 2 error (OTLP's codes) */
+    /* exception.type of an "exception" event recorded on the span (OTel: span.recordException), "" for
+     * one without a type; NULL when the span recorded none */
+    const char *exception_type;
 } rank_span_t;
 
 typedef struct {

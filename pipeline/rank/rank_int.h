@@ -110,6 +110,9 @@ uint64_t rk_hash_bytes(const void *p, size_t n, uint64_t seed);
 /* Poisson rate comparison: G statistic (likelihood ratio, 1 df) of k_b events in exposure n_b vs k_t
  * in n_t. 0 when either exposure is 0. */
 double rk_g_rates(double kb, double nb, double kt, double nt);
+/* The same for shares: kb of nb units hold the event vs kt of nt (at most one per unit): binomial G. Falls
+ * back to rk_g_rates() when a count exceeds its units. */
+double rk_g_shares(double kb, double nb, double kt, double nt);
 /* |rt - rb| / max(rt, rb) in [0, 1]; 0 when both are 0. */
 double rk_rel_change(double rb, double rt);
 int rk_cmp_double(const void *a, const void *b);
@@ -129,9 +132,10 @@ typedef struct {
 
 /* The strongest shift of k per n over the cuts of the scan, weighted w_up when the rate rises and
  * w_down when it falls, with at least min_exposure on each side; it must still hold in the last
- * segment (RK_PERSIST_SHARE). Returns 1 and fills *out and *cut, or 0 when nothing shifts. */
-int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, double w_up, double w_down, double min_exposure,
-                  rk_shift_t *out, int *cut);
+ * segment (RK_PERSIST_SHARE). `shares`: no unit of n holds more than one event (a share, compared
+ * binomially), else a rate (Poisson). Returns 1 and fills *out and *cut, or 0 when nothing shifts. */
+int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, int shares, double w_up, double w_down,
+                  double min_exposure, rk_shift_t *out, int *cut);
 
 /* ---- Prepared windows (window.c). ---- */
 typedef struct {

@@ -21,8 +21,8 @@ static void sides(const rk_counts_t *x, int c, int last_only, double *ref, doubl
     }
 }
 
-static rk_shift_t compare(const rk_counts_t *k, const rk_counts_t *n, int c, int last_only, double w_up,
-                          double w_down)
+static rk_shift_t compare(const rk_counts_t *k, const rk_counts_t *n, int shares, int c, int last_only,
+                          double w_up, double w_down)
 {
     rk_shift_t s = {0};
     sides(k, c, last_only, &s.kb, &s.kt);
@@ -35,18 +35,18 @@ static rk_shift_t compare(const rk_counts_t *k, const rk_counts_t *n, int c, int
      * high G with an effect of 1. What the suffix holds, or would hold at the reference's rate when
      * that is more (a vanished line), counts as m / (m + RK_FEW_EVENTS). */
     double expected = s.kb * s.nt / s.nb, m = s.kt > expected ? s.kt : expected;
-    s.score = sqrt(rk_g_rates(s.kb, s.nb, s.kt, s.nt)) * s.effect * s.effect * (s.up ? w_up : w_down) *
-              (m / (m + RK_FEW_EVENTS));
+    double g = shares ? rk_g_shares(s.kb, s.nb, s.kt, s.nt) : rk_g_rates(s.kb, s.nb, s.kt, s.nt);
+    s.score = sqrt(g) * s.effect * s.effect * (s.up ? w_up : w_down) * (m / (m + RK_FEW_EVENTS));
     return s;
 }
 
-int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, double w_up, double w_down, double min_exposure,
-                  rk_shift_t *out, int *cut)
+int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, int shares, double w_up, double w_down,
+                  double min_exposure, rk_shift_t *out, int *cut)
 {
     rk_shift_t best = {0};
     int bc = -1;
     for (int c = 0; c < RK_N_CUTS; c++) {
-        rk_shift_t s = compare(k, n, c, 0, w_up, w_down);
+        rk_shift_t s = compare(k, n, shares, c, 0, w_up, w_down);
         if (s.nb < min_exposure || s.nt < min_exposure) continue;
         if (s.score > best.score) {
             best = s;
@@ -56,7 +56,7 @@ int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, double w_up, doubl
     if (bc < 0) return 0;
     /* Too few in the last segment to refute the shift: keep it. A shift that is over by the end of the
      * window is not the ongoing fault. */
-    rk_shift_t last = compare(k, n, bc, 1, w_up, w_down);
+    rk_shift_t last = compare(k, n, shares, bc, 1, w_up, w_down);
     if (last.nt >= RK_MIN_SAMPLES && (last.up != best.up || last.effect < RK_PERSIST_SHARE * best.effect))
         return 0;
     *out = best;

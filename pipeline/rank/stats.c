@@ -19,6 +19,18 @@ double rk_g_rates(double kb, double nb, double kt, double nt)
     return g > 0 ? g : 0.0;
 }
 
+double rk_g_shares(double kb, double nb, double kt, double nt)
+{
+    /* A 2x2 table: units with and without the event on either side; G = 2 sum O ln(O/E) over its cells.
+     * For a share near 1 (a step every call takes) the Poisson comparison above understates a fall: it
+     * allows for more than one event per unit. */
+    if (nb <= 0 || nt <= 0 || kb > nb || kt > nt) return rk_g_rates(kb, nb, kt, nt);
+    double k = kb + kt, n = nb + nt, p = k / n;
+    double g = 2.0 * (xlogx_ratio(kb, p * nb) + xlogx_ratio(nb - kb, (1 - p) * nb) + xlogx_ratio(kt, p * nt) +
+                      xlogx_ratio(nt - kt, (1 - p) * nt));
+    return g > 0 ? g : 0.0;
+}
+
 double rk_rel_change(double rb, double rt)
 {
     double hi = rb > rt ? rb : rt;

@@ -9,8 +9,9 @@
  *
  * The backend is given OTLP_HTTP_PORT and OTLP_GRPC_PORT on free ports. Until it listens on them, the
  * HTTP cases use BACKEND_PORT (today's /v1 routes) and the gRPC cases are skipped with a message.
- * The whole program is skipped (exit 0, with a message) when node or tests/otel/node_modules is
- * missing: scripts/test installs them with `npm ci` when Node.js 20+ is there. */
+ * The whole program is skipped (exit 0, with a message) when Node.js 20+ or tests/otel/node_modules
+ * is missing (the message says what to run): scripts/test installs the modules with `npm ci` when
+ * Node.js 20+ and npm are there. */
 #include "ts.h"
 
 #include <arpa/inet.h>
@@ -35,7 +36,7 @@ static char prefix[64];
 static ts_proc_t backend, pipeline, llm;
 static int otlp_http_port, otlp_grpc_port;
 /* putenv() keeps pointers into these in the children: they must live as long as the test */
-static char http_port_env[48], grpc_port_env[48], llm_url_env[96];
+static char llm_url_env[96];
 
 /* ---------------------------------------------------------------- stack */
 
@@ -45,15 +46,11 @@ static void setup(void)
     ts_hex(suffix, 8);
     snprintf(prefix, sizeof(prefix), "t:%s:", suffix);
     db_url = ts_create_database("otelclients");
-    otlp_http_port = ts_free_port();
-    do
-        otlp_grpc_port = ts_free_port();
-    while (otlp_grpc_port == otlp_http_port);
-    snprintf(http_port_env, sizeof(http_port_env), "OTLP_HTTP_PORT=%d", otlp_http_port);
-    snprintf(grpc_port_env, sizeof(grpc_port_env), "OTLP_GRPC_PORT=%d", otlp_grpc_port);
-    const char *benv[] = {"DEBOUNCE_QUIET_MS=500", "DEBOUNCE_MAX_MS=3000", http_port_env, grpc_port_env,
-                          NULL};
-    ck_assert_int_eq(ts_start_backend(&backend, db_url, prefix, benv), 0);
+    /* ports picked by ts.c: one taken before the backend binds it is picked anew */
+    const char *benv[] = {"DEBOUNCE_QUIET_MS=500", "DEBOUNCE_MAX_MS=3000", NULL};
+    ck_assert_int_eq(ts_start_backend_otlp(&backend, db_url, prefix, benv, TS_FREE_PORT, TS_FREE_PORT), 0);
+    otlp_http_port = backend.otlp_http_port;
+    otlp_grpc_port = backend.otlp_grpc_port;
     const char *lenv[] = {"FAKE_LLM_MODE=normal", NULL};
     ck_assert_int_eq(ts_start(&llm, "fake-services/fake-llm", "FAKE_LLM_PORT", db_url, prefix, lenv), 0);
     snprintf(llm_url_env, sizeof(llm_url_env), "LLM_BASE_URL=%s/v1", llm.url);
@@ -454,26 +451,30 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-/* 1 when node and tests/otel's npm packages are there. */
+/* 1 when node and tests/otel's npm packages are there: node first, since the packages need it. The
+ * packages are looked for where send.mjs is run from: PS_SOURCE_DIR's tests/otel (scripts/test installs
+ * them there), never another checkout's (a git worktree has its own, possibly other, package-lock.json). */
 static int clients_installed(void)
 {
     const char *src = getenv("PS_SOURCE_DIR");
     if (!src) return 1; /* ts_env() will skip with its own message */
+    if (system(
+            "node -e 'process.exit(+process.versions.node.split(\".\")[0] >= 20 ? 0 : 1)' >/dev/null 2>&1") !=
+        0) {
+        fprintf(stderr, "test_otel_clients SKIPPED: Node.js 20+ is not installed\n");
+        return 0;
+    }
     char path[512];
     snprintf(path, sizeof(path),
              "%s/tests/otel/node_modules/@opentelemetry/exporter-trace-otlp-grpc/package.json", src);
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr,
-                "test_otel_clients SKIPPED: %s is missing (cd tests/otel && npm ci; scripts/test does "
-                "it when Node.js 20+ is installed)\n",
-                path);
-        return 0;
-    }
-    if (system(
-            "node -e 'process.exit(+process.versions.node.split(\".\")[0] >= 20 ? 0 : 1)' >/dev/null 2>&1") !=
-        0) {
-        fprintf(stderr, "test_otel_clients SKIPPED: Node.js 20+ is not installed\n");
+        int npm = system("command -v npm >/dev/null 2>&1") == 0;
+        fprintf(
+            stderr,
+            "test_otel_clients SKIPPED: %s is missing: %srun `cd '%s/tests/otel' && npm ci` (scripts/test "
+            "does it when Node.js 20+ and npm are installed)\n",
+            path, npm ? "" : "install npm, then ", src);
         return 0;
     }
     return 1;

@@ -170,22 +170,28 @@ static int listens_on(pid_t pid, int port)
  * (another process bound it first: a new port may be tried), or no answer came in time. */
 typedef enum { START_OK, START_EXITED, START_PORT_TAKEN, START_TIMEOUT } start_result_t;
 
-/* 1 when the log written from `from` on says the program could not bind its port (common/listen.c). */
-static int log_says_port_taken(const char *log_path, long from)
+/* The port the log written from `from` on says the program could not bind (common/listen.c's "cannot
+ * listen on ADDR port N: ..."): N, -1 when the line names no port, 0 when there is no such line. */
+static int port_taken_in_log(const char *log_path, long from)
 {
     FILE *f = fopen(log_path, "r");
     char line[1024];
     int taken = 0;
     if (f && fseek(f, from, SEEK_SET) == 0)
-        while (!taken && fgets(line, sizeof(line), f))
-            taken = strstr(line, "cannot listen on") != NULL;
+        while (!taken && fgets(line, sizeof(line), f)) {
+            const char *at = strstr(line, "cannot listen on ");
+            const char *port = at ? strstr(at, " port ") : NULL;
+            int n = 0;
+            if (at) taken = port && sscanf(port, " port %d", &n) == 1 && n > 0 ? n : -1;
+        }
     if (f) fclose(f);
     return taken;
 }
 
 /* Waits up to `seconds` until the started process answers GET /health with 200 on its own socket.
- * Returns at once when it exits (a program that cannot start says why in its log, from `log_from`). */
-static start_result_t wait_ready(ts_proc_t *p, int seconds, long log_from, const char *ca_file)
+ * Returns at once when it exits (a program that cannot start says why in its log, from `log_from`); on
+ * START_PORT_TAKEN `taken` is port_taken_in_log()'s port. */
+static start_result_t wait_ready(ts_proc_t *p, int seconds, long log_from, const char *ca_file, int *taken)
 {
     char u[128];
     snprintf(u, sizeof(u), "%s/health", p->url);
@@ -194,7 +200,7 @@ static start_result_t wait_ready(ts_proc_t *p, int seconds, long log_from, const
         int status;
         if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
             p->pid = 0; /* reaped: ts_stop() has nothing left to stop */
-            if (log_says_port_taken(p->log_path, log_from)) return START_PORT_TAKEN;
+            if ((*taken = port_taken_in_log(p->log_path, log_from)) != 0) return START_PORT_TAKEN;
             fprintf(stderr, "%s exited (%s %d) before it was ready: see %s\n", p->url,
                     WIFEXITED(status) ? "status" : "signal",
                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), p->log_path);
@@ -242,32 +248,101 @@ static const char *env_value(const char *const *env, const char *name)
 
 static start_result_t start_port(ts_proc_t *p, int port, const char *program, const char *port_var,
                                  const char *database_url, const char *redis_prefix,
-                                 const char *const *extra_env);
+                                 const char *const *extra_env, int *taken);
+
+/* One port a started program listens on: its own (first, given in ts_start()'s `port_var`) and the
+ * backend's OTLP ones (given as "VAR=port" before `extra_env`). */
+typedef struct {
+    const char *var; /* "BACKEND_PORT", "OTLP_GRPC_PORT", ... */
+    int want;        /* TS_FREE_PORT: chosen anew on every try; 0: no listener; else that port, every try */
+    int port;        /* this try's */
+    char env[48];    /* "VAR=port" */
+} listener_t;
+
+/* Sets this try's port of each listener: for those that want TS_FREE_PORT a fresh one from `pick`
+ * (ts_free_port() when NULL), other than the ports chosen before it and the ports given. */
+static void choose_ports(listener_t *l, size_t n, ts_pick_port_fn pick, void *ctx)
+{
+    for (size_t i = 0; i < n; i++)
+        l[i].port = l[i].want;
+    for (size_t i = 0; i < n; i++) {
+        int clash = l[i].want == TS_FREE_PORT;
+        while (clash) {
+            l[i].port = pick ? pick(ctx, l[i].var) : ts_free_port();
+            clash = 0;
+            for (size_t k = 0; k < n; k++)
+                clash |= k != i && l[k].port == l[i].port && (k < i || l[k].want > 0);
+        }
+        snprintf(l[i].env, sizeof(l[i].env), "%s=%d", l[i].var, l[i].port);
+    }
+}
+
+/* 1 when `port` (-1: the log did not say which) may be chosen anew: it is one choose_ports() chose. */
+static int chosen(const listener_t *l, size_t n, int port)
+{
+    int found = port == -1;
+    for (size_t i = 0; i < n; i++)
+        found |= l[i].want == TS_FREE_PORT && l[i].port == port;
+    return found;
+}
+
+/* Starts `program` on the ports of `l` (the first is its own port, in `l[0].var`). ts_free_port()'s ports
+ * are free when asked, but another process may bind one before the program does: then the program says
+ * which ("cannot listen on ADDR port N") and exits, and every listener that wants TS_FREE_PORT gets a new
+ * port (the API's and gRPC's alike). A port the caller gave cannot be chosen anew: the start fails. */
+static int start_listeners(ts_proc_t *p, const char *program, listener_t *l, size_t n,
+                           const char *database_url, const char *redis_prefix, const char *const *extra_env,
+                           ts_pick_port_fn pick, void *ctx)
+{
+    size_t extra = 0;
+    while (extra_env && extra_env[extra])
+        extra++;
+    /* the OTLP ports first: a caller's own value in extra_env comes later and wins (putenv) */
+    const char **env = calloc(n + extra + 1, sizeof(*env));
+    if (env == NULL) abort();
+    start_result_t rc = START_PORT_TAKEN;
+    for (int attempt = 1;; attempt++) {
+        choose_ports(l, n, pick, ctx);
+        for (size_t i = 1; i < n; i++)
+            env[i - 1] = l[i].env;
+        for (size_t i = 0; i < extra; i++)
+            env[n - 1 + i] = extra_env[i];
+        int taken = 0;
+        rc = start_port(p, l[0].port, program, l[0].var, database_url, redis_prefix, env, &taken);
+        if (rc != START_PORT_TAKEN) break;
+        if (!chosen(l, n, taken)) {
+            fprintf(stderr, "%s: port %d, given not chosen, is taken: see %s\n", program, taken, p->log_path);
+            break;
+        }
+        if (attempt == 5) {
+            fprintf(stderr, "%s: every port tried was taken: see %s\n", program, p->log_path);
+            break;
+        }
+    }
+    free(env);
+    return rc == START_OK ? 0 : -1;
+}
 
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env)
 {
-    /* ts_free_port()'s port is free when asked, but another process may bind it before the program
-     * does: then the program says so and exits, and a new port is tried */
-    start_result_t rc = START_PORT_TAKEN;
-    for (int attempt = 0; attempt < 5 && rc == START_PORT_TAKEN; attempt++)
-        rc = start_port(p, ts_free_port(), program, port_var, database_url, redis_prefix, extra_env);
-    if (rc == START_PORT_TAKEN)
-        fprintf(stderr, "%s: every port tried was taken: see %s\n", program, p->log_path);
-    return rc == START_OK ? 0 : -1;
+    listener_t own = {.var = port_var, .want = TS_FREE_PORT};
+    return start_listeners(p, program, &own, 1, database_url, redis_prefix, extra_env, NULL, NULL);
 }
 
 int ts_start_port(ts_proc_t *p, int port, const char *program, const char *port_var, const char *database_url,
                   const char *redis_prefix, const char *const *extra_env)
 {
-    start_result_t rc = start_port(p, port, program, port_var, database_url, redis_prefix, extra_env);
-    if (rc == START_PORT_TAKEN) fprintf(stderr, "%s: port %d is taken: see %s\n", program, port, p->log_path);
+    int taken = 0;
+    start_result_t rc = start_port(p, port, program, port_var, database_url, redis_prefix, extra_env, &taken);
+    if (rc == START_PORT_TAKEN)
+        fprintf(stderr, "%s: port %d is taken: see %s\n", program, taken > 0 ? taken : port, p->log_path);
     return rc == START_OK ? 0 : -1;
 }
 
 static start_result_t start_port(ts_proc_t *p, int port, const char *program, const char *port_var,
                                  const char *database_url, const char *redis_prefix,
-                                 const char *const *extra_env)
+                                 const char *const *extra_env, int *taken)
 {
     memset(p, 0, sizeof(*p));
     p->port = port;
@@ -320,7 +395,7 @@ static start_result_t start_port(ts_proc_t *p, int port, const char *program, co
     free(path);
     p->pid = pid;
     /* 60 s: a fresh database's migrations under ASan on a loaded machine take a while */
-    start_result_t rc = wait_ready(p, 60, log_from, ca_file);
+    start_result_t rc = wait_ready(p, 60, log_from, ca_file, taken);
     if (rc != START_OK) ts_stop(p, SIGKILL);
     return rc;
 }
@@ -331,41 +406,28 @@ int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_p
     return ts_start(p, "backend/prodsentinel-backend", "BACKEND_PORT", database_url, redis_prefix, extra_env);
 }
 
-/* A free port other than the `n` in `taken`. */
-static int free_port_besides(const int *taken, size_t n)
-{
-    for (;;) {
-        int port = ts_free_port(), clash = 0;
-        for (size_t i = 0; i < n; i++)
-            clash |= taken[i] == port;
-        if (!clash) return port;
-    }
-}
-
 int ts_start_backend_otlp(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                           const char *const *extra_env, int otlp_http_port, int otlp_grpc_port)
 {
-    int taken[3] = {ts_free_port(), 0, 0};
-    if (otlp_http_port == TS_FREE_PORT) otlp_http_port = free_port_besides(taken, 1);
-    taken[1] = otlp_http_port;
-    if (otlp_grpc_port == TS_FREE_PORT) otlp_grpc_port = free_port_besides(taken, 2);
-    char http_var[32], grpc_var[32];
-    snprintf(http_var, sizeof(http_var), "OTLP_HTTP_PORT=%d", otlp_http_port);
-    snprintf(grpc_var, sizeof(grpc_var), "OTLP_GRPC_PORT=%d", otlp_grpc_port);
-    const char *env[35] = {http_var, grpc_var};
-    size_t n = 2;
-    for (size_t i = 0; extra_env && extra_env[i]; i++) {
-        ck_assert_msg(n + 1 < sizeof(env) / sizeof(*env), "ts_start_backend_otlp: too many variables");
-        env[n++] = extra_env[i];
-    }
-    int rc = ts_start_port(p, taken[0], "backend/prodsentinel-backend", "BACKEND_PORT", database_url,
-                           redis_prefix, env);
-    p->otlp_http_port = otlp_http_port;
-    p->otlp_grpc_port = otlp_grpc_port;
-    if (otlp_http_port > 0) {
+    return ts_start_backend_otlp_picking(p, database_url, redis_prefix, extra_env, otlp_http_port,
+                                         otlp_grpc_port, NULL, NULL);
+}
+
+int ts_start_backend_otlp_picking(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                                  const char *const *extra_env, int otlp_http_port, int otlp_grpc_port,
+                                  ts_pick_port_fn pick, void *ctx)
+{
+    listener_t l[] = {{.var = "BACKEND_PORT", .want = TS_FREE_PORT},
+                      {.var = "OTLP_HTTP_PORT", .want = otlp_http_port},
+                      {.var = "OTLP_GRPC_PORT", .want = otlp_grpc_port}};
+    int rc = start_listeners(p, "backend/prodsentinel-backend", l, 3, database_url, redis_prefix, extra_env,
+                             pick, ctx);
+    p->otlp_http_port = l[1].port;
+    p->otlp_grpc_port = l[2].port;
+    if (l[1].port > 0) {
         char host[40]; /* fits ts_proc_t.url with the scheme and port */
         url_host(env_value(extra_env, "BIND_ADDR"), host, sizeof(host));
-        snprintf(p->otlp_http_url, sizeof(p->otlp_http_url), "http://%s:%d", host, otlp_http_port);
+        snprintf(p->otlp_http_url, sizeof(p->otlp_http_url), "http://%s:%d", host, l[1].port);
     }
     return rc;
 }

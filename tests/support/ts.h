@@ -52,12 +52,13 @@ typedef struct {
  * owner's, and INGEST_, QUERY_ and PIPELINE_DATABASE_URL are the same database as the roles'),
  * ("NAME=value" strings, NULL-terminated; may be NULL), on a free port given in `port_var`, and
  * waits up to 60 s for GET /health answered by that process's own socket (not by another server that took
- * the port: then the program cannot bind, exits, and a new port is tried). A process that exits before
- * it is ready fails the start at once, naming its log. The standard environment has OTLP_HTTP_PORT=0 and
- * OTLP_GRPC_PORT=0, so that parallel backends never compete for 4318/4317 (use ts_start_backend_otlp() for
- * those listeners); a BIND_ADDR in `extra_env` is used for the URL; with a TLS_CERT_FILE in `extra_env` the
- * URL is https:// and /health is awaited over TLS trusting that certificate (ts_tls.h makes one). Returns 0
- * or -1. */
+ * the port: then the program cannot bind, exits, and a new port is tried, up to 5). A port the program
+ * could not bind that was not chosen here (one in `extra_env`) fails the start at once, as does a process
+ * that exits before it is ready for any other reason, naming its log. The standard environment has
+ * OTLP_HTTP_PORT=0 and OTLP_GRPC_PORT=0, so that parallel backends never compete for 4318/4317 (use
+ * ts_start_backend_otlp() for those listeners); a BIND_ADDR in `extra_env` is used for the URL; with a
+ * TLS_CERT_FILE in `extra_env` the URL is https:// and /health is awaited over TLS trusting that certificate
+ * (ts_tls.h makes one). Returns 0 or -1. */
 int ts_start(ts_proc_t *p, const char *program, const char *port_var, const char *database_url,
              const char *redis_prefix, const char *const *extra_env);
 /* Same on a given port (to restart a killed process where its clients expect it); no other port is
@@ -69,11 +70,22 @@ int ts_start_backend(ts_proc_t *p, const char *database_url, const char *redis_p
 /* Asks ts_start_backend_otlp() for a free port. */
 #define TS_FREE_PORT (-1)
 /* Starts a backend whose OTLP/HTTP and OTLP/gRPC listeners are on `otlp_http_port` and `otlp_grpc_port`:
- * TS_FREE_PORT picks a free loopback port (distinct from the others), 0 disables the listener. The ports
- * chosen are in p->otlp_http_port, p->otlp_grpc_port and p->otlp_http_url. `extra_env` as ts_start()
- * (at most 32 entries). Returns 0 or -1. */
+ * TS_FREE_PORT picks a free loopback port (distinct from the others), 0 disables the listener, any other
+ * value is used as it is. As ts_start(): when a port picked here turns out taken, the backend is started
+ * again with new ports for every listener asked TS_FREE_PORT (the API's too); a given port that is taken
+ * fails the start. The ports used are in p->otlp_http_port, p->otlp_grpc_port and p->otlp_http_url.
+ * `extra_env` as ts_start(). Returns 0 or -1. */
 int ts_start_backend_otlp(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                           const char *const *extra_env, int otlp_http_port, int otlp_grpc_port);
+/* Picks the port a listener tries, in place of ts_free_port(): `port_var` names the listener
+ * ("BACKEND_PORT", "OTLP_HTTP_PORT", "OTLP_GRPC_PORT"); called again on every try, and again when it
+ * returns a port another listener of the same try has. */
+typedef int (*ts_pick_port_fn)(void *ctx, const char *port_var);
+/* ts_start_backend_otlp() picking its free ports with `pick(ctx, ...)`: for the test of the retry, whose
+ * picker hands out a port the test holds, as another process would have taken it. */
+int ts_start_backend_otlp_picking(ts_proc_t *p, const char *database_url, const char *redis_prefix,
+                                  const char *const *extra_env, int otlp_http_port, int otlp_grpc_port,
+                                  ts_pick_port_fn pick, void *ctx);
 int ts_start_pipeline(ts_proc_t *p, const char *database_url, const char *redis_prefix,
                       const char *const *extra_env);
 /* Runs a built program (relative to the build dir) with `arg` (may be NULL) and `env` added to this

@@ -80,7 +80,7 @@ const char *ts_synth_span(ts_synth_t *s, const char *trace, const char *parent, 
 {
     const char *id = ts_synth_id(s, 16);
     s->spans = grow(s->spans, s->n_spans, &s->cap_spans, 1024, sizeof(rank_span_t));
-    s->spans[s->n_spans++] = (rank_span_t){trace, id, parent, svc, name, start, end, status};
+    s->spans[s->n_spans++] = (rank_span_t){trace, id, parent, svc, name, start, end, status, NULL};
     return id;
 }
 

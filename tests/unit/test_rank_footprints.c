@@ -38,6 +38,7 @@ typedef enum {
     F_FRONTEND_SLOW,    /* frontend's own work takes 40 ms more */
     F_DB_ERRORS,        /* db fails half its queries; a, orch and frontend fail with it */
     F_MAILER_DELAY,     /* the messages orch publishes reach mailer 120 ms later (its pod is delayed) */
+    F_DB_SKIPS_READ,    /* db skips its disk read in half of its queries (nothing else shows it) */
 } fault_t;
 
 /* A call made by span `from` of `caller` at t: a client span in the caller around the callee's server
@@ -98,7 +99,9 @@ static void request(ts_synth_t *s, int64_t t0, fault_t f)
     t = o.srv_start + orch_self / 2;
     call_t a = call(s, tr, o.server, "orch", "a", "/a", t, g_a, a_len, err);
     int64_t ta = a.srv_start + (a_len - db_len) / 2;
-    ts_synth_span(s, tr, a.server, "db", "SELECT", ta, ta + db_len, err);
+    const char *q = ts_synth_span(s, tr, a.server, "db", "SELECT", ta, ta + db_len, err);
+    if (f != F_DB_SKIPS_READ || ts_synth_unit(s) >= 0.5) /* a leaf's own step, every query takes it */
+        ts_synth_span(s, tr, q, "db", "disk read", ta + db_len / 4, ta + db_len / 2, STATUS_OK);
     t = a.end;
     for (int i = 0; i < b_calls; i++)
         t = call(s, tr, o.server, "orch", "b", "/b", t, g_b, b_len, STATUS_OK).end;
@@ -185,6 +188,22 @@ START_TEST(a_skipped_dependency_ranks_the_caller_without_logs_or_errors)
     ck_assert_double_eq_tol(e->before, 1.0, 0.01);
     ck_assert_double_eq(e->after, 0.0);
     ck_assert_double_lt(c->score, 1.0); /* the service no longer called did nothing wrong */
+    ts_synth_pair_dispose(&sc);
+}
+END_TEST
+
+/* Every query read the disk, and half of them stop: a share of 1 falling to 0.5 is decisive even with a
+ * few hundred queries, and must be read as a share (binomially), not as a rate that could exceed 1. */
+START_TEST(a_leaf_skipping_a_step_in_half_of_its_calls_ranks_it)
+{
+    ts_synth_pair_t sc;
+    run_scenario(&sc, F_DB_SKIPS_READ);
+    ts_synth_assert_first(&sc.r, "db");
+    const rank_evidence_t *e = ts_synth_evidence(ts_synth_find(&sc.r, "db"), RANK_EV_CALL_PATTERN);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(strstr(e->subject, "-> db disk read"));
+    ck_assert_double_eq(e->before, 1.0);
+    ck_assert_double_eq_tol(e->after, 0.5, 0.1);
     ts_synth_pair_dispose(&sc);
 }
 END_TEST
@@ -298,6 +317,7 @@ int main(void)
     tcase_add_test(tc, pod_delay_in_both_directions_ranks_the_pod);
     tcase_add_test(tc, a_delayed_consumer_ranks_by_the_time_its_messages_wait);
     tcase_add_test(tc, a_skipped_dependency_ranks_the_caller_without_logs_or_errors);
+    tcase_add_test(tc, a_leaf_skipping_a_step_in_half_of_its_calls_ranks_it);
     tcase_add_test(tc, entry_service_error_responses_rank_it);
     tcase_add_test(tc, entry_service_call_pattern_ranks_it);
     tcase_add_test(tc, entry_service_self_time_ranks_it);

@@ -279,7 +279,8 @@ START_TEST(empty_and_bad_input)
     rank_result_dispose(&r); /* twice is fine */
     rank_result_dispose(NULL);
     /* Records without a service, NaN metrics and a span that is its own parent are ignored. */
-    rank_span_t sp[] = {{"t1", "s1", "s1", "a", "op", 10, 20, 0}, {"t1", "s2", NULL, NULL, "op", 10, 20, 2}};
+    rank_span_t sp[] = {{"t1", "s1", "s1", "a", "op", 10, 20, 0, NULL},
+                        {"t1", "s2", NULL, NULL, "op", 10, 20, 2, NULL}};
     rank_log_t lg[] = {{15, NULL, 5, "x", NULL, NULL}, {15, "a", 9, NULL, "t1", "nope"}};
     rank_metric_t mt[] = {{15, "a", "cpu", 0.0 / 0.0}};
     rank_input_t in = {sp, 2, lg, 2, mt, 1, NULL, 0, 0, 0};
