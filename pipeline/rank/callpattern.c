@@ -43,26 +43,18 @@ typedef struct {
     rk_counts_t n;
 } cell_t;
 
-typedef struct {
-    rk_map_t index;
-    rk_vec_t cells; /* cell_t */
-} table_t;
-
 static uint64_t key_of(cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee, uint32_t callee_op)
 {
     uint32_t k[5] = {(uint32_t)kind, svc, op, callee, callee_op};
     return rk_hash_bytes(k, sizeof(k), 0xca11);
 }
 
-static cell_t *bump(table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee,
+static cell_t *bump(rk_table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uint32_t callee,
                     uint32_t callee_op, int target, uint8_t seg)
 {
     int added;
-    uint32_t *slot =
-        rk_map_put(&t->index, key_of(kind, svc, op, callee, callee_op), (uint32_t)t->cells.len, &added);
-    if (added)
-        *(cell_t *)rk_vec_push(&t->cells) = (cell_t){kind, svc, op, callee, callee_op, 0, NULL, {0, {0}}};
-    cell_t *c = &RK_AT(&t->cells, cell_t, *slot);
+    cell_t *c = rk_table_put(t, key_of(kind, svc, op, callee, callee_op), &added);
+    if (added) *c = (cell_t){kind, svc, op, callee, callee_op, 0, NULL, {0, {0}}};
     if (target)
         c->n.seg[seg] += 1;
     else
@@ -90,7 +82,7 @@ static int failed(const rk_span_t *inv, const rk_map_t *failed_lines)
     return inv->error || rk_map_get(failed_lines, ((uint64_t)inv->trace << 32) | inv->svc) != NULL;
 }
 
-static void count_window(table_t *t, const rk_window_t *w, int target, const uint8_t *calls, size_t n)
+static void count_window(rk_table_t *t, const rk_window_t *w, int target, const uint8_t *calls, size_t n)
 {
     rk_map_t failed_lines, per_invocation; /* the latter: calls of each (invocation, callee operation) */
     rk_map_init(&failed_lines);
@@ -185,9 +177,8 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
 
 void rk_callpattern_evidence(rk_run_t *run)
 {
-    table_t t;
-    rk_map_init(&t.index);
-    rk_vec_init(&t.cells, sizeof(cell_t));
+    rk_table_t t;
+    rk_table_init(&t, sizeof(cell_t));
     size_t n = run->services.n;
     uint8_t *calls = rk_arena_alloc(run->scratch, n ? n : 1);
     mark_callers(&run->base, calls, n);
@@ -203,9 +194,8 @@ void rk_callpattern_evidence(rk_run_t *run)
         cell_kind_t ek = x->kind == CELL_CALLS         ? CELL_INVOCATIONS
                          : x->kind == CELL_CALLS_CLEAN ? CELL_INVOCATIONS_CLEAN
                                                        : CELL_SPANS;
-        const uint32_t *ei = rk_map_get(&t.index, key_of(ek, x->svc, x->op, RK_NONE, RK_NONE));
-        if (ei == NULL) continue;
-        const cell_t *e = &RK_AT(&t.cells, cell_t, *ei);
+        const cell_t *e = rk_table_get(&t, key_of(ek, x->svc, x->op, RK_NONE, RK_NONE));
+        if (e == NULL) continue;
         /* more calls over every invocation, fewer over the clean ones; fewer own errors is a recovery */
         double w_up = x->kind == CELL_CALLS ? RK_W_CALLS_MORE : x->kind == CELL_CALLS_CLEAN ? 0.0 : 1.0;
         double w_down = x->kind == CELL_CALLS_CLEAN ? 1.0 : 0.0;
@@ -221,6 +211,5 @@ void rk_callpattern_evidence(rk_run_t *run)
         if (is_calls && s.effect > 0) s.score /= s.effect;
         emit(run, x, &s, cut);
     }
-    rk_vec_dispose(&t.cells);
-    rk_map_dispose(&t.index);
+    rk_table_dispose(&t);
 }

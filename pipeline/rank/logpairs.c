@@ -29,11 +29,6 @@ typedef struct {
 } cell_t;
 
 typedef struct {
-    rk_map_t index;
-    rk_vec_t cells; /* cell_t */
-} table_t;
-
-typedef struct {
     uint32_t span, tmpl;
 } line_t;
 
@@ -44,17 +39,14 @@ static uint64_t key_of(uint32_t op, uint32_t anchor, uint32_t tmpl)
 }
 
 /* The cell of (op, anchor, tmpl), created only when `create`; NULL otherwise when absent. */
-static cell_t *cell(table_t *t, uint32_t svc, uint32_t op, uint32_t anchor, uint32_t tmpl, int create)
+static cell_t *cell(rk_table_t *t, uint32_t svc, uint32_t op, uint32_t anchor, uint32_t tmpl, int create)
 {
     uint64_t key = key_of(op, anchor, tmpl);
-    if (!create) {
-        const uint32_t *i = rk_map_get(&t->index, key);
-        return i ? &RK_AT(&t->cells, cell_t, *i) : NULL;
-    }
+    if (!create) return rk_table_get(t, key);
     int added;
-    uint32_t *slot = rk_map_put(&t->index, key, (uint32_t)t->cells.len, &added);
-    if (added) *(cell_t *)rk_vec_push(&t->cells) = (cell_t){op, anchor, tmpl, svc, {0, {0}}};
-    return &RK_AT(&t->cells, cell_t, *slot);
+    cell_t *c = rk_table_put(t, key, &added);
+    if (added) *c = (cell_t){op, anchor, tmpl, svc, {0, {0}}};
+    return c;
 }
 
 static void bump(cell_t *c, int target, uint8_t seg)
@@ -92,7 +84,7 @@ static line_t *span_lines(const rk_window_t *w, size_t *n_out)
 
 /* Counts the spans writing each anchor, and those writing each pair. The baseline creates the pairs;
  * the target only counts those the baseline had (a pair new in the target cannot break). */
-static void count_window(table_t *t, const rk_window_t *w, int target)
+static void count_window(rk_table_t *t, const rk_window_t *w, int target)
 {
     size_t n;
     line_t *v = span_lines(w, &n);
@@ -131,9 +123,8 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
 
 void rk_logpairs_evidence(rk_run_t *run)
 {
-    table_t t;
-    rk_map_init(&t.index);
-    rk_vec_init(&t.cells, sizeof(cell_t));
+    rk_table_t t;
+    rk_table_init(&t, sizeof(cell_t));
     size_t ntmpl = rk_miner_count(run->miner);
     uint8_t *err = xcalloc(ntmpl ? ntmpl : 1, 1);
     const rk_window_t *w[2] = {&run->base, &run->target};
@@ -179,6 +170,5 @@ void rk_logpairs_evidence(rk_run_t *run)
     free(shift);
     free(err);
     rk_map_dispose(&best);
-    rk_vec_dispose(&t.cells);
-    rk_map_dispose(&t.index);
+    rk_table_dispose(&t);
 }

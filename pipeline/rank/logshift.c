@@ -29,31 +29,25 @@ typedef struct {
     rk_counts_t n;
 } cell_t;
 
-typedef struct {
-    rk_map_t index;
-    rk_vec_t cells; /* cell_t */
-} table_t;
-
 static int in_range(uint32_t svc, uint32_t op, uint32_t tmpl)
 {
     return svc < (1u << SVC_BITS) && op <= OP_NONE && tmpl <= T_EXPOSURE;
 }
 
-static cell_t *cell(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl)
+static cell_t *cell(rk_table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl)
 {
     uint64_t key = ((uint64_t)svc << (OP_BITS + TMPL_BITS)) | ((uint64_t)op << TMPL_BITS) | tmpl;
     int added;
-    uint32_t *slot = rk_map_put(&t->index, key, (uint32_t)t->cells.len, &added);
+    cell_t *c = rk_table_put(t, key, &added);
     if (added) {
-        cell_t *c = rk_vec_push(&t->cells);
         c->svc = svc;
         c->op = op;
         c->tmpl = tmpl;
     }
-    return &RK_AT(&t->cells, cell_t, *slot);
+    return c;
 }
 
-static void bump(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int target, uint8_t seg)
+static void bump(rk_table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int target, uint8_t seg)
 {
     if (!in_range(svc, op, tmpl)) return;
     cell_t *c = cell(t, svc, op, tmpl);
@@ -63,7 +57,7 @@ static void bump(table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int targe
         c->n.base += 1;
 }
 
-static void count_window(table_t *t, const rk_window_t *w, int target, uint8_t *tmpl_err, size_t ntmpl)
+static void count_window(rk_table_t *t, const rk_window_t *w, int target, uint8_t *tmpl_err, size_t ntmpl)
 {
     for (size_t i = 0; i < w->n_spans; i++)
         if (w->spans[i].op < OP_ALL)
@@ -123,9 +117,8 @@ static void emit(rk_run_t *run, const cell_t *x, int err, const rk_shift_t *s, i
 
 void rk_logshift_evidence(rk_run_t *run)
 {
-    table_t t;
-    rk_map_init(&t.index);
-    rk_vec_init(&t.cells, sizeof(cell_t));
+    rk_table_t t;
+    rk_table_init(&t, sizeof(cell_t));
     size_t ntmpl = rk_miner_count(run->miner);
     uint8_t *tmpl_err = xcalloc(ntmpl ? ntmpl : 1, 1);
     count_window(&t, &run->base, 0, tmpl_err, ntmpl);
@@ -136,9 +129,8 @@ void rk_logshift_evidence(rk_run_t *run)
         if (x->tmpl == T_EXPOSURE) continue;
         uint64_t ekey =
             ((uint64_t)x->svc << (OP_BITS + TMPL_BITS)) | ((uint64_t)x->op << TMPL_BITS) | T_EXPOSURE;
-        const uint32_t *ei = rk_map_get(&t.index, ekey);
-        if (ei == NULL) continue;
-        const cell_t *e = &RK_AT(&t.cells, cell_t, *ei);
+        const cell_t *e = rk_table_get(&t, ekey);
+        if (e == NULL) continue;
         int err = x->tmpl == T_ERRLINES || (x->tmpl < ntmpl && tmpl_err[x->tmpl]);
         /* error lines: only more count (fewer is a recovery); usual lines: fewer count fully, more is
          * ambiguous (new traffic or a new code path) */
@@ -149,6 +141,5 @@ void rk_logshift_evidence(rk_run_t *run)
             emit(run, x, err, &s, cut);
     }
     free(tmpl_err);
-    rk_vec_dispose(&t.cells);
-    rk_map_dispose(&t.index);
+    rk_table_dispose(&t);
 }

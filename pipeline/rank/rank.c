@@ -30,10 +30,23 @@ const char *rk_op_name(const rk_run_t *run, uint32_t op)
 
 const char *rank_evidence_kind_name(rank_evidence_kind_t k)
 {
-    static const char *names[RANK_EV_KINDS] = {
-        "log_new",     "log_vanished", "log_shift",   "error_rate", "self_time",           "gap_in",
-        "gap_out",     "metric",       "change",      "callers",    "explained_by_callee", "call_pattern",
-        "span_errors", "gap_shared",   "log_unpaired"};
+    static const char *const names[] = {"log_new",
+                                        "log_vanished",
+                                        "log_shift",
+                                        "error_rate",
+                                        "self_time",
+                                        "gap_in",
+                                        "gap_out",
+                                        "metric",
+                                        "change",
+                                        "callers",
+                                        "explained_by_callee",
+                                        "call_pattern",
+                                        "span_errors",
+                                        "gap_shared",
+                                        "log_unpaired",
+                                        "span_exceptions"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == RANK_EV_KINDS, "a JSON name for every kind");
     return (unsigned)k < RANK_EV_KINDS ? names[k] : "unknown";
 }
 

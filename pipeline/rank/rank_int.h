@@ -106,6 +106,17 @@ uint32_t *rk_map_put(rk_map_t *m, uint64_t key, uint32_t init, int *added);
 const uint32_t *rk_map_get(const rk_map_t *m, uint64_t key);
 uint64_t rk_hash_bytes(const void *p, size_t n, uint64_t seed);
 
+/* ---- Cells keyed by a 64-bit hash, kept in insertion order (table.c). ---- */
+typedef struct {
+    rk_map_t index; /* key -> index into cells */
+    rk_vec_t cells;
+} rk_table_t;
+void rk_table_init(rk_table_t *t, size_t cell_size);
+void rk_table_dispose(rk_table_t *t);
+/* The cell of `key`, appended zeroed when absent (*added says which). Valid until the next insert. */
+void *rk_table_put(rk_table_t *t, uint64_t key, int *added);
+void *rk_table_get(const rk_table_t *t, uint64_t key); /* NULL when absent */
+
 /* ---- Statistics (stats.c). ---- */
 /* Poisson rate comparison: G statistic (likelihood ratio, 1 df) of k_b events in exposure n_b vs k_t
  * in n_t. 0 when either exposure is 0. */
