@@ -49,6 +49,7 @@ struct workpool {
 typedef struct {
     workpool_t *pool;
     worker_t *w;
+    workpool_warm_fn warm;
 } start_t;
 
 static void cancel_unref(workpool_cancel_t *c)
@@ -91,7 +92,9 @@ static void *run(void *arg)
     start_t *s = arg;
     workpool_t *p = s->pool;
     worker_t *w = s->w;
+    workpool_warm_fn warm = s->warm;
     free(s);
+    if (warm) warm(w);
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (p->head == NULL && !p->stopping)
@@ -121,6 +124,12 @@ static void *run(void *arg)
 
 workpool_t *workpool_create(int threads, const char *database_url, const char *redis_url, void *app)
 {
+    return workpool_create_warm(threads, database_url, redis_url, app, NULL);
+}
+
+workpool_t *workpool_create_warm(int threads, const char *database_url, const char *redis_url, void *app,
+                                 workpool_warm_fn warm)
+{
     workpool_t *p = xcalloc(1, sizeof(*p));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->ready, NULL);
@@ -136,6 +145,7 @@ workpool_t *workpool_create(int threads, const char *database_url, const char *r
         start_t *s = xmalloc(sizeof(*s));
         s->pool = p;
         s->w = w;
+        s->warm = warm;
         pthread_create(&p->tids[i], NULL, run, s);
     }
     return p;

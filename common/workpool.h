@@ -28,6 +28,12 @@ typedef struct {
 typedef void (*workpool_fn)(httpd_job_t *job, worker_t *w);
 
 workpool_t *workpool_create(int threads, const char *database_url, const char *redis_url, void *app);
+/* Runs once on each pool thread before its first job (jobs queued meanwhile wait): e.g. opens w->pg and
+ * warms it, so that the first request does not pay for the new connection. */
+typedef void (*workpool_warm_fn)(worker_t *w);
+/* workpool_create(), with `warm` (NULL: none) run first on each thread. */
+workpool_t *workpool_create_warm(int threads, const char *database_url, const char *redis_url, void *app,
+                                 workpool_warm_fn warm);
 /* Bounds the jobs waiting for a thread (0, the default: unbounded). Before the first submit. */
 void workpool_set_max_queue(workpool_t *p, int max_queue);
 /* Queues `job` (attached to its request already). Returns 0, or -1 when the queue is full: the caller

@@ -8,6 +8,7 @@
 #include "incident_rows.h"
 #include "log.h"
 #include "program.h"
+#include "window_load.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -95,10 +96,15 @@ static void *runner_main(void *arg)
 {
     degradation_runner_t *dr = arg;
     PGconn *c = NULL;
+    int warmed = 0; /* the connection warmed for the reports' window rankings (window_load_warm()) */
     for (int waited = 0; !atomic_load(&dr->stopping); waited++) {
         if (!leader_holds(dr->leader, LEADER_DEGRADATION)) { /* another pipeline scans */
             sleep(1);
             continue;
+        }
+        if (!warmed && db_ensure(&c, dr->cfg->pipeline_database_url)) {
+            window_load_warm(c, NULL); /* once: a failure is logged, and costs the first report only */
+            warmed = 1;
         }
         if (waited >= dr->cfg->degrade_period_s) {
             waited = 0;

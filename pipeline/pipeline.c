@@ -6,6 +6,7 @@
 #include "hexid.h"
 #include "log.h"
 #include "window_analysis.h"
+#include "window_load.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,13 @@ static int on_metrics(void *ctx, h2o_req_t *req, const httpd_match_t *m)
     return 0;
 }
 
+/* Each pool thread connects at start and warms its connection for window ranking (window_load_warm()):
+ * the first POST /debug/analyze-window of a thread then costs what the next ones do. */
+static void warm_worker(worker_t *w)
+{
+    if (db_ensure(&w->pg, w->database_url)) window_load_warm(w->pg, NULL);
+}
+
 int pipeline_start(pipeline_t *p, char *err, size_t errlen)
 {
     p->shared.cfg = &p->cfg;
@@ -121,7 +129,8 @@ int pipeline_start(pipeline_t *p, char *err, size_t errlen)
                          .bind_addr = p->cfg.bind_addr,
                          .edge = &p->cfg.edge};
     p->http = httpd_create(&opts);
-    p->pool = workpool_create(PIPELINE_POOL_THREADS, p->cfg.pipeline_database_url, p->cfg.redis_url, p);
+    p->pool = workpool_create_warm(PIPELINE_POOL_THREADS, p->cfg.pipeline_database_url, p->cfg.redis_url, p,
+                                   warm_worker);
     p->health = health_start(p->cfg.pipeline_database_url, p->cfg.redis_url);
     /* the pipeline's singleton duties, elected among every pipeline on this database (leader.h); the
      * analysis jobs need none: the consumer group gives each job to one worker */

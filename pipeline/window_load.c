@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_ROWS 500000 /* per kind and window: a guard, far above a 3-minute window of a busy system */
 #define HOUR_NS ((int64_t)3600 * 1000000000)
@@ -37,11 +38,18 @@ _Static_assert(RK_MSG_MAX <= 2048, "the ranker reads more of a message than MSG_
 #define OID_TEXT 25
 #define OID_FLOAT8 701
 
+/* The type of the first exception a span recorded ("" untyped; NULL none). Most spans have no events:
+ * the containment test skips them without walking the path. */
+#define EXCEPTION_READ                                                                                       \
+    "CASE WHEN events @> '[{\"name\":\"exception\"}]' THEN coalesce(jsonb_path_query_first(events, "         \
+    "'$[*] ? (@.name == \"exception\").attributes.\"exception.type\"') #>> '{}', '') END"
+
 static const char SPANS_SQL[] =
-    "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, status FROM spans "
+    "SELECT trace_id, span_id, parent_span_id, service, name, start_ns, end_ns, status, " EXCEPTION_READ
+    " FROM spans "
     "WHERE start_ns >= $1::bigint AND start_ns < $2::bigint LIMIT $3::int";
-static const Oid SPANS_TYPES[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
-                                  OID_TEXT, OID_INT8, OID_INT8, OID_INT2};
+static const Oid SPANS_TYPES[] = {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
+                                  OID_INT8, OID_INT8, OID_INT2, OID_TEXT};
 
 static const char LOGS_SQL[] = "SELECT ts_ns, service, severity, " MSG_READ ", trace_id, span_id FROM logs "
                                "WHERE ts_ns >= $1::bigint AND ts_ns < $2::bigint LIMIT $3::int";
@@ -151,7 +159,8 @@ static void to_spans(const PGresult *r, rank_span_t *out)
                                .name = get_str(r, i, 4),
                                .start_ns = get_i64(r, i, 5),
                                .end_ns = get_i64(r, i, 6),
-                               .status = get_i16(r, i, 7)};
+                               .status = get_i16(r, i, 7),
+                               .exception_type = get_str(r, i, 8)};
 }
 
 static void to_logs(const PGresult *r, rank_log_t *out)
@@ -408,6 +417,45 @@ out:
     w->target.start_ns = from;
     w->target.end_ns = to;
     return 0;
+}
+
+/* ---- warming a new connection ---- */
+
+#define WARM_WINDOW_NS ((int64_t)180 * 1000000000) /* the length of a degradation report's window */
+
+/* The newest span start is found through the time index (one index entry per partition, read from its
+ * end): its own statement, outside the load's transaction, where plain index scans are allowed. */
+static const char LATEST_SQL[] = "SELECT max(start_ns) FROM spans";
+
+/* The end of the window to warm with: just after the latest span stored, or now; -1 when PostgreSQL failed.
+ */
+static int64_t warm_end(PGconn *c)
+{
+    PGresult *r = PQexecParams(c, LATEST_SQL, 0, NULL, NULL, NULL, NULL, 0);
+    int64_t end = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        log_error("window load warm-up: %s", PQerrorMessage(c));
+    } else if (!PQgetisnull(r, 0, 0)) {
+        end = strtoll(PQgetvalue(r, 0, 0), NULL, 10) + 1;
+    } else {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        end = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    }
+    PQclear(r);
+    return end;
+}
+
+int window_load_warm(PGconn *c, int64_t *end_ns)
+{
+    int64_t to = warm_end(c);
+    if (to < 0) return -1;
+    int64_t from = to - WARM_WINDOW_NS;
+    window_data_t w;
+    int rc = window_load(c, from, to, from - WARM_WINDOW_NS, from, &w);
+    window_data_dispose(&w);
+    if (rc == 0 && end_ns) *end_ns = to;
+    return rc;
 }
 
 void window_data_dispose(window_data_t *w)

@@ -10,8 +10,9 @@ void logline_rfc3339(char *out, size_t cap, int64_t ts_ns)
     time_t sec = (time_t)(ts_ns / 1000000000LL);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)(ts_ns % 1000000000LL));
+    int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)(ts_ns % 1000000000LL));
+    if (n < 0 || (size_t)n >= cap) out[0] = '\0'; /* a year past 9999 does not fit: no half a time */
 }
 
 /* JSON string escaping, then CSV quoting (each " doubled): the result goes between "..." in the row. */

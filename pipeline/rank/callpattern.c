@@ -11,6 +11,9 @@
  *   - own error spans: error spans per span of a (service, operation) that began there (no span of
  *     another service below them failed), so an error a callee returned is not charged to its
  *     callers, and an entry service's own error responses count for it.
+ *   - own exceptions: spans recording an exception event (OTel's span.recordException, handled or
+ *     not) per span, counted the same way: a caught exception that leaves no error status and no log
+ *     line (logs not collected) still shows where it was thrown.
  * Both are rate shifts over the scan (rateshift.c) with at least RK_MIN_SAMPLES invocations or spans
  * a side. A call counts only when at least RK_CALLS_USUAL of the invocations make it, before or after:
  * an operation that routes each request to one of many endpoints (a gateway routing every path) changes its
@@ -27,6 +30,7 @@ typedef enum {
     CELL_CALLS,
     CELL_SPANS,
     CELL_OWN_ERRORS,
+    CELL_OWN_EXCEPTIONS,
     CELL_INVOCATIONS_CLEAN,
     CELL_CALLS_CLEAN
 } cell_kind_t;
@@ -35,6 +39,7 @@ typedef struct {
     cell_kind_t kind;
     uint32_t svc, op, callee, callee_op; /* callee fields: RK_NONE unless CELL_CALLS */
     uint8_t repeated;                    /* some invocation made this call more than once */
+    const char *example;                 /* CELL_OWN_EXCEPTIONS: the first type seen in the target, by name */
     rk_counts_t n;
 } cell_t;
 
@@ -55,7 +60,8 @@ static cell_t *bump(table_t *t, cell_kind_t kind, uint32_t svc, uint32_t op, uin
     int added;
     uint32_t *slot =
         rk_map_put(&t->index, key_of(kind, svc, op, callee, callee_op), (uint32_t)t->cells.len, &added);
-    if (added) *(cell_t *)rk_vec_push(&t->cells) = (cell_t){kind, svc, op, callee, callee_op, 0, {0, {0}}};
+    if (added)
+        *(cell_t *)rk_vec_push(&t->cells) = (cell_t){kind, svc, op, callee, callee_op, 0, NULL, {0, {0}}};
     cell_t *c = &RK_AT(&t->cells, cell_t, *slot);
     if (target)
         c->n.seg[seg] += 1;
@@ -99,6 +105,11 @@ static void count_window(table_t *t, const rk_window_t *w, int target, const uin
         const rk_span_t *s = &w->spans[i];
         bump(t, CELL_SPANS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
         if (s->own_error) bump(t, CELL_OWN_ERRORS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+        if (s->own_exception) {
+            cell_t *c = bump(t, CELL_OWN_EXCEPTIONS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
+            const char *type = s->exc_type ? s->exc_type : "";
+            if (target && (c->example == NULL || strcmp(type, c->example) < 0)) c->example = type;
+        }
         if (s->entry == i) {
             bump(t, CELL_INVOCATIONS, s->svc, s->op, RK_NONE, RK_NONE, target, s->seg);
             if (!failed(s, &failed_lines))
@@ -146,6 +157,15 @@ static void emit(rk_run_t *run, const cell_t *x, const rk_shift_t *s, int cut)
                                    own ? "own steps" : "calls to ", own ? "" : callee, cop, op,
                                    s->up ? "rise" : "fall", s->kb / s->nb, s->kt / s->nt, s->kb, s->nb, s->kt,
                                    s->nt, later);
+    } else if (x->kind == CELL_OWN_EXCEPTIONS) {
+        ev = rk_ev_add(run, x->svc, RANK_CH_ERRORS, RANK_EV_SPAN_EXCEPTIONS, s->score);
+        ev->subject = rk_arena_strdup(run->out, op);
+        const char *type = x->example && *x->example ? x->example : "untyped";
+        ev->text =
+            rk_arena_printf(run->out,
+                            "spans of %s recording an exception that began in this service (%.120s): %.0f "
+                            "of %.0f before, %.0f of %.0f after%s",
+                            op, type, s->kb, s->nb, s->kt, s->nt, later);
     } else {
         ev = rk_ev_add(run, x->svc, RANK_CH_ERRORS, RANK_EV_SPAN_ERRORS, s->score);
         ev->subject = rk_arena_strdup(run->out, op);
@@ -177,8 +197,9 @@ void rk_callpattern_evidence(rk_run_t *run)
     size_t ncells = t.cells.len; /* exposure lookups below add no cells */
     for (size_t i = 0; i < ncells; i++) {
         const cell_t *x = &RK_AT(&t.cells, cell_t, i);
-        if (x->kind != CELL_CALLS && x->kind != CELL_CALLS_CLEAN && x->kind != CELL_OWN_ERRORS) continue;
-        int is_calls = x->kind != CELL_OWN_ERRORS;
+        if (x->kind == CELL_SPANS || x->kind == CELL_INVOCATIONS || x->kind == CELL_INVOCATIONS_CLEAN)
+            continue;
+        int is_calls = x->kind == CELL_CALLS || x->kind == CELL_CALLS_CLEAN;
         cell_kind_t ek = x->kind == CELL_CALLS         ? CELL_INVOCATIONS
                          : x->kind == CELL_CALLS_CLEAN ? CELL_INVOCATIONS_CLEAN
                                                        : CELL_SPANS;

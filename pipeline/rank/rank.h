@@ -82,21 +82,22 @@ typedef struct {
 /* ---- Output ---- */
 
 typedef enum {
-    RANK_EV_LOG_NEW = 0,  /* a template absent (or rare) in the baseline appears */
-    RANK_EV_LOG_VANISHED, /* a template usual per call of an operation disappears */
-    RANK_EV_LOG_SHIFT,    /* a template's rate per call changes */
-    RANK_EV_ERROR_RATE,   /* error/warn lines per span of the service change */
-    RANK_EV_SELF_TIME,    /* self time of the service's own spans of one operation rises */
-    RANK_EV_GAP_IN,       /* client span -> this service's server span gap rises (network, queueing) */
-    RANK_EV_GAP_OUT,      /* gap of this service's calls to a callee rises (its egress, or the callee) */
-    RANK_EV_METRIC,       /* a metric of the service leaves its history's range */
-    RANK_EV_CHANGE,       /* a change event of the service in or shortly before the window */
-    RANK_EV_CALLERS,      /* callers' symptoms pushed down to this service by the call graph */
-    RANK_EV_EXPLAINED,    /* this service's error symptoms are explained by an abnormal callee */
-    RANK_EV_CALL_PATTERN, /* calls to a callee operation per invocation of an operation change */
-    RANK_EV_SPAN_ERRORS,  /* error spans that began in this service (none below them failed) rise */
-    RANK_EV_GAP_SHARED,   /* this service is the endpoint shared by several gapped edges */
-    RANK_EV_LOG_UNPAIRED, /* a template stops following the one it always followed in an operation */
+    RANK_EV_LOG_NEW = 0,     /* a template absent (or rare) in the baseline appears */
+    RANK_EV_LOG_VANISHED,    /* a template usual per call of an operation disappears */
+    RANK_EV_LOG_SHIFT,       /* a template's rate per call changes */
+    RANK_EV_ERROR_RATE,      /* error/warn lines per span of the service change */
+    RANK_EV_SELF_TIME,       /* self time of the service's own spans of one operation rises */
+    RANK_EV_GAP_IN,          /* client span -> this service's server span gap rises (network, queueing) */
+    RANK_EV_GAP_OUT,         /* gap of this service's calls to a callee rises (its egress, or the callee) */
+    RANK_EV_METRIC,          /* a metric of the service leaves its history's range */
+    RANK_EV_CHANGE,          /* a change event of the service in or shortly before the window */
+    RANK_EV_CALLERS,         /* callers' symptoms pushed down to this service by the call graph */
+    RANK_EV_EXPLAINED,       /* this service's error symptoms are explained by an abnormal callee */
+    RANK_EV_CALL_PATTERN,    /* calls to a callee operation per invocation of an operation change */
+    RANK_EV_SPAN_ERRORS,     /* error spans that began in this service (none below them failed) rise */
+    RANK_EV_GAP_SHARED,      /* this service is the endpoint shared by several gapped edges */
+    RANK_EV_LOG_UNPAIRED,    /* a template stops following the one it always followed in an operation */
+    RANK_EV_SPAN_EXCEPTIONS, /* spans recording an exception that began in this service rise */
     RANK_EV_KINDS
 } rank_evidence_kind_t;
 

@@ -141,15 +141,18 @@ int rk_rate_shift(const rk_counts_t *k, const rk_counts_t *n, int shares, double
 typedef struct {
     uint32_t svc, op;
     int64_t start_ns, end_ns;
-    uint32_t trace;      /* interned trace id */
-    int32_t parent;      /* index in the window, -1 for roots and orphans */
-    uint32_t remote_svc; /* service of the first child in another service; RK_NONE */
-    double self_ms;      /* duration minus the union of its children's intervals */
-    uint8_t seg;         /* time segment (target only) */
-    uint8_t error;       /* status error */
-    uint8_t own_error;   /* status error and no span of another service below it failed: it began here */
-    uint32_t entry;      /* the invocation this span belongs to: the topmost span of its service above
-                            it (itself for a root or a span called from another service) */
+    uint32_t trace;        /* interned trace id */
+    int32_t parent;        /* index in the window, -1 for roots and orphans */
+    uint32_t remote_svc;   /* service of the first child in another service; RK_NONE */
+    double self_ms;        /* duration minus the union of its children's intervals */
+    uint8_t seg;           /* time segment (target only) */
+    uint8_t error;         /* status error */
+    uint8_t own_error;     /* status error and no span of another service below it failed: it began here */
+    uint8_t exception;     /* recorded an exception event */
+    uint8_t own_exception; /* recorded one, and no span of another service below it failed or recorded one */
+    const char *exc_type;  /* the exception's type ("" untyped), borrowed from the input; NULL: none */
+    uint32_t entry;        /* the invocation this span belongs to: the topmost span of its service above
+                              it (itself for a root or a span called from another service) */
 } rk_span_t;
 
 typedef struct {

@@ -105,7 +105,8 @@ static void self_times(rk_run_t *run, rk_window_t *w, const uint32_t *first, con
 
 /* The invocation each span belongs to (the topmost span of its service above it), and whether an
  * error span began its failure itself: a failed span of another service below it means the error
- * came from there. */
+ * came from there. Likewise a recorded exception: one below it in another service (or a failure
+ * there) means the exception came from there (a client library turning an error answer into one). */
 static void invocations(rk_window_t *w)
 {
     size_t n = w->n_spans;
@@ -118,12 +119,16 @@ static void invocations(rk_window_t *w)
         }
         w->spans[i].entry = (uint32_t)j;
         w->spans[i].own_error = w->spans[i].error;
+        w->spans[i].own_exception = w->spans[i].exception;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!w->spans[i].error) continue;
+        if (!w->spans[i].error && !w->spans[i].exception) continue;
         int32_t p = w->spans[i].parent;
         for (int hop = 0; p >= 0 && hop < MAX_HOPS; hop++, p = w->spans[p].parent)
-            if (w->spans[p].svc != w->spans[i].svc) w->spans[p].own_error = 0;
+            if (w->spans[p].svc != w->spans[i].svc) {
+                if (w->spans[i].error) w->spans[p].own_error = 0;
+                w->spans[p].own_exception = 0;
+            }
     }
 }
 
@@ -156,6 +161,8 @@ static void prepare_spans(rk_run_t *run, rk_window_t *w, const rank_input_t *in,
         s->parent = -1;
         s->remote_svc = RK_NONE;
         s->error = r->status == 2;
+        s->exception = r->exception_type != NULL;
+        s->exc_type = r->exception_type;
         uint64_t key = ((uint64_t)s->trace << 32) | rk_intern(&x->ids, nz(r->span_id), slen(r->span_id));
         int added;
         rk_map_put(&x->by_id, key, (uint32_t)n, &added);

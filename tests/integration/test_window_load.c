@@ -5,7 +5,10 @@
  *   - spans, logs and change events come back whole (binary values: times near 2^61, a NULL parent, the
  *     status), a long message with the 2 KiB the ranker reads;
  *   - a query that fails mid-pipeline makes it fail cleanly and leaves the connection usable, out of
- *     pipeline mode and with the planner setting of the load gone. */
+ *     pipeline mode and with the planner setting of the load gone;
+ *   - window_load_warm(), run on a pipeline thread's new connection, loads the window up to the latest
+ *     span stored (or now), on a connection opened as the pipeline opens it (JIT off), and leaves it as a
+ *     load does. */
 #include "db.h"
 #include "ts.h"
 #include "window_load.h"
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S 1000000000LL
 #define MIN (60 * S)
@@ -81,22 +85,29 @@ static void gauge(const char *svc, const char *name, const char *labels, int64_t
         point(svc, name, labels, ts, (double)(ts / S % 97) + 0.25, 0, 0, 0);
 }
 
-static void span(const char *trace, const char *id, const char *parent, const char *svc, int64_t start,
-                 int status)
+/* A span of GET /x lasting 1,234,567 ns, recording the events given as JSON ("[]": none). */
+static void span_events(const char *trace, const char *id, const char *parent, const char *svc, int64_t start,
+                        int status, const char *events)
 {
     char st[24], en[24], stat[8];
     snprintf(st, sizeof(st), "%lld", (long long)start);
     snprintf(en, sizeof(en), "%lld", (long long)(start + 1234567));
     snprintf(stat, sizeof(stat), "%d", status);
-    const char *p[] = {trace, id, parent, svc, st, en, stat};
+    const char *p[] = {trace, id, parent, svc, st, en, stat, events};
     PGresult *r =
         PQexecParams(owner,
                      "INSERT INTO spans (trace_id, span_id, parent_span_id, service, name, start_ns, "
-                     "end_ns, status) VALUES ($1, $2, $3, $4, 'GET /x', $5::bigint, $6::bigint, "
-                     "$7::smallint)",
-                     7, NULL, p, NULL, NULL, 0);
+                     "end_ns, status, events) VALUES ($1, $2, $3, $4, 'GET /x', $5::bigint, $6::bigint, "
+                     "$7::smallint, $8::jsonb)",
+                     8, NULL, p, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "insert span: %s", PQerrorMessage(owner));
     PQclear(r);
+}
+
+static void span(const char *trace, const char *id, const char *parent, const char *svc, int64_t start,
+                 int status)
+{
+    span_events(trace, id, parent, svc, start, status, "[]");
 }
 
 static void log_line(const char *svc, int64_t ts, int severity, const char *msg, const char *trace)
@@ -295,6 +306,32 @@ START_TEST(spans_logs_and_changes_come_back_whole)
 }
 END_TEST
 
+/* A span's recorded exception comes back as its type: "" when the event has none, NULL when the span
+ * recorded no exception (another event is not one). */
+START_TEST(recorded_exceptions_come_back_with_their_type)
+{
+    span_events("t1", "typed", NULL, "cart", T0 + 5, 0,
+                "[{\"name\":\"retry\"},{\"name\":\"exception\",\"attributes\":{\"exception.type\":"
+                "\"java.io.IOException\",\"exception.message\":\"reset\"}}]");
+    span_events("t1", "untyped", "typed", "cart", T0 + 6, 0, "[{\"name\":\"exception\",\"attributes\":{}}]");
+    span_events("t1", "other", "typed", "cart", T0 + 7, 0, "[{\"name\":\"cache miss\"}]");
+    span("t1", "none", "typed", "cart", T0 + 8, 0);
+    window_data_t w;
+    ck_assert_int_eq(window_load(pipe_conn, T0, T1, B0, B1, &w), 0);
+    ck_assert_uint_eq(w.target.n_spans, 4);
+    for (size_t i = 0; i < w.target.n_spans; i++) {
+        const rank_span_t *sp = &w.target.spans[i];
+        if (strcmp(sp->span_id, "typed") == 0)
+            ck_assert_str_eq(sp->exception_type, "java.io.IOException");
+        else if (strcmp(sp->span_id, "untyped") == 0)
+            ck_assert_str_eq(sp->exception_type, "");
+        else
+            ck_assert_ptr_null(sp->exception_type);
+    }
+    window_data_dispose(&w);
+}
+END_TEST
+
 /* The connection after a load: out of pipeline mode, usable, plain index scans allowed again. */
 static void connection_is_clean(void)
 {
@@ -334,6 +371,46 @@ START_TEST(a_failed_query_fails_the_load_and_leaves_the_connection_usable)
 }
 END_TEST
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * S + t.tv_nsec;
+}
+
+START_TEST(warm_up_loads_the_latest_window_on_a_pipeline_connection)
+{
+    /* opened as the pipeline's threads open theirs: JIT off for the session (common/db.c) */
+    char *purl = ts_role_url(url, TS_ROLE_PIPELINE), err[256];
+    PGconn *c = db_connect(purl, err, sizeof(err));
+    free(purl);
+    ck_assert_msg(c != NULL, "connect: %s", err);
+    PGresult *r = PQexec(c, "SHOW jit");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "off");
+    PQclear(r);
+    /* nothing stored: the window ending now */
+    int64_t before = now_ns(), end = 0;
+    ck_assert_int_eq(window_load_warm(c, &end), 0);
+    ck_assert_msg(end >= before && end <= now_ns(), "end %lld not now", (long long)end);
+    /* the window ends just after the latest span, whatever the clock says */
+    span("t1", "s1", NULL, "cart", T0 + 5, 0);
+    span("t2", "s2", NULL, "cart", B0, 0);
+    ck_assert_int_eq(window_load_warm(c, &end), 0);
+    ck_assert_int_eq(end, T0 + 6);
+    /* left as a load leaves it: out of pipeline mode and of any transaction, index scans allowed */
+    ck_assert_int_eq(PQpipelineStatus(c), PQ_PIPELINE_OFF);
+    ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
+    ck_assert_int_eq(ts_pg_long(c, "SELECT (current_setting('enable_indexscan') = 'on')::int"), 1);
+    /* a failure is reported, not hidden */
+    exec_ok(owner, "REVOKE SELECT ON spans FROM prodsentinel_pipeline");
+    ck_assert_int_eq(window_load_warm(c, &end), -1);
+    exec_ok(owner, "GRANT SELECT ON spans TO prodsentinel_pipeline");
+    ck_assert_int_eq(window_load_warm(c, NULL), 0);
+    PQfinish(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("window_load");
@@ -342,7 +419,9 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, metric_values_are_those_of_the_sql_definition);
     tcase_add_test(tc, spans_logs_and_changes_come_back_whole);
+    tcase_add_test(tc, recorded_exceptions_come_back_with_their_type);
     tcase_add_test(tc, a_failed_query_fails_the_load_and_leaves_the_connection_usable);
+    tcase_add_test(tc, warm_up_loads_the_latest_window_on_a_pipeline_connection);
     suite_add_tcase(s, tc);
     return ts_run(s);
 }

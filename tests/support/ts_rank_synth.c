@@ -84,6 +84,12 @@ const char *ts_synth_span(ts_synth_t *s, const char *trace, const char *parent, 
     return id;
 }
 
+void ts_synth_record_exception(ts_synth_t *s, const char *type)
+{
+    ck_assert_uint_gt(s->n_spans, 0);
+    s->spans[s->n_spans - 1].exception_type = type;
+}
+
 void ts_synth_log(ts_synth_t *s, int64_t ts, const char *svc, int sev, const char *msg, const char *trace,
                   const char *span_id)
 {

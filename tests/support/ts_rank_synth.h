@@ -46,6 +46,8 @@ const char *ts_synth_id(ts_synth_t *s, int width);
  * error). The strings are borrowed: they must outlive the builder (literals or the arena's). */
 const char *ts_synth_span(ts_synth_t *s, const char *trace, const char *parent, const char *svc,
                           const char *name, int64_t start, int64_t end, int status);
+/* The span added last records an exception event of `type` (OTel's span.recordException). Borrowed. */
+void ts_synth_record_exception(ts_synth_t *s, const char *type);
 /* Adds a log line (trace and span_id may be NULL). Strings borrowed as above. */
 void ts_synth_log(ts_synth_t *s, int64_t ts, const char *svc, int sev, const char *msg, const char *trace,
                   const char *span_id);

@@ -39,6 +39,7 @@ typedef enum {
     F_DB_ERRORS,        /* db fails half its queries; a, orch and frontend fail with it */
     F_MAILER_DELAY,     /* the messages orch publishes reach mailer 120 ms later (its pod is delayed) */
     F_DB_SKIPS_READ,    /* db skips its disk read in half of its queries (nothing else shows it) */
+    F_B_CATCHES,        /* b catches an exception in half of its calls and records it: no status, no log */
 } fault_t;
 
 /* A call made by span `from` of `caller` at t: a client span in the caller around the callee's server
@@ -82,6 +83,7 @@ static void request(ts_synth_t *s, int64_t t0, fault_t f)
     int64_t root_len = front_self + (no_auth ? 0 : g_auth + auth_len) + g_orch + orch_len;
 
     int err = db_fails ? STATUS_ERROR : STATUS_OK;
+    int b_catches = f == F_B_CATCHES && ts_synth_unit(s) < 0.5;
     const char *root = ts_synth_span(s, tr, NULL, "frontend", "GET /order", t0, t0 + root_len,
                                      err == STATUS_ERROR || front_fails ? 2 : 1);
     int64_t t = t0 + front_self / 2;
@@ -98,13 +100,17 @@ static void request(ts_synth_t *s, int64_t t0, fault_t f)
                   STATUS_OK);
     t = o.srv_start + orch_self / 2;
     call_t a = call(s, tr, o.server, "orch", "a", "/a", t, g_a, a_len, err);
+    if (db_fails) ts_synth_record_exception(s, "DbClientException"); /* a's client library wraps db's error */
     int64_t ta = a.srv_start + (a_len - db_len) / 2;
     const char *q = ts_synth_span(s, tr, a.server, "db", "SELECT", ta, ta + db_len, err);
+    if (db_fails) ts_synth_record_exception(s, "DeadlockException");
     if (f != F_DB_SKIPS_READ || ts_synth_unit(s) >= 0.5) /* a leaf's own step, every query takes it */
         ts_synth_span(s, tr, q, "db", "disk read", ta + db_len / 4, ta + db_len / 2, STATUS_OK);
     t = a.end;
-    for (int i = 0; i < b_calls; i++)
+    for (int i = 0; i < b_calls; i++) {
         t = call(s, tr, o.server, "orch", "b", "/b", t, g_b, b_len, STATUS_OK).end;
+        if (b_catches && i == 0) ts_synth_record_exception(s, "StaleCacheException"); /* b's server span */
+    }
     if (!skip_c) call(s, tr, o.server, "orch", "c", "/c", t, g_c, c_len, STATUS_OK);
 }
 
@@ -208,6 +214,23 @@ START_TEST(a_leaf_skipping_a_step_in_half_of_its_calls_ranks_it)
 }
 END_TEST
 
+/* No error status and no log line: only the exception b records on its span shows where it was
+ * thrown (logs not collected, or the handler logs nothing). */
+START_TEST(a_recorded_exception_ranks_the_service_that_caught_it)
+{
+    ts_synth_pair_t sc;
+    run_scenario(&sc, F_B_CATCHES);
+    ts_synth_assert_first(&sc.r, "b");
+    const rank_evidence_t *e = ts_synth_evidence(ts_synth_find(&sc.r, "b"), RANK_EV_SPAN_EXCEPTIONS);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->subject, "/b");
+    ck_assert_ptr_nonnull(strstr(e->text, "StaleCacheException"));
+    ck_assert_double_eq(e->before, 0.0);
+    ck_assert_ptr_null(ts_synth_evidence(ts_synth_find(&sc.r, "orch"), RANK_EV_SPAN_EXCEPTIONS));
+    ts_synth_pair_dispose(&sc);
+}
+END_TEST
+
 START_TEST(entry_service_error_responses_rank_it)
 {
     ts_synth_pair_t sc;
@@ -244,9 +267,14 @@ START_TEST(errors_are_charged_where_they_begin_not_where_they_propagate)
     run_scenario(&sc, F_DB_ERRORS);
     ts_synth_assert_first(&sc.r, "db");
     ck_assert_ptr_nonnull(ts_synth_evidence(ts_synth_find(&sc.r, "db"), RANK_EV_SPAN_ERRORS));
+    ck_assert_ptr_nonnull(ts_synth_evidence(ts_synth_find(&sc.r, "db"), RANK_EV_SPAN_EXCEPTIONS));
     static const char *up[] = {"a", "orch", "frontend"};
-    for (int i = 0; i < 3; i++)
-        ck_assert_ptr_null(ts_synth_evidence(ts_synth_find(&sc.r, up[i]), RANK_EV_SPAN_ERRORS));
+    for (int i = 0; i < 3; i++) {
+        const rank_service_t *u = ts_synth_find(&sc.r, up[i]);
+        ck_assert_ptr_null(ts_synth_evidence(u, RANK_EV_SPAN_ERRORS));
+        /* a's client wrapped db's error in an exception of its own: it began in db */
+        ck_assert_ptr_null(ts_synth_evidence(u, RANK_EV_SPAN_EXCEPTIONS));
+    }
     ts_synth_pair_dispose(&sc);
 }
 END_TEST
@@ -318,6 +346,7 @@ int main(void)
     tcase_add_test(tc, a_delayed_consumer_ranks_by_the_time_its_messages_wait);
     tcase_add_test(tc, a_skipped_dependency_ranks_the_caller_without_logs_or_errors);
     tcase_add_test(tc, a_leaf_skipping_a_step_in_half_of_its_calls_ranks_it);
+    tcase_add_test(tc, a_recorded_exception_ranks_the_service_that_caught_it);
     tcase_add_test(tc, entry_service_error_responses_rank_it);
     tcase_add_test(tc, entry_service_call_pattern_ranks_it);
     tcase_add_test(tc, entry_service_self_time_ranks_it);

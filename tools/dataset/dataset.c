@@ -180,6 +180,7 @@ int ds_load_spans(ds_window_t *w, const char *path)
         if (c.n <= need) continue;
         w->spans = ds_grow(w->spans, &w->cap_spans, w->n_spans + 1, sizeof(rank_span_t));
         rank_span_t *s = &w->spans[w->n_spans++];
+        *s = (rank_span_t){0}; /* every field the file lacks stays empty */
         s->trace_id = ds_pool_dup(&w->pool, c.field[ti], strlen(c.field[ti]));
         s->span_id = ds_pool_dup(&w->pool, c.field[si], strlen(c.field[si]));
         s->parent_span_id =
