@@ -15,9 +15,10 @@
  * last two dash-separated parts, a span's name its OperationName, a log's level and message come from
  * the text inside the Docker JSON line (a line without a level is sent as INFO with all its text).
  *
- * Spans carry their status when the dataset has one (StatusCode); the day's change events (when the
- * dataset has <day>/change/changes.csv.gz) are sent once per day through POST /ingest/events, and the
- * pipeline picks those of the window and its change lookback. --without logs|metrics and
+ * Spans carry their status when the dataset has one (StatusCode), and an "exception" event (with its
+ * exception.type, at the span's end) when the span recorded one (ExceptionType); the day's change events
+ * (when the dataset has <day>/change/changes.csv.gz) are sent once per day through POST /ingest/events, and
+ * the pipeline picks those of the window and its change lookback. --without logs|metrics and
  * --sample-traces SHARE apply to what is sent, baseline and target alike (logs are never sampled).
  *
  * Prints each case (rank of the true service with ties at the worst tied position, the answer's wall
@@ -179,7 +180,18 @@ static int send_window(http_t *h, const args_t *a, const ds_window_t *w, size_t 
         if (r && s->parent_span_id) json_object_set_new(r, "parent_span_id", json_string(s->parent_span_id));
         /* status unset (0) is sent as no status, as OTLP has it */
         if (r && s->status) json_object_set_new(r, "status", json_string(s->status == 2 ? "ERROR" : "OK"));
-        rc = r ? add_record(h, a, "/ingest/traces", "spans", batch, &bytes, r, strlen(s->name), n_spans) : -1;
+        /* a recorded exception as OTel's span.recordException() sends it: an "exception" event (at the
+         * span's end: the dataset keeps no time of its own for it); "" is one without a type */
+        size_t ex_len = s->exception_type ? strlen(s->exception_type) : 0;
+        if (r && s->exception_type) {
+            json_t *attrs = ex_len ? json_pack("{s:s}", "exception.type", s->exception_type) : json_object();
+            json_object_set_new(r, "events",
+                                json_pack("[{s:s, s:I, s:o}]", "name", "exception", "time",
+                                          (json_int_t)s->end_ns, "attributes", attrs));
+        }
+        rc = r ? add_record(h, a, "/ingest/traces", "spans", batch, &bytes, r, strlen(s->name) + ex_len,
+                            n_spans)
+               : -1;
     }
     if (rc == 0) rc = send_batch(h, a, "/ingest/traces", "spans", batch, n_spans);
     bytes = 0;

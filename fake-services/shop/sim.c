@@ -23,13 +23,16 @@ typedef struct {
 
 /* ---- output ---- */
 
+/* One span row; `exception` is the type of the exception the span recorded (OTel's span.recordException),
+ * NULL for none (an empty ExceptionType field). */
 static void span_out(sim_t *s, const req_t *q, const char *id, const char *parent, int svc, const char *name,
-                     int64_t start, int64_t end, sim_status_t status)
+                     int64_t start, int64_t end, sim_status_t status, const char *exception)
 {
     s->n_spans++;
     if (s->spans == NULL) return;
-    gzw_printf(s->spans, "%s,%s,%s,%s,%s,%lld,%lld,%lld,%d\n", q->trace, id, parent, s->t->svc[svc].pod, name,
-               (long long)start, (long long)end, (long long)((end - start) / 1000), (int)status);
+    gzw_printf(s->spans, "%s,%s,%s,%s,%s,%lld,%lld,%lld,%d,%s\n", q->trace, id, parent, s->t->svc[svc].pod,
+               name, (long long)start, (long long)end, (long long)((end - start) / 1000), (int)status,
+               exception ? exception : "");
 }
 
 static void log_out(sim_t *s, const req_t *q, int svc, const char *span, int64_t ts, logline_level_t level,
@@ -99,7 +102,7 @@ static int64_t call_out(sim_t *s, req_t *q, int from, const char *parent, int to
     int64_t server_end = serve(s, q, to, op, id, server_start, flags, &st);
     int64_t end = server_end + hop(s, to, from, server_end);
     *status = st == SPAN_ERROR || (flags & SERVE_NOT_FOUND) ? SPAN_ERROR : SPAN_OK;
-    span_out(s, q, id, parent, from, s->t->svc[to].ops[op].name, at, end, *status);
+    span_out(s, q, id, parent, from, s->t->svc[to].ops[op].name, at, end, *status, NULL);
     stats_add_client(s->st, from, (double)(end - at) / MS);
     return end;
 }
@@ -110,7 +113,7 @@ static int64_t publish(sim_t *s, req_t *q, int from, const char *parent, int to,
     char id[17];
     prng_hex(s->r, id, 16);
     int64_t end = at + ms_ns(prng_uniform(s->r, 0.3, 1.0));
-    span_out(s, q, id, parent, from, "publish order-events", at, end, SPAN_OK);
+    span_out(s, q, id, parent, from, "publish order-events", at, end, SPAN_OK, NULL);
     int64_t lag = ms_ns(prng_uniform(s->r, 5, 60)) + hop(s, from, to, at);
     sim_status_t st;
     int64_t done = serve(s, q, to, op, id, end + lag, 0, &st);
@@ -264,7 +267,8 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
     if (skip_work)
         pre = 0.05;
     else
-        span_out(s, q, work, span, svc, o->internal, start + ms_ns(0.03), start + ms_ns(pre), SPAN_UNSET);
+        span_out(s, q, work, span, svc, o->internal, start + ms_ns(0.03), start + ms_ns(pre), SPAN_UNSET,
+                 NULL);
     int64_t cursor = start + ms_ns(pre);
     int failed = fault_on(s->f, FAULT_ERROR, svc, start) && prng_chance(s->r, s->f->prob);
     calls_ctx_t x = {.svc = svc, .op = op, .flags = flags, .span = span, .fail_from = TOPO_MAX_CALLS};
@@ -273,7 +277,11 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
         svc == 0 && fault_on(s->f, FAULT_WRONG_RETURN, svc, start) && prng_chance(s->r, s->f->prob);
     if (!(flags & SERVE_NOT_FOUND)) cursor = run_calls(s, q, &x, cursor);
     char stack[1024];
+    /* what the server span records, as an instrumented service's span.recordException() would: the
+     * exception its code caught or failed with (the type its stack text names) */
+    const char *recorded = NULL;
     if (fault_on(s->f, FAULT_EXCEPTION_CAUGHT, svc, start) && prng_chance(s->r, s->f->prob)) {
+        recorded = sv->exception;
         stack_text(stack, sizeof(stack), sv, o, "unexpected state while building the response");
         log_out(s, q, svc, span, cursor, LOG_ERROR, o->log_line + 20, "[%s][Handled exception] %s", o->method,
                 stack);
@@ -284,7 +292,7 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
             int64_t fend = cursor + ms_ns(prng_uniform(s->r, 1, 5));
             log_out(s, q, svc, span, cursor, LOG_WARN, o->log_line + 24,
                     "[%s][Falling back to cached response][]", o->method);
-            span_out(s, q, fb, span, svc, name, cursor, fend, SPAN_UNSET);
+            span_out(s, q, fb, span, svc, name, cursor, fend, SPAN_UNSET, NULL);
             cursor = fend;
         }
     }
@@ -295,6 +303,7 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
         *status = SPAN_UNSET;
     } else if (failed || x.child_failed) {
         if (failed) {
+            recorded = sv->exception;
             stack_text(stack, sizeof(stack), sv, o, "request processing failed");
             log_out(s, q, svc, span, end, LOG_ERROR, o->log_line + 20, "[%s][Request failed] %s", o->method,
                     stack);
@@ -306,7 +315,7 @@ static int64_t serve(sim_t *s, req_t *q, int svc, int op, const char *parent, in
     }
     if (sv->logs_requests && prng_chance(s->r, NOISE_LOG_P))
         noise_log(s, q, svc, span, start + ms_ns(self / 2));
-    span_out(s, q, span, parent, svc, o->name, start, end, *status);
+    span_out(s, q, span, parent, svc, o->name, start, end, *status, recorded);
     stats_add_server(s->st, svc, (double)(end - start) / MS, *status == SPAN_ERROR);
     return end;
 }

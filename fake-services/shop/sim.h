@@ -2,6 +2,8 @@
  * time, written as spans (the caller's client span, the callee's server span 0.5-2 ms of network later,
  * the server's internal work span) and log rows, with the active fault (if any) acting on its service
  * only. Everything else a fault shows (slow callers, errors at the entry, retries) follows from the walk.
+ * A server span whose code caught an exception (exception-caught) or failed with one (error) records it,
+ * as OTel's span.recordException() does: its ExceptionType column names the type its stack text names.
  *
  *   client span (caller pod)  |--net--[ server span (callee pod) ]--net--|
  *   server span               [ pre-work (internal span) | calls: seq / parallel groups | post-work ] */
@@ -17,7 +19,8 @@
 #include <stdint.h>
 
 #define SIM_TRACE_HEADER                                                                                     \
-    "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration,StatusCode\n"
+    "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration,StatusCode,"   \
+    "ExceptionType\n"
 
 typedef enum { SPAN_UNSET = 0, SPAN_OK = 1, SPAN_ERROR = 2 } sim_status_t;
 

@@ -1,4 +1,5 @@
-/* tools/dataset: the reader's optional parts (StatusCode, change events, position, fault-free cases),
+/* tools/dataset: the reader's optional parts (StatusCode, ExceptionType, change events, position,
+ * fault-free cases; a trace file without them, as Train-Ticket's, reads as no status and no exception),
  * the signal filters, the scoring (type x position table, fault-free share, requirements), and
  * eval-offline end to end on a two-case dataset this test writes: a latency fault in the middle
  * service and a fault-free window, checked through --json (with all signals, and with logs dropped and
@@ -25,6 +26,8 @@
 #define DAY "2030-01-01"
 #define TRACES_PER_MINUTE 60
 #define SPANS_PER_TRACE 5
+#define EXC_FAILED "java.sql.SQLTransientConnectionException"
+#define EXC_HANDLED "java.lang.IllegalStateException"
 
 static char root[256];
 
@@ -63,7 +66,7 @@ static void write_minute(const char *dir, int minute, double slow_ms, int slow_f
     FILE *t = gz_open("%s/trace/10_%02d_trace.csv.gz", dir, minute);
     FILE *l = gz_open("%s/log/10_%02d_log.csv.gz", dir, minute);
     fprintf(t, "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration,"
-               "StatusCode\n");
+               "StatusCode,ExceptionType\n");
     fprintf(l, "Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\n");
     for (int i = 0; i < TRACES_PER_MINUTE; i++) {
         /* web server > web client > api server (own work first) > api client > db server */
@@ -87,9 +90,11 @@ static void write_minute(const char *dir, int minute, double slow_ms, int slow_f
         for (size_t k = 0; k < sizeof(spans) / sizeof(*spans); k++) {
             char parent[16] = "root";
             if (spans[k].parent) snprintf(parent, sizeof(parent), "%s%d", spans[k].parent, i);
-            fprintf(t, "%s,%s%d,%s,%s,%s,%lld,%lld,0,%d\n", trace, spans[k].id, i, parent, spans[k].pod,
-                    spans[k].op, (long long)spans[k].start, (long long)spans[k].end,
-                    error_first && i == 0 && k == 4 ? 2 : 1);
+            /* the failing db call recorded its exception; the api span of the second trace a handled one */
+            int failing = error_first && i == 0 && k == 4;
+            const char *exc = failing ? EXC_FAILED : error_first && i == 1 && k == 2 ? EXC_HANDLED : "";
+            fprintf(t, "%s,%s%d,%s,%s,%s,%lld,%lld,0,%d,%s\n", trace, spans[k].id, i, parent, spans[k].pod,
+                    spans[k].op, (long long)spans[k].start, (long long)spans[k].end, failing ? 2 : 1, exc);
         }
         fprintf(l,
                 "2030-01-01T10:%02d:%02dZ,%lld,node1,mini-api-6c7d8e9f0a-bcdef,api,%s,a%d,"
@@ -168,13 +173,44 @@ START_TEST(reads_optional_parts)
     snprintf(broot, sizeof(broot), "%s/baseline", root);
     ck_assert_int_eq(ds_load_minutes(&w, broot, DAY, minute, 1), 0);
     ck_assert_uint_eq(w.n_spans, SPANS_PER_TRACE * TRACES_PER_MINUTE);
-    int errors = 0, oks = 0;
+    int errors = 0, oks = 0, exceptions = 0;
     for (size_t i = 0; i < w.n_spans; i++) {
-        errors += w.spans[i].status == 2;
-        oks += w.spans[i].status == 1;
+        const rank_span_t *sp = &w.spans[i];
+        errors += sp->status == 2;
+        oks += sp->status == 1;
+        if (sp->exception_type == NULL) continue;
+        exceptions++;
+        ck_assert_str_eq(sp->exception_type, sp->status == 2 ? EXC_FAILED : EXC_HANDLED);
+        ck_assert_str_eq(sp->span_id, sp->status == 2 ? "d0" : "a1");
     }
     ck_assert_int_eq(errors, 1);
     ck_assert_int_eq(oks, SPANS_PER_TRACE * TRACES_PER_MINUTE - 1);
+    ck_assert_int_eq(exceptions, 2); /* empty fields are no exception */
+
+    /* what the stack holds keeps the recorded exceptions (stored.c copies the spans) */
+    ds_as_stored(&w, NULL, 0, T10 * S_NS, (T10 + 60) * S_NS);
+    ck_assert_uint_eq(w.n_spans, SPANS_PER_TRACE * TRACES_PER_MINUTE);
+    exceptions = 0;
+    for (size_t i = 0; i < w.n_spans; i++)
+        exceptions += w.spans[i].exception_type != NULL;
+    ck_assert_int_eq(exceptions, 2);
+
+    /* Train-Ticket's header: no status, no exception */
+    char tt[512];
+    snprintf(tt, sizeof(tt), "%s/tt/trace/10_00_trace.csv.gz", root);
+    FILE *t = gz_open("%s", tt);
+    fprintf(t,
+            "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration\n"
+            "t1,s1,root,ts-order-service-5dc8d4f9fd-llznp,GET /order,%lld,%lld,1000\n",
+            (long long)(T10 * S_NS), (long long)(T10 * S_NS + MS_NS));
+    gz_close(t);
+    ds_window_t tw = {0};
+    ck_assert_int_eq(ds_load_spans(&tw, tt), 0);
+    ck_assert_uint_eq(tw.n_spans, 1);
+    ck_assert_str_eq(tw.spans[0].service, "ts-order-service");
+    ck_assert_int_eq(tw.spans[0].status, 0);
+    ck_assert_ptr_null(tw.spans[0].exception_type);
+    ds_window_free(&tw);
 
     ds_changes_t ch = {0};
     ck_assert_int_eq(ds_load_day_changes(&ch, root, DAY), 0);

@@ -1,7 +1,9 @@
 /* fake-shop (fake-services/shop): a --small dataset generated into a temporary folder is the same bytes
- * twice, has every position and 44 cases, Nezha's trace header plus StatusCode, error spans only once an
- * error is injected, and network delay that grows the caller's client spans but not the callee's server
- * spans. */
+ * twice, has every position and 44 cases, Nezha's trace header plus StatusCode and ExceptionType, error
+ * spans only once an error is injected (those that failed themselves recording the service's exception),
+ * server spans of the faulty service recording the exception its "[Handled exception]" lines name under
+ * exception-caught (none in the baseline), and network delay that grows the caller's client spans but not
+ * the callee's server spans. */
 #include "shop.h"
 
 #include "ts.h"
@@ -18,7 +20,7 @@
 #define SEED 4242
 
 typedef struct {
-    char trace[33], span[17], parent[17], pod[80], name[64];
+    char trace[33], span[17], parent[17], pod[80], name[64], exception[96];
     long long dur_us;
     int status;
 } row_t;
@@ -130,8 +132,8 @@ static rows_t load_spans(const char *path)
             header = 0;
             continue;
         }
-        char *v[10];
-        ck_assert_int_eq(split(line, v, 10), 9);
+        char *v[11];
+        ck_assert_int_eq(split(line, v, 11), 10);
         row_t *r = &rs.r[rs.n++];
         snprintf(r->trace, sizeof(r->trace), "%s", v[0]);
         snprintf(r->span, sizeof(r->span), "%s", v[1]);
@@ -140,6 +142,7 @@ static rows_t load_spans(const char *path)
         snprintf(r->name, sizeof(r->name), "%s", v[4]);
         r->dur_us = atoll(v[7]);
         r->status = atoi(v[8]);
+        snprintf(r->exception, sizeof(r->exception), "%s", v[9]);
     }
     free(buf);
     return rs;
@@ -198,6 +201,40 @@ static const case_t *find_case(const case_t *cs, int n, const char *fault, const
     return NULL;
 }
 
+/* Lines of a log file from `pod` that hold `needle`. */
+static int count_log_lines(const char *dir, const char *day, const char *minute, const char *pod,
+                           const char *needle)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s/log/%s_log.csv.gz", dir, day, minute);
+    size_t len;
+    char *text = slurp_gz(path, &len), *buf = realloc(text, len + 1);
+    buf[len] = '\0';
+    int n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        n += strstr(line, pod) != NULL && strstr(line, needle) != NULL;
+    free(buf);
+    return n;
+}
+
+/* Spans of `pod` that recorded an exception (all of one type, copied to `type`), and of other pods. */
+static void count_exceptions(const rows_t *rs, const char *pod, int *own, int *others, char type[96])
+{
+    *own = *others = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->r[i];
+        if (r->exception[0] == '\0') continue;
+        if (strcmp(r->pod, pod) != 0) {
+            (*others)++;
+            continue;
+        }
+        if (*own == 0) snprintf(type, 96, "%s", r->exception);
+        ck_assert_str_eq(r->exception, type);
+        (*own)++;
+    }
+}
+
 START_TEST(small_dataset_is_deterministic_and_labelled)
 {
     char *a = make_dataset(), *b = make_dataset();
@@ -223,8 +260,8 @@ START_TEST(small_dataset_is_deterministic_and_labelled)
     ck_assert(
         strncmp(da,
                 "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration,"
-                "StatusCode\n",
-                99) == 0);
+                "StatusCode,ExceptionType\n",
+                113) == 0);
     free(da);
     free(db);
     remove_dataset(b);
@@ -244,6 +281,43 @@ START_TEST(small_dataset_is_deterministic_and_labelled)
     }
     ck_assert_msg(failed[0] == 0, "%d failed server spans in the baseline", failed[0]);
     ck_assert_msg(failed[1] > 3, "only %d failed server spans under the error fault", failed[1]);
+    /* the spans that failed themselves recorded the service's exception, and only those failed */
+    rows_t er = minute_spans(a, "2026-01-01", e->minutes[2], 0);
+    int own, others;
+    char type[96] = "";
+    count_exceptions(&er, e->pod, &own, &others, type);
+    ck_assert_int_eq(others, 0);
+    ck_assert_msg(own > 3 && own <= failed[1], "%d spans recorded an exception, %d failed", own, failed[1]);
+    for (size_t i = 0; i < er.n; i++)
+        if (er.r[i].exception[0]) ck_assert_int_eq(er.r[i].status, 2);
+    char needle[160];
+    snprintf(needle, sizeof(needle), "[Request failed] %s: ", type);
+    ck_assert_int_eq(count_log_lines(a, "2026-01-01", e->minutes[2], e->pod, needle), own);
+    free(er.r);
+
+    /* exception-caught: the faulty service's server spans record the type its log lines name, status
+     * unchanged (not an error); nothing records an exception in the baseline */
+    const case_t *x = NULL;
+    for (int i = 0; i < n && x == NULL; i++)
+        if (strcmp(cs[i].fault, "exception-caught") == 0) x = &cs[i];
+    ck_assert_ptr_nonnull(x);
+    rows_t xb = minute_spans(a, "2026-01-01", x->baseline, 1),
+           xf = minute_spans(a, "2026-01-01", x->minutes[2], 0);
+    count_exceptions(&xb, x->pod, &own, &others, type);
+    ck_assert_int_eq(own + others, 0);
+    count_exceptions(&xf, x->pod, &own, &others, type);
+    ck_assert_int_eq(others, 0);
+    ck_assert_msg(own > 3, "only %d spans recorded the caught exception", own);
+    for (size_t i = 0; i < xf.n; i++) {
+        const row_t *r = &xf.r[i], *p = parent_of(&xf, r);
+        if (r->exception[0] == '\0') continue;
+        ck_assert_int_ne(r->status, 2); /* handled: OK, or unset when it answered 404 */
+        ck_assert_msg(p == NULL || strcmp(p->pod, x->pod) != 0, "%s is not a server span", r->name);
+    }
+    snprintf(needle, sizeof(needle), "[Handled exception] %s: ", type);
+    ck_assert_int_eq(count_log_lines(a, "2026-01-01", x->minutes[2], x->pod, needle), own);
+    free(xb.r);
+    free(xf.r);
 
     /* network delay at a middle service: its client spans grow, its callees' server spans do not */
     const case_t *d = find_case(cs, n, "network-delay", "middle");

@@ -173,7 +173,7 @@ int ds_load_spans(ds_window_t *w, const char *path)
     int ti = ds_col_of(&c, "TraceID"), si = ds_col_of(&c, "SpanID"), pi = ds_col_of(&c, "ParentID"),
         po = ds_col_of(&c, "PodName"), op = ds_col_of(&c, "OperationName"),
         st = ds_col_of(&c, "StartTimeUnixNano"), en = ds_col_of(&c, "EndTimeUnixNano"),
-        sc = ds_col_of(&c, "StatusCode");
+        sc = ds_col_of(&c, "StatusCode"), ex = ds_col_of(&c, "ExceptionType");
     if (ti < 0 || si < 0 || pi < 0 || po < 0 || op < 0 || st < 0 || en < 0) goto out;
     int need = en > st ? en : st;
     while (ds_csv_next(&c) >= 0) {
@@ -192,6 +192,10 @@ int ds_load_spans(ds_window_t *w, const char *path)
         /* Train-Ticket has no span status: unset, as OTLP says when nobody set it */
         s->status = sc >= 0 && sc < c.n ? atoi(c.field[sc]) : 0;
         if (s->status < 0 || s->status > 2) s->status = 0;
+        /* Train-Ticket records no exceptions; an empty field is a span that recorded none */
+        s->exception_type = ex >= 0 && ex < c.n && c.field[ex][0]
+                                ? ds_pool_dup(&w->pool, c.field[ex], strlen(c.field[ex]))
+                                : NULL;
     }
     rc = 0;
 out:

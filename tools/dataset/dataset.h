@@ -2,7 +2,9 @@
  * cases.csv, <day>/trace/HH_MM_trace.csv.gz, <day>/log/HH_MM_log.csv.gz, <day>/metric/<pod>_metric.csv.gz
  * and baseline/<day>/{trace,log}/HH_MM_*.csv.gz, read through zcat, into the ranker's record types.
  * Optional parts the simulated shop (fake-services/shop) writes and Train-Ticket lacks: a trailing
- * StatusCode column of the trace files (0 unset, 1 ok, 2 error), <day>/change/changes.csv.gz
+ * StatusCode column of the trace files (0 unset, 1 ok, 2 error), an ExceptionType column (the type of
+ * the exception the span recorded: rank_span_t.exception_type; empty or absent: none),
+ * <day>/change/changes.csv.gz
  * (TimeUnixNano,Service,Type,Description), a `position` column of cases.csv, and fault-free cases (an
  * empty root_cause_service). Shared by eval-offline (ranks in process) and eval-replay (sends the records
  * through the ingest API); tally.h scores their answers.
