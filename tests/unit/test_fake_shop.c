@@ -88,6 +88,8 @@ static int split(char *line, char **f, int max)
     return n;
 }
 
+/* Copies a field into a fixed buffer; a field that does not fit fails the test. */
+#define COPY_FIELD(dst, src) ck_assert_int_lt(snprintf((dst), sizeof(dst), "%s", (src)), (int)sizeof(dst))
 static int load_cases(const char *dir, case_t *out, int max)
 {
     char path[4096];
@@ -105,14 +107,14 @@ static int load_cases(const char *dir, case_t *out, int max)
         char *v[16];
         ck_assert_int_eq(split(line, v, 16), 11);
         case_t *c = &out[n++];
-        snprintf(c->id, sizeof(c->id), "%s", v[0]);
-        snprintf(c->service, sizeof(c->service), "%s", v[5]);
-        snprintf(c->pod, sizeof(c->pod), "%s", v[6]);
-        snprintf(c->fault, sizeof(c->fault), "%s", v[7]);
+        COPY_FIELD(c->id, v[0]);
+        COPY_FIELD(c->service, v[5]);
+        COPY_FIELD(c->pod, v[6]);
+        COPY_FIELD(c->fault, v[7]);
         ck_assert_int_eq(
             sscanf(v[8], "%5[0-9_];%5[0-9_];%5[0-9_]", c->minutes[0], c->minutes[1], c->minutes[2]), 3);
-        snprintf(c->baseline, sizeof(c->baseline), "%s", v[9]);
-        snprintf(c->position, sizeof(c->position), "%s", v[10]);
+        COPY_FIELD(c->baseline, v[9]);
+        COPY_FIELD(c->position, v[10]);
     }
     fclose(f);
     return n;
@@ -135,14 +137,14 @@ static rows_t load_spans(const char *path)
         char *v[11];
         ck_assert_int_eq(split(line, v, 11), 10);
         row_t *r = &rs.r[rs.n++];
-        snprintf(r->trace, sizeof(r->trace), "%s", v[0]);
-        snprintf(r->span, sizeof(r->span), "%s", v[1]);
-        snprintf(r->parent, sizeof(r->parent), "%s", v[2]);
-        snprintf(r->pod, sizeof(r->pod), "%s", v[3]);
-        snprintf(r->name, sizeof(r->name), "%s", v[4]);
+        COPY_FIELD(r->trace, v[0]);
+        COPY_FIELD(r->span, v[1]);
+        COPY_FIELD(r->parent, v[2]);
+        COPY_FIELD(r->pod, v[3]);
+        COPY_FIELD(r->name, v[4]);
         r->dur_us = atoll(v[7]);
         r->status = atoi(v[8]);
-        snprintf(r->exception, sizeof(r->exception), "%s", v[9]);
+        COPY_FIELD(r->exception, v[9]);
     }
     free(buf);
     return rs;
