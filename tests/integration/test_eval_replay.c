@@ -4,6 +4,7 @@
  * without events, and the case is ranked (exit 0: POST /debug/analyze-window answers a window holding
  * recorded exceptions). */
 #include "ts.h"
+#include "ts_gz.h"
 
 #include <check.h>
 #include <signal.h>
@@ -28,21 +29,6 @@ static char *db_url;
 static char prefix[64];
 static ts_proc_t backend, pipeline;
 
-static FILE *gz_open(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static FILE *gz_open(const char *fmt, ...)
-{
-    char path[512], cmd[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && gzip -c > '%s'", path, path);
-    FILE *f = popen(cmd, "w");
-    ck_assert_ptr_nonnull(f);
-    return f;
-}
-
 /* What a minute's api server spans recorded (the case's minutes only): every third trace a handled
  * exception (status OK), the first trace of the last minute a failure with its exception. */
 static const char *exception_of(int faulty, int minute, int i, int *status)
@@ -60,8 +46,8 @@ static const char *exception_of(int faulty, int minute, int i, int *status)
  * per trace. */
 static void write_minute(const char *dir, int minute, int faulty)
 {
-    FILE *t = gz_open("%s/trace/10_%02d_trace.csv.gz", dir, minute);
-    FILE *l = gz_open("%s/log/10_%02d_log.csv.gz", dir, minute);
+    FILE *t = ts_gz_create("%s/trace/10_%02d_trace.csv.gz", dir, minute);
+    FILE *l = ts_gz_create("%s/log/10_%02d_log.csv.gz", dir, minute);
     fprintf(t, "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration,"
                "StatusCode,ExceptionType\n");
     fprintf(l, "Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\n");
@@ -82,8 +68,8 @@ static void write_minute(const char *dir, int minute, int faulty)
                 "\"{\"\"log\"\":\"\"10:%02d:%02d.000 INFO  c.m.Api#12 served item %d\\n\"\"}\"\n",
                 minute, 2 * i, api1, trace, 0xc000 + minute, i, minute, 2 * i, i % 7);
     }
-    ck_assert_int_eq(pclose(t), 0);
-    ck_assert_int_eq(pclose(l), 0);
+    ts_gz_close(t);
+    ts_gz_close(l);
 }
 
 static void write_dataset(void)

@@ -7,6 +7,7 @@
 #include "dataset/dataset.h"
 #include "dataset/tally.h"
 #include "ts.h"
+#include "ts_gz.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -33,24 +34,6 @@ static char root[256];
 
 /* ---- The fixture dataset: mini-web -> mini-api -> mini-db ---- */
 
-static FILE *gz_open(const char *fmt, ...)
-{
-    char path[512], cmd[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && gzip -c > '%s'", path, path);
-    FILE *f = popen(cmd, "w");
-    ck_assert_ptr_nonnull(f);
-    return f;
-}
-
-static void gz_close(FILE *f)
-{
-    ck_assert_int_eq(pclose(f), 0);
-}
-
 static uint64_t rng = 12345;
 
 static double jitter(double ms)
@@ -63,8 +46,8 @@ static double jitter(double ms)
  * second `slow_from` of the minute on. */
 static void write_minute(const char *dir, int minute, double slow_ms, int slow_from, int error_first)
 {
-    FILE *t = gz_open("%s/trace/10_%02d_trace.csv.gz", dir, minute);
-    FILE *l = gz_open("%s/log/10_%02d_log.csv.gz", dir, minute);
+    FILE *t = ts_gz_create("%s/trace/10_%02d_trace.csv.gz", dir, minute);
+    FILE *l = ts_gz_create("%s/log/10_%02d_log.csv.gz", dir, minute);
     fprintf(t, "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration,"
                "StatusCode,ExceptionType\n");
     fprintf(l, "Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\n");
@@ -101,8 +84,8 @@ static void write_minute(const char *dir, int minute, double slow_ms, int slow_f
                 "\"{\"\"log\"\":\"\"18:%02d:%02d.000 INFO  c.m.Api#12 served item %d\\n\"\"}\"\n",
                 minute, i, (long long)api1, trace, i, minute, i, i % 7);
     }
-    gz_close(t);
-    gz_close(l);
+    ts_gz_close(t);
+    ts_gz_close(l);
 }
 
 static void write_dataset(void)
@@ -131,19 +114,19 @@ static void write_dataset(void)
     const char *pods[] = {"mini-web-5f6d7c8b9a-abcde", "mini-api-6c7d8e9f0a-bcdef",
                           "mini-db-7d8e9f0a1b-cdefg"};
     for (int p = 0; p < 3; p++) {
-        FILE *m = gz_open("%s/metric/%s_metric.csv.gz", dir, pods[p]);
+        FILE *m = ts_gz_create("%s/metric/%s_metric.csv.gz", dir, pods[p]);
         fprintf(m, "Time,TimeStamp,PodName,CpuUsageRate(%%),JvmGcPauseTime(ms)\n");
         for (int k = -70; k <= 8; k++)
             fprintf(m, "t,%lld,%s,%.2f,%.2f\n", (long long)(T10 + 60 * k), pods[p], jitter(10), jitter(3));
-        gz_close(m);
+        ts_gz_close(m);
     }
     /* change events two hours before: outside every window's lookback */
-    FILE *ch = gz_open("%s/change/changes.csv.gz", dir);
+    FILE *ch = ts_gz_create("%s/change/changes.csv.gz", dir);
     fprintf(ch,
             "TimeUnixNano,Service,Type,Description\n%lld,,config,global flag\n%lld,mini-api,deploy,\"v2, "
             "canary\"\n",
             (long long)((T10 - 7200) * S_NS), (long long)((T10 - 7100) * S_NS));
-    gz_close(ch);
+    ts_gz_close(ch);
 }
 
 static void remove_dataset(void)
@@ -198,12 +181,12 @@ START_TEST(reads_optional_parts)
     /* Train-Ticket's header: no status, no exception */
     char tt[512];
     snprintf(tt, sizeof(tt), "%s/tt/trace/10_00_trace.csv.gz", root);
-    FILE *t = gz_open("%s", tt);
+    FILE *t = ts_gz_create("%s", tt);
     fprintf(t,
             "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration\n"
             "t1,s1,root,ts-order-service-5dc8d4f9fd-llznp,GET /order,%lld,%lld,1000\n",
             (long long)(T10 * S_NS), (long long)(T10 * S_NS + MS_NS));
-    gz_close(t);
+    ts_gz_close(t);
     ds_window_t tw = {0};
     ck_assert_int_eq(ds_load_spans(&tw, tt), 0);
     ck_assert_uint_eq(tw.n_spans, 1);
