@@ -421,7 +421,7 @@ out:
 
 /* ---- warming a new connection ---- */
 
-#define WARM_WINDOW_NS ((int64_t)180 * 1000000000) /* the length of a degradation report's window */
+#define WARM_WINDOW_NS ((int64_t)180 * 1000000000) /* 3 minutes: the window an analyze-window request usually asks for */
 
 /* The newest span start is found through the time index (one index entry per partition, read from its
  * end): its own statement, outside the load's transaction, where plain index scans are allowed. */

@@ -125,16 +125,10 @@ void rk_logpairs_evidence(rk_run_t *run)
 {
     rk_table_t t;
     rk_table_init(&t, sizeof(cell_t));
-    size_t ntmpl = rk_miner_count(run->miner);
-    uint8_t *err = xcalloc(ntmpl ? ntmpl : 1, 1);
-    const rk_window_t *w[2] = {&run->base, &run->target};
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < w[k]->n_logs; i++)
-            if (w[k]->logs[i].severity >= 4 && w[k]->logs[i].tmpl < ntmpl) err[w[k]->logs[i].tmpl] = 1;
     count_window(&t, &run->base, 0);
     count_window(&t, &run->target, 1);
 
-    /* the strongest break of each (operation, template): best[key] = cell index + 1 */
+    /* the strongest break of each (operation, template): best[key] = its cell's index */
     rk_map_t best;
     rk_map_init(&best);
     rk_shift_t *shift = xcalloc(t.cells.len ? t.cells.len : 1, sizeof(rk_shift_t));
@@ -143,7 +137,7 @@ void rk_logpairs_evidence(rk_run_t *run)
     rk_vec_init(&order, sizeof(uint32_t));
     for (size_t i = 0; i < t.cells.len; i++) {
         const cell_t *x = &RK_AT(&t.cells, cell_t, i);
-        if (x->tmpl == RK_NONE || x->tmpl >= ntmpl || err[x->tmpl]) continue;
+        if (x->tmpl == RK_NONE || rk_miner_is_error(run->miner, x->tmpl)) continue;
         const cell_t *e = cell(&t, x->svc, x->op, x->anchor, RK_NONE, 0);
         if (e == NULL || e->n.base < RK_MIN_SAMPLES || x->n.base < RK_PAIR_HOLDS * e->n.base) continue;
         if (!rk_rate_shift(&x->n, &e->n, 1, 0.0, 1.0, RK_MIN_SAMPLES, &shift[i], &cut[i]) ||
@@ -168,7 +162,6 @@ void rk_logpairs_evidence(rk_run_t *run)
     rk_vec_dispose(&order);
     free(cut);
     free(shift);
-    free(err);
     rk_map_dispose(&best);
     rk_table_dispose(&t);
 }

@@ -57,7 +57,7 @@ static void bump(rk_table_t *t, uint32_t svc, uint32_t op, uint32_t tmpl, int ta
         c->n.base += 1;
 }
 
-static void count_window(rk_table_t *t, const rk_window_t *w, int target, uint8_t *tmpl_err, size_t ntmpl)
+static void count_window(rk_table_t *t, const rk_window_t *w, int target)
 {
     for (size_t i = 0; i < w->n_spans; i++)
         if (w->spans[i].op < OP_ALL)
@@ -65,7 +65,6 @@ static void count_window(rk_table_t *t, const rk_window_t *w, int target, uint8_
     for (size_t i = 0; i < w->n_logs; i++) {
         const rk_log_t *l = &w->logs[i];
         int err = l->severity >= 4;
-        if (l->tmpl < ntmpl && err) tmpl_err[l->tmpl] = 1;
         /* A line of a sampled-away trace has no known operation, hence no calls to be a rate of; with
          * the lines that truly have no span (background work) it would make their mix follow the
          * traffic of every operation (a new endpoint's lines look new). It counts in the service's
@@ -119,10 +118,8 @@ void rk_logshift_evidence(rk_run_t *run)
 {
     rk_table_t t;
     rk_table_init(&t, sizeof(cell_t));
-    size_t ntmpl = rk_miner_count(run->miner);
-    uint8_t *tmpl_err = xcalloc(ntmpl ? ntmpl : 1, 1);
-    count_window(&t, &run->base, 0, tmpl_err, ntmpl);
-    count_window(&t, &run->target, 1, tmpl_err, ntmpl);
+    count_window(&t, &run->base, 0);
+    count_window(&t, &run->target, 1);
     size_t ncells = t.cells.len; /* exposure lookups below may not add cells */
     for (size_t i = 0; i < ncells; i++) {
         const cell_t *x = &RK_AT(&t.cells, cell_t, i);
@@ -131,7 +128,7 @@ void rk_logshift_evidence(rk_run_t *run)
             ((uint64_t)x->svc << (OP_BITS + TMPL_BITS)) | ((uint64_t)x->op << TMPL_BITS) | T_EXPOSURE;
         const cell_t *e = rk_table_get(&t, ekey);
         if (e == NULL) continue;
-        int err = x->tmpl == T_ERRLINES || (x->tmpl < ntmpl && tmpl_err[x->tmpl]);
+        int err = x->tmpl == T_ERRLINES || (x->tmpl < T_ERRLINES && rk_miner_is_error(run->miner, x->tmpl));
         /* error lines: only more count (fewer is a recovery); usual lines: fewer count fully, more is
          * ambiguous (new traffic or a new code path) */
         double w_up = err ? 1.0 : RK_W_INFO_NEW, w_down = err ? 0.0 : 1.0;
@@ -140,6 +137,5 @@ void rk_logshift_evidence(rk_run_t *run)
         if (rk_rate_shift(&x->n, &e->n, 0, w_up, w_down, 0, &s, &cut) && s.score > 0)
             emit(run, x, err, &s, cut);
     }
-    free(tmpl_err);
     rk_table_dispose(&t);
 }

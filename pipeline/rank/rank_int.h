@@ -238,6 +238,8 @@ void rk_miner_free(rk_miner_t *m); /* accepts NULL */
  * input order. */
 void rk_miner_run(rk_miner_t *m, rk_run_t *run);
 const char *rk_miner_text(const rk_miner_t *m, uint32_t tmpl);
+/* Whether the template's lines are error/warn lines (severity 4 or more); 0 for an unknown id. */
+int rk_miner_is_error(const rk_miner_t *m, uint32_t tmpl);
 size_t rk_miner_count(const rk_miner_t *m);
 /* Masks variable parts of one line into out (cap outlen): numbers, hex ids, UUIDs, quoted values. */
 void rk_mask_line(const char *msg, char *out, size_t outlen);

@@ -17,6 +17,7 @@ static const char WILD[] = "<*>";
 
 typedef struct {
     uint32_t svc;
+    int err; /* its lines are error/warn lines (the group's class: every line of a template shares it) */
     int ntok;
     const char **tok; /* arena strings, or WILD itself */
     char *text;
@@ -59,6 +60,11 @@ void rk_miner_free(rk_miner_t *m)
 size_t rk_miner_count(const rk_miner_t *m)
 {
     return m->clusters.len;
+}
+
+int rk_miner_is_error(const rk_miner_t *m, uint32_t tmpl)
+{
+    return tmpl < m->clusters.len && RK_AT(&m->clusters, cluster_t, tmpl).err;
 }
 
 const char *rk_miner_text(const rk_miner_t *m, uint32_t tmpl)
@@ -207,11 +213,12 @@ static group_t *group_of(rk_miner_t *m, uint32_t svc, int err, int ntok, const c
     return &RK_AT(&m->groups, group_t, g);
 }
 
-static uint32_t new_cluster(rk_miner_t *m, group_t *g, uint32_t svc, const char **tok, int n)
+static uint32_t new_cluster(rk_miner_t *m, group_t *g, uint32_t svc, int err, const char **tok, int n)
 {
     uint32_t id = (uint32_t)m->clusters.len;
     cluster_t *c = rk_vec_push(&m->clusters);
     c->svc = svc;
+    c->err = err;
     c->ntok = n;
     c->tok = rk_arena_alloc(m->arena, (size_t)(n ? n : 1) * sizeof(char *));
     for (int i = 0; i < n; i++)
@@ -240,7 +247,7 @@ static uint32_t assign(rk_miner_t *m, uint32_t svc, int err, char *masked)
         }
     }
     int full = g->n >= RK_MAX_CLUSTERS_PER_GROUP || m->clusters.len >= RK_MAX_TEMPLATES;
-    if (best == RK_NONE || (best_sim < RK_DRAIN_SIM && !full)) return new_cluster(m, g, svc, tok, n);
+    if (best == RK_NONE || (best_sim < RK_DRAIN_SIM && !full)) return new_cluster(m, g, svc, err, tok, n);
     cluster_t *c = &RK_AT(&m->clusters, cluster_t, best);
     for (int i = 0; i < n; i++)
         if (c->tok[i] != WILD && strcmp(c->tok[i], tok[i]) != 0) c->tok[i] = WILD;
